@@ -1,0 +1,51 @@
+# Plinth: one entry point. `make demo` and `make test` set up whatever is missing
+# (virtualenv, npm packages, compiler registration), idempotently, then run.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+STAMPS := .stamps
+export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
+
+.PHONY: setup demo test bench gas lint compile lock clean
+
+setup: $(STAMPS)/venv $(STAMPS)/npm
+	@tools/register-solc.sh
+
+$(STAMPS)/venv: requirements.lock pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found (Python 3.11 is required)"; exit 1; }
+	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps -e .
+	@mkdir -p $(STAMPS) && touch $@
+
+$(STAMPS)/npm: package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@mkdir -p $(STAMPS) && touch $@
+
+compile: setup
+	ape compile
+
+## The main job: a local walk-through of the whole protocol on a fresh anvil chain.
+demo: setup
+	ape run demo
+
+## The test suite (contracts on anvil through ape-foundry, Python units, property tests).
+test: setup
+	ape test tests/ $(PYTEST_ARGS)
+
+## Gas per user action, written to docs/gas.md.
+gas: setup
+	ape run gas_report
+
+bench: gas
+
+lint: setup
+	ruff check oracle scripts tests
+	ruff format --check oracle scripts tests
+
+## Re-pin the Python dependencies after changing pyproject.toml.
+lock: $(STAMPS)/venv
+	$(VENV)/bin/pip freeze --exclude-editable | grep -v '^plinth' > requirements.lock
+
+clean:
+	rm -rf $(STAMPS) .build contracts/.cache .cache
