@@ -1,0 +1,293 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {Governed} from "./base/Governed.sol";
+import {EpochClock} from "./base/EpochClock.sol";
+import {IMarketplace} from "../interfaces/IMarketplace.sol";
+import {INodeRegistry} from "../interfaces/INodeRegistry.sol";
+
+/// @title Marketplace
+/// @notice Leases with escrow, epoch-by-epoch payment to providers, refunds, and on-chain
+/// demand per epoch for the emissions controller.
+///
+/// Demand bookkeeping. Let d(e) be the customer payments committed to epoch e. A lease of price
+/// p over epochs [s, t) adds p to d(s..t-1); kept as a difference array: delta[s] += p,
+/// delta[t] -= p, so d(e) = sum of delta[k] for k <= e. Leases only ever change deltas at
+/// indices > currentEpoch (they start next epoch; extensions and refunds touch future epochs
+/// only), so once epoch e has started, d(e) is final. `finalizeDemand` walks the cursor forward
+/// once per epoch the emissions controller mints; no loop runs over leases.
+contract Marketplace is IMarketplace, Governed, EpochClock, ReentrancyGuardTransient {
+    using SafeERC20 for IERC20;
+
+    // ---------------------------------------------------------------- constants
+    /// @inheritdoc IMarketplace
+    uint256 public constant CHUNK_SIZE = 1024;
+    uint64 public constant MAX_LEASE_EPOCHS = 100_000;
+    uint16 private constant _MAX_FEE_BPS = 2_000;
+
+    // ---------------------------------------------------------------- storage
+    IERC20 private immutable _token;
+    INodeRegistry private immutable _registry;
+    address private _treasury;
+    uint16 private _feeBps;
+    address private _emissions;
+    uint64 private _demandCursor;
+    uint256 private _demandAtCursor;
+    uint256 private _leaseCount;
+    mapping(address node => uint256) private _price;
+    mapping(uint256 leaseId => Lease) private _leases;
+    mapping(uint64 epoch => int256) private _demandDelta;
+
+    // ---------------------------------------------------------------- constructor
+    constructor(
+        address initialOwner,
+        address initialGuardian,
+        IERC20 token_,
+        INodeRegistry registry_,
+        address treasury_,
+        uint16 feeBps_,
+        uint64 genesis_,
+        uint64 epochDuration_
+    ) Governed(initialOwner, initialGuardian) EpochClock(genesis_, epochDuration_) {
+        if (address(token_) == address(0) || address(registry_) == address(0)) revert ZeroAddress();
+        _token = token_;
+        _registry = registry_;
+        _setTreasury(treasury_);
+        _setFee(feeBps_);
+        _demandCursor = currentEpoch();
+    }
+
+    // ---------------------------------------------------------------- external: providers
+    /// @inheritdoc IMarketplace
+    function setPrice(address node, uint256 pricePerEpoch) external whenNotPaused {
+        if (_registry.ownerOf(node) != msg.sender) revert NotNodeOwner(node, msg.sender);
+        if (pricePerEpoch > type(uint128).max) revert InvalidParameter("price", pricePerEpoch);
+        _price[node] = pricePerEpoch;
+        emit PriceSet(node, pricePerEpoch);
+    }
+
+    // ---------------------------------------------------------------- external: customers
+    /// @inheritdoc IMarketplace
+    function openLease(
+        address node,
+        uint16 region,
+        uint64 epochs,
+        uint256 maxPricePerEpoch,
+        bytes32 dataRoot,
+        uint64 dataSize
+    ) external nonReentrant whenNotPaused returns (uint256 leaseId) {
+        if (epochs == 0 || epochs > MAX_LEASE_EPOCHS) revert InvalidDuration(epochs);
+        if (!_registry.isEligible(node)) revert NodeNotEligible(node);
+        uint256 price = _price[node];
+        if (price == 0) revert NoPrice(node);
+        if (price > maxPricePerEpoch) revert PriceAboveMax(node, price, maxPricePerEpoch);
+        INodeRegistry.Node memory n = _registry.getNode(node);
+        if (n.region != region) revert RegionMismatch(node, n.region, region);
+        if (n.kind == INodeRegistry.NodeKind.Storage) {
+            if (dataRoot == bytes32(0) || dataSize == 0 || dataSize > n.hardware.capacityBytes) {
+                revert InvalidStorageTerms(dataRoot, dataSize);
+            }
+        } else if (dataRoot != bytes32(0) || dataSize != 0) {
+            revert InvalidStorageTerms(dataRoot, dataSize);
+        }
+
+        uint64 start = currentEpoch() + 1;
+        uint64 end = start + epochs;
+        uint256 cost = price * epochs;
+        leaseId = ++_leaseCount;
+        _leases[leaseId] = Lease({
+            customer: msg.sender,
+            node: node,
+            region: region,
+            startEpoch: start,
+            endEpoch: end,
+            paidThrough: start,
+            closed: false,
+            pricePerEpoch: uint128(price),
+            dataRoot: dataRoot,
+            dataSize: dataSize
+        });
+        _addDemand(start, end, price);
+        emit LeaseOpened(leaseId, msg.sender, node, region, start, end, price, dataRoot, dataSize);
+        _token.safeTransferFrom(msg.sender, address(this), cost);
+    }
+
+    /// @inheritdoc IMarketplace
+    function extendLease(uint256 leaseId, uint64 epochs) external nonReentrant whenNotPaused {
+        Lease storage l = _customerLease(leaseId);
+        uint64 end = l.endEpoch;
+        if (end <= currentEpoch()) revert LeaseEnded(leaseId, end);
+        if (epochs == 0 || end + epochs - l.startEpoch > MAX_LEASE_EPOCHS) revert InvalidDuration(epochs);
+        uint256 price = l.pricePerEpoch;
+        uint64 newEnd = end + epochs;
+        uint256 cost = price * epochs;
+        l.endEpoch = newEnd;
+        _addDemand(end, newEnd, price);
+        emit LeaseExtended(leaseId, newEnd, cost);
+        _token.safeTransferFrom(msg.sender, address(this), cost);
+    }
+
+    /// @inheritdoc IMarketplace
+    function settle(uint256 leaseId) external nonReentrant whenNotPaused returns (uint256 toProvider) {
+        if (_leases[leaseId].customer == address(0)) revert UnknownLease(leaseId);
+        toProvider = _settle(leaseId);
+    }
+
+    /// @inheritdoc IMarketplace
+    function closeLease(uint256 leaseId) external nonReentrant whenNotPaused returns (uint256 refund) {
+        Lease storage l = _customerLease(leaseId);
+        _settle(leaseId);
+        uint64 from = currentEpoch() + 1;
+        uint64 end = l.endEpoch;
+        l.closed = true;
+        if (end > from) {
+            uint256 price = l.pricePerEpoch;
+            refund = price * (end - from);
+            l.endEpoch = from;
+            _removeDemand(from, end, price);
+        }
+        emit LeaseTerminated(leaseId, refund);
+        if (refund > 0) _token.safeTransfer(msg.sender, refund);
+    }
+
+    // ---------------------------------------------------------------- external: emissions
+    /// @inheritdoc IMarketplace
+    function finalizeDemand(uint64 epoch) external returns (uint256 demand) {
+        _only(_emissions);
+        uint64 current = currentEpoch();
+        if (epoch >= current) revert EpochNotEnded(epoch, current);
+        uint64 cursor = _demandCursor;
+        if (epoch < cursor) revert DemandAlreadyFinalized(epoch, cursor);
+        demand = _demandAtCursor;
+        if (epoch == cursor) return demand;
+        int256 running = int256(demand);
+        // One iteration per epoch since the last finalization (the oracle hub bounds the gap).
+        for (uint64 k = cursor + 1; k <= epoch; ++k) {
+            running += _demandDelta[k];
+        }
+        demand = uint256(running);
+        _demandCursor = epoch;
+        _demandAtCursor = demand;
+        emit DemandFinalized(epoch, demand);
+    }
+
+    // ---------------------------------------------------------------- external: owner
+    function setFee(uint16 feeBps_) external onlyOwner {
+        _setFee(feeBps_);
+    }
+
+    function setTreasury(address treasury_) external onlyOwner {
+        _setTreasury(treasury_);
+    }
+
+    function setEmissionsController(address emissions) external onlyOwner {
+        _checkSameClock(EpochClock(emissions));
+        _emissions = _setOnce(_emissions, emissions);
+        emit EmissionsControllerSet(emissions);
+    }
+
+    // ---------------------------------------------------------------- views
+    /// @inheritdoc IMarketplace
+    function demandOf(uint64 epoch) external view returns (uint256) {
+        uint64 cursor = _demandCursor;
+        int256 running;
+        uint64 from;
+        if (epoch >= cursor) {
+            running = int256(_demandAtCursor);
+            from = cursor + 1;
+        }
+        for (uint64 k = from; k <= epoch; ++k) {
+            running += _demandDelta[k];
+        }
+        return uint256(running);
+    }
+
+    /// @inheritdoc IMarketplace
+    function demandFinalizedThrough() external view returns (uint64) {
+        return _demandCursor;
+    }
+
+    /// @inheritdoc IMarketplace
+    function getLease(uint256 leaseId) external view returns (Lease memory) {
+        return _leases[leaseId];
+    }
+
+    /// @inheritdoc IMarketplace
+    function leaseCount() external view returns (uint256) {
+        return _leaseCount;
+    }
+
+    /// @inheritdoc IMarketplace
+    function priceOf(address node) external view returns (uint256) {
+        return _price[node];
+    }
+
+    /// @inheritdoc IMarketplace
+    function escrowOf(uint256 leaseId) external view returns (uint256) {
+        Lease storage l = _leases[leaseId];
+        return uint256(l.pricePerEpoch) * (l.endEpoch - l.paidThrough);
+    }
+
+    /// @inheritdoc IMarketplace
+    function feeBps() external view returns (uint16) {
+        return _feeBps;
+    }
+
+    /// @inheritdoc IMarketplace
+    function treasury() external view returns (address) {
+        return _treasury;
+    }
+
+    function emissionsController() external view returns (address) {
+        return _emissions;
+    }
+
+    // ---------------------------------------------------------------- internal
+    function _customerLease(uint256 leaseId) private view returns (Lease storage l) {
+        l = _leases[leaseId];
+        if (l.customer == address(0)) revert UnknownLease(leaseId);
+        if (l.customer != msg.sender) revert NotCustomer(leaseId, msg.sender);
+        if (l.closed) revert LeaseClosed(leaseId);
+    }
+
+    /// @dev Pays every ended, unpaid epoch: to the node's owner, less the fee to the treasury.
+    function _settle(uint256 leaseId) private returns (uint256 toProvider) {
+        Lease storage l = _leases[leaseId];
+        uint64 current = currentEpoch();
+        uint64 upTo = l.endEpoch < current ? l.endEpoch : current;
+        uint64 paid = l.paidThrough;
+        if (upTo <= paid) return 0;
+        uint256 amount = uint256(l.pricePerEpoch) * (upTo - paid);
+        uint256 fee = amount * _feeBps / 10_000;
+        toProvider = amount - fee;
+        l.paidThrough = upTo;
+        emit LeaseSettled(leaseId, upTo, toProvider, fee);
+        if (fee > 0) _token.safeTransfer(_treasury, fee);
+        _token.safeTransfer(_registry.ownerOf(l.node), toProvider);
+    }
+
+    function _addDemand(uint64 from, uint64 to, uint256 price) private {
+        _demandDelta[from] += int256(price);
+        _demandDelta[to] -= int256(price);
+    }
+
+    function _removeDemand(uint64 from, uint64 to, uint256 price) private {
+        _demandDelta[from] -= int256(price);
+        _demandDelta[to] += int256(price);
+    }
+
+    function _setFee(uint16 feeBps_) private {
+        if (feeBps_ > _MAX_FEE_BPS) revert InvalidParameter("feeBps", feeBps_);
+        _feeBps = feeBps_;
+        emit FeeSet(feeBps_);
+    }
+
+    function _setTreasury(address treasury_) private {
+        if (treasury_ == address(0)) revert ZeroAddress();
+        _treasury = treasury_;
+        emit TreasurySet(treasury_);
+    }
+}

@@ -1,0 +1,244 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {Governed} from "./base/Governed.sol";
+import {EpochClock} from "./base/EpochClock.sol";
+import {IOracleHub} from "../interfaces/IOracleHub.sol";
+import {ISlashingManager} from "../interfaces/ISlashingManager.sol";
+import {IEmissionsController} from "../interfaces/IEmissionsController.sol";
+import {IRewardsDistributor} from "../interfaces/IRewardsDistributor.sol";
+
+/// @title OracleHub
+/// @notice k-of-n EIP-712 epoch reports from the oracle committee, settled once per epoch.
+/// @dev Gas: one cold SLOAD for all the hub's state (packed), one ecrecover and one cold SLOAD
+/// per signature, no fresh storage slot per epoch (the distributor keeps a ring of two roots).
+contract OracleHub is IOracleHub, Governed, EpochClock, EIP712, ReentrancyGuardTransient {
+    // ---------------------------------------------------------------- constants
+    bytes32 private constant _SLASH_TYPEHASH =
+        keccak256("SlashRequest(address node,uint8 reason,uint256 leaseId,uint64 chunkIndex,bytes32 evidence)");
+    bytes32 private constant _REPORT_TYPEHASH = keccak256(
+        "EpochReport(uint64 epoch,uint64 committeeVersion,bytes32 rewardsRoot,uint256 totalRewards,bytes32 resultsRoot,SlashRequest[] slashes)SlashRequest(address node,uint8 reason,uint256 leaseId,uint64 chunkIndex,bytes32 evidence)"
+    );
+    /// @dev secp256k1n / 2: signatures with a larger s are the malleable twin of a valid one.
+    uint256 private constant _HALF_N = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0;
+    /// @inheritdoc IOracleHub
+    uint256 public constant MAX_COMMITTEE = 64;
+    /// @inheritdoc IOracleHub
+    uint64 public constant MAX_EPOCH_GAP = 256;
+    uint16 private constant _MAX_SLASHES_CAP = 256;
+
+    // ---------------------------------------------------------------- storage
+    struct HubState {
+        uint64 nextEpoch;
+        uint64 committeeVersion;
+        uint16 threshold;
+        uint16 committeeSize;
+        uint16 maxSlashes;
+    }
+
+    IEmissionsController private immutable _emissions;
+    IRewardsDistributor private immutable _distributor;
+    ISlashingManager private immutable _slashing;
+    HubState private _state;
+    bytes32 private _lastDigest;
+    address[] private _members;
+    mapping(address member => uint64 version) private _memberVersion;
+
+    // ---------------------------------------------------------------- constructor
+    constructor(
+        address initialOwner,
+        address initialGuardian,
+        IEmissionsController emissions_,
+        IRewardsDistributor distributor_,
+        ISlashingManager slashing_,
+        address[] memory members,
+        uint16 threshold_,
+        uint16 maxSlashes_
+    )
+        Governed(initialOwner, initialGuardian)
+        EpochClock(emissions_.genesis(), emissions_.epochDuration())
+        EIP712("Plinth OracleHub", "1")
+    {
+        if (address(distributor_) == address(0) || address(slashing_) == address(0)) revert ZeroAddress();
+        _emissions = emissions_;
+        _distributor = distributor_;
+        _slashing = slashing_;
+        _state.nextEpoch = currentEpoch();
+        _setCommittee(members, threshold_);
+        _setMaxSlashes(maxSlashes_);
+    }
+
+    // ---------------------------------------------------------------- external
+    /// @inheritdoc IOracleHub
+    function submitReport(EpochReport calldata report, bytes calldata signatures) external nonReentrant whenNotPaused {
+        HubState memory st = _state;
+        _checkReport(report, st);
+        bytes32 digest = reportDigest(report);
+        _verifyEcdsaQuorum(digest, signatures, st);
+        _settle(report, digest);
+    }
+
+    /// @inheritdoc IOracleHub
+    function setCommittee(address[] calldata members, uint16 threshold_) external onlyOwner {
+        _setCommittee(members, threshold_);
+    }
+
+    function setMaxSlashesPerReport(uint16 maxSlashes_) external onlyOwner {
+        _setMaxSlashes(maxSlashes_);
+    }
+
+    // ---------------------------------------------------------------- views
+    /// @inheritdoc IOracleHub
+    function reportDigest(EpochReport calldata report) public view returns (bytes32) {
+        uint256 n = report.slashes.length;
+        bytes32[] memory slashHashes = new bytes32[](n);
+        for (uint256 i; i < n; ++i) {
+            ISlashingManager.SlashRequest calldata s = report.slashes[i];
+            slashHashes[i] =
+                keccak256(abi.encode(_SLASH_TYPEHASH, s.node, s.reason, s.leaseId, s.chunkIndex, s.evidence));
+        }
+        return _hashTypedDataV4(
+            keccak256(
+                abi.encode(
+                    _REPORT_TYPEHASH,
+                    report.epoch,
+                    report.committeeVersion,
+                    report.rewardsRoot,
+                    report.totalRewards,
+                    report.resultsRoot,
+                    keccak256(abi.encodePacked(slashHashes))
+                )
+            )
+        );
+    }
+
+    /// @inheritdoc IOracleHub
+    function domainSeparator() external view returns (bytes32) {
+        return _domainSeparatorV4();
+    }
+
+    /// @inheritdoc IOracleHub
+    function committee() external view returns (address[] memory) {
+        return _members;
+    }
+
+    /// @inheritdoc IOracleHub
+    function committeeVersion() external view returns (uint64) {
+        return _state.committeeVersion;
+    }
+
+    /// @inheritdoc IOracleHub
+    function threshold() external view returns (uint16) {
+        return _state.threshold;
+    }
+
+    /// @inheritdoc IOracleHub
+    function isMember(address account) external view returns (bool) {
+        return account != address(0) && _memberVersion[account] == _state.committeeVersion;
+    }
+
+    /// @inheritdoc IOracleHub
+    function nextEpoch() external view returns (uint64) {
+        return _state.nextEpoch;
+    }
+
+    /// @inheritdoc IOracleHub
+    function lastReportDigest() external view returns (bytes32) {
+        return _lastDigest;
+    }
+
+    /// @inheritdoc IOracleHub
+    function maxSlashesPerReport() external view returns (uint16) {
+        return _state.maxSlashes;
+    }
+
+    function contracts() external view returns (address emissions, address distributor, address slashing) {
+        return (address(_emissions), address(_distributor), address(_slashing));
+    }
+
+    // ---------------------------------------------------------------- internal
+    function _checkReport(EpochReport calldata report, HubState memory st) private view {
+        uint64 epoch = report.epoch;
+        uint64 current = currentEpoch();
+        if (epoch >= current) revert EpochNotEnded(epoch, current);
+        if (epoch < st.nextEpoch) revert StaleEpoch(epoch, st.nextEpoch);
+        if (epoch - st.nextEpoch > MAX_EPOCH_GAP) revert EpochGapTooLarge(epoch, st.nextEpoch);
+        if (report.committeeVersion != st.committeeVersion) {
+            revert WrongCommitteeVersion(report.committeeVersion, st.committeeVersion);
+        }
+        if (report.slashes.length > st.maxSlashes) revert TooManySlashes(report.slashes.length, st.maxSlashes);
+    }
+
+    /// @dev At least `threshold` 65-byte signatures (r | s | v), signers strictly increasing
+    /// (so each member counts once), each a member of the current committee, low s only.
+    function _verifyEcdsaQuorum(bytes32 digest, bytes calldata signatures, HubState memory st) private view {
+        uint256 len = signatures.length;
+        if (len == 0 || len % 65 != 0) revert InvalidSignaturesLength(len);
+        uint256 count = len / 65;
+        if (count < st.threshold) revert NotEnoughSignatures(count, st.threshold);
+        address previous;
+        for (uint256 i; i < count; ++i) {
+            bytes32 r;
+            bytes32 s;
+            uint8 v;
+            // Reads 65 bytes at offset 65 * i; the length check above keeps it in bounds.
+            assembly ("memory-safe") {
+                let p := add(signatures.offset, mul(i, 65))
+                r := calldataload(p)
+                s := calldataload(add(p, 32))
+                v := byte(0, calldataload(add(p, 64)))
+            }
+            if (uint256(s) > _HALF_N) revert HighSSignature(i);
+            if (v != 27 && v != 28) revert InvalidSignature(i);
+            address signer = ecrecover(digest, v, r, s);
+            if (signer == address(0)) revert InvalidSignature(i);
+            if (signer <= previous) revert SignersNotIncreasing(previous, signer);
+            if (_memberVersion[signer] != st.committeeVersion) revert NotCommitteeMember(signer);
+            previous = signer;
+        }
+    }
+
+    /// @dev Effects, event, then the calls: mint within budget, publish the root, queue slashes.
+    function _settle(EpochReport calldata report, bytes32 digest) private {
+        uint64 epoch = report.epoch;
+        _state.nextEpoch = epoch + 1;
+        _lastDigest = digest;
+        emit ReportAccepted(
+            epoch, digest, report.rewardsRoot, report.resultsRoot, report.totalRewards, report.slashes.length, msg.sender
+        );
+        _emissions.mintForEpoch(epoch, report.totalRewards);
+        if (report.rewardsRoot != bytes32(0) || report.totalRewards != 0) {
+            _distributor.publish(epoch, report.rewardsRoot, report.totalRewards);
+        }
+        if (report.slashes.length > 0) _slashing.queueSlashes(epoch, report.slashes);
+    }
+
+    function _setCommittee(address[] memory members, uint16 threshold_) private {
+        uint256 n = members.length;
+        if (n == 0 || n > MAX_COMMITTEE || threshold_ > n || 2 * uint256(threshold_) <= n) {
+            revert InvalidCommittee(n, threshold_);
+        }
+        uint64 version = _state.committeeVersion + 1;
+        address previous;
+        delete _members;
+        for (uint256 i; i < n; ++i) {
+            address m = members[i];
+            if (m <= previous) revert SignersNotIncreasing(previous, m);
+            _memberVersion[m] = version;
+            _members.push(m);
+            previous = m;
+        }
+        _state.committeeVersion = version;
+        _state.threshold = threshold_;
+        _state.committeeSize = uint16(n);
+        emit CommitteeSet(version, members, threshold_);
+    }
+
+    function _setMaxSlashes(uint16 maxSlashes_) private {
+        if (maxSlashes_ == 0 || maxSlashes_ > _MAX_SLASHES_CAP) revert InvalidParameter("maxSlashes", maxSlashes_);
+        _state.maxSlashes = maxSlashes_;
+        emit MaxSlashesSet(maxSlashes_);
+    }
+}

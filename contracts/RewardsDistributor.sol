@@ -1,0 +1,123 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {Governed} from "./base/Governed.sol";
+import {IRewardsDistributor} from "../interfaces/IRewardsDistributor.sol";
+
+/// @title RewardsDistributor
+/// @notice Cumulative Merkle claims: one root per epoch, the latest two kept in a ring of two
+/// slots so that publishing never writes a fresh storage slot.
+contract RewardsDistributor is IRewardsDistributor, Governed, ReentrancyGuardTransient {
+    using SafeERC20 for IERC20;
+
+    // ---------------------------------------------------------------- storage
+    /// @dev Epochs of the two ring slots and the published total, packed in one slot.
+    struct RingState {
+        uint64 epoch0;
+        uint64 epoch1;
+        uint128 totalPublished;
+    }
+
+    IERC20 private immutable _token;
+    address private _hub;
+    RingState private _ring;
+    bytes32[2] private _roots;
+    mapping(address account => uint256) private _claimed;
+
+    // ---------------------------------------------------------------- constructor
+    constructor(address initialOwner, address initialGuardian, IERC20 token_) Governed(initialOwner, initialGuardian) {
+        if (address(token_) == address(0)) revert ZeroAddress();
+        _token = token_;
+    }
+
+    // ---------------------------------------------------------------- external
+    /// @inheritdoc IRewardsDistributor
+    function publish(uint64 epoch, bytes32 root, uint256 epochRewards) external {
+        _only(_hub);
+        if (root == bytes32(0)) revert InvalidRoot();
+        RingState memory ring = _ring;
+        (uint256 latestSlot, uint64 latest) = _latest(ring);
+        if (_roots[latestSlot] != bytes32(0) && epoch <= latest) revert EpochNotIncreasing(epoch, latest);
+        // Overwrite the older slot; the latest stays claimable.
+        uint256 slot = 1 - latestSlot;
+        if (_roots[latestSlot] == bytes32(0)) slot = latestSlot;
+        if (slot == 0) ring.epoch0 = epoch;
+        else ring.epoch1 = epoch;
+        ring.totalPublished += uint128(epochRewards);
+        _ring = ring;
+        _roots[slot] = root;
+        emit RootPublished(epoch, root, epochRewards);
+    }
+
+    /// @inheritdoc IRewardsDistributor
+    function claim(uint64 epoch, address account, uint256 cumulativeAmount, bytes32[] calldata proof)
+        external
+        nonReentrant
+        whenNotPaused
+        returns (uint256 amount)
+    {
+        bytes32 root = rootOf(epoch);
+        if (root == bytes32(0)) revert RootUnavailable(epoch, latestEpoch());
+        if (!MerkleProof.verifyCalldata(proof, root, leafOf(account, cumulativeAmount))) {
+            revert InvalidProof(account, cumulativeAmount);
+        }
+        uint256 claimed = _claimed[account];
+        if (cumulativeAmount <= claimed) revert NothingToClaim(account, cumulativeAmount, claimed);
+        // Cannot underflow: cumulativeAmount > claimed.
+        unchecked {
+            amount = cumulativeAmount - claimed;
+        }
+        _claimed[account] = cumulativeAmount;
+        emit Claimed(account, epoch, amount, cumulativeAmount);
+        _token.safeTransfer(account, amount);
+    }
+
+    function setOracleHub(address hub) external onlyOwner {
+        _hub = _setOnce(_hub, hub);
+        emit OracleHubSet(hub);
+    }
+
+    // ---------------------------------------------------------------- views
+    /// @inheritdoc IRewardsDistributor
+    function rootOf(uint64 epoch) public view returns (bytes32) {
+        RingState memory ring = _ring;
+        if (ring.epoch0 == epoch && _roots[0] != bytes32(0)) return _roots[0];
+        if (ring.epoch1 == epoch && _roots[1] != bytes32(0)) return _roots[1];
+        return bytes32(0);
+    }
+
+    /// @inheritdoc IRewardsDistributor
+    function latestEpoch() public view returns (uint64 latest) {
+        (, latest) = _latest(_ring);
+    }
+
+    /// @inheritdoc IRewardsDistributor
+    function claimedOf(address account) external view returns (uint256) {
+        return _claimed[account];
+    }
+
+    /// @inheritdoc IRewardsDistributor
+    function totalPublished() external view returns (uint256) {
+        return _ring.totalPublished;
+    }
+
+    /// @inheritdoc IRewardsDistributor
+    function leafOf(address account, uint256 cumulativeAmount) public pure returns (bytes32) {
+        return keccak256(bytes.concat(keccak256(abi.encode(account, cumulativeAmount))));
+    }
+
+    function oracleHub() external view returns (address) {
+        return _hub;
+    }
+
+    // ---------------------------------------------------------------- internal
+    /// @dev The ring slot holding the latest root (slot 0 while nothing is published).
+    function _latest(RingState memory ring) private view returns (uint256 slot, uint64 epoch) {
+        if (_roots[1] != bytes32(0) && ring.epoch1 > ring.epoch0) return (1, ring.epoch1);
+        return (0, ring.epoch0);
+    }
+}

@@ -1,0 +1,261 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {Governed} from "./base/Governed.sol";
+import {ISlashingManager} from "../interfaces/ISlashingManager.sol";
+import {IStakingVault} from "../interfaces/IStakingVault.sol";
+import {INodeRegistry} from "../interfaces/INodeRegistry.sol";
+import {IMarketplace} from "../interfaces/IMarketplace.sol";
+import {IPlinthToken} from "../interfaces/IPlinthToken.sol";
+
+/// @title SlashingManager
+/// @notice Pending slashes from accepted reports, a dispute window, then burn + treasury.
+/// @dev Loops run only over the slashes of one report (bounded by the hub) and over one
+/// Merkle proof (bounded by its depth).
+contract SlashingManager is ISlashingManager, Governed, ReentrancyGuardTransient {
+    using SafeERC20 for IERC20;
+
+    // ---------------------------------------------------------------- constants
+    uint16 private constant _BPS = 10_000;
+    uint16 private constant _MAX_PENALTY_BPS = 5_000;
+    uint64 private constant _MAX_WINDOW = 30 days;
+    uint8 private constant _REASONS = 5;
+
+    // ---------------------------------------------------------------- storage
+    IPlinthToken private immutable _token;
+    IStakingVault private immutable _vault;
+    INodeRegistry private immutable _registry;
+    IMarketplace private immutable _marketplace;
+    address private _hub;
+    address private _treasury;
+    uint64 private _disputeWindow;
+    uint16 private _burnBps;
+    uint256 private _slashCount;
+    mapping(SlashReason reason => uint16) private _penaltyBps;
+    mapping(uint256 slashId => PendingSlash) private _slashes;
+    mapping(address node => uint256) private _pendingCount;
+
+    // ---------------------------------------------------------------- constructor
+    constructor(
+        address initialOwner,
+        address initialGuardian,
+        IPlinthToken token_,
+        IStakingVault vault_,
+        INodeRegistry registry_,
+        IMarketplace marketplace_,
+        address treasury_,
+        uint64 disputeWindow_,
+        uint16 burnBps_,
+        uint16[5] memory penalties
+    ) Governed(initialOwner, initialGuardian) {
+        if (
+            address(token_) == address(0) || address(vault_) == address(0) || address(registry_) == address(0)
+                || address(marketplace_) == address(0)
+        ) revert ZeroAddress();
+        _token = token_;
+        _vault = vault_;
+        _registry = registry_;
+        _marketplace = marketplace_;
+        _setTreasury(treasury_);
+        _setDisputeWindow(disputeWindow_);
+        _setBurnShare(burnBps_);
+        for (uint8 i; i < _REASONS; ++i) {
+            _setPenalty(SlashReason(i + 1), penalties[i]);
+        }
+    }
+
+    // ---------------------------------------------------------------- external: oracle hub
+    /// @inheritdoc ISlashingManager
+    function queueSlashes(uint64 epoch, SlashRequest[] calldata slashes) external {
+        _only(_hub);
+        uint64 executableAt = uint64(block.timestamp) + _disputeWindow;
+        uint256 id = _slashCount;
+        for (uint256 i; i < slashes.length; ++i) {
+            SlashRequest calldata r = slashes[i];
+            if (r.reason == 0 || r.reason > _REASONS) revert InvalidReason(r.reason);
+            if (_registry.ownerOf(r.node) == address(0)) revert UnknownNode(r.node);
+            SlashReason reason = SlashReason(r.reason);
+            ++id;
+            if (reason == SlashReason.StorageAuditFailed && _marketplace.getLease(r.leaseId).node != r.node) {
+                revert LeaseMismatch(id, r.leaseId);
+            }
+            uint256 amount = _vault.slashableOf(r.node) * _penaltyBps[reason] / _BPS;
+            _slashes[id] = PendingSlash({
+                node: r.node,
+                reason: reason,
+                status: SlashStatus.Pending,
+                epoch: epoch,
+                executableAt: executableAt,
+                chunkIndex: r.chunkIndex,
+                leaseId: r.leaseId,
+                amount: amount,
+                evidence: r.evidence
+            });
+            ++_pendingCount[r.node];
+            emit SlashQueued(id, r.node, epoch, reason, amount, r.evidence, executableAt);
+        }
+        _slashCount = id;
+    }
+
+    // ---------------------------------------------------------------- external: anyone
+    /// @inheritdoc ISlashingManager
+    function executeSlash(uint256 slashId) external nonReentrant whenNotPaused {
+        PendingSlash storage s = _pending(slashId);
+        if (block.timestamp < s.executableAt) revert DisputeWindowOpen(slashId, s.executableAt);
+        address node = s.node;
+        s.status = SlashStatus.Executed;
+        --_pendingCount[node];
+
+        uint256 slashed = _vault.slash(node, s.amount);
+        uint256 burned = slashed * _burnBps / _BPS;
+        uint256 toTreasury = slashed - burned;
+        emit SlashExecuted(slashId, node, slashed, burned, toTreasury);
+        _registry.recordFault(node);
+        if (burned > 0) _token.burn(burned);
+        if (toTreasury > 0) IERC20(address(_token)).safeTransfer(_treasury, toTreasury);
+    }
+
+    /// @inheritdoc ISlashingManager
+    function disputeStorageSlash(uint256 slashId, bytes calldata chunk, bytes32[] calldata proof)
+        external
+        nonReentrant
+    {
+        PendingSlash storage s = _pending(slashId);
+        if (s.reason != SlashReason.StorageAuditFailed) revert NotDisputable(slashId, s.reason);
+        if (block.timestamp >= s.executableAt) revert DisputeWindowClosed(slashId, s.executableAt);
+        IMarketplace.Lease memory lease = _marketplace.getLease(s.leaseId);
+        if (!_verifyChunk(lease, s.chunkIndex, chunk, proof)) revert InvalidChunkProof(slashId);
+        s.status = SlashStatus.Disputed;
+        --_pendingCount[s.node];
+        emit SlashDisputed(slashId, s.node, msg.sender);
+    }
+
+    // ---------------------------------------------------------------- external: owner
+    /// @inheritdoc ISlashingManager
+    function cancelSlash(uint256 slashId) external onlyOwner {
+        PendingSlash storage s = _pending(slashId);
+        s.status = SlashStatus.Cancelled;
+        --_pendingCount[s.node];
+        emit SlashCancelled(slashId, s.node);
+    }
+
+    function setPenalty(SlashReason reason, uint16 bps) external onlyOwner {
+        _setPenalty(reason, bps);
+    }
+
+    function setDisputeWindow(uint64 window) external onlyOwner {
+        _setDisputeWindow(window);
+    }
+
+    function setBurnShare(uint16 bps) external onlyOwner {
+        _setBurnShare(bps);
+    }
+
+    function setTreasury(address treasury_) external onlyOwner {
+        _setTreasury(treasury_);
+    }
+
+    function setOracleHub(address hub) external onlyOwner {
+        _hub = _setOnce(_hub, hub);
+        emit OracleHubSet(hub);
+    }
+
+    // ---------------------------------------------------------------- views
+    /// @inheritdoc ISlashingManager
+    function getSlash(uint256 slashId) external view returns (PendingSlash memory) {
+        return _slashes[slashId];
+    }
+
+    /// @inheritdoc ISlashingManager
+    function slashCount() external view returns (uint256) {
+        return _slashCount;
+    }
+
+    /// @inheritdoc ISlashingManager
+    function pendingSlashCount(address node) external view returns (uint256) {
+        return _pendingCount[node];
+    }
+
+    /// @inheritdoc ISlashingManager
+    function penaltyBps(SlashReason reason) external view returns (uint16) {
+        return _penaltyBps[reason];
+    }
+
+    /// @inheritdoc ISlashingManager
+    function disputeWindow() external view returns (uint64) {
+        return _disputeWindow;
+    }
+
+    /// @inheritdoc ISlashingManager
+    function chunkLeaf(uint256 index, bytes calldata chunk) public pure returns (bytes32) {
+        return keccak256(abi.encodePacked(index, chunk));
+    }
+
+    function burnShareBps() external view returns (uint16) {
+        return _burnBps;
+    }
+
+    function treasury() external view returns (address) {
+        return _treasury;
+    }
+
+    function oracleHub() external view returns (address) {
+        return _hub;
+    }
+
+    // ---------------------------------------------------------------- internal
+    function _pending(uint256 slashId) private view returns (PendingSlash storage s) {
+        s = _slashes[slashId];
+        if (s.status == SlashStatus.None) revert UnknownSlash(slashId);
+        if (s.status != SlashStatus.Pending) revert NotPending(slashId, s.status);
+    }
+
+    /// @dev Positional Merkle proof of chunk `index` against the lease's data root. The tree
+    /// has ceil(size / CHUNK_SIZE) leaves padded with zero hashes to a power of two.
+    function _verifyChunk(IMarketplace.Lease memory lease, uint256 index, bytes calldata chunk, bytes32[] calldata proof)
+        private
+        view
+        returns (bool)
+    {
+        uint256 chunkSize = _marketplace.CHUNK_SIZE();
+        uint256 chunks = (uint256(lease.dataSize) + chunkSize - 1) / chunkSize;
+        if (chunk.length != chunkSize || index >= chunks) return false;
+        uint256 depth;
+        while ((uint256(1) << depth) < chunks) ++depth;
+        if (proof.length != depth) return false;
+        bytes32 h = chunkLeaf(index, chunk);
+        for (uint256 i; i < depth; ++i) {
+            h = (index >> i) & 1 == 0
+                ? keccak256(abi.encodePacked(h, proof[i]))
+                : keccak256(abi.encodePacked(proof[i], h));
+        }
+        return h == lease.dataRoot;
+    }
+
+    function _setPenalty(SlashReason reason, uint16 bps) private {
+        if (reason == SlashReason.None || bps > _MAX_PENALTY_BPS) revert InvalidParameter("penaltyBps", bps);
+        _penaltyBps[reason] = bps;
+        emit PenaltySet(reason, bps);
+    }
+
+    function _setDisputeWindow(uint64 window) private {
+        if (window == 0 || window > _MAX_WINDOW) revert InvalidParameter("disputeWindow", window);
+        _disputeWindow = window;
+        emit DisputeWindowSet(window);
+    }
+
+    function _setBurnShare(uint16 bps) private {
+        if (bps > _BPS) revert InvalidParameter("burnBps", bps);
+        _burnBps = bps;
+        emit BurnShareSet(bps);
+    }
+
+    function _setTreasury(address treasury_) private {
+        if (treasury_ == address(0)) revert ZeroAddress();
+        _treasury = treasury_;
+        emit TreasurySet(treasury_);
+    }
+}

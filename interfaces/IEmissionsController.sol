@@ -1,0 +1,47 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {IEpochClock} from "./IEpochClock.sol";
+
+/// @title IEmissionsController
+/// @notice Demand-based emissions: the reward budget of an epoch grows with what customers
+/// actually paid through the marketplace in that epoch, on top of a decaying bootstrap floor.
+///
+///     budget_e = min(cap_e, floor_e + kappa * demand_e)
+///     floor_e  = floor_0 * r^e                  (r = floorDecayWad / 1e18, 0 <= r <= 1)
+///     cap_e    = min(capPerEpoch, token.cap() - token.totalSupply())
+///
+/// See EmissionsController.sol for the derivation and the edge cases.
+interface IEmissionsController is IEpochClock {
+    /// @notice The report distributes more than the epoch's budget.
+    error ExceedsBudget(uint64 epoch, uint256 amount, uint256 budget);
+    /// @notice Emissions for this epoch (or a later one) were already minted.
+    error EpochAlreadyMinted(uint64 epoch, uint64 nextEpoch);
+    /// @notice A parameter is out of its allowed range.
+    error InvalidParameter(bytes32 name, uint256 value);
+
+    event EpochEmitted(uint64 indexed epoch, uint256 demand, uint256 floor, uint256 budget, uint256 minted);
+    event ScheduleSet(uint256 floor0, uint256 floorDecayWad, uint256 kappaWad, uint256 capPerEpoch);
+    event OracleHubSet(address hub);
+
+    /// @notice Finalizes the epoch's demand, checks `amount` against its budget and mints
+    /// `amount` to the rewards distributor. Oracle hub only; epochs strictly increasing.
+    function mintForEpoch(uint64 epoch, uint256 amount) external returns (uint256 budget);
+
+    /// @notice The budget of `epoch` from the demand the marketplace has recorded for it.
+    function budgetOf(uint64 epoch) external view returns (uint256);
+
+    /// @notice The bootstrap floor of `epoch`: floor_0 * r^epoch.
+    function floorOf(uint64 epoch) external view returns (uint256);
+
+    /// @notice The budget formula on explicit inputs (pure apart from the parameters).
+    function budgetFor(uint64 epoch, uint256 demand, uint256 remainingSupply) external view returns (uint256);
+
+    function floor0() external view returns (uint256);
+    function floorDecayWad() external view returns (uint256);
+    function kappaWad() external view returns (uint256);
+    function capPerEpoch() external view returns (uint256);
+    /// @notice The lowest epoch that can still be minted.
+    function nextEpoch() external view returns (uint64);
+    function totalEmitted() external view returns (uint256);
+}

@@ -1,0 +1,116 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {IEpochClock} from "./IEpochClock.sol";
+
+/// @title IMarketplace
+/// @notice Where customers pay for capacity, and where demand is measured.
+///
+/// A provider sets a price per epoch for each node. A customer opens a lease on an eligible
+/// node in the region the customer names, for whole epochs starting at the next epoch, and
+/// escrows price * epochs. Payment streams to the node's owner epoch by epoch: `settle` pays
+/// every ended epoch, less the protocol fee (to the treasury). Closing refunds every epoch that
+/// has not started. A storage lease carries the data root and size that storage proofs (and
+/// on-chain disputes) are checked against; data is zero-padded to whole `CHUNK_SIZE` chunks.
+///
+/// Demand: the amount customers committed to each epoch, recorded when leases open, grow or
+/// close, and only ever for epochs that have not started. Once an epoch has started its demand
+/// can no longer change, so `demandOf(e)` for a past epoch is final and measured on-chain: the
+/// oracle never reports it. Implemented as a difference array over epochs with a cursor, so no
+/// loop runs over leases or customers.
+interface IMarketplace is IEpochClock {
+    struct Lease {
+        address customer;
+        address node;
+        uint16 region;
+        uint64 startEpoch;
+        uint64 endEpoch;
+        uint64 paidThrough;
+        bool closed;
+        uint128 pricePerEpoch;
+        bytes32 dataRoot;
+        uint64 dataSize;
+    }
+
+    error ZeroAmount();
+    error NotNodeOwner(address node, address caller);
+    error NodeNotEligible(address node);
+    error NoPrice(address node);
+    error PriceAboveMax(address node, uint256 price, uint256 maxPrice);
+    error RegionMismatch(address node, uint16 nodeRegion, uint16 requested);
+    error InvalidDuration(uint256 epochs);
+    error InvalidStorageTerms(bytes32 dataRoot, uint64 dataSize);
+    error UnknownLease(uint256 leaseId);
+    error NotCustomer(uint256 leaseId, address caller);
+    error LeaseClosed(uint256 leaseId);
+    error LeaseEnded(uint256 leaseId, uint64 endEpoch);
+    error EpochNotEnded(uint64 epoch, uint64 currentEpoch);
+    error DemandAlreadyFinalized(uint64 epoch, uint64 finalizedThrough);
+    error InvalidParameter(bytes32 name, uint256 value);
+
+    event PriceSet(address indexed node, uint256 pricePerEpoch);
+    event LeaseOpened(
+        uint256 indexed leaseId,
+        address indexed customer,
+        address indexed node,
+        uint16 region,
+        uint64 startEpoch,
+        uint64 endEpoch,
+        uint256 pricePerEpoch,
+        bytes32 dataRoot,
+        uint64 dataSize
+    );
+    event LeaseExtended(uint256 indexed leaseId, uint64 endEpoch, uint256 paid);
+    event LeaseSettled(uint256 indexed leaseId, uint64 paidThrough, uint256 toProvider, uint256 fee);
+    event LeaseTerminated(uint256 indexed leaseId, uint256 refund);
+    event DemandFinalized(uint64 indexed epoch, uint256 demand);
+    event FeeSet(uint16 feeBps);
+    event TreasurySet(address treasury);
+    event EmissionsControllerSet(address emissions);
+
+    /// @notice Storage data is split into chunks of this many bytes (the last zero-padded).
+    function CHUNK_SIZE() external view returns (uint256);
+
+    /// @notice Sets `node`'s price per epoch (0 withdraws the offer). Node owner only.
+    function setPrice(address node, uint256 pricePerEpoch) external;
+
+    /// @notice Opens a lease of `epochs` epochs from the next epoch, escrowing price * epochs.
+    /// @param region The region the customer requires; the node must be in it.
+    /// @param maxPricePerEpoch Reverts if the provider's price is higher (front-running guard).
+    /// @param dataRoot Storage leases: Merkle root of the data chunks; otherwise zero.
+    /// @param dataSize Storage leases: data size in bytes (<= node capacity); otherwise zero.
+    function openLease(
+        address node,
+        uint16 region,
+        uint64 epochs,
+        uint256 maxPricePerEpoch,
+        bytes32 dataRoot,
+        uint64 dataSize
+    ) external returns (uint256 leaseId);
+
+    /// @notice Extends an open lease by `epochs` at its price. Customer only.
+    function extendLease(uint256 leaseId, uint64 epochs) external;
+
+    /// @notice Pays the provider for every ended epoch not yet paid. Anyone.
+    function settle(uint256 leaseId) external returns (uint256 toProvider);
+
+    /// @notice Settles, then refunds every epoch that has not started. Customer only.
+    function closeLease(uint256 leaseId) external returns (uint256 refund);
+
+    /// @notice Makes the demand of every epoch up to `epoch` final and returns `epoch`'s.
+    /// `epoch` must have ended and not be below the last finalized one. Emissions controller
+    /// only (it finalizes in the order it mints).
+    function finalizeDemand(uint64 epoch) external returns (uint256 demand);
+
+    /// @notice Customer payments committed to `epoch` (final once the epoch has started).
+    function demandOf(uint64 epoch) external view returns (uint256);
+
+    function getLease(uint256 leaseId) external view returns (Lease memory);
+    function leaseCount() external view returns (uint256);
+    function priceOf(address node) external view returns (uint256);
+    function escrowOf(uint256 leaseId) external view returns (uint256);
+    function feeBps() external view returns (uint16);
+    function treasury() external view returns (address);
+    /// @notice The last epoch whose demand is final.
+    function demandFinalizedThrough() external view returns (uint64);
+}

@@ -1,0 +1,82 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+/// @title IStakingVault
+/// @notice Collateral per node. The node's owner stakes; stake is bonded until the owner asks
+/// to unbond it; unbonding stake waits `unbondingDelay` in a per-node queue of at most
+/// `MAX_UNBONDING_ENTRIES` entries, then can be withdrawn.
+///
+/// Slashability: bonded stake AND stake in the unbonding queue are slashable until withdrawn
+/// (escaping a slash by unbonding first is the classic staking bug). While the slashing manager
+/// holds a pending slash against the node, nothing can be withdrawn. A slash takes from bonded
+/// stake first, then from the newest unbonding entries.
+///
+/// @dev Warning: `unbondingDelay` must exceed the time from a fault to its report being
+/// accepted (one epoch plus report latency) plus the dispute window, or a node could withdraw
+/// between its fault and the pending slash. The deploy script checks this.
+///
+/// Invariant: token.balanceOf(vault) == sum over nodes of (bonded + unbonding), tokens sent to
+/// the vault by plain transfer aside.
+interface IStakingVault {
+    struct UnbondingEntry {
+        uint128 amount;
+        uint64 releaseAt;
+    }
+
+    /// @notice The amount is zero.
+    error ZeroAmount();
+    /// @notice The caller does not own the node.
+    error NotNodeOwner(address node, address caller);
+    /// @notice The node cannot take stake in its status (Exiting, Exited or unknown).
+    error CannotStake(address node);
+    /// @notice Unbonding more than is bonded.
+    error InsufficientBonded(address node, uint256 bonded, uint256 requested);
+    /// @notice An Active or Jailed node would fall below the minimum stake; exit first.
+    error BelowMinimumStake(address node, uint256 remaining, uint256 minimum);
+    /// @notice The node's unbonding queue is full; withdraw matured entries first.
+    error UnbondingQueueFull(address node);
+    /// @notice A slash against the node is pending; withdrawals wait for it.
+    error PendingSlash(address node);
+    /// @notice No unbonding entry has matured.
+    error NothingToWithdraw(address node);
+    /// @notice A parameter is out of its allowed range.
+    error InvalidParameter(bytes32 name, uint256 value);
+
+    event Staked(address indexed node, address indexed owner, uint256 amount, uint256 bonded);
+    event UnbondRequested(address indexed node, uint256 amount, uint64 releaseAt);
+    event Withdrawn(address indexed node, address indexed to, uint256 amount);
+    event Slashed(address indexed node, uint256 requested, uint256 fromBonded, uint256 fromUnbonding);
+    event UnbondingDelaySet(uint64 delay);
+    event SlasherSet(address slasher);
+
+    /// @notice Bounds the per-node unbonding queue (no unbounded loops).
+    function MAX_UNBONDING_ENTRIES() external view returns (uint256);
+
+    /// @notice Adds `amount` (pulled from the caller) to `node`'s bonded stake. Node owner only.
+    function stake(address node, uint256 amount) external;
+
+    /// @notice `stake` with an EIP-2612 permit instead of a prior approval.
+    function stakeWithPermit(address node, uint256 amount, uint256 deadline, uint8 v, bytes32 r, bytes32 s)
+        external;
+
+    /// @notice Moves `amount` from bonded into the unbonding queue. Node owner only.
+    function requestUnbond(address node, uint256 amount) external;
+
+    /// @notice Pays out every matured unbonding entry to the node owner. Node owner only.
+    function withdraw(address node) external returns (uint256 amount);
+
+    /// @notice Removes up to `amount` from the node's stake and sends it to the slasher.
+    /// Slashing manager only. Returns what was actually taken.
+    function slash(address node, uint256 amount) external returns (uint256 slashed);
+
+    function bondedOf(address node) external view returns (uint256);
+    function unbondingOf(address node) external view returns (uint256);
+    /// @notice Bonded plus unbonding: everything still slashable.
+    function slashableOf(address node) external view returns (uint256);
+    /// @notice What `withdraw` would pay now (ignoring a pending slash).
+    function withdrawableOf(address node) external view returns (uint256);
+    function unbondingEntries(address node) external view returns (UnbondingEntry[] memory);
+    function totalBonded() external view returns (uint256);
+    function totalUnbonding() external view returns (uint256);
+    function unbondingDelay() external view returns (uint64);
+}
