@@ -1,0 +1,163 @@
+"""EIP-712 messages the contracts verify: the committee's EpochReport (OracleHub) and the node
+key's NodeKeyBinding (NodeRegistry). Encoding by eth-account; signing with eth-account (with
+coincurve installed, about 0.2 ms a signature). Pure: no I/O."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from eth_account import Account
+from eth_account.messages import SignableMessage, encode_typed_data
+from eth_utils import keccak, to_checksum_address
+
+HUB_DOMAIN = ("Plinth OracleHub", "1")
+REGISTRY_DOMAIN = ("Plinth NodeRegistry", "1")
+
+SLASH_REQUEST_FIELDS = [
+    {"name": "node", "type": "address"},
+    {"name": "reason", "type": "uint8"},
+    {"name": "leaseId", "type": "uint256"},
+    {"name": "chunkIndex", "type": "uint64"},
+    {"name": "evidence", "type": "bytes32"},
+]
+EPOCH_REPORT_FIELDS = [
+    {"name": "epoch", "type": "uint64"},
+    {"name": "committeeVersion", "type": "uint64"},
+    {"name": "rewardsRoot", "type": "bytes32"},
+    {"name": "totalRewards", "type": "uint256"},
+    {"name": "resultsRoot", "type": "bytes32"},
+    {"name": "slashes", "type": "SlashRequest[]"},
+]
+NODE_KEY_BINDING_FIELDS = [
+    {"name": "owner", "type": "address"},
+    {"name": "node", "type": "address"},
+]
+_DOMAIN_FIELDS = [
+    {"name": "name", "type": "string"},
+    {"name": "version", "type": "string"},
+    {"name": "chainId", "type": "uint256"},
+    {"name": "verifyingContract", "type": "address"},
+]
+ZERO32 = b"\x00" * 32
+
+
+@dataclass(frozen=True)
+class SlashRequest:
+    node: str
+    reason: int
+    lease_id: int = 0
+    chunk_index: int = 0
+    evidence: bytes = ZERO32
+
+    def as_tuple(self) -> tuple:
+        return (self.node, self.reason, self.lease_id, self.chunk_index, self.evidence)
+
+    def as_message(self) -> dict:
+        return {
+            "node": to_checksum_address(self.node),
+            "reason": self.reason,
+            "leaseId": self.lease_id,
+            "chunkIndex": self.chunk_index,
+            "evidence": self.evidence,
+        }
+
+
+@dataclass(frozen=True)
+class EpochReport:
+    epoch: int
+    committee_version: int
+    rewards_root: bytes
+    total_rewards: int
+    results_root: bytes
+    slashes: tuple[SlashRequest, ...] = field(default_factory=tuple)
+
+    def as_tuple(self) -> tuple:
+        """The struct as the contract's ABI takes it."""
+        return (
+            self.epoch,
+            self.committee_version,
+            self.rewards_root,
+            self.total_rewards,
+            self.results_root,
+            [s.as_tuple() for s in self.slashes],
+        )
+
+    def as_message(self) -> dict:
+        return {
+            "epoch": self.epoch,
+            "committeeVersion": self.committee_version,
+            "rewardsRoot": self.rewards_root,
+            "totalRewards": self.total_rewards,
+            "resultsRoot": self.results_root,
+            "slashes": [s.as_message() for s in self.slashes],
+        }
+
+
+def _domain(name_version: tuple[str, str], chain_id: int, contract: str) -> dict:
+    name, version = name_version
+    return {
+        "name": name,
+        "version": version,
+        "chainId": chain_id,
+        "verifyingContract": to_checksum_address(contract),
+    }
+
+
+def report_message(report: EpochReport, chain_id: int, hub: str) -> SignableMessage:
+    return encode_typed_data(
+        full_message={
+            "types": {
+                "EIP712Domain": _DOMAIN_FIELDS,
+                "EpochReport": EPOCH_REPORT_FIELDS,
+                "SlashRequest": SLASH_REQUEST_FIELDS,
+            },
+            "primaryType": "EpochReport",
+            "domain": _domain(HUB_DOMAIN, chain_id, hub),
+            "message": report.as_message(),
+        }
+    )
+
+
+def node_binding_message(owner: str, node: str, chain_id: int, registry: str) -> SignableMessage:
+    return encode_typed_data(
+        full_message={
+            "types": {"EIP712Domain": _DOMAIN_FIELDS, "NodeKeyBinding": NODE_KEY_BINDING_FIELDS},
+            "primaryType": "NodeKeyBinding",
+            "domain": _domain(REGISTRY_DOMAIN, chain_id, registry),
+            "message": {"owner": to_checksum_address(owner), "node": to_checksum_address(node)},
+        }
+    )
+
+
+def digest_of(message: SignableMessage) -> bytes:
+    """The 32-byte hash that is signed: keccak256(0x19 || 0x01 || domainSeparator || structHash)."""
+    return keccak(b"\x19" + message.version + message.header + message.body)
+
+
+def report_digest(report: EpochReport, chain_id: int, hub: str) -> bytes:
+    return digest_of(report_message(report, chain_id, hub))
+
+
+def sign_report(private_key, report: EpochReport, chain_id: int, hub: str) -> tuple[str, bytes]:
+    """(signer address, 65-byte r|s|v signature) over the report."""
+    signed = Account.sign_message(report_message(report, chain_id, hub), private_key)
+    return Account.from_key(private_key).address, bytes(signed.signature)
+
+
+def sign_node_binding(node_private_key, owner: str, chain_id: int, registry: str) -> bytes:
+    """The node key's consent to be registered by `owner` (NodeRegistry.register)."""
+    message = node_binding_message(owner, Account.from_key(node_private_key).address, chain_id, registry)
+    return bytes(Account.sign_message(message, node_private_key).signature)
+
+
+def pack_signatures(signed: Iterable[tuple[str, bytes]]) -> bytes:
+    """Concatenates signatures with signers in strictly increasing order, as the hub requires."""
+    ordered = sorted(signed, key=lambda item: int(item[0], 16))
+    for (a, _), (b, _) in zip(ordered, ordered[1:], strict=False):
+        if int(a, 16) == int(b, 16):
+            raise ValueError(f"duplicate signer {a}")
+    for signer, sig in ordered:
+        if len(sig) != 65:
+            raise ValueError(f"signature of {signer} is {len(sig)} bytes, expected 65")
+    return b"".join(sig for _, sig in ordered)

@@ -1,0 +1,134 @@
+"""Merkle trees with the exact encodings the contracts verify. Pure functions, no I/O.
+
+Rewards tree (RewardsDistributor): leaf = keccak256(keccak256(abi.encode(account, cumulative))),
+inner node = keccak256 of the sorted pair (OpenZeppelin MerkleProof); an odd node at the end of
+a level is carried up unchanged.
+
+Storage tree (SlashingManager dispute, storage audits): data zero-padded to whole CHUNK_SIZE
+chunks, leaf = keccak256(uint256 index || chunk), parent = keccak256(left || right) by position,
+leaves padded with zero hashes to a power of two.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from eth_abi import encode
+from eth_utils import keccak, to_checksum_address
+
+CHUNK_SIZE = 1024
+ZERO_HASH = b"\x00" * 32
+
+
+def rewards_leaf(account: str, cumulative_amount: int) -> bytes:
+    """The distributor's leaf for (account, cumulative amount)."""
+    return keccak(keccak(encode(["address", "uint256"], [account, cumulative_amount])))
+
+
+def _sorted_pair(a: bytes, b: bytes) -> bytes:
+    return keccak(a + b) if a < b else keccak(b + a)
+
+
+class RewardsTree:
+    """Cumulative rewards per account; `proof(account)` is what `RewardsDistributor.claim` takes."""
+
+    def __init__(self, cumulative: Mapping[str, int]):
+        self.amounts: dict[str, int] = {}
+        for account, amount in cumulative.items():
+            if amount < 0 or amount >= 2**256:
+                raise ValueError(f"amount out of range for {account}: {amount}")
+            self.amounts[to_checksum_address(account)] = int(amount)
+        self._accounts = sorted(self.amounts, key=lambda a: int(a, 16))
+        self._index = {a: i for i, a in enumerate(self._accounts)}
+        level = [rewards_leaf(a, self.amounts[a]) for a in self._accounts]
+        self._levels: list[list[bytes]] = [level]
+        while len(level) > 1:
+            level = [
+                _sorted_pair(level[i], level[i + 1]) if i + 1 < len(level) else level[i]
+                for i in range(0, len(level), 2)
+            ]
+            self._levels.append(level)
+
+    @property
+    def root(self) -> bytes:
+        return self._levels[-1][0] if self._accounts else ZERO_HASH
+
+    def __len__(self) -> int:
+        return len(self._accounts)
+
+    def proof(self, account: str) -> list[bytes]:
+        index = self._index[to_checksum_address(account)]
+        proof = []
+        for level in self._levels[:-1]:
+            sibling = index ^ 1
+            if sibling < len(level):
+                proof.append(level[sibling])
+            index //= 2
+        return proof
+
+
+def verify_rewards_proof(root: bytes, account: str, cumulative: int, proof: Sequence[bytes]) -> bool:
+    node = rewards_leaf(account, cumulative)
+    for sibling in proof:
+        node = _sorted_pair(node, sibling)
+    return node == root
+
+
+def split_chunks(data: bytes) -> list[bytes]:
+    """Data as whole CHUNK_SIZE chunks, the last zero-padded."""
+    if not data:
+        raise ValueError("no data to chunk")
+    padded = data + b"\x00" * (-len(data) % CHUNK_SIZE)
+    return [padded[i : i + CHUNK_SIZE] for i in range(0, len(padded), CHUNK_SIZE)]
+
+
+def chunk_leaf(index: int, chunk: bytes) -> bytes:
+    return keccak(index.to_bytes(32, "big") + chunk)
+
+
+def tree_depth(n_leaves: int) -> int:
+    """Levels above the leaves once padded to a power of two."""
+    return max(n_leaves - 1, 0).bit_length()
+
+
+class ChunkTree:
+    """Positional Merkle tree over storage chunks."""
+
+    def __init__(self, chunks: Sequence[bytes]):
+        if not chunks:
+            raise ValueError("a chunk tree needs at least one chunk")
+        for i, chunk in enumerate(chunks):
+            if len(chunk) != CHUNK_SIZE:
+                raise ValueError(f"chunk {i} is {len(chunk)} bytes, expected {CHUNK_SIZE}")
+        self.n_chunks = len(chunks)
+        level = [chunk_leaf(i, c) for i, c in enumerate(chunks)]
+        level += [ZERO_HASH] * ((1 << tree_depth(len(level))) - len(level))
+        self._levels = [level]
+        while len(level) > 1:
+            level = [keccak(level[i] + level[i + 1]) for i in range(0, len(level), 2)]
+            self._levels.append(level)
+
+    @classmethod
+    def from_data(cls, data: bytes) -> ChunkTree:
+        return cls(split_chunks(data))
+
+    @property
+    def root(self) -> bytes:
+        return self._levels[-1][0]
+
+    def proof(self, index: int) -> list[bytes]:
+        if not 0 <= index < self.n_chunks:
+            raise IndexError(f"chunk {index} out of range (0..{self.n_chunks - 1})")
+        return [level[(index >> d) ^ 1] for d, level in enumerate(self._levels[:-1])]
+
+
+def verify_chunk_proof(
+    root: bytes, n_chunks: int, index: int, chunk: bytes, proof: Sequence[bytes]
+) -> bool:
+    """The same check as SlashingManager's dispute: strict chunk size, index and proof length."""
+    if len(chunk) != CHUNK_SIZE or not 0 <= index < n_chunks or len(proof) != tree_depth(n_chunks):
+        return False
+    node = chunk_leaf(index, chunk)
+    for d, sibling in enumerate(proof):
+        node = keccak(node + sibling) if (index >> d) & 1 == 0 else keccak(sibling + node)
+    return node == root

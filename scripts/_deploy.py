@@ -1,0 +1,381 @@
+"""Deployment of the Plinth suite with Ape: parameters, idempotent deploy and wiring, and the
+deployment file. Used by `ape run deploy`, the other scripts, the demo and the tests."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from ape import accounts, chain, networks, project
+from ape.exceptions import ContractNotFoundError
+
+ROOT = Path(__file__).resolve().parent.parent
+TOKEN = 10**18
+WAD = 10**18
+# Mainnet's per-transaction gas cap since EIP-7825; anvil does not enforce it, so we check it.
+TX_GAS_CAP = 2**24
+CONTRACTS = (
+    "PlinthToken",
+    "NodeRegistry",
+    "StakingVault",
+    "Marketplace",
+    "RewardsDistributor",
+    "EmissionsController",
+    "SlashingManager",
+    "OracleHub",
+)
+KINDS = ("compute", "storage", "wireless")
+SLASH_REASONS = (
+    "invalid_compute",
+    "missed_deadline",
+    "storage_audit_failed",
+    "location_spoofed",
+    "offline",
+)
+
+
+class ConfigError(ValueError):
+    """A deployment parameter file that cannot be used, with the reason."""
+
+
+@dataclass(frozen=True)
+class Params:
+    epoch_duration: int
+    genesis: int | str
+    treasury: str
+    guardian: str
+    cap: int
+    genesis_supply: int
+    genesis_holder: str
+    min_stakes: tuple[int, int, int]
+    faults_to_jail: int
+    jail_duration: int
+    unbonding_delay: int
+    dispute_window: int
+    burn_bps: int
+    penalties: tuple[int, ...]
+    fee_bps: int
+    schedule: tuple[int, int, int, int]
+    committee: tuple[str, ...]
+    threshold: int
+    max_slashes: int
+    source: str = field(default="", compare=False)
+
+
+def _get(table: dict, key: str, kind: type, where: str) -> Any:
+    if key not in table:
+        raise ConfigError(f"{where}: missing '{key}'")
+    value = table[key]
+    if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
+        raise ConfigError(f"{where}.{key}: expected an integer, got {value!r}")
+    if kind is str and not isinstance(value, str):
+        raise ConfigError(f"{where}.{key}: expected a string, got {value!r}")
+    return value
+
+
+def _wad(text: str, where: str) -> int:
+    try:
+        value = Decimal(str(text))
+    except ArithmeticError as exc:
+        raise ConfigError(f"{where}: not a number: {text!r}") from exc
+    return int(value * WAD)
+
+
+def load_params(path: str | Path) -> Params:
+    """Reads and validates a deployment parameter file (TOML); errors name the field."""
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text())
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: no such parameter file") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+
+    def table(name: str) -> dict:
+        t = raw.get(name)
+        if not isinstance(t, dict):
+            raise ConfigError(f"{path}: missing table [{name}]")
+        return t
+
+    clock, roles, token, registry = table("clock"), table("roles"), table("token"), table("registry")
+    staking, slashing, market = table("staking"), table("slashing"), table("marketplace")
+    emissions, oracle = table("emissions"), table("oracle")
+
+    genesis = clock.get("genesis", "now")
+    if genesis != "now" and (not isinstance(genesis, int) or genesis <= 0):
+        raise ConfigError("clock.genesis: 'now' or a positive unix timestamp")
+    min_stakes = registry.get("min_stake_tokens", {})
+    penalties = slashing.get("penalty_bps", {})
+    for kind in KINDS:
+        _get(min_stakes, kind, int, "registry.min_stake_tokens")
+    for reason in SLASH_REASONS:
+        _get(penalties, reason, int, "slashing.penalty_bps")
+    committee = oracle.get("committee")
+    if not isinstance(committee, list) or not committee:
+        raise ConfigError("oracle.committee: a non-empty list of addresses")
+
+    params = Params(
+        epoch_duration=_get(clock, "epoch_duration", int, "clock"),
+        genesis=genesis,
+        treasury=_get(roles, "treasury", str, "roles"),
+        guardian=_get(roles, "guardian", str, "roles"),
+        cap=_get(token, "cap_tokens", int, "token") * TOKEN,
+        genesis_supply=_get(token, "genesis_tokens", int, "token") * TOKEN,
+        genesis_holder=_get(token, "genesis_holder", str, "token"),
+        min_stakes=tuple(min_stakes[k] * TOKEN for k in KINDS),
+        faults_to_jail=_get(registry, "faults_to_jail", int, "registry"),
+        jail_duration=_get(registry, "jail_duration", int, "registry"),
+        unbonding_delay=_get(staking, "unbonding_delay", int, "staking"),
+        dispute_window=_get(slashing, "dispute_window", int, "slashing"),
+        burn_bps=_get(slashing, "burn_bps", int, "slashing"),
+        penalties=tuple(penalties[r] for r in SLASH_REASONS),
+        fee_bps=_get(market, "fee_bps", int, "marketplace"),
+        schedule=(
+            _get(emissions, "floor0_tokens", int, "emissions") * TOKEN,
+            _wad(_get(emissions, "floor_decay", str, "emissions"), "emissions.floor_decay"),
+            _wad(_get(emissions, "kappa", str, "emissions"), "emissions.kappa"),
+            _get(emissions, "cap_per_epoch_tokens", int, "emissions") * TOKEN,
+        ),
+        committee=tuple(committee),
+        threshold=_get(oracle, "threshold", int, "oracle"),
+        max_slashes=_get(oracle, "max_slashes_per_report", int, "oracle"),
+        source=str(path),
+    )
+    _check(params)
+    return params
+
+
+def _check(p: Params) -> None:
+    if p.epoch_duration <= 0:
+        raise ConfigError("clock.epoch_duration must be positive")
+    if p.genesis_supply > p.cap:
+        raise ConfigError("token.genesis_tokens exceeds token.cap_tokens")
+    # A fault in epoch e is reported after e ends (up to one epoch later) and then waits out
+    # the dispute window; stake unbonded at the fault must still be in the queue by then.
+    needed = 2 * p.epoch_duration + p.dispute_window
+    if p.unbonding_delay <= needed:
+        raise ConfigError(
+            f"staking.unbonding_delay ({p.unbonding_delay}s) must exceed two epochs plus the "
+            f"dispute window ({needed}s), or a node could withdraw before its slash lands"
+        )
+    if not 0 < p.threshold <= len(p.committee) or 2 * p.threshold <= len(p.committee):
+        raise ConfigError(
+            f"oracle.threshold {p.threshold} for {len(p.committee)} members: need n/2 < t <= n"
+        )
+    if p.schedule[1] > WAD:
+        raise ConfigError("emissions.floor_decay must be at most 1")
+
+
+def resolve_address(spec: str, deployer) -> str:
+    """'deployer', 'test:N' (local chains only) or a 0x address."""
+    if spec == "deployer":
+        return deployer.address
+    if spec.startswith("test:"):
+        if not networks.provider.network.is_local:
+            raise ConfigError(f"'{spec}' names a test account; use real addresses off local chains")
+        return accounts.test_accounts[int(spec[5:])].address
+    if spec.startswith("0x") and len(spec) == 42:
+        return spec
+    raise ConfigError(f"not an address: {spec!r} (use 'deployer', 'test:N' or 0x...)")
+
+
+def deployment_path(network_name: str | None = None) -> Path:
+    name = network_name or networks.provider.network.name
+    return ROOT / "deployments" / f"{name}.json"
+
+
+class Suite:
+    """The deployed contracts by name (suite.token, suite.hub, ...) and the deployment record."""
+
+    ALIASES = {
+        "token": "PlinthToken",
+        "registry": "NodeRegistry",
+        "vault": "StakingVault",
+        "market": "Marketplace",
+        "distributor": "RewardsDistributor",
+        "emissions": "EmissionsController",
+        "slashing": "SlashingManager",
+        "hub": "OracleHub",
+    }
+
+    def __init__(self, contracts: dict[str, Any], record: dict):
+        self.contracts = contracts
+        self.record = record
+        for alias, name in self.ALIASES.items():
+            setattr(self, alias, contracts[name])
+
+    @property
+    def addresses(self) -> dict[str, str]:
+        return {name: c.address for name, c in self.contracts.items()}
+
+
+def load_suite(network_name: str | None = None) -> Suite:
+    """The suite recorded in deployments/<network>.json; a clear error if it is not deployed."""
+    path = deployment_path(network_name)
+    if not path.exists():
+        raise ConfigError(f"no deployment at {path.relative_to(ROOT)}: run `ape run deploy` first")
+    record = json.loads(path.read_text())
+    if record.get("chain_id") != chain.chain_id:
+        raise ConfigError(
+            f"{path.relative_to(ROOT)} is for chain {record.get('chain_id')}, "
+            f"connected to {chain.chain_id}: redeploy with `ape run deploy`"
+        )
+    contracts = {}
+    for name in CONTRACTS:
+        address = record["contracts"].get(name)
+        if not address or not chain.provider.get_code(address):
+            raise ConfigError(f"{name} is not deployed at {address}: run `ape run deploy`")
+        contracts[name] = getattr(project, name).at(address)
+    return Suite(contracts, record)
+
+
+def _existing(record: dict, name: str):
+    address = record.get("contracts", {}).get(name)
+    if not address:
+        return None
+    try:
+        if not chain.provider.get_code(address):
+            return None
+        return getattr(project, name).at(address)
+    except ContractNotFoundError:
+        return None
+
+
+def deploy_suite(deployer, params: Params, *, write: bool = True, log=print) -> Suite:
+    """Deploys what is missing, wires what is unwired and aligns mutable parameters. A second
+    run against the same chain sends no transaction."""
+    path = deployment_path()
+    record: dict = {}
+    if path.exists():
+        record = json.loads(path.read_text())
+        if record.get("chain_id") != chain.chain_id:
+            record = {}
+    sent = 0
+
+    def step(name: str, deploy_args: tuple):
+        nonlocal sent
+        c = _existing(record, name)
+        if c is not None:
+            log(f"  {name:20s} {c.address} (already deployed)")
+            return c
+        c = deployer.deploy(getattr(project, name), *deploy_args)
+        sent += 1
+        log(f"  {name:20s} {c.address} deployed")
+        record.setdefault("contracts", {})[name] = c.address
+        return c
+
+    addr = lambda spec: resolve_address(spec, deployer)  # noqa: E731
+    genesis = record.get("genesis")
+    if genesis is None:
+        genesis = chain.blocks.head.timestamp if params.genesis == "now" else params.genesis
+    record.update(chain_id=chain.chain_id, network=networks.provider.network.name, genesis=genesis)
+    treasury, guardian, owner = addr(params.treasury), addr(params.guardian), deployer.address
+
+    token = step("PlinthToken", (owner, params.cap, addr(params.genesis_holder), params.genesis_supply))
+    registry = step(
+        "NodeRegistry",
+        (owner, guardian, list(params.min_stakes), params.faults_to_jail, params.jail_duration),
+    )
+    vault = step("StakingVault", (owner, guardian, token, registry, params.unbonding_delay))
+    market = step(
+        "Marketplace",
+        (owner, guardian, token, registry, treasury, params.fee_bps, genesis, params.epoch_duration),
+    )
+    distributor = step("RewardsDistributor", (owner, guardian, token))
+    emissions = step(
+        "EmissionsController", (owner, guardian, token, market, distributor, list(params.schedule))
+    )
+    slashing = step(
+        "SlashingManager",
+        (
+            owner,
+            guardian,
+            token,
+            vault,
+            registry,
+            market,
+            treasury,
+            params.dispute_window,
+            params.burn_bps,
+            list(params.penalties),
+        ),
+    )
+    committee = sorted((addr(m) for m in params.committee), key=lambda a: int(a, 16))
+    hub = step(
+        "OracleHub",
+        (owner, guardian, emissions, distributor, slashing, committee, params.threshold, params.max_slashes),
+    )
+
+    # One-time wiring: (description, current value, wanted value, transaction).
+    wiring = [
+        ("token minter", token.minter, emissions, token.setMinter),
+        ("registry vault", registry.stakingVault, vault, registry.setStakingVault),
+        ("registry slasher", registry.slashingManager, slashing, registry.setSlashingManager),
+        ("vault slasher", vault.slashingManager, slashing, vault.setSlashingManager),
+        ("market emissions", market.emissionsController, emissions, market.setEmissionsController),
+        ("distributor hub", distributor.oracleHub, hub, distributor.setOracleHub),
+        ("emissions hub", emissions.oracleHub, hub, emissions.setOracleHub),
+        ("slashing hub", slashing.oracleHub, hub, slashing.setOracleHub),
+    ]
+    for what, current, wanted, tx in wiring:
+        have = current()
+        if have == wanted.address:
+            continue
+        if int(have, 16) != 0:
+            raise ConfigError(f"{what} is wired to {have}, not {wanted.address}: redeploy the suite")
+        tx(wanted, sender=deployer)
+        sent += 1
+        log(f"  wired {what} -> {wanted.address}")
+
+    # Mutable parameters: (description, on-chain value, wanted value, transaction).
+    syncs = [
+        ("marketplace fee", market.feeBps(), params.fee_bps, lambda: market.setFee(params.fee_bps, sender=deployer)),
+        ("unbonding delay", vault.unbondingDelay(), params.unbonding_delay,
+         lambda: vault.setUnbondingDelay(params.unbonding_delay, sender=deployer)),
+        ("dispute window", slashing.disputeWindow(), params.dispute_window,
+         lambda: slashing.setDisputeWindow(params.dispute_window, sender=deployer)),
+        ("burn share", slashing.burnShareBps(), params.burn_bps,
+         lambda: slashing.setBurnShare(params.burn_bps, sender=deployer)),
+        ("emission schedule",
+         (emissions.floor0(), emissions.floorDecayWad(), emissions.kappaWad(), emissions.capPerEpoch()),
+         params.schedule, lambda: emissions.setSchedule(*params.schedule, sender=deployer)),
+        ("max slashes per report", hub.maxSlashesPerReport(), params.max_slashes,
+         lambda: hub.setMaxSlashesPerReport(params.max_slashes, sender=deployer)),
+        ("committee", (tuple(hub.committee()), hub.threshold()), (tuple(committee), params.threshold),
+         lambda: hub.setCommittee(committee, params.threshold, sender=deployer)),
+    ]
+    for i, kind_min in enumerate(params.min_stakes):
+        syncs.append((f"min stake ({KINDS[i]})", registry.minStake(i), kind_min,
+                      lambda i=i, m=kind_min: registry.setMinStake(i, m, sender=deployer)))
+    penalties_now = tuple(slashing.penaltyBps(i + 1) for i in range(len(SLASH_REASONS)))
+    if penalties_now != params.penalties:
+        syncs += [
+            (f"penalty {SLASH_REASONS[i]}", penalties_now[i], bps,
+             lambda i=i, bps=bps: slashing.setPenalty(i + 1, bps, sender=deployer))
+            for i, bps in enumerate(params.penalties)
+        ]
+    for what, have, want, tx in syncs:
+        if have != want:
+            tx()
+            sent += 1
+            log(f"  set {what}: {have} -> {want}")
+
+    record.update(
+        deployer=deployer.address,
+        treasury=treasury,
+        guardian=guardian,
+        epoch_duration=params.epoch_duration,
+        params=params.source,
+        contracts={name: c.address for name, c in zip(CONTRACTS, (
+            token, registry, vault, market, distributor, emissions, slashing, hub))},
+    )
+    if write:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(record, indent=2) + "\n")
+        log(f"  addresses written to {path.relative_to(ROOT)}")
+    log(f"  {sent} transaction(s) sent" if sent else "  nothing to do: the suite is deployed and wired")
+    return Suite(dict(zip(CONTRACTS, (token, registry, vault, market, distributor, emissions, slashing, hub))), record)

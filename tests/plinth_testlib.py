@@ -1,0 +1,123 @@
+"""Helpers shared by the contract tests: node keys, registration, epochs and signed reports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ape import chain
+from eth_account import Account
+
+from oracle.eip712 import EpochReport, SlashRequest, pack_signatures, sign_report
+from oracle.merkle import RewardsTree
+from scripts._deploy import TOKEN
+
+COMPUTE, STORAGE, WIRELESS = 0, 1, 2
+REGION = 250  # an arbitrary region code used throughout the tests
+ZERO32 = b"\x00" * 32
+
+
+@dataclass
+class NodeKey:
+    """A node's own signing key (distinct from the owner's wallet)."""
+
+    key: bytes
+    address: str
+
+    @classmethod
+    def create(cls) -> NodeKey:
+        acct = Account.create()
+        return cls(bytes(acct.key), acct.address)
+
+
+def hardware(kind: int, **overrides) -> tuple:
+    """A valid HardwareClaim tuple for `kind`, with fields overridden by name."""
+    claim = dict(
+        hwClass=0, gpuCount=0, gpuModel=ZERO32, capacityBytes=0, h3Cell=0,
+        latE6=0, lonE6=0, txPowerDbm=0, antennaGainDbi=0,
+    )
+    if kind == COMPUTE:
+        claim.update(hwClass=1, gpuCount=1, gpuModel=b"CPU-AVX2".ljust(32, b"\x00"))
+    elif kind == STORAGE:
+        claim.update(capacityBytes=1 << 30)
+    else:
+        claim.update(h3Cell=0x8828308281FFFFF, latE6=37_775_000, lonE6=-122_418_000,
+                     txPowerDbm=270, antennaGainDbi=30)
+    claim.update(overrides)
+    return tuple(claim.values())
+
+
+def binding_signature(suite, owner: str, node: NodeKey) -> bytes:
+    from oracle.eip712 import sign_node_binding
+
+    return sign_node_binding(node.key, owner, chain.chain_id, suite.registry.address)
+
+
+def register(suite, owner, kind: int = COMPUTE, node: NodeKey | None = None, region: int = REGION,
+             endpoint: str = "http://127.0.0.1:9000", **hw) -> NodeKey:
+    node = node or NodeKey.create()
+    sig = binding_signature(suite, owner.address, node)
+    suite.registry.register(node.address, kind, hardware(kind, **hw), region, endpoint, sig, sender=owner)
+    return node
+
+
+def fund(suite, deployer, account, tokens: int) -> None:
+    suite.token.transfer(account, tokens * TOKEN, sender=deployer)
+
+
+def stake(suite, owner, node: NodeKey, amount: int) -> None:
+    suite.token.approve(suite.vault.address, amount, sender=owner)
+    suite.vault.stake(node.address, amount, sender=owner)
+
+
+def active_node(suite, deployer, owner, kind: int = COMPUTE, extra: int = 0, **kw) -> NodeKey:
+    """Registers, funds, stakes the kind's minimum (+ extra) and activates a node."""
+    node = register(suite, owner, kind, **kw)
+    amount = suite.registry.minStake(kind) + extra
+    suite.token.transfer(owner, amount, sender=deployer)
+    stake(suite, owner, node, amount)
+    suite.registry.activate(node.address, sender=owner)
+    return node
+
+
+def advance_to_epoch(suite, epoch: int, offset: int = 1) -> None:
+    """Mines a block `offset` seconds into `epoch`."""
+    target = suite.market.epochStart(epoch) + offset
+    now = chain.pending_timestamp
+    if target > now:
+        chain.pending_timestamp = target
+    chain.mine()
+
+
+def advance_seconds(seconds: int) -> None:
+    chain.pending_timestamp = chain.pending_timestamp + seconds
+    chain.mine()
+
+
+def make_report(suite, epoch: int, rewards: dict[str, int] | None = None, total: int | None = None,
+                slashes: tuple[SlashRequest, ...] = (), results_root: bytes = b"\x01" * 32,
+                version: int | None = None) -> tuple[EpochReport, RewardsTree]:
+    """An EpochReport over cumulative `rewards` (account -> amount) for `epoch`."""
+    tree = RewardsTree(rewards or {})
+    if total is None:
+        already = suite.distributor.totalPublished()
+        total = sum(tree.amounts.values()) - already
+    report = EpochReport(
+        epoch=epoch,
+        committee_version=suite.hub.committeeVersion() if version is None else version,
+        rewards_root=tree.root,
+        total_rewards=total,
+        results_root=results_root,
+        slashes=tuple(slashes),
+    )
+    return report, tree
+
+
+def sign(suite, report: EpochReport, signers, chain_id: int | None = None, hub: str | None = None) -> bytes:
+    """Packed signatures of `signers` (Ape test accounts), sorted as the hub requires."""
+    cid = chain.chain_id if chain_id is None else chain_id
+    where = hub or suite.hub.address
+    return pack_signatures(sign_report(s.private_key, report, cid, where) for s in signers)
+
+
+def submit(suite, report: EpochReport, signers, sender):
+    return suite.hub.submitReport(report.as_tuple(), sign(suite, report, signers), sender=sender)
