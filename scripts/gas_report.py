@@ -1,0 +1,262 @@
+"""`make gas` / `ape run gas_report`: gas per user action from a real run on a fresh local
+anvil, written to docs/gas.md (and printed). Each figure is a receipt's gasUsed (21,000 +
+calldata + execution); the report's mint is separated with the transaction's call trace."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+import click
+from ape import accounts, chain
+from ape.cli import ConnectedProviderCommand
+from eth_utils import keccak
+
+from oracle.eip712 import EpochReport, SlashRequest, pack_signatures, sign_report
+from oracle.hardware import HardwareClaim, NodeKind
+from oracle.merkle import ChunkTree, RewardsTree, rewards_leaf, split_chunks
+from scripts._deploy import ROOT, TOKEN, TX_GAS_CAP, deploy_suite, load_params
+from scripts._walkthrough import REGION
+
+ZERO = b"\x00" * 32
+GOALS = {
+    "stake": 130_000,
+    "claim_depth20": 90_000,
+}
+
+
+class Bench:
+    def __init__(self, suite, deployer):
+        self.s = suite
+        self.deployer = deployer
+        self.rows: list[tuple[str, int, str]] = []
+        self.signers = [accounts.test_accounts[i] for i in range(6, 16)]
+        self.cumulative: dict[str, int] = {}
+
+    def record(self, action: str, gas: int, note: str = "") -> int:
+        self.rows.append((action, gas, note))
+        click.echo(f"  {action:44s} {gas:>10,}  {note}")
+        return gas
+
+    # ------------------------------------------------------------------ epochs and reports
+    def next_report_epoch(self) -> int:
+        epoch = self.s.hub.nextEpoch()
+        target = self.s.market.epochStart(epoch + 1) + 1
+        if target > chain.pending_timestamp:
+            chain.pending_timestamp = target
+            chain.mine()
+        return epoch
+
+    def set_committee(self, k: int) -> list:
+        members = sorted(self.signers[:k], key=lambda a: int(a.address, 16))
+        if [m.address for m in members] != list(self.s.hub.committee()) or self.s.hub.threshold() != k:
+            self.s.hub.setCommittee([m.address for m in members], k, sender=self.deployer)
+        return members
+
+    def report(self, members, reward_to: str | None = None, slashes=(), root=None, total=None):
+        """Submits a report for the next epoch; `reward_to` earns 1 token more than before."""
+        epoch = self.next_report_epoch()
+        if reward_to is not None:
+            self.cumulative[reward_to] = self.cumulative.get(reward_to, 0) + TOKEN
+            tree = RewardsTree(self.cumulative)
+            root, total = tree.root, TOKEN
+        elif root is None:
+            root, total = ZERO, 0
+        rep = EpochReport(epoch, self.s.hub.committeeVersion(), root, total, b"\x11" * 32, tuple(slashes))
+        sigs = pack_signatures(sign_report(m.private_key, rep, chain.chain_id, self.s.hub.address)
+                               for m in members)
+        tx = self.s.hub.submitReport(rep.as_tuple(), sigs, sender=members[0])
+        return tx, epoch
+
+    def frames(self, tx) -> dict[str, int]:
+        """Gas of the hub's sub-calls by callee: the mint (emissions), publish, slash queue."""
+        tree = tx.trace.get_calltree()
+        names = {self.s.emissions.address.lower(): "mint", self.s.distributor.address.lower(): "publish",
+                 self.s.slashing.address.lower(): "slashes"}
+        out = {"mint": 0, "publish": 0, "slashes": 0}
+        for call in tree.calls:
+            name = names.get("0x" + bytes(call.address).hex())
+            if name:
+                out[name] += call.gas_cost or 0
+        return out
+
+
+def node_key(bench, owner, kind: NodeKind, claim: HardwareClaim):
+    from eth_account import Account
+
+    from oracle.eip712 import sign_node_binding
+
+    s = bench.s
+    key = Account.create()
+    sig = sign_node_binding(key.key, owner.address, chain.chain_id, s.registry.address)
+    tx = s.registry.register(key.address, kind, claim.as_tuple(), REGION, "http://127.0.0.1:9000", sig,
+                             sender=owner)
+    return key, tx
+
+
+@click.command(cls=ConnectedProviderCommand)
+@click.option("--out", default=str(ROOT / "docs" / "gas.md"), show_default=True)
+def cli(out):
+    """Measure gas per user action and write the table."""
+    if not chain.provider.network.is_local:
+        raise click.ClickException("the gas report moves the chain's clock: run it on a local network")
+    deployer = accounts.test_accounts[0]
+    params = load_params(ROOT / "config" / "local.toml")
+    suite = deploy_suite(deployer, params, write=False, log=lambda *_: None)
+    b = Bench(suite, deployer)
+    s = suite
+    provider, customer, fresh = (accounts.test_accounts[i] for i in (3, 5, 2))
+    s.token.transfer(provider, 200_000 * TOKEN, sender=deployer)
+    s.token.transfer(customer, 200_000 * TOKEN, sender=deployer)
+
+    click.echo("Providers")
+    key, tx = node_key(b, provider, NodeKind.COMPUTE, HardwareClaim.compute("H100-SXM", 8, 3))
+    b.record("register (compute node)", tx.gas_used)
+    min_stake = s.registry.minStake(NodeKind.COMPUTE)
+    s.token.approve(s.vault.address, 10**30, sender=provider)
+    b.record("stake (first stake of a node)", s.vault.stake(key.address, min_stake, sender=provider).gas_used,
+             f"goal <= {GOALS['stake']:,}")
+    b.record("stake (top-up)", s.vault.stake(key.address, min_stake, sender=provider).gas_used)
+    b.record("activate", s.registry.activate(key.address, sender=provider).gas_used)
+    b.record("setPrice", s.market.setPrice(key.address, 100 * TOKEN, sender=provider).gas_used)
+    b.record("requestUnbond", s.vault.requestUnbond(key.address, min_stake // 2, sender=provider).gas_used)
+    chain.pending_timestamp = chain.pending_timestamp + s.vault.unbondingDelay() + 1
+    chain.mine()
+    b.record("withdraw (one matured entry)", s.vault.withdraw(key.address, sender=provider).gas_used)
+
+    click.echo("Customers")
+    s.token.approve(s.market.address, 10**30, sender=customer)
+    tx = s.market.openLease(key.address, REGION, 4, 100 * TOKEN, ZERO, 0, sender=customer)
+    b.record("openLease (compute, 4 epochs)", tx.gas_used)
+    lease = s.market.leaseCount()
+    tx = s.market.openLease(key.address, REGION, 4, 100 * TOKEN, ZERO, 0, sender=customer)
+    b.record("openLease (second lease, same epochs)", tx.gas_used)
+    chain.pending_timestamp = s.market.epochStart(s.market.currentEpoch() + 2) + 1
+    chain.mine()
+    b.record("settle (one ended epoch)", s.market.settle(lease, sender=customer).gas_used)
+    b.record("extendLease (2 epochs)", s.market.extendLease(lease, 2, sender=customer).gas_used)
+    b.record("closeLease (refund)", s.market.closeLease(lease, sender=customer).gas_used)
+
+    click.echo("Oracle reports (no slashes; mint = the emissions controller's frame, demand + mint)")
+    report_rows = []
+    rewards = provider.address
+    for k in (1, 4, 7, 10):
+        members = b.set_committee(k)
+        b.report(members, rewards)  # warm-up: first report after a committee change
+        tx, _ = b.report(members, rewards)
+        f = b.frames(tx)
+        own = tx.gas_used - f["mint"]
+        goal = 45_000 + 7_500 * k
+        report_rows.append((k, tx.gas_used, f["mint"], f["publish"], own, goal))
+        b.record(f"submitReport k={k}", tx.gas_used,
+                 f"mint {f['mint']:,}, publish {f['publish']:,}; without mint {own:,} (goal <= {goal:,})")
+
+    click.echo("Slashes in a report (k = 4)")
+    members = b.set_committee(4)
+    nodes = []
+    for _ in range(8):
+        k2, _ = node_key(b, provider, NodeKind.COMPUTE, HardwareClaim.compute("H100-SXM", 1, 1))
+        s.vault.stake(k2.address, min_stake, sender=provider)
+        nodes.append(k2.address)
+    base_tx, _ = b.report(members, rewards)
+    slash_rows = []
+    for n in (1, 2, 4, 8):
+        slashes = [SlashRequest(a, 2, evidence=keccak(a.encode())) for a in nodes[:n]]
+        tx, _ = b.report(members, rewards, slashes=slashes)
+        per = (tx.gas_used - base_tx.gas_used) // n
+        slash_rows.append((n, tx.gas_used, per))
+        b.record(f"submitReport k=4 with {n} slash(es)", tx.gas_used, f"{per:,} per slash")
+    chain.pending_timestamp = chain.pending_timestamp + s.slashing.disputeWindow() + 1
+    chain.mine()
+    b.record("executeSlash (burn + treasury)", s.slashing.executeSlash(1, sender=customer).gas_used)
+
+    click.echo("Claims (cumulative Merkle proofs)")
+    claim_rows = []
+    for depth in (10, 20):
+        account = accounts.test_accounts[1 if depth == 10 else 2]
+        gases = []
+        for cumulative in (1_000 * TOKEN, 2_000 * TOKEN):
+            # A depth-d proof: the leaf plus d random siblings (the rest of a 2^d-leaf tree is
+            # irrelevant to the gas of one proof).
+            proof = [secrets.token_bytes(32) for _ in range(depth)]
+            node = rewards_leaf(account.address, cumulative)
+            for sib in proof:
+                node = keccak(min(node, sib) + max(node, sib))
+            already = s.distributor.totalPublished()
+            total = cumulative - s.distributor.claimedOf(account.address)
+            _, epoch = b.report(members, root=node, total=total)
+            assert already + total == s.distributor.totalPublished()
+            tx = s.distributor.claim(epoch, account.address, cumulative, proof, sender=account)
+            gases.append(tx.gas_used)
+        claim_rows.append((depth, gases[0], gases[1]))
+        first_note = "first claim, recipient holds no tokens" if depth == 20 else "first claim"
+        b.record(f"claim depth {depth} ({first_note})", gases[0])
+        b.record(f"claim depth {depth} (later claim)", gases[1],
+                 f"goal <= {GOALS['claim_depth20']:,}" if depth == 20 else "")
+
+    click.echo("Storage dispute")
+    skey, _ = node_key(b, provider, NodeKind.STORAGE, HardwareClaim.storage(1 << 30))
+    s.vault.stake(skey.address, s.registry.minStake(NodeKind.STORAGE), sender=provider)
+    s.registry.activate(skey.address, sender=provider)
+    s.market.setPrice(skey.address, 10 * TOKEN, sender=provider)
+    data = secrets.token_bytes(1 << 20)
+    tree = ChunkTree.from_data(data)
+    s.market.openLease(skey.address, REGION, 4, 10 * TOKEN, tree.root, len(data), sender=customer)
+    storage_lease = s.market.leaseCount()
+    _, _ = b.report(members, slashes=[SlashRequest(skey.address, 3, storage_lease, 77, b"\x03" * 32)])
+    slash_id = s.slashing.slashCount()
+    chunk = split_chunks(data)[77]
+    tx = s.slashing.disputeStorageSlash(slash_id, chunk, tree.proof(77), sender=provider)
+    b.record("disputeStorageSlash (1 MiB data, depth 10)", tx.gas_used)
+
+    click.echo("Per-transaction cap (EIP-7825: 16,777,216; anvil does not enforce it)")
+    members = b.set_committee(10)
+    many = [SlashRequest(nodes[i % len(nodes)], 5, evidence=bytes([i]) * 32)
+            for i in range(s.hub.maxSlashesPerReport())]
+    tx, _ = b.report(members, rewards, slashes=many)
+    b.record(f"submitReport k=10 with {len(many)} slashes (max)", tx.gas_used,
+             f"{tx.gas_used / TX_GAS_CAP:.1%} of the cap")
+    if tx.gas_used >= TX_GAS_CAP:
+        raise click.ClickException("the largest report does not fit the mainnet per-transaction gas cap")
+
+    write_markdown(Path(out), b.rows, report_rows, slash_rows, claim_rows)
+    click.echo(f"\nWritten to {Path(out).relative_to(ROOT)}")
+
+
+def write_markdown(path: Path, rows, report_rows, slash_rows, claim_rows) -> None:
+    lines = [
+        "# Gas per user action",
+        "",
+        "Produced by `make gas` (`ape run gas_report`) on a fresh local anvil (ape-foundry,",
+        "anvil 1.7.1, solc 0.8.30 via solc-js, optimizer 200 runs). Figures are receipt `gasUsed`",
+        "(21,000 + calldata + execution). Regenerate after any contract change.",
+        "",
+        "| action | gas | note |",
+        "| --- | ---: | --- |",
+        *[f"| {a} | {g:,} | {n} |" for a, g, n in rows],
+        "",
+        "## submitReport against the goal (45,000 + 7,500·k, plus the mint)",
+        "",
+        "The mint is the emissions controller's frame in the call trace: finalize the epoch's",
+        "demand in the marketplace, compute the budget, mint into the distributor.",
+        "",
+        "| k signers | total | mint | publish root | without mint | goal | met |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        *[f"| {k} | {t:,} | {m:,} | {p:,} | {o:,} | {g:,} | {'yes' if o <= g else 'no'} |"
+          for k, t, m, p, o, g in report_rows],
+        "",
+        "## Slashes per report (k = 4)",
+        "",
+        "| slashes | total | per slash |",
+        "| ---: | ---: | ---: |",
+        *[f"| {n} | {t:,} | {p:,} |" for n, t, p in slash_rows],
+        "",
+        "## Claims",
+        "",
+        "| depth | first claim | later claim | goal (depth 20) |",
+        "| ---: | ---: | ---: | --- |",
+        *[f"| {d} | {a:,} | {c:,} | {'<= 90,000' if d == 20 else ''} |" for d, a, c in claim_rows],
+        "",
+    ]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines))
