@@ -27,7 +27,12 @@ contract OracleHub is IOracleHub, Governed, EpochClock, EIP712, ReentrancyGuardT
     uint256 public constant MAX_COMMITTEE = 64;
     /// @inheritdoc IOracleHub
     uint64 public constant MAX_EPOCH_GAP = 256;
-    uint16 private constant _MAX_SLASHES_CAP = 256;
+    /// @dev A report must fit the mainnet per-transaction gas cap (2^24, EIP-7825) in the worst
+    /// case. A storage slash costs about 165k gas (fresh slots + the lease read), a signature
+    /// about 7k: 64 storage slashes take about 10.8M gas with 4 signatures and stay under 12M
+    /// with 64 signatures and an epoch gap of MAX_EPOCH_GAP (tests/test_oracle_hub.py), while
+    /// 100 slashes already exceed 2^24 with 4 signatures.
+    uint16 private constant _MAX_SLASHES_CAP = 64;
 
     // ---------------------------------------------------------------- storage
     struct HubState {

@@ -247,10 +247,12 @@ def _existing(record: dict, name: str):
 
 def deploy_suite(deployer, params: Params, *, write: bool = True, log=print) -> Suite:
     """Deploys what is missing, wires what is unwired and aligns mutable parameters. A second
-    run against the same chain sends no transaction."""
+    run against the same chain sends no transaction. With write=False nothing is read from or
+    written to deployments/: a fresh suite every time (tests, benchmarks)."""
     path = deployment_path()
     record: dict = {}
-    if path.exists():
+    # Without `write`, deploy afresh: an earlier run's record belongs to another chain's life.
+    if write and path.exists():
         record = json.loads(path.read_text())
         if record.get("chain_id") != chain.chain_id:
             record = {}

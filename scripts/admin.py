@@ -1,0 +1,663 @@
+"""Governance wallet (the deployer / owner, or the guardian for pauses):
+`ape run admin <command> ... --network ... --account ALIAS`.
+
+  committee show | set ADDR... --threshold T
+  pause [CONTRACT|all] / unpause [CONTRACT|all]
+  params show | set NAME VALUE...
+  slash list | execute ID | cancel ID
+  grant TO AMOUNT      send tokens from --account (the genesis holder) to TO
+
+Every owner-only action checks the caller before anything is sent."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+import click
+from ape.cli import ConnectedProviderCommand, account_option
+from hexbytes import HexBytes
+
+from oracle.hardware import NodeKind, SlashReason
+from scripts._cli import (
+    ADDRESS,
+    AMOUNT,
+    SLASH_STATUS,
+    checksum,
+    fail,
+    fields,
+    fmt_amount,
+    fmt_duration,
+    fmt_time,
+    kind_name,
+    now,
+    parse_amount,
+    parse_duration,
+    reason_name,
+    require,
+    require_balance,
+    require_not_paused,
+    same,
+    send,
+    short,
+    suite_or_fail,
+    table,
+    wrap_config_errors,
+)
+from scripts._deploy import KINDS, SLASH_REASONS, WAD
+
+# Contracts with a pause switch, by the short names the commands accept.
+PAUSABLE = {
+    "registry": "NodeRegistry",
+    "vault": "StakingVault",
+    "market": "Marketplace",
+    "distributor": "RewardsDistributor",
+    "emissions": "EmissionsController",
+    "slashing": "SlashingManager",
+    "hub": "OracleHub",
+}
+
+
+@click.group()
+def cli():
+    """Governance: oracle committee, pauses, parameters, pending slashes."""
+
+
+def _require_owner(contract, name: str, account) -> None:
+    owner = contract.owner()
+    if not same(owner, account.address):
+        fail(f"{account.address} is not the owner of the {name} (owner: {owner}); use --account")
+
+
+def _targets(suite, which: str) -> list[tuple[str, object]]:
+    key = which.strip().lower()
+    if key == "all":
+        return [(name, suite.contracts[name]) for name in PAUSABLE.values()]
+    for alias, name in PAUSABLE.items():
+        if key in (alias, name.lower()):
+            return [(name, suite.contracts[name])]
+    names = ", ".join(list(PAUSABLE) + list(PAUSABLE.values()))
+    raise click.BadParameter(f"unknown contract {which!r}: all, {names}", param_hint="CONTRACT")
+
+
+# ---------------------------------------------------------------------------- committee
+
+
+@cli.group()
+def committee():
+    """The oracle committee that signs epoch reports."""
+
+
+@committee.command(name="show", cls=ConnectedProviderCommand)
+@wrap_config_errors
+def committee_show():
+    """Members, threshold and version of the committee."""
+    suite = suite_or_fail()
+    hub = suite.hub
+    members = hub.committee()
+    click.echo(
+        fields(
+            [
+                ("version", hub.committeeVersion()),
+                ("threshold", f"{hub.threshold()} of {len(members)}"),
+                ("next report", f"epoch {hub.nextEpoch()} (current epoch {hub.currentEpoch()})"),
+                ("last digest", "0x" + HexBytes(hub.lastReportDigest()).hex().removeprefix("0x")),
+            ]
+        )
+    )
+    click.echo("  members:")
+    for m in members:
+        click.echo(f"    {m}")
+
+
+@committee.command(name="set", cls=ConnectedProviderCommand)
+@account_option()
+@click.argument("members", nargs=-1, required=True)
+@click.option("--threshold", type=int, required=True, help="signatures needed (n/2 < t <= n)")
+@wrap_config_errors
+def committee_set(account, members, threshold):
+    """Replace the committee with MEMBERS (sorted for you) and --threshold."""
+    addrs = [checksum(m, "member") for m in members]
+    dupes = sorted({a for a in addrs if addrs.count(a) > 1})
+    if dupes:
+        raise click.BadParameter(f"listed more than once: {', '.join(dupes)}", param_hint="MEMBERS")
+    addrs.sort(key=lambda a: int(a, 16))
+    n = len(addrs)
+    if not 0 < threshold <= n or 2 * threshold <= n:
+        raise click.BadParameter(
+            f"{threshold} of {n}: a threshold must be a majority and at most the committee size "
+            f"(here {n // 2 + 1} to {n})",
+            param_hint="--threshold",
+        )
+    suite = suite_or_fail()
+    hub = suite.hub
+    max_size = hub.MAX_COMMITTEE()
+    require(n <= max_size, f"at most {max_size} members")
+    _require_owner(hub, "oracle hub", account)
+    if [str(m) for m in hub.committee()] == addrs and hub.threshold() == threshold:
+        click.echo("The committee is already exactly this: nothing to send.")
+        return
+    click.echo(f"New committee ({threshold} of {n}, sorted):")
+    for m in addrs:
+        click.echo(f"  {m}")
+    send("set the oracle committee", hub.setCommittee, addrs, threshold, sender=account)
+    click.echo(
+        f"Committee version is now {hub.committeeVersion()}: signatures under the old "
+        "version no longer count."
+    )
+
+
+# ---------------------------------------------------------------------------- pause
+
+
+@cli.command(cls=ConnectedProviderCommand)
+@account_option()
+@click.argument("contract", default="all")
+@wrap_config_errors
+def pause(account, contract):
+    """Pause CONTRACT (registry, vault, market, distributor, emissions, slashing, hub) or all."""
+    suite = suite_or_fail()
+    targets = _targets(suite, contract)
+    for name, c in targets:
+        if not (same(c.guardian(), account.address) or same(c.owner(), account.address)):
+            fail(
+                f"{account.address} is neither the guardian ({c.guardian()}) nor the owner "
+                f"({c.owner()}) of {name}: nothing was paused"
+            )
+    todo = [(name, c) for name, c in targets if not c.paused()]
+    for name, _ in targets:
+        if all(name != t for t, _ in todo):
+            click.echo(f"{name} is already paused.")
+    for name, c in todo:
+        send(f"pause {name}", c.pause, sender=account)
+    if todo:
+        click.echo(f"Paused: {', '.join(name for name, _ in todo)}.")
+
+
+@cli.command(cls=ConnectedProviderCommand)
+@account_option()
+@click.argument("contract", default="all")
+@wrap_config_errors
+def unpause(account, contract):
+    """Lift the pause of CONTRACT or all (owner only)."""
+    suite = suite_or_fail()
+    targets = _targets(suite, contract)
+    for name, c in targets:
+        _require_owner(c, name, account)
+    todo = [(name, c) for name, c in targets if c.paused()]
+    for name, _ in targets:
+        if all(name != t for t, _ in todo):
+            click.echo(f"{name} is not paused.")
+    for name, c in todo:
+        send(f"unpause {name}", c.unpause, sender=account)
+    if todo:
+        click.echo(f"Unpaused: {', '.join(name for name, _ in todo)}.")
+
+
+# ---------------------------------------------------------------------------- params
+
+
+def _bps(value: int) -> str:
+    return f"{value} bps ({value / 100:g}%)"
+
+
+def _wad(value: int) -> str:
+    return f"{Decimal(value) / WAD:f}".rstrip("0").rstrip(".") if value else "0"
+
+
+@cli.group()
+def params():
+    """Show or change the protocol's parameters."""
+
+
+@params.command(name="show", cls=ConnectedProviderCommand)
+@wrap_config_errors
+def params_show():
+    """Every parameter of every contract (settable ones with their `params set` name)."""
+    suite = suite_or_fail()
+    s = suite
+    faults, jail = s.registry.jailPolicy()
+    epoch = s.market.currentEpoch()
+    sections = [
+        (
+            "PlinthToken",
+            s.token,
+            [
+                ("cap", fmt_amount(s.token.cap())),
+                ("total supply", fmt_amount(s.token.totalSupply())),
+                ("minter", s.token.minter()),
+            ],
+        ),
+        (
+            "NodeRegistry",
+            s.registry,
+            [
+                *[
+                    (f"min-stake {k}", fmt_amount(s.registry.minStake(i)))
+                    for i, k in enumerate(KINDS)
+                ],
+                ("jail-policy", f"{faults} faults -> jailed for {fmt_duration(jail)} ({jail}s)"),
+                ("nodes", s.registry.nodeCount()),
+            ],
+        ),
+        (
+            "StakingVault",
+            s.vault,
+            [
+                (
+                    "unbonding-delay",
+                    f"{fmt_duration(s.vault.unbondingDelay())} ({s.vault.unbondingDelay()}s)",
+                ),
+                ("max unbonding entries", s.vault.MAX_UNBONDING_ENTRIES()),
+                ("total bonded", fmt_amount(s.vault.totalBonded())),
+                ("total unbonding", fmt_amount(s.vault.totalUnbonding())),
+            ],
+        ),
+        (
+            "SlashingManager",
+            s.slashing,
+            [
+                (
+                    "dispute-window",
+                    f"{fmt_duration(s.slashing.disputeWindow())} ({s.slashing.disputeWindow()}s)",
+                ),
+                ("burn-share", _bps(s.slashing.burnShareBps())),
+                *[
+                    (f"penalty {reason_name(r)}", _bps(s.slashing.penaltyBps(int(r))))
+                    for r in SlashReason
+                ],
+                ("treasury", s.slashing.treasury()),
+                ("slashes", s.slashing.slashCount()),
+            ],
+        ),
+        (
+            "Marketplace",
+            s.market,
+            [
+                ("fee", _bps(s.market.feeBps())),
+                ("treasury", s.market.treasury()),
+                ("epoch duration", f"{s.market.epochDuration()}s"),
+                ("genesis", fmt_time(s.market.genesis())),
+                ("current epoch", epoch),
+                ("chunk size", f"{s.market.CHUNK_SIZE()} bytes"),
+                ("max lease epochs", f"{s.market.MAX_LEASE_EPOCHS():,}"),
+                ("leases", s.market.leaseCount()),
+            ],
+        ),
+        (
+            "EmissionsController",
+            s.emissions,
+            [
+                ("schedule floor0", fmt_amount(s.emissions.floor0())),
+                ("schedule decay", _wad(s.emissions.floorDecayWad())),
+                ("schedule kappa", _wad(s.emissions.kappaWad())),
+                ("schedule cap", fmt_amount(s.emissions.capPerEpoch())),
+                ("next epoch to mint", s.emissions.nextEpoch()),
+                ("total emitted", fmt_amount(s.emissions.totalEmitted())),
+                (f"budget of epoch {epoch}", fmt_amount(s.emissions.budgetOf(epoch))),
+            ],
+        ),
+        (
+            "RewardsDistributor",
+            s.distributor,
+            [
+                ("latest root epoch", s.distributor.latestEpoch()),
+                ("total published", fmt_amount(s.distributor.totalPublished())),
+            ],
+        ),
+        (
+            "OracleHub",
+            s.hub,
+            [
+                ("max-slashes", s.hub.maxSlashesPerReport()),
+                (
+                    "committee",
+                    f"{s.hub.threshold()} of {len(s.hub.committee())}, "
+                    f"version {s.hub.committeeVersion()}",
+                ),
+                ("next report epoch", s.hub.nextEpoch()),
+                ("max committee", s.hub.MAX_COMMITTEE()),
+                ("max epoch gap", s.hub.MAX_EPOCH_GAP()),
+            ],
+        ),
+    ]
+    for name, contract, rows in sections:
+        gov = [("owner", contract.owner())]
+        if name != "PlinthToken":
+            gov += [
+                ("guardian", contract.guardian()),
+                ("paused", "YES" if contract.paused() else "no"),
+            ]
+        click.echo(f"{name} {contract.address}")
+        click.echo(fields(rows + gov))
+        click.echo("")
+    click.echo(
+        "Settable with `params set`: fee, unbonding-delay, dispute-window, burn-share, "
+        "penalty REASON, min-stake KIND, jail-policy, schedule, max-slashes."
+    )
+
+
+def _parse_bps(text: str, what: str, maximum: int) -> int:
+    t = text.strip()
+    try:
+        value = Decimal(t[:-1]) * 100 if t.endswith("%") else Decimal(t)
+    except InvalidOperation:
+        raise click.BadParameter(f"{what}: basis points (500) or a percentage (5%)") from None
+    if value != value.to_integral_value() or not 0 <= value <= maximum:
+        raise click.BadParameter(
+            f"{what}: a whole number of basis points from 0 to {maximum} "
+            f"({maximum / 100:g}%), got {text}"
+        )
+    return int(value)
+
+
+def _parse_decimal_wad(text: str, what: str, maximum: Decimal) -> int:
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise click.BadParameter(f"{what}: not a number: {text!r}") from None
+    if not 0 <= value <= maximum:
+        raise click.BadParameter(f"{what} must be between 0 and {maximum}")
+    scaled = value * WAD
+    if scaled != scaled.to_integral_value():
+        raise click.BadParameter(f"{what}: at most 18 decimals")
+    return int(scaled)
+
+
+def _nargs(values: tuple[str, ...], n: int, usage: str) -> None:
+    if len(values) != n:
+        raise click.UsageError(f"usage: ape run admin params set {usage}")
+
+
+def _check_unbonding_safety(suite, delay: int, window: int, force: bool) -> None:
+    """The deploy script's rule: unbonding must outlast two epochs plus the dispute window."""
+    needed = 2 * suite.market.epochDuration() + window
+    if delay <= needed and not force:
+        fail(
+            f"an unbonding delay of {delay}s with a dispute window of {window}s would let a "
+            f"node withdraw before its slash lands: the delay must exceed two epochs plus the "
+            f"window ({needed}s). Use --force to set it anyway."
+        )
+
+
+@params.command(name="set", cls=ConnectedProviderCommand)
+@account_option()
+@click.argument(
+    "name",
+    type=click.Choice(
+        [
+            "fee",
+            "unbonding-delay",
+            "dispute-window",
+            "burn-share",
+            "penalty",
+            "min-stake",
+            "jail-policy",
+            "schedule",
+            "max-slashes",
+        ],
+        case_sensitive=False,
+    ),
+)
+@click.argument("values", nargs=-1, required=True)
+@click.option("--force", is_flag=True, help="skip the safety check on unbonding vs dispute window")
+@wrap_config_errors
+def params_set(account, name, values, force):
+    """Set a parameter. NAME and VALUE(S):
+
+    \b
+      fee BPS|PCT                      marketplace fee, e.g. 500 or 5%  (max 20%)
+      unbonding-delay DURATION         e.g. 300, 5m, 2h, 7d
+      dispute-window DURATION          e.g. 120, 2m
+      burn-share BPS|PCT               part of each slash burned (rest to the treasury)
+      penalty REASON BPS|PCT           invalid_compute, missed_deadline, storage_audit_failed,
+                                       location_spoofed, offline  (max 50%)
+      min-stake KIND AMOUNT            compute, storage, wireless; whole tokens
+      jail-policy FAULTS DURATION      faults that jail, and for how long
+      schedule FLOOR0 DECAY KAPPA CAP  or any of floor0=.. decay=.. kappa=.. cap=..
+      max-slashes N                    slashes per report (1-64: the largest report must fit the 2^24 per-transaction gas cap)
+    """
+    suite = suite_or_fail()
+    s = suite
+    name = name.lower()
+    if name == "fee":
+        _nargs(values, 1, "fee BPS")
+        new = _parse_bps(values[0], "fee", 2000)
+        contract, old, fn, args, show = s.market, s.market.feeBps(), s.market.setFee, (new,), _bps
+    elif name == "unbonding-delay":
+        _nargs(values, 1, "unbonding-delay DURATION")
+        new = parse_duration(values[0])
+        require(0 < new <= 365 * 86400, "the unbonding delay must be 1s to 365 days")
+        _check_unbonding_safety(s, new, s.slashing.disputeWindow(), force)
+        contract, old, fn, args = (
+            s.vault,
+            s.vault.unbondingDelay(),
+            s.vault.setUnbondingDelay,
+            (new,),
+        )
+        show = fmt_duration
+    elif name == "dispute-window":
+        _nargs(values, 1, "dispute-window DURATION")
+        new = parse_duration(values[0])
+        require(0 < new <= 30 * 86400, "the dispute window must be 1s to 30 days")
+        _check_unbonding_safety(s, s.vault.unbondingDelay(), new, force)
+        contract, old = s.slashing, s.slashing.disputeWindow()
+        fn, args, show = s.slashing.setDisputeWindow, (new,), fmt_duration
+    elif name == "burn-share":
+        _nargs(values, 1, "burn-share BPS")
+        new = _parse_bps(values[0], "burn share", 10_000)
+        contract, old = s.slashing, s.slashing.burnShareBps()
+        fn, args, show = s.slashing.setBurnShare, (new,), _bps
+    elif name == "penalty":
+        _nargs(values, 2, "penalty REASON BPS")
+        key = values[0].strip().lower().replace("-", "_")
+        if key not in SLASH_REASONS:
+            raise click.BadParameter(f"unknown reason {values[0]!r}: {', '.join(SLASH_REASONS)}")
+        reason = SLASH_REASONS.index(key) + 1
+        new = _parse_bps(values[1], "penalty", 5_000)
+        contract, old = s.slashing, s.slashing.penaltyBps(reason)
+        fn, args, show = s.slashing.setPenalty, (reason, new), _bps
+        name = f"penalty {key}"
+    elif name == "min-stake":
+        _nargs(values, 2, "min-stake KIND AMOUNT")
+        try:
+            kind = NodeKind.parse(values[0])
+        except ValueError as exc:
+            raise click.BadParameter(str(exc)) from None
+        new = parse_amount(values[1], what="minimum stake")
+        contract, old = s.registry, s.registry.minStake(int(kind))
+        fn, args, show = s.registry.setMinStake, (int(kind), new), fmt_amount
+        name = f"min-stake {kind_name(kind)}"
+    elif name == "jail-policy":
+        _nargs(values, 2, "jail-policy FAULTS DURATION")
+        try:
+            faults = int(values[0])
+        except ValueError:
+            raise click.BadParameter(f"FAULTS: a whole number, got {values[0]!r}") from None
+        require(1 <= faults <= 255, "faults to jail must be 1 to 255")
+        duration = parse_duration(values[1])
+        require(duration <= 365 * 86400, "the jail duration must be at most 365 days")
+        new = (faults, duration)
+        contract, old = s.registry, tuple(s.registry.jailPolicy())
+        fn, args = s.registry.setJailPolicy, new
+
+        def show(v):
+            return f"{v[0]} faults, {fmt_duration(v[1])}"
+    elif name == "schedule":
+        e = s.emissions
+        old = (e.floor0(), e.floorDecayWad(), e.kappaWad(), e.capPerEpoch())
+        current = dict(zip(("floor0", "decay", "kappa", "cap"), old, strict=True))
+        parsers = {
+            "floor0": lambda v: parse_amount(v, what="floor0", allow_zero=True),
+            "decay": lambda v: _parse_decimal_wad(v, "decay", Decimal(1)),
+            "kappa": lambda v: _parse_decimal_wad(v, "kappa", Decimal(100)),
+            "cap": lambda v: parse_amount(v, what="cap"),
+        }
+        if all("=" in v for v in values):
+            for v in values:
+                k, _, raw = v.partition("=")
+                k = k.strip().lower()
+                if k not in parsers:
+                    raise click.BadParameter(f"unknown schedule field {k!r}: {', '.join(parsers)}")
+                current[k] = parsers[k](raw)
+        else:
+            _nargs(values, 4, "schedule FLOOR0 DECAY KAPPA CAP (or field=value ...)")
+            current = {k: parsers[k](v) for k, v in zip(parsers, values, strict=True)}
+        new = (current["floor0"], current["decay"], current["kappa"], current["cap"])
+        require(new[0] <= new[3], "floor0 cannot exceed the cap per epoch")
+        contract, fn, args = e, e.setSchedule, new
+
+        def show(v):
+            return (
+                f"floor0 {fmt_amount(v[0])}, decay {_wad(v[1])}, kappa {_wad(v[2])}, "
+                f"cap {fmt_amount(v[3])}"
+            )
+    else:  # max-slashes
+        _nargs(values, 1, "max-slashes N")
+        try:
+            new = int(values[0])
+        except ValueError:
+            raise click.BadParameter(f"N: a whole number, got {values[0]!r}") from None
+        require(1 <= new <= 64, "max slashes per report must be 1 to 64 (a report must fit the per-transaction gas cap)")
+        contract, old = s.hub, s.hub.maxSlashesPerReport()
+        fn, args, show = s.hub.setMaxSlashesPerReport, (new,), str
+
+    _require_owner(contract, _contract_name(s, contract), account)
+    if old == new:
+        click.echo(f"{name} is already {show(new)}: nothing to send.")
+        return
+    send(f"set {name}: {show(old)} -> {show(new)}", fn, *args, sender=account)
+    click.echo(f"{name} is now {show(new)}.")
+
+
+def _contract_name(suite, contract) -> str:
+    for name, c in suite.contracts.items():
+        if same(c.address, contract.address):
+            return name
+    return contract.address
+
+
+# ---------------------------------------------------------------------------- grants
+
+
+@cli.command(cls=ConnectedProviderCommand)
+@account_option()
+@click.argument("to", type=ADDRESS)
+@click.argument("amount", type=AMOUNT)
+@wrap_config_errors
+def grant(account, to, amount):
+    """Send AMOUNT tokens from --account (e.g. the genesis holder) to TO: grants, demo funding."""
+    suite = suite_or_fail()
+    require_balance(suite, account, amount, f"granting {fmt_amount(amount)}")
+    send(
+        f"transfer {fmt_amount(amount)} to {short(to)}",
+        suite.token.transfer,
+        to,
+        amount,
+        sender=account,
+    )
+    click.echo(f"{to} now holds {fmt_amount(suite.token.balanceOf(to))}.")
+
+
+# ---------------------------------------------------------------------------- slashes
+
+
+@cli.group()
+def slash():
+    """Pending slashes: list, execute after the dispute window, cancel (owner)."""
+
+
+@slash.command(name="list", cls=ConnectedProviderCommand)
+@click.option("--all", "show_all", is_flag=True, help="also executed, disputed and cancelled ones")
+@click.option("--node", type=ADDRESS, help="only slashes of this node")
+@wrap_config_errors
+def slash_list(show_all, node):
+    """Pending slashes with the time each becomes executable."""
+    suite = suite_or_fail()
+    sm = suite.slashing
+    t = now()
+    rows = []
+    for slash_id in range(sm.slashCount(), 0, -1):
+        x = sm.getSlash(slash_id)
+        if not show_all and x.status != 1:
+            continue
+        if node and not same(x.node, node):
+            continue
+        when = (
+            ("executable now" if x.executableAt <= t else fmt_time(x.executableAt, t))
+            if x.status == 1
+            else "-"
+        )
+        rows.append(
+            [
+                slash_id,
+                short(x.node),
+                reason_name(x.reason),
+                x.epoch,
+                fmt_amount(x.amount),
+                SLASH_STATUS[x.status],
+                when,
+            ]
+        )
+    if not rows:
+        click.echo("No pending slashes." if not show_all else "No slashes.")
+        return
+    click.echo(
+        table(
+            ["id", "node", "reason", "epoch", "amount", "status", "executable"],
+            rows,
+            right=(0, 3, 4),
+        )
+    )
+
+
+def _pending_slash(suite, slash_id: int):
+    count = suite.slashing.slashCount()
+    if not 1 <= slash_id <= count:
+        fail(f"there is no slash {slash_id} ({count} so far)")
+    x = suite.slashing.getSlash(slash_id)
+    if x.status != 1:
+        fail(f"slash {slash_id} is {SLASH_STATUS[x.status]}, not pending")
+    return x
+
+
+@slash.command(name="execute", cls=ConnectedProviderCommand)
+@account_option()
+@click.argument("slash_id", type=click.IntRange(min=1))
+@wrap_config_errors
+def slash_execute(account, slash_id):
+    """Execute pending slash SLASH_ID once its dispute window is over (anyone may)."""
+    suite = suite_or_fail()
+    x = _pending_slash(suite, slash_id)
+    if now() < x.executableAt:
+        fail(f"slash {slash_id} is in its dispute window until {fmt_time(x.executableAt)}")
+    require_not_paused(suite.slashing, "slashing manager")
+    receipt = send(
+        f"execute slash {slash_id} ({reason_name(x.reason)}, {short(x.node)})",
+        suite.slashing.executeSlash,
+        slash_id,
+        sender=account,
+    )
+    for log in receipt.decode_logs(suite.slashing.SlashExecuted):
+        click.echo(
+            f"Slashed {fmt_amount(log.slashed)} from {x.node}: {fmt_amount(log.burned)} "
+            f"burned, {fmt_amount(log.toTreasury)} to the treasury."
+        )
+
+
+@slash.command(name="cancel", cls=ConnectedProviderCommand)
+@account_option()
+@click.argument("slash_id", type=click.IntRange(min=1))
+@wrap_config_errors
+def slash_cancel(account, slash_id):
+    """Cancel pending slash SLASH_ID (owner only)."""
+    suite = suite_or_fail()
+    x = _pending_slash(suite, slash_id)
+    _require_owner(suite.slashing, "slashing manager", account)
+    send(
+        f"cancel slash {slash_id} ({reason_name(x.reason)}, {fmt_amount(x.amount)}, "
+        f"{short(x.node)})",
+        suite.slashing.cancelSlash,
+        slash_id,
+        sender=account,
+    )
+    click.echo(f"Slash {slash_id} cancelled; node {x.node} keeps its stake.")

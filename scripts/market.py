@@ -1,0 +1,477 @@
+"""Customer wallet: `ape run market <command> ... --network ... --account ALIAS`.
+
+  nodes    eligible nodes with kind, region and price per epoch
+  open     open a lease on a node in your region, escrowing price x epochs (storage: --data FILE)
+  extend   extend an open lease at its price
+  close    close a lease: settles ended epochs and refunds every epoch not started
+  settle   pay the provider for every ended epoch (anyone may call)
+  status   your leases: node, epochs, paid through, escrow left, demand
+
+Leases run for whole epochs starting at the next epoch. Amounts are whole tokens with decimals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from ape.cli import ConnectedProviderCommand, account_option
+
+from oracle.hardware import NodeKind, NodeStatus
+from oracle.merkle import CHUNK_SIZE, ChunkTree
+from scripts._cli import (
+    ADDRESS,
+    AMOUNT,
+    ZERO_ADDRESS,
+    ensure_allowance,
+    event_args,
+    fail,
+    fields,
+    fmt_amount,
+    fmt_size,
+    fmt_time,
+    kind_name,
+    require_balance,
+    require_not_paused,
+    same,
+    send,
+    short,
+    status_name,
+    suite_or_fail,
+    table,
+    wrap_config_errors,
+)
+from scripts._deploy import KINDS
+
+ZERO32 = b"\x00" * 32
+
+
+@click.group()
+def cli():
+    """Customer wallet: find nodes, lease capacity in a region, get unused escrow back."""
+
+
+def _hardware(kind: int, hw) -> str:
+    if kind == NodeKind.COMPUTE:
+        model = bytes(hw.gpuModel).rstrip(b"\x00").decode("ascii", "replace")
+        return f"{hw.gpuCount} x {model}"
+    if kind == NodeKind.STORAGE:
+        return fmt_size(hw.capacityBytes)
+    return f"H3 {hw.h3Cell:x}"
+
+
+def _why_not_eligible(suite, node: str, n) -> str:
+    if n.status != NodeStatus.ACTIVE:
+        return f"it is {status_name(n.status)}, not Active"
+    bonded, minimum = suite.vault.bondedOf(node), suite.registry.minStake(n.kind)
+    return f"its stake ({fmt_amount(bonded)}) is below the minimum of {fmt_amount(minimum)}"
+
+
+# ---------------------------------------------------------------------------- nodes
+
+
+@cli.command(cls=ConnectedProviderCommand)
+@click.option("--kind", type=click.Choice(KINDS, case_sensitive=False), help="only this kind")
+@click.option("--region", type=click.IntRange(1, 65535), help="only this region")
+@click.option(
+    "--all", "show_all", is_flag=True, help="also nodes that are not eligible or unpriced"
+)
+@wrap_config_errors
+def nodes(kind, region, show_all):
+    """List the nodes a lease can be opened on (eligible and priced)."""
+    suite = suite_or_fail()
+    reg, market = suite.registry, suite.market
+    count = reg.nodeCount()
+    rows = []
+    for i in range(count):
+        node = reg.nodeAt(i)
+        n = reg.getNode(node)
+        if kind is not None and kind_name(n.kind) != kind.lower():
+            continue
+        if region is not None and n.region != region:
+            continue
+        eligible = reg.isEligible(node)
+        price = market.priceOf(node)
+        if not show_all and not (eligible and price):
+            continue
+        row = [
+            node,
+            kind_name(n.kind),
+            n.region,
+            fmt_amount(price) if price else "-",
+            _hardware(n.kind, n.hardware),
+        ]
+        if show_all:
+            row.append(status_name(n.status) + ("" if eligible else " (not eligible)"))
+        rows.append(row)
+    if not rows:
+        what = "nodes" if show_all else "eligible, priced nodes"
+        click.echo(f"No {what} match ({count} registered in all).")
+        return
+    headers = ["node", "kind", "region", "price/epoch", "hardware"] + (
+        ["status"] if show_all else []
+    )
+    click.echo(table(headers, rows, right=(2, 3)))
+    epoch = market.currentEpoch()
+    click.echo(
+        f"\nEpoch {epoch} now; a lease opened now starts with epoch {epoch + 1} "
+        f"({fmt_time(market.epochStart(epoch + 1))}), epochs of "
+        f"{market.epochDuration()}s."
+    )
+
+
+# ---------------------------------------------------------------------------- open
+
+
+@cli.command(name="open", cls=ConnectedProviderCommand)
+@account_option()
+@click.argument("node", type=ADDRESS)
+@click.option(
+    "--region",
+    type=click.IntRange(1, 65535),
+    required=True,
+    help="the region you require; the node must be in it",
+)
+@click.option("--epochs", type=click.IntRange(min=1), required=True, help="lease length in epochs")
+@click.option(
+    "--max-price",
+    type=AMOUNT,
+    help="refuse if the node's price per epoch is higher [default: the price shown now]",
+)
+@click.option(
+    "--data",
+    "data_file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="storage leases: the file to store (its data root and size go on-chain)",
+)
+@wrap_config_errors
+def open_lease(account, node, region, epochs, max_price, data_file):
+    """Open a lease on NODE for EPOCHS epochs from the next epoch, escrowing the whole price."""
+    suite = suite_or_fail()
+    reg, market = suite.registry, suite.market
+    n = reg.getNode(node)
+    if same(n.owner, ZERO_ADDRESS):
+        fail(f"no node is registered under {node}")
+    if not reg.isEligible(node):
+        fail(f"node {node} is not eligible for leases: {_why_not_eligible(suite, node, n)}")
+    price = market.priceOf(node)
+    if price == 0:
+        fail(f"node {node} has no price set: its provider does not offer it")
+    if max_price is not None and price > max_price:
+        fail(
+            f"node {node} costs {fmt_amount(price)} per epoch, above your --max-price of "
+            f"{fmt_amount(max_price)}"
+        )
+    if n.region != region:
+        fail(
+            f"node {node} is in region {n.region}, not region {region}: pick a node in your "
+            f"region (ape run market nodes --region {region})"
+        )
+    max_epochs = market.MAX_LEASE_EPOCHS()
+    if epochs > max_epochs:
+        fail(f"at most {max_epochs:,} epochs per lease")
+
+    root, size = ZERO32, 0
+    if n.kind == NodeKind.STORAGE:
+        if not data_file:
+            fail(f"node {node} is a storage node: give the data to store with --data FILE")
+        data = Path(data_file).read_bytes()
+        if not data:
+            fail(f"{data_file} is empty")
+        capacity = n.hardware.capacityBytes
+        if len(data) > capacity:
+            fail(
+                f"{data_file} is {fmt_size(len(data))} ({len(data):,} bytes), above the node's "
+                f"capacity of {fmt_size(capacity)}"
+            )
+        tree = ChunkTree.from_data(data)
+        root, size = tree.root, len(data)
+        click.echo(
+            f"Data {data_file}: {size:,} bytes in {tree.n_chunks:,} chunks of {CHUNK_SIZE} "
+            f"bytes\n  data root 0x{root.hex()}"
+        )
+    elif data_file:
+        fail(f"node {node} is a {kind_name(n.kind)} node: --data is for storage leases only")
+
+    cost = price * epochs
+    require_not_paused(market, "marketplace")
+    require_balance(suite, account, cost, f"a lease of {epochs} epochs at {fmt_amount(price)}")
+    ensure_allowance(suite, account, market, cost, "marketplace")
+    receipt = send(
+        f"open a lease on {short(node)} for {epochs} epochs ({fmt_amount(cost)})",
+        market.openLease,
+        node,
+        region,
+        epochs,
+        price if max_price is None else max_price,
+        root,
+        size,
+        sender=account,
+    )
+    ev = event_args(market, "LeaseOpened", receipt)
+    lease_id = ev["leaseId"] if ev else market.leaseCount()
+    lease = market.getLease(lease_id)
+    click.echo(
+        f"Lease {lease_id}: epochs {lease.startEpoch} to {lease.endEpoch - 1} on "
+        f"{kind_name(n.kind)} node {node} (region {region}), "
+        f"{fmt_amount(lease.pricePerEpoch)} per epoch, {fmt_amount(cost)} in escrow; "
+        f"starts {fmt_time(market.epochStart(lease.startEpoch))}."
+    )
+    if n.kind == NodeKind.STORAGE:
+        click.echo(
+            f"Hand the data to the provider; storage proofs are checked against data root "
+            f"0x{bytes(lease.dataRoot).hex()} ({lease.dataSize:,} bytes)."
+        )
+
+
+# ---------------------------------------------------------------------------- lease helpers
+
+
+def _lease(suite, lease_id: int):
+    lease = suite.market.getLease(lease_id)
+    if same(lease.customer, ZERO_ADDRESS):
+        fail(f"there is no lease {lease_id} (leases so far: {suite.market.leaseCount()})")
+    return lease
+
+
+def _customer_lease(suite, lease_id: int, account):
+    lease = _lease(suite, lease_id)
+    if not same(lease.customer, account.address):
+        fail(f"lease {lease_id} is not yours: it belongs to {lease.customer}")
+    if lease.closed:
+        fail(f"lease {lease_id} is closed")
+    return lease
+
+
+def _due(lease, current: int) -> tuple[int, int]:
+    """(epochs payable now, through epoch): what settle would pay at `current`."""
+    up_to = min(lease.endEpoch, current)
+    return max(up_to - lease.paidThrough, 0), up_to
+
+
+# ---------------------------------------------------------------------------- extend / close
+
+
+@cli.command(cls=ConnectedProviderCommand)
+@account_option()
+@click.argument("lease_id", type=click.IntRange(min=1))
+@click.argument("epochs", type=click.IntRange(min=1))
+@wrap_config_errors
+def extend(account, lease_id, epochs):
+    """Extend lease LEASE_ID by EPOCHS epochs at its price."""
+    suite = suite_or_fail()
+    market = suite.market
+    lease = _customer_lease(suite, lease_id, account)
+    current = market.currentEpoch()
+    if lease.endEpoch <= current:
+        fail(f"lease {lease_id} ended with epoch {lease.endEpoch - 1}: open a new one instead")
+    max_epochs = market.MAX_LEASE_EPOCHS()
+    if lease.endEpoch + epochs - lease.startEpoch > max_epochs:
+        fail(f"a lease may span at most {max_epochs:,} epochs")
+    cost = lease.pricePerEpoch * epochs
+    require_not_paused(market, "marketplace")
+    require_balance(suite, account, cost, f"extending by {epochs} epochs")
+    ensure_allowance(suite, account, market, cost, "marketplace")
+    send(
+        f"extend lease {lease_id} by {epochs} epochs ({fmt_amount(cost)})",
+        market.extendLease,
+        lease_id,
+        epochs,
+        sender=account,
+    )
+    lease = market.getLease(lease_id)
+    click.echo(
+        f"Lease {lease_id} now runs through epoch {lease.endEpoch - 1}; escrow left "
+        f"{fmt_amount(market.escrowOf(lease_id))}."
+    )
+
+
+@cli.command(cls=ConnectedProviderCommand)
+@account_option()
+@click.argument("lease_id", type=click.IntRange(min=1))
+@wrap_config_errors
+def close(account, lease_id):
+    """Close lease LEASE_ID: settle ended epochs, refund every epoch not started."""
+    suite = suite_or_fail()
+    market = suite.market
+    lease = _customer_lease(suite, lease_id, account)
+    current = market.currentEpoch()
+    refund_epochs = max(lease.endEpoch - (current + 1), 0)
+    running = lease.startEpoch <= current < lease.endEpoch
+    click.echo(
+        f"Closing lease {lease_id} in epoch {current}: {refund_epochs} unstarted epoch(s) "
+        f"to refund ({fmt_amount(refund_epochs * lease.pricePerEpoch)})"
+        + (f"; epoch {current} has started and stays paid to the provider." if running else ".")
+    )
+    require_not_paused(market, "marketplace")
+    receipt = send(f"close lease {lease_id}", market.closeLease, lease_id, sender=account)
+    settled = event_args(market, "LeaseSettled", receipt)
+    ended = event_args(market, "LeaseTerminated", receipt)
+    refund = ended["refund"] if ended else 0
+    if settled:
+        click.echo(
+            f"Settled through epoch {settled['paidThrough'] - 1}: "
+            f"{fmt_amount(settled['toProvider'])} to the provider, "
+            f"{fmt_amount(settled['fee'])} protocol fee."
+        )
+    click.echo(f"Lease {lease_id} closed; refunded {fmt_amount(refund)} to {account.address}.")
+    left = market.escrowOf(lease_id)
+    if left:
+        click.echo(
+            f"{fmt_amount(left)} stays in escrow for the epoch(s) already started; it is "
+            f"paid to the provider as they end (ape run market settle {lease_id})."
+        )
+
+
+@cli.command(cls=ConnectedProviderCommand)
+@account_option()
+@click.argument("lease_id", type=click.IntRange(min=1))
+@wrap_config_errors
+def settle(account, lease_id):
+    """Pay the provider of LEASE_ID for every ended epoch not yet paid (anyone may call)."""
+    suite = suite_or_fail()
+    market = suite.market
+    lease = _lease(suite, lease_id)
+    current = market.currentEpoch()
+    epochs, _ = _due(lease, current)
+    if epochs == 0:
+        if lease.paidThrough >= lease.endEpoch:
+            click.echo(
+                f"Lease {lease_id} is fully paid (through epoch {lease.endEpoch - 1}): "
+                "nothing to send."
+            )
+        else:
+            nxt = lease.paidThrough
+            click.echo(
+                f"Nothing to settle yet: epoch {nxt} is the next to pay; it ends "
+                f"{fmt_time(market.epochStart(nxt + 1))}. Nothing sent."
+            )
+        return
+    require_not_paused(market, "marketplace")
+    receipt = send(
+        f"settle lease {lease_id} ({epochs} epoch(s))", market.settle, lease_id, sender=account
+    )
+    ev = event_args(market, "LeaseSettled", receipt)
+    if ev:
+        click.echo(
+            f"Paid through epoch {ev['paidThrough'] - 1}: {fmt_amount(ev['toProvider'])} to "
+            f"the provider, {fmt_amount(ev['fee'])} protocol fee."
+        )
+
+
+# ---------------------------------------------------------------------------- status
+
+
+def _span(lease, sep: str) -> str:
+    """The epochs a lease covers ('3-7'); 'none' for one closed before it started."""
+    if lease.endEpoch <= lease.startEpoch:
+        return "none"
+    return f"{lease.startEpoch}{sep}{lease.endEpoch - 1}"
+
+
+def _state(lease, current: int) -> str:
+    if lease.closed:
+        return "closed"
+    if current < lease.startEpoch:
+        return f"starts in epoch {lease.startEpoch}"
+    if current >= lease.endEpoch:
+        return "ended"
+    return f"running ({current - lease.startEpoch + 1}/{lease.endEpoch - lease.startEpoch})"
+
+
+@cli.command(cls=ConnectedProviderCommand)
+@account_option(prompt=False)
+@click.argument("lease_id", type=click.IntRange(min=1), required=False)
+@click.option(
+    "--scan",
+    default=1000,
+    show_default=True,
+    help="how many of the most recent leases to look through for yours",
+)
+@wrap_config_errors
+def status(account, lease_id, scan):
+    """Lease LEASE_ID in detail, or a table of the leases of --account."""
+    suite = suite_or_fail()
+    market, reg = suite.market, suite.registry
+    current = market.currentEpoch()
+    click.echo(f"Epoch {current} (ends {fmt_time(market.epochStart(current + 1))})")
+    if lease_id is not None:
+        lease = _lease(suite, lease_id)
+        n = reg.getNode(lease.node)
+        epochs_due, _ = _due(lease, current)
+        rows = [
+            ("lease", lease_id),
+            ("customer", lease.customer),
+            ("node", f"{lease.node} ({kind_name(n.kind)}, {status_name(n.status)})"),
+            ("region", lease.region),
+            (
+                "epochs",
+                _span(lease, " to ") + f" ({max(lease.endEpoch - lease.startEpoch, 0)} epochs)",
+            ),
+            ("state", _state(lease, current)),
+            ("price", f"{fmt_amount(lease.pricePerEpoch)} per epoch (its demand in each epoch)"),
+            (
+                "paid through",
+                f"epoch {lease.paidThrough - 1}"
+                if lease.paidThrough > lease.startEpoch
+                else "nothing paid yet",
+            ),
+            (
+                "payable now",
+                f"{epochs_due} epoch(s), {fmt_amount(epochs_due * lease.pricePerEpoch)}",
+            ),
+            ("escrow left", fmt_amount(market.escrowOf(lease_id))),
+        ]
+        if bytes(lease.dataRoot) != ZERO32:
+            rows.append(("data", f"root 0x{bytes(lease.dataRoot).hex()}, {lease.dataSize:,} bytes"))
+        click.echo(fields(rows))
+        return
+    if account is None:
+        raise click.UsageError("give a LEASE_ID, or --account to list your leases")
+    total = market.leaseCount()
+    rows = []
+    escrow = 0
+    for i in range(total, max(total - scan, 0), -1):
+        lease = market.getLease(i)
+        if not same(lease.customer, account.address):
+            continue
+        left = market.escrowOf(i)
+        escrow += left
+        paid = f"epoch {lease.paidThrough - 1}" if lease.paidThrough > lease.startEpoch else "-"
+        rows.append(
+            [
+                i,
+                short(lease.node),
+                kind_name(reg.kindOf(lease.node)),
+                lease.region,
+                _span(lease, "-"),
+                _state(lease, current),
+                paid,
+                fmt_amount(left),
+                fmt_amount(lease.pricePerEpoch),
+            ]
+        )
+    if not rows:
+        click.echo(f"{account.address} has no leases among the latest {min(total, scan)}.")
+    else:
+        click.echo(
+            table(
+                [
+                    "lease",
+                    "node",
+                    "kind",
+                    "region",
+                    "epochs",
+                    "state",
+                    "paid through",
+                    "escrow left",
+                    "demand/epoch",
+                ],
+                rows,
+                right=(0, 3, 7, 8),
+            )
+        )
+        click.echo(f"\n{len(rows)} lease(s), {fmt_amount(escrow)} in escrow.")
+    click.echo(
+        f"Market demand: epoch {current} {fmt_amount(market.demandOf(current))}, "
+        f"epoch {current + 1} {fmt_amount(market.demandOf(current + 1))}."
+    )

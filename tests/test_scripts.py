@@ -1,0 +1,549 @@
+"""The wallet scripts (scripts/provider.py, market.py, admin.py) driven through their click
+commands against the session's deployed suite.
+
+The scripts find the suite through load_suite(), which reads deployments/<network>.json: the
+`deployment` fixture writes the test suite's record to a temporary file and points
+scripts._deploy.deployment_path at it. ConnectedProviderCommand would connect to the default
+network (a fresh anvil with host "auto"); passing the connected test provider as ctx.obj makes
+it reuse that connection (ape.cli.commands.parse_network), so the commands run on the test chain.
+"""
+
+import json
+import re
+
+import click
+import h3
+import pytest
+from ape import chain, networks
+from click.testing import CliRunner
+from eth_account import Account
+from plinth_testlib import (
+    COMPUTE,
+    REGION,
+    STORAGE,
+    active_node,
+    advance_seconds,
+    advance_to_epoch,
+    fund,
+    make_report,
+    register,
+    stake,
+    submit,
+)
+
+import scripts._deploy as deploy_mod
+from oracle.eip712 import SlashRequest
+from oracle.merkle import ChunkTree
+from scripts import admin as admin_script
+from scripts import market as market_script
+from scripts import provider as provider_script
+from scripts._cli import fmt_amount, parse_amount, parse_size, send
+from scripts._deploy import TOKEN
+
+# Ape's CLI names test accounts TEST::N; the fixtures' roles are test accounts too.
+DEPLOYER, GUARDIAN, PROVIDER, PROVIDER2, CUSTOMER, OUTSIDER = (
+    "TEST::0",
+    "TEST::1",
+    "TEST::3",
+    "TEST::4",
+    "TEST::5",
+    "TEST::10",
+)
+
+
+@pytest.fixture
+def deployment(suite, tmp_path, monkeypatch):
+    """The test suite's deployment record where load_suite() looks for it."""
+    path = tmp_path / "local.json"
+    path.write_text(json.dumps({"chain_id": chain.chain_id, "contracts": suite.addresses}))
+    monkeypatch.setattr(deploy_mod, "deployment_path", lambda network_name=None: path)
+    return path
+
+
+@pytest.fixture
+def password_file(tmp_path):
+    path = tmp_path / "password"
+    path.write_text("correct horse battery staple\n")
+    return path
+
+
+def run(cli, *args, expect_ok=True, input=None):
+    """Invokes a script's click group in the already-connected test provider."""
+    result = CliRunner().invoke(
+        cli, [str(a) for a in args], obj={"provider": networks.provider}, input=input
+    )
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    assert (result.exit_code == 0) == expect_ok, result.output
+    return result.output
+
+
+def last_node(suite) -> str:
+    return suite.registry.nodeAt(suite.registry.nodeCount() - 1)
+
+
+# ---------------------------------------------------------------------------- helpers
+
+
+def test_amount_and_size_parsing():
+    assert parse_amount("10000") == 10_000 * TOKEN
+    assert parse_amount("12,345.5 PLN") == 12_345_500_000_000_000_000_000
+    assert parse_amount("7wei") == 7
+    assert fmt_amount(12_345_500_000_000_000_000_000) == "12,345.5 PLN"
+    assert fmt_amount(1) == "0.000000000000000001 PLN"
+    assert parse_size("500GiB") == 500 << 30
+    assert parse_size("2TB") == 2 * 10**12
+    for bad in ("-1", "1.0000000000000000001", "abc", "0"):
+        with pytest.raises(click.BadParameter, match=r"amount|decimals|positive"):
+            parse_amount(bad)
+
+
+# ---------------------------------------------------------------------------- provider
+
+
+def test_register_stake_activate_price_status(
+    deployment, suite, deployer, provider, tmp_path, password_file
+):
+    fund(suite, deployer, provider, 20_000)
+    key_file = tmp_path / "node-key.json"
+    out = run(
+        provider_script.cli,
+        "register",
+        "--kind",
+        "compute",
+        "--gpu-model",
+        "H100-SXM",
+        "--gpu-count",
+        8,
+        "--region",
+        REGION,
+        "--endpoint",
+        "http://127.0.0.1:9000",
+        "--save-key",
+        key_file,
+        "--password-file",
+        password_file,
+        "--account",
+        PROVIDER,
+    )
+    node = last_node(suite)
+    assert f"New node key {node} saved encrypted" in out and "confirmed in block" in out
+    # The saved keystore is the node key, encrypted with the password.
+    key = Account.decrypt(json.loads(key_file.read_text()), "correct horse battery staple")
+    assert Account.from_key(key).address == node
+    assert suite.registry.ownerOf(node) == provider.address
+
+    out = run(provider_script.cli, "stake", node, "10000", "--account", PROVIDER)
+    assert "approving 10,000 PLN first" in out and "Ready to activate" in out
+    assert suite.vault.bondedOf(node) == 10_000 * TOKEN
+
+    out = run(provider_script.cli, "activate", node, "--account", PROVIDER)
+    assert f"Node {node} is Active" in out
+    run(provider_script.cli, "price", node, "250.5", "--account", PROVIDER)
+    assert suite.market.priceOf(node) == 250_500_000_000_000_000_000
+
+    out = run(provider_script.cli, "status", node)
+    assert "Active (eligible" in out and "8 x H100-SXM" in out
+    assert "10,000 PLN (minimum 10,000 PLN)" in out and "250.5 PLN per epoch" in out
+    out = run(provider_script.cli, "status", "--account", PROVIDER)
+    assert node in out and "compute" in out and "Active" in out
+
+
+def test_register_wireless_from_keystore_and_key_reuse(
+    deployment, suite, provider, provider2, tmp_path, password_file
+):
+    node_key = Account.create()
+    keystore = tmp_path / "wireless.json"
+    keystore.write_text(json.dumps(Account.encrypt(node_key.key, "correct horse battery staple")))
+    args = (
+        "register",
+        "--kind",
+        "wireless",
+        "--lat",
+        "37.7749",
+        "--lon",
+        "-122.4194",
+        "--region",
+        REGION,
+        "--endpoint",
+        "https://hotspot.example:8443",
+        "--node-key",
+        keystore,
+        "--password-file",
+        password_file,
+    )
+    run(provider_script.cli, *args, "--account", PROVIDER)
+    n = suite.registry.getNode(node_key.address)
+    assert n.hardware.h3Cell == int(h3.latlng_to_cell(37.7749, -122.4194, 8), 16)
+    assert (n.hardware.latE6, n.hardware.txPowerDbm, n.hardware.antennaGainDbi) == (
+        37_774_900,
+        270,
+        30,
+    )
+
+    # A key registers once: refused before anything is sent, whoever asks.
+    nonce = provider2.nonce
+    out = run(provider_script.cli, *args, "--account", PROVIDER2, expect_ok=False)
+    assert "is already registered" in out and provider.address in out
+    assert provider2.nonce == nonce
+    # Options of another kind are refused.
+    out = run(
+        provider_script.cli,
+        "register",
+        "--kind",
+        "storage",
+        "--capacity",
+        "1TiB",
+        "--gpu-model",
+        "H100",
+        "--region",
+        REGION,
+        "--endpoint",
+        "http://x",
+        "--account",
+        PROVIDER,
+        expect_ok=False,
+    )
+    assert "--gpu-model do(es) not apply to storage nodes" in out
+
+
+def test_register_storage_prompts_for_the_key_password(deployment, suite, provider, tmp_path):
+    key_file = tmp_path / "storage-key.json"
+    out = run(
+        provider_script.cli,
+        "register",
+        "--kind",
+        "storage",
+        "--capacity",
+        "500GiB",
+        "--region",
+        REGION,
+        "--endpoint",
+        "http://127.0.0.1:9001",
+        "--save-key",
+        key_file,
+        "--account",
+        PROVIDER,
+        input="s3cret\ns3cret\n",
+    )
+    assert "Node key password" in out and "Repeat for confirmation" in out
+    node = last_node(suite)
+    assert suite.registry.getNode(node).hardware.capacityBytes == 500 << 30
+    assert (
+        Account.from_key(Account.decrypt(json.loads(key_file.read_text()), "s3cret")).address
+        == node
+    )
+    # The key file is never overwritten.
+    out = run(
+        provider_script.cli,
+        "register",
+        "--kind",
+        "storage",
+        "--capacity",
+        "1TB",
+        "--region",
+        REGION,
+        "--endpoint",
+        "http://127.0.0.1:9001",
+        "--save-key",
+        key_file,
+        "--account",
+        PROVIDER,
+        expect_ok=False,
+    )
+    assert "refusing to overwrite" in out
+
+
+def test_prechecks_send_nothing(deployment, suite, deployer, provider, provider2):
+    node = register(suite, provider, COMPUTE)
+    fund(suite, deployer, provider, 600)
+    stake(suite, provider, node, 500 * TOKEN)
+    nonce = provider.nonce
+
+    out = run(provider_script.cli, "activate", node.address, "--account", PROVIDER, expect_ok=False)
+    assert "500 PLN bonded, below the minimum of 10,000 PLN for compute nodes" in out
+    assert f"ape run provider stake {node.address} 9500" in out
+    out = run(
+        provider_script.cli, "stake", node.address, "1000", "--account", PROVIDER, expect_ok=False
+    )
+    assert "needs 1,000 PLN but" in out and "(900 PLN short)" in out
+    out = run(provider_script.cli, "withdraw", node.address, "--account", PROVIDER, expect_ok=False)
+    assert "nothing unbonding" in out
+    out = run(
+        provider_script.cli, "unbond", node.address, "501", "--account", PROVIDER, expect_ok=False
+    )
+    assert "has only 500 PLN bonded" in out
+    assert provider.nonce == nonce  # not one transaction was sent
+
+    other = provider2.nonce
+    out = run(
+        provider_script.cli, "activate", node.address, "--account", PROVIDER2, expect_ok=False
+    )
+    assert f"belongs to {provider.address}" in out
+    assert provider2.nonce == other
+
+
+def test_unbond_withdraw_and_pending_slash(
+    deployment, suite, deployer, provider, oracles, outsider
+):
+    node = active_node(suite, deployer, provider, COMPUTE, extra=2_000 * TOKEN)
+    out = run(
+        provider_script.cli, "unbond", node.address, "2001", "--account", PROVIDER, expect_ok=False
+    )
+    assert "at most 2,000 PLN can be unbonded now" in out
+    out = run(provider_script.cli, "unbond", node.address, "1500", "--account", PROVIDER)
+    assert "1,500 PLN unbonding; withdrawable from" in out
+    out = run(provider_script.cli, "withdraw", node.address, "--account", PROVIDER, expect_ok=False)
+    assert "nothing has matured yet: the next entry (1,500 PLN) matures at" in out
+
+    # A report slashes the node: withdrawals wait for the slash, even once the entry matured.
+    epoch = suite.hub.nextEpoch()
+    advance_to_epoch(suite, epoch + 1)
+    slashes = (SlashRequest(node.address, 5), SlashRequest(node.address, 2))
+    report, _ = make_report(suite, epoch, slashes=slashes)
+    submit(suite, report, oracles[:3], sender=oracles[0])
+    out = run(admin_script.cli, "slash", "execute", 1, "--account", OUTSIDER, expect_ok=False)
+    assert "slash 1 is in its dispute window until" in out
+    advance_seconds(suite.vault.unbondingDelay())
+    out = run(provider_script.cli, "withdraw", node.address, "--account", PROVIDER, expect_ok=False)
+    assert "2 slash(es) pending against node" in out and "slash 1: offline" in out
+    out = run(provider_script.cli, "status", node.address)
+    assert re.search(r"pending slashes +2\n", out) and "#2 missed_deadline" in out
+
+    out = run(admin_script.cli, "slash", "list")
+    assert "offline" in out and "missed_deadline" in out and "executable now" in out
+    out = run(admin_script.cli, "slash", "cancel", 2, "--account", OUTSIDER, expect_ok=False)
+    assert "is not the owner of the slashing manager" in out
+    run(admin_script.cli, "slash", "cancel", 2, "--account", DEPLOYER)
+    out = run(admin_script.cli, "slash", "execute", 1, "--account", OUTSIDER)
+    assert "burned" in out
+    assert [suite.slashing.getSlash(i).status for i in (1, 2)] == [2, 4]  # Executed, Cancelled
+    assert "No pending slashes" in run(admin_script.cli, "slash", "list")
+    before = suite.token.balanceOf(provider)
+    out = run(provider_script.cli, "withdraw", node.address, "--account", PROVIDER)
+    assert "Withdrew 1,500 PLN" in out
+    assert suite.token.balanceOf(provider) - before == 1_500 * TOKEN
+
+
+def test_claim_from_file(deployment, suite, deployer, provider, oracles, tmp_path):
+    epoch = suite.hub.nextEpoch()
+    advance_to_epoch(suite, epoch + 1)
+    amount = 1_234 * TOKEN
+    report, tree = make_report(suite, epoch, {provider.address: amount})
+    submit(suite, report, oracles[:3], sender=oracles[0])
+    proof_file = tmp_path / "claim.json"
+    proof_file.write_text(
+        json.dumps(
+            {
+                "epoch": epoch,
+                "account": provider.address,
+                "amount": str(amount),
+                "proof": ["0x" + p.hex() for p in tree.proof(provider.address)],
+            }
+        )
+    )
+    before = suite.token.balanceOf(provider)
+    out = run(provider_script.cli, "claim", "--from-file", proof_file, "--account", PROVIDER)
+    assert "Claimed 1,234 PLN" in out
+    assert suite.token.balanceOf(provider) - before == amount
+    out = run(
+        provider_script.cli,
+        "claim",
+        "--from-file",
+        proof_file,
+        "--account",
+        PROVIDER,
+        expect_ok=False,
+    )
+    assert "nothing to claim" in out
+    out = run(
+        provider_script.cli,
+        "claim",
+        "--epoch",
+        epoch,
+        "--amount",
+        "1235",
+        "--proof",
+        json.dumps(["0x" + p.hex() for p in tree.proof(provider.address)]),
+        "--account",
+        PROVIDER,
+        expect_ok=False,
+    )
+    assert "the proof does not match" in out
+
+
+# ---------------------------------------------------------------------------- market
+
+
+def test_market_open_close_refund(deployment, suite, deployer, provider, customer):
+    node = active_node(suite, deployer, provider, COMPUTE)
+    suite.market.setPrice(node.address, 100 * TOKEN, sender=provider)
+    fund(suite, deployer, customer, 1_000)
+
+    out = run(market_script.cli, "nodes", "--region", REGION)
+    assert node.address in out and "100 PLN" in out
+    nonce = customer.nonce
+    out = run(
+        market_script.cli,
+        "open",
+        node.address,
+        "--region",
+        REGION + 1,
+        "--epochs",
+        3,
+        "--account",
+        CUSTOMER,
+        expect_ok=False,
+    )
+    assert f"is in region {REGION}, not region {REGION + 1}" in out
+    out = run(
+        market_script.cli,
+        "open",
+        node.address,
+        "--region",
+        REGION,
+        "--epochs",
+        20,
+        "--account",
+        CUSTOMER,
+        expect_ok=False,
+    )
+    assert "needs 2,000 PLN" in out and "(1,000 PLN short)" in out
+    assert customer.nonce == nonce
+
+    before = suite.token.balanceOf(customer)
+    out = run(
+        market_script.cli,
+        "open",
+        node.address,
+        "--region",
+        REGION,
+        "--epochs",
+        3,
+        "--account",
+        CUSTOMER,
+    )
+    assert "approving 300 PLN first" in out and "300 PLN in escrow" in out
+    lease_id = suite.market.leaseCount()
+    assert suite.token.balanceOf(customer) == before - 300 * TOKEN
+    out = run(market_script.cli, "status", "--account", CUSTOMER)
+    assert f"starts in epoch {suite.market.getLease(lease_id).startEpoch}" in out
+
+    out = run(market_script.cli, "close", lease_id, "--account", OUTSIDER, expect_ok=False)
+    assert f"lease {lease_id} is not yours" in out
+    out = run(market_script.cli, "close", lease_id, "--account", CUSTOMER)
+    assert "refunded 300 PLN" in out
+    assert suite.token.balanceOf(customer) == before
+    out = run(market_script.cli, "close", lease_id, "--account", CUSTOMER, expect_ok=False)
+    assert f"lease {lease_id} is closed" in out
+
+
+def test_market_storage_lease_with_data(deployment, suite, deployer, provider, customer, tmp_path):
+    node = active_node(suite, deployer, provider, STORAGE)
+    suite.market.setPrice(node.address, 10 * TOKEN, sender=provider)
+    fund(suite, deployer, customer, 100)
+    data = tmp_path / "data.bin"
+    data.write_bytes(bytes(range(256)) * 10)  # 2,560 bytes: three chunks
+    root = ChunkTree.from_data(data.read_bytes()).root
+    out = run(
+        market_script.cli,
+        "open",
+        node.address,
+        "--region",
+        REGION,
+        "--epochs",
+        2,
+        "--data",
+        data,
+        "--account",
+        CUSTOMER,
+    )
+    assert f"data root 0x{root.hex()}" in out and "2,560 bytes in 3 chunks" in out
+    lease = suite.market.getLease(suite.market.leaseCount())
+    assert bytes(lease.dataRoot) == root and lease.dataSize == 2_560
+
+
+# ---------------------------------------------------------------------------- admin
+
+
+def test_admin_pause_unpause_committee(
+    deployment, suite, deployer, provider, guardian, oracles, outsider
+):
+    out = run(admin_script.cli, "committee", "show")
+    assert all(o.address in out for o in oracles) and "3 of 4" in out
+
+    node = register(suite, provider, COMPUTE)
+    nonce = outsider.nonce
+    out = run(admin_script.cli, "pause", "all", "--account", OUTSIDER, expect_ok=False)
+    assert "is neither the guardian" in out and outsider.nonce == nonce
+
+    out = run(admin_script.cli, "pause", "market", "--account", GUARDIAN)
+    assert suite.market.paused() and not suite.registry.paused()
+    run(admin_script.cli, "pause", "--account", DEPLOYER)
+    assert all(c.paused() for n, c in suite.contracts.items() if n != "PlinthToken")
+
+    out = run(
+        provider_script.cli, "stake", node.address, "1", "--account", PROVIDER, expect_ok=False
+    )
+    assert "the staking vault is paused" in out
+
+    out = run(admin_script.cli, "unpause", "all", "--account", GUARDIAN, expect_ok=False)
+    assert "is not the owner" in out
+    run(admin_script.cli, "unpause", "all", "--account", DEPLOYER)
+    assert not any(c.paused() for n, c in suite.contracts.items() if n != "PlinthToken")
+
+    members = [o.address for o in reversed(oracles)]
+    out = run(
+        admin_script.cli,
+        "committee",
+        "set",
+        *members,
+        "--threshold",
+        2,
+        "--account",
+        DEPLOYER,
+        expect_ok=False,
+    )
+    assert "must be a majority" in out
+    version = suite.hub.committeeVersion()
+    run(admin_script.cli, "committee", "set", *members[:3], "--threshold", 2, "--account", DEPLOYER)
+    assert suite.hub.committee() == sorted(members[:3], key=lambda a: int(a, 16))
+    assert suite.hub.committeeVersion() == version + 1 and suite.hub.threshold() == 2
+
+
+def test_admin_params(deployment, suite, deployer, outsider):
+    out = run(admin_script.cli, "params", "show")
+    assert "min-stake compute" in out and "penalty offline" in out and "fee" in out
+    run(admin_script.cli, "params", "set", "fee", "4%", "--account", DEPLOYER)
+    assert suite.market.feeBps() == 400
+    run(admin_script.cli, "params", "set", "penalty", "offline", "250", "--account", DEPLOYER)
+    assert suite.slashing.penaltyBps(5) == 250
+    run(admin_script.cli, "params", "set", "schedule", "kappa=0.1", "--account", DEPLOYER)
+    assert suite.emissions.kappaWad() == 10**17
+    out = run(
+        admin_script.cli,
+        "params",
+        "set",
+        "unbonding-delay",
+        "60",
+        "--account",
+        DEPLOYER,
+        expect_ok=False,
+    )
+    assert "would let a node withdraw before its slash lands" in out
+    out = run(
+        admin_script.cli, "params", "set", "fee", "1%", "--account", OUTSIDER, expect_ok=False
+    )
+    assert "is not the owner of the Marketplace" in out
+
+
+def test_send_turns_contract_errors_into_readable_messages(suite, provider, provider2):
+    """Errors the pre-checks did not catch (e.g. a race) still come out as sentences."""
+    node = register(suite, provider, COMPUTE)
+    with pytest.raises(click.ClickException) as info:
+        send("activate", suite.registry.activate, node.address, sender=provider)
+    assert info.value.message == (
+        f"activate failed: node {node.address} has 0 PLN bonded, below the minimum of 10,000 PLN"
+    )
+    with pytest.raises(click.ClickException, match="does not own node"):
+        send("price", suite.market.setPrice, node.address, 1, sender=provider2)
