@@ -126,9 +126,12 @@ contract EmissionsController is IEmissionsController, Governed, EpochClock {
     /// @inheritdoc IEmissionsController
     function budgetFor(uint64 epoch, uint256 demand, uint256 remainingSupply) public view returns (uint256) {
         uint256 cap = _capPerEpoch < remainingSupply ? _capPerEpoch : remainingSupply;
-        // Saturate instead of overflowing on absurd demand: the cap binds long before.
-        if (demand > cap) return cap;
-        uint256 uncapped = floorOf(epoch) + demand * _kappaWad / _WAD;
+        uint256 kappa = _kappaWad;
+        // Saturate instead of overflowing on absurd demand: kappa * demand > 2^256 means
+        // kappa * demand / WAD > 1e59 wei (1e41 tokens), beyond any cap. (Comparing demand
+        // with the cap instead would be wrong for kappa < 1: budget = cap for any demand > cap.)
+        if (kappa != 0 && demand > type(uint256).max / kappa) return cap;
+        uint256 uncapped = floorOf(epoch) + demand * kappa / _WAD;
         return uncapped < cap ? uncapped : cap;
     }
 

@@ -120,7 +120,9 @@ contract Marketplace is IMarketplace, Governed, EpochClock, ReentrancyGuardTrans
         Lease storage l = _customerLease(leaseId);
         uint64 end = l.endEpoch;
         if (end <= currentEpoch()) revert LeaseEnded(leaseId, end);
-        if (epochs == 0 || end + epochs - l.startEpoch > MAX_LEASE_EPOCHS) revert InvalidDuration(epochs);
+        // end - startEpoch <= MAX_LEASE_EPOCHS always holds, so this cannot underflow, and unlike
+        // end + epochs it cannot overflow (a huge `epochs` reverts with its own error, not a panic).
+        if (epochs == 0 || epochs > MAX_LEASE_EPOCHS - (end - l.startEpoch)) revert InvalidDuration(epochs);
         uint256 price = l.pricePerEpoch;
         uint64 newEnd = end + epochs;
         uint256 cost = price * epochs;
