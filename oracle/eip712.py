@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 from eth_account import Account
 from eth_account.messages import SignableMessage, encode_typed_data
@@ -147,14 +148,16 @@ def sign_report(private_key, report: EpochReport, chain_id: int, hub: str) -> tu
 
 def sign_node_binding(node_private_key, owner: str, chain_id: int, registry: str) -> bytes:
     """The node key's consent to be registered by `owner` (NodeRegistry.register)."""
-    message = node_binding_message(owner, Account.from_key(node_private_key).address, chain_id, registry)
+    message = node_binding_message(
+        owner, Account.from_key(node_private_key).address, chain_id, registry
+    )
     return bytes(Account.sign_message(message, node_private_key).signature)
 
 
 def pack_signatures(signed: Iterable[tuple[str, bytes]]) -> bytes:
     """Concatenates signatures with signers in strictly increasing order, as the hub requires."""
     ordered = sorted(signed, key=lambda item: int(item[0], 16))
-    for (a, _), (b, _) in zip(ordered, ordered[1:], strict=False):
+    for (a, _), (b, _) in pairwise(ordered):
         if int(a, 16) == int(b, 16):
             raise ValueError(f"duplicate signer {a}")
     for signer, sig in ordered:

@@ -68,8 +68,14 @@ class HardwareClaim:
         return cls(capacity_bytes=capacity_bytes)
 
     @classmethod
-    def wireless(cls, lat: float, lon: float, tx_power_dbm: float = 27.0,
-                 antenna_gain_dbi: float = 3.0, h3_cell: int | None = None) -> HardwareClaim:
+    def wireless(
+        cls,
+        lat: float,
+        lon: float,
+        tx_power_dbm: float = 27.0,
+        antenna_gain_dbi: float = 3.0,
+        h3_cell: int | None = None,
+    ) -> HardwareClaim:
         if h3_cell is None:
             import h3
 

@@ -37,7 +37,10 @@ class RewardsTree:
         for account, amount in cumulative.items():
             if amount < 0 or amount >= 2**256:
                 raise ValueError(f"amount out of range for {account}: {amount}")
-            self.amounts[to_checksum_address(account)] = int(amount)
+            key = to_checksum_address(account)
+            if key in self.amounts and self.amounts[key] != amount:
+                raise ValueError(f"{key} appears twice with different amounts")
+            self.amounts[key] = int(amount)
         self._accounts = sorted(self.amounts, key=lambda a: int(a, 16))
         self._index = {a: i for i, a in enumerate(self._accounts)}
         level = [rewards_leaf(a, self.amounts[a]) for a in self._accounts]
@@ -67,7 +70,9 @@ class RewardsTree:
         return proof
 
 
-def verify_rewards_proof(root: bytes, account: str, cumulative: int, proof: Sequence[bytes]) -> bool:
+def verify_rewards_proof(
+    root: bytes, account: str, cumulative: int, proof: Sequence[bytes]
+) -> bool:
     node = rewards_leaf(account, cumulative)
     for sibling in proof:
         node = _sorted_pair(node, sibling)

@@ -101,7 +101,12 @@ def load_params(path: str | Path) -> Params:
             raise ConfigError(f"{path}: missing table [{name}]")
         return t
 
-    clock, roles, token, registry = table("clock"), table("roles"), table("token"), table("registry")
+    clock, roles, token, registry = (
+        table("clock"),
+        table("roles"),
+        table("token"),
+        table("registry"),
+    )
     staking, slashing, market = table("staking"), table("slashing"), table("marketplace")
     emissions, oracle = table("emissions"), table("oracle")
 
@@ -277,7 +282,9 @@ def deploy_suite(deployer, params: Params, *, write: bool = True, log=print) -> 
     record.update(chain_id=chain.chain_id, network=networks.provider.network.name, genesis=genesis)
     treasury, guardian, owner = addr(params.treasury), addr(params.guardian), deployer.address
 
-    token = step("PlinthToken", (owner, params.cap, addr(params.genesis_holder), params.genesis_supply))
+    token = step(
+        "PlinthToken", (owner, params.cap, addr(params.genesis_holder), params.genesis_supply)
+    )
     registry = step(
         "NodeRegistry",
         (owner, guardian, list(params.min_stakes), params.faults_to_jail, params.jail_duration),
@@ -285,7 +292,16 @@ def deploy_suite(deployer, params: Params, *, write: bool = True, log=print) -> 
     vault = step("StakingVault", (owner, guardian, token, registry, params.unbonding_delay))
     market = step(
         "Marketplace",
-        (owner, guardian, token, registry, treasury, params.fee_bps, genesis, params.epoch_duration),
+        (
+            owner,
+            guardian,
+            token,
+            registry,
+            treasury,
+            params.fee_bps,
+            genesis,
+            params.epoch_duration,
+        ),
     )
     distributor = step("RewardsDistributor", (owner, guardian, token))
     emissions = step(
@@ -309,7 +325,16 @@ def deploy_suite(deployer, params: Params, *, write: bool = True, log=print) -> 
     committee = sorted((addr(m) for m in params.committee), key=lambda a: int(a, 16))
     hub = step(
         "OracleHub",
-        (owner, guardian, emissions, distributor, slashing, committee, params.threshold, params.max_slashes),
+        (
+            owner,
+            guardian,
+            emissions,
+            distributor,
+            slashing,
+            committee,
+            params.threshold,
+            params.max_slashes,
+        ),
     )
 
     # One-time wiring: (description, current value, wanted value, transaction).
@@ -328,36 +353,81 @@ def deploy_suite(deployer, params: Params, *, write: bool = True, log=print) -> 
         if have == wanted.address:
             continue
         if int(have, 16) != 0:
-            raise ConfigError(f"{what} is wired to {have}, not {wanted.address}: redeploy the suite")
+            raise ConfigError(
+                f"{what} is wired to {have}, not {wanted.address}: redeploy the suite"
+            )
         tx(wanted, sender=deployer)
         sent += 1
         log(f"  wired {what} -> {wanted.address}")
 
     # Mutable parameters: (description, on-chain value, wanted value, transaction).
     syncs = [
-        ("marketplace fee", market.feeBps(), params.fee_bps, lambda: market.setFee(params.fee_bps, sender=deployer)),
-        ("unbonding delay", vault.unbondingDelay(), params.unbonding_delay,
-         lambda: vault.setUnbondingDelay(params.unbonding_delay, sender=deployer)),
-        ("dispute window", slashing.disputeWindow(), params.dispute_window,
-         lambda: slashing.setDisputeWindow(params.dispute_window, sender=deployer)),
-        ("burn share", slashing.burnShareBps(), params.burn_bps,
-         lambda: slashing.setBurnShare(params.burn_bps, sender=deployer)),
-        ("emission schedule",
-         (emissions.floor0(), emissions.floorDecayWad(), emissions.kappaWad(), emissions.capPerEpoch()),
-         params.schedule, lambda: emissions.setSchedule(*params.schedule, sender=deployer)),
-        ("max slashes per report", hub.maxSlashesPerReport(), params.max_slashes,
-         lambda: hub.setMaxSlashesPerReport(params.max_slashes, sender=deployer)),
-        ("committee", (tuple(hub.committee()), hub.threshold()), (tuple(committee), params.threshold),
-         lambda: hub.setCommittee(committee, params.threshold, sender=deployer)),
+        (
+            "marketplace fee",
+            market.feeBps(),
+            params.fee_bps,
+            lambda: market.setFee(params.fee_bps, sender=deployer),
+        ),
+        (
+            "unbonding delay",
+            vault.unbondingDelay(),
+            params.unbonding_delay,
+            lambda: vault.setUnbondingDelay(params.unbonding_delay, sender=deployer),
+        ),
+        (
+            "dispute window",
+            slashing.disputeWindow(),
+            params.dispute_window,
+            lambda: slashing.setDisputeWindow(params.dispute_window, sender=deployer),
+        ),
+        (
+            "burn share",
+            slashing.burnShareBps(),
+            params.burn_bps,
+            lambda: slashing.setBurnShare(params.burn_bps, sender=deployer),
+        ),
+        (
+            "emission schedule",
+            (
+                emissions.floor0(),
+                emissions.floorDecayWad(),
+                emissions.kappaWad(),
+                emissions.capPerEpoch(),
+            ),
+            params.schedule,
+            lambda: emissions.setSchedule(*params.schedule, sender=deployer),
+        ),
+        (
+            "max slashes per report",
+            hub.maxSlashesPerReport(),
+            params.max_slashes,
+            lambda: hub.setMaxSlashesPerReport(params.max_slashes, sender=deployer),
+        ),
+        (
+            "committee",
+            (tuple(hub.committee()), hub.threshold()),
+            (tuple(committee), params.threshold),
+            lambda: hub.setCommittee(committee, params.threshold, sender=deployer),
+        ),
     ]
     for i, kind_min in enumerate(params.min_stakes):
-        syncs.append((f"min stake ({KINDS[i]})", registry.minStake(i), kind_min,
-                      lambda i=i, m=kind_min: registry.setMinStake(i, m, sender=deployer)))
+        syncs.append(
+            (
+                f"min stake ({KINDS[i]})",
+                registry.minStake(i),
+                kind_min,
+                lambda i=i, m=kind_min: registry.setMinStake(i, m, sender=deployer),
+            )
+        )
     penalties_now = tuple(slashing.penaltyBps(i + 1) for i in range(len(SLASH_REASONS)))
     if penalties_now != params.penalties:
         syncs += [
-            (f"penalty {SLASH_REASONS[i]}", penalties_now[i], bps,
-             lambda i=i, bps=bps: slashing.setPenalty(i + 1, bps, sender=deployer))
+            (
+                f"penalty {SLASH_REASONS[i]}",
+                penalties_now[i],
+                bps,
+                lambda i=i, bps=bps: slashing.setPenalty(i + 1, bps, sender=deployer),
+            )
             for i, bps in enumerate(params.penalties)
         ]
     for what, have, want, tx in syncs:
@@ -366,18 +436,28 @@ def deploy_suite(deployer, params: Params, *, write: bool = True, log=print) -> 
             sent += 1
             log(f"  set {what}: {have} -> {want}")
 
+    deployed = dict(
+        zip(
+            CONTRACTS,
+            (token, registry, vault, market, distributor, emissions, slashing, hub),
+            strict=True,
+        )
+    )
     record.update(
         deployer=deployer.address,
         treasury=treasury,
         guardian=guardian,
         epoch_duration=params.epoch_duration,
         params=params.source,
-        contracts={name: c.address for name, c in zip(CONTRACTS, (
-            token, registry, vault, market, distributor, emissions, slashing, hub))},
+        contracts={name: c.address for name, c in deployed.items()},
     )
     if write:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(record, indent=2) + "\n")
         log(f"  addresses written to {path.relative_to(ROOT)}")
-    log(f"  {sent} transaction(s) sent" if sent else "  nothing to do: the suite is deployed and wired")
-    return Suite(dict(zip(CONTRACTS, (token, registry, vault, market, distributor, emissions, slashing, hub))), record)
+    log(
+        f"  {sent} transaction(s) sent"
+        if sent
+        else "  nothing to do: the suite is deployed and wired"
+    )
+    return Suite(deployed, record)

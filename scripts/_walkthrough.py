@@ -79,8 +79,15 @@ class Walkthrough:
         sig = sign_node_binding(key.key, owner.address, chain.chain_id, s.registry.address)
         endpoint = f"http://127.0.0.1:{9100 + len(self.nodes)}"
         kind_id = NodeKind.parse(kind)
-        s.registry.register(key.address, kind_id, HARDWARE[kind](index).as_tuple(), REGION,
-                            endpoint, sig, sender=owner)
+        s.registry.register(
+            key.address,
+            kind_id,
+            HARDWARE[kind](index).as_tuple(),
+            REGION,
+            endpoint,
+            sig,
+            sender=owner,
+        )
         amount = s.registry.minStake(kind_id) * 3 // 2
         s.token.approve(s.vault.address, amount, sender=owner)
         tx = s.vault.stake(key.address, amount, sender=owner)
@@ -88,8 +95,10 @@ class Walkthrough:
         s.market.setPrice(key.address, PRICE[kind] * TOKEN, sender=owner)
         node = DemoNode(key.address, bytes(key.key), owner.address, kind, behaviour)
         self.nodes.append(node)
-        self.say(f"  {kind:8s} node {short(key.address)} of {short(owner.address)}: staked "
-                 f"{fmt(amount)} (stake tx {tx.gas_used:,} gas), active, {PRICE[kind]} PLN/epoch")
+        self.say(
+            f"  {kind:8s} node {short(key.address)} of {short(owner.address)}: staked "
+            f"{fmt(amount)} (stake tx {tx.gas_used:,} gas), active, {PRICE[kind]} PLN/epoch"
+        )
         return node
 
     def lease(self, customer, node: DemoNode, epochs: int, data: bytes | None = None) -> int:
@@ -103,9 +112,11 @@ class Walkthrough:
         lease_id = s.market.leaseCount()
         self.leases.append(lease_id)
         extra = f", data root {root.hex()[:12]}… ({size:,} bytes)" if data is not None else ""
-        self.say(f"  lease #{lease_id}: {short(customer.address)} -> {node.kind} node "
-                 f"{short(node.address)}, {epochs} epochs, escrow {fmt(price * epochs)}{extra} "
-                 f"({tx.gas_used:,} gas)")
+        self.say(
+            f"  lease #{lease_id}: {short(customer.address)} -> {node.kind} node "
+            f"{short(node.address)}, {epochs} epochs, escrow {fmt(price * epochs)}{extra} "
+            f"({tx.gas_used:,} gas)"
+        )
         return lease_id
 
     def committee(self, specs) -> list:
@@ -139,8 +150,13 @@ class Walkthrough:
         demand = s.market.demandOf(epoch)
         budget = s.emissions.budgetOf(epoch)
         slashed = {r.node for r in slashes if r.reason != SlashReason.STORAGE_AUDIT_FAILED}
-        earning = [n for n in self.nodes if n.behaviour == "honest" and n.address not in slashed
-                   and s.registry.isEligible(n.address)]
+        earning = [
+            n
+            for n in self.nodes
+            if n.behaviour == "honest"
+            and n.address not in slashed
+            and s.registry.isEligible(n.address)
+        ]
         weight = sum(KIND_WEIGHT[n.kind] for n in earning)
         total = 0
         for n in earning:
@@ -149,44 +165,74 @@ class Walkthrough:
             self.cumulative[n.owner] = self.cumulative.get(n.owner, 0) + share
             total += share
         tree = RewardsTree(self.cumulative)
-        report = EpochReport(epoch, s.hub.committeeVersion(), tree.root, total,
-                             results_root=b"\x00" * 31 + bytes([epoch % 256]), slashes=slashes)
+        report = EpochReport(
+            epoch,
+            s.hub.committeeVersion(),
+            tree.root,
+            total,
+            results_root=b"\x00" * 31 + bytes([epoch % 256]),
+            slashes=slashes,
+        )
         # Any t members suffice; rotate who is left out.
         t = s.hub.threshold()
         signers = [committee[(epoch + i) % len(committee)] for i in range(t)]
-        sigs = pack_signatures(sign_report(m.private_key, report, chain.chain_id, s.hub.address)
-                               for m in signers)
+        sigs = pack_signatures(
+            sign_report(m.private_key, report, chain.chain_id, s.hub.address) for m in signers
+        )
         tx = s.hub.submitReport(report.as_tuple(), sigs, sender=signers[0])
         self.tree, self.tree_epoch = tree, epoch
-        record = EpochRecord(epoch, tx.txn_hash, demand, total, total, tx.gas_used,
-                             sorted(m.address for m in signers))
+        record = EpochRecord(
+            epoch,
+            tx.txn_hash,
+            demand,
+            total,
+            total,
+            tx.gas_used,
+            sorted(m.address for m in signers),
+        )
         for log in tx.decode_logs(s.slashing.SlashQueued):
-            record.slashes.append({"slash_id": log.slashId, "node": log.node,
-                                   "reason": SlashReason(log.reason).name.lower(), "amount": log.amount})
+            record.slashes.append(
+                {
+                    "slash_id": log.slashId,
+                    "node": log.node,
+                    "reason": SlashReason(log.reason).name.lower(),
+                    "amount": log.amount,
+                }
+            )
         self.epochs.append(record)
-        self.say(f"  epoch {epoch}: demand {fmt(demand)}, budget {fmt(budget)}, minted {fmt(total)} "
-                 f"to {len(earning)} nodes, {len(slashes)} slash(es); report {tx.txn_hash[:12]}… "
-                 f"signed by {t}, {tx.gas_used:,} gas")
+        self.say(
+            f"  epoch {epoch}: demand {fmt(demand)}, budget {fmt(budget)}, minted {fmt(total)} "
+            f"to {len(earning)} nodes, {len(slashes)} slash(es); report {tx.txn_hash[:12]}… "
+            f"signed by {t}, {tx.gas_used:,} gas"
+        )
 
     # ------------------------------------------------------------------ slashes and claims
     def _node(self, address: str) -> DemoNode:
         return next(n for n in self.nodes if n.address == address)
 
     def dispute(self, slash_id: int, node: DemoNode, chunk: bytes, proof: list[bytes]) -> None:
-        owner = accounts.test_accounts[[a.address for a in accounts.test_accounts].index(node.owner)]
+        owner = accounts.test_accounts[
+            [a.address for a in accounts.test_accounts].index(node.owner)
+        ]
         tx = self.suite.slashing.disputeStorageSlash(slash_id, chunk, proof, sender=owner)
-        self.say(f"  slash #{slash_id} against {short(node.address)} disputed with chunk "
-                 f"{self.suite.slashing.getSlash(slash_id).chunkIndex} + {len(proof)}-level proof: "
-                 f"cancelled ({tx.gas_used:,} gas)")
+        self.say(
+            f"  slash #{slash_id} against {short(node.address)} disputed with chunk "
+            f"{self.suite.slashing.getSlash(slash_id).chunkIndex} + {len(proof)}-level proof: "
+            f"cancelled ({tx.gas_used:,} gas)"
+        )
         for e in self.epochs:
-            e.slashes = [dict(x, disputed=True) if x["slash_id"] == slash_id else x for x in e.slashes]
+            e.slashes = [
+                dict(x, disputed=True) if x["slash_id"] == slash_id else x for x in e.slashes
+            ]
 
     def execute_slash(self, slash_id: int) -> None:
         tx = self.suite.slashing.executeSlash(slash_id, sender=self.deployer)
         log = next(iter(tx.decode_logs(self.suite.slashing.SlashExecuted)))
         self._node(log.node).slashed += log.slashed
-        self.say(f"  slash #{slash_id} against {short(log.node)} executed: {fmt(log.slashed)} "
-                 f"({fmt(log.burned)} burned, {fmt(log.toTreasury)} to treasury)")
+        self.say(
+            f"  slash #{slash_id} against {short(log.node)} executed: {fmt(log.slashed)} "
+            f"({fmt(log.burned)} burned, {fmt(log.toTreasury)} to treasury)"
+        )
 
     def claim(self, owner) -> None:
         amount = self.tree.amounts.get(owner.address, 0)
@@ -194,18 +240,23 @@ class Walkthrough:
             self.say(f"  {short(owner.address)} has nothing to claim")
             return
         before = self.suite.token.balanceOf(owner)
-        tx = self.suite.distributor.claim(self.tree_epoch, owner.address, amount,
-                                          self.tree.proof(owner.address), sender=owner)
+        tx = self.suite.distributor.claim(
+            self.tree_epoch, owner.address, amount, self.tree.proof(owner.address), sender=owner
+        )
         got = self.suite.token.balanceOf(owner) - before
         self.claimed[owner.address] = self.claimed.get(owner.address, 0) + got
-        self.say(f"  {short(owner.address)} claimed {fmt(got)} with a "
-                 f"{len(self.tree.proof(owner.address))}-hash proof ({tx.gas_used:,} gas)")
+        self.say(
+            f"  {short(owner.address)} claimed {fmt(got)} with a "
+            f"{len(self.tree.proof(owner.address))}-hash proof ({tx.gas_used:,} gas)"
+        )
 
     def unbond_and_withdraw(self, owner, node: DemoNode, amount: int) -> None:
         s = self.suite
         s.vault.requestUnbond(node.address, amount, sender=owner)
-        self.say(f"  {short(node.address)}: unbonding {fmt(amount)}, releases after "
-                 f"{s.vault.unbondingDelay()} s (still slashable until then)")
+        self.say(
+            f"  {short(node.address)}: unbonding {fmt(amount)}, releases after "
+            f"{s.vault.unbondingDelay()} s (still slashable until then)"
+        )
         self.advance(s.vault.unbondingDelay() + 1)
         tx = s.vault.withdraw(node.address, sender=owner)
         self.say(f"  withdrew {fmt(amount)} ({tx.gas_used:,} gas)")
@@ -217,13 +268,22 @@ class Walkthrough:
         for n in self.nodes:
             # Claims are per owner; attribute them to the owner's nodes in proportion to rewards.
             owner_total = sum(m.rewards for m in self.nodes if m.owner == n.owner)
-            claimed = claimed_by_owner.get(n.owner, 0) * n.rewards // owner_total if owner_total else 0
-            nodes.append({
-                "node": n.address, "owner": n.owner, "kind": n.kind, "behaviour": n.behaviour,
-                "status": NodeStatus(self.suite.registry.statusOf(n.address)).name.lower(),
-                "stake": self.suite.vault.slashableOf(n.address),
-                "rewards": n.rewards, "claimed": claimed, "slashed": n.slashed,
-            })
+            claimed = (
+                claimed_by_owner.get(n.owner, 0) * n.rewards // owner_total if owner_total else 0
+            )
+            nodes.append(
+                {
+                    "node": n.address,
+                    "owner": n.owner,
+                    "kind": n.kind,
+                    "behaviour": n.behaviour,
+                    "status": NodeStatus(self.suite.registry.statusOf(n.address)).name.lower(),
+                    "stake": self.suite.vault.slashableOf(n.address),
+                    "rewards": n.rewards,
+                    "claimed": claimed,
+                    "slashed": n.slashed,
+                }
+            )
         return {
             "chain_id": chain.chain_id,
             "contracts": self.suite.addresses,
@@ -236,13 +296,25 @@ class Walkthrough:
         say("\n== Summary: epochs")
         say(f"  {'epoch':>5}  {'demand':>16}  {'emissions':>16}  {'gas':>9}  slashes  report tx")
         for e in self.epochs:
-            slashes = ", ".join(f"{x['reason']} {short(x['node'])}" + (" (disputed)" if x.get("disputed") else "")
-                                for x in e.slashes) or "-"
-            say(f"  {e.epoch:>5}  {fmt(e.demand):>16}  {fmt(e.emissions):>16}  {e.gas_used:>9,}  "
-                f"{slashes}  {e.report_tx[:18]}…")
+            slashes = (
+                ", ".join(
+                    f"{x['reason']} {short(x['node'])}"
+                    + (" (disputed)" if x.get("disputed") else "")
+                    for x in e.slashes
+                )
+                or "-"
+            )
+            say(
+                f"  {e.epoch:>5}  {fmt(e.demand):>16}  {fmt(e.emissions):>16}  {e.gas_used:>9,}  "
+                f"{slashes}  {e.report_tx[:18]}…"
+            )
         say("\n== Summary: nodes")
-        say(f"  {'node':14s} {'kind':9s} {'behaviour':15s} {'status':8s} {'stake':>16} "
-            f"{'rewards':>16} {'slashed':>14}")
+        say(
+            f"  {'node':14s} {'kind':9s} {'behaviour':15s} {'status':8s} {'stake':>16} "
+            f"{'rewards':>16} {'slashed':>14}"
+        )
         for n in self.summary()["nodes"]:
-            say(f"  {short(n['node']):14s} {n['kind']:9s} {n['behaviour']:15s} {n['status']:8s} "
-                f"{fmt(n['stake']):>16} {fmt(n['rewards']):>16} {fmt(n['slashed']):>14}")
+            say(
+                f"  {short(n['node']):14s} {n['kind']:9s} {n['behaviour']:15s} {n['status']:8s} "
+                f"{fmt(n['stake']):>16} {fmt(n['rewards']):>16} {fmt(n['slashed']):>14}"
+            )

@@ -414,7 +414,7 @@ def params_set(account, name, values, force):
       min-stake KIND AMOUNT            compute, storage, wireless; whole tokens
       jail-policy FAULTS DURATION      faults that jail, and for how long
       schedule FLOOR0 DECAY KAPPA CAP  or any of floor0=.. decay=.. kappa=.. cap=..
-      max-slashes N                    slashes per report (1-64: the largest report must fit the 2^24 per-transaction gas cap)
+      max-slashes N                    slashes per report (1-64: must fit the 2^24 tx gas cap)
     """
     suite = suite_or_fail()
     s = suite
@@ -517,7 +517,10 @@ def params_set(account, name, values, force):
             new = int(values[0])
         except ValueError:
             raise click.BadParameter(f"N: a whole number, got {values[0]!r}") from None
-        require(1 <= new <= 64, "max slashes per report must be 1 to 64 (a report must fit the per-transaction gas cap)")
+        require(
+            1 <= new <= 64,
+            "max slashes per report must be 1 to 64 (a report must fit the tx gas cap)",
+        )
         contract, old = s.hub, s.hub.maxSlashesPerReport()
         fn, args, show = s.hub.setMaxSlashesPerReport, (new,), str
 

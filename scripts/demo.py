@@ -27,9 +27,13 @@ from scripts._walkthrough import Walkthrough, fmt
 
 
 @click.command(cls=ConnectedProviderCommand)
-@click.option("--params", "params_path", default=str(ROOT / "config" / "local.toml"), show_default=True)
+@click.option(
+    "--params", "params_path", default=str(ROOT / "config" / "local.toml"), show_default=True
+)
 @click.option("--epochs", default=3, show_default=True, help="epochs to settle (at least 3)")
-@click.option("--summary", "summary_path", default=str(ROOT / "demo-summary.json"), show_default=True)
+@click.option(
+    "--summary", "summary_path", default=str(ROOT / "demo-summary.json"), show_default=True
+)
 def cli(params_path, epochs, summary_path):
     """Run the local walk-through and print what happened."""
     if not chain.provider.network.is_local:
@@ -66,7 +70,10 @@ def cli(params_path, epochs, summary_path):
     w.lease(customers[1], nodes[3], epochs=2)
     w.lease(customers[1], next(n for n in nodes if n.kind == "wireless"), epochs=epochs)
 
-    say(f"\n== 4. {epochs} epochs settled by the committee ({params.threshold} of {len(params.committee)})")
+    say(
+        f"\n== 4. {epochs} epochs settled by the committee "
+        f"({params.threshold} of {len(params.committee)})"
+    )
     committee = w.committee(params.committee)
     first = suite.market.currentEpoch() + 1
     faulty = next(n for n in nodes if n.behaviour == "faulty compute")
@@ -78,8 +85,15 @@ def cli(params_path, epochs, summary_path):
             slashes = (SlashRequest(faulty.address, 1, evidence=b"\x01" * 32),)
         elif epoch == first + 1:
             # A false storage accusation: the node will prove it holds chunk 7.
-            slashes = (SlashRequest(storage_node.address, 3, lease_id=storage_lease, chunk_index=7,
-                                    evidence=b"\x03" * 32),)
+            slashes = (
+                SlashRequest(
+                    storage_node.address,
+                    3,
+                    lease_id=storage_lease,
+                    chunk_index=7,
+                    evidence=b"\x03" * 32,
+                ),
+            )
         w.settle_epoch(epoch, committee, slashes)
 
     say("\n== 5. Slashes: one executed after its dispute window, one disputed with a Merkle proof")
@@ -105,6 +119,8 @@ def cli(params_path, epochs, summary_path):
     with open(summary_path, "w") as fh:
         json.dump(summary, fh, indent=2)
     say(f"\nSummary written to {os.path.relpath(summary_path)}")
-    say(f"Total demand {fmt(sum(e['demand'] for e in summary['epochs']))}, "
+    say(
+        f"Total demand {fmt(sum(e['demand'] for e in summary['epochs']))}, "
         f"emissions {fmt(sum(e['emissions'] for e in summary['epochs']))}, "
-        f"slashed {fmt(sum(n['slashed'] for n in summary['nodes']))}.")
+        f"slashed {fmt(sum(n['slashed'] for n in summary['nodes']))}."
+    )

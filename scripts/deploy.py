@@ -4,23 +4,30 @@ Idempotent: a second run against the same chain sends nothing; changed mutable p
 applied with their setters. Addresses go to deployments/<network>.json."""
 
 import click
-from ape import accounts, networks
+from ape import networks
 from ape.cli import ConnectedProviderCommand, account_option
 
 from scripts._deploy import ROOT, ConfigError, deploy_suite, load_params
 
 
 @click.command(cls=ConnectedProviderCommand)
-@click.option("--params", "params_path", default=str(ROOT / "config" / "local.toml"),
-              show_default=True, help="deployment parameter file (TOML)")
+@click.option(
+    "--params",
+    "params_path",
+    default=str(ROOT / "config" / "local.toml"),
+    show_default=True,
+    help="deployment parameter file (TOML)",
+)
 @account_option()
 def cli(params_path, account):
     """Deploy the suite (or finish / verify an earlier deployment)."""
     try:
         params = load_params(params_path)
         network = networks.provider.network
-        click.echo(f"Deploying Plinth to {network.ecosystem.name}:{network.name} "
-                   f"as {account.address} with {params_path}")
+        click.echo(
+            f"Deploying Plinth to {network.ecosystem.name}:{network.name} "
+            f"as {account.address} with {params_path}"
+        )
         deploy_suite(account, params, log=click.echo)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from exc

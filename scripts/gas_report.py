@@ -49,7 +49,9 @@ class Bench:
 
     def set_committee(self, k: int) -> list:
         members = sorted(self.signers[:k], key=lambda a: int(a.address, 16))
-        if [m.address for m in members] != list(self.s.hub.committee()) or self.s.hub.threshold() != k:
+        if [m.address for m in members] != list(
+            self.s.hub.committee()
+        ) or self.s.hub.threshold() != k:
             self.s.hub.setCommittee([m.address for m in members], k, sender=self.deployer)
         return members
 
@@ -62,17 +64,23 @@ class Bench:
             root, total = tree.root, TOKEN
         elif root is None:
             root, total = ZERO, 0
-        rep = EpochReport(epoch, self.s.hub.committeeVersion(), root, total, b"\x11" * 32, tuple(slashes))
-        sigs = pack_signatures(sign_report(m.private_key, rep, chain.chain_id, self.s.hub.address)
-                               for m in members)
+        rep = EpochReport(
+            epoch, self.s.hub.committeeVersion(), root, total, b"\x11" * 32, tuple(slashes)
+        )
+        sigs = pack_signatures(
+            sign_report(m.private_key, rep, chain.chain_id, self.s.hub.address) for m in members
+        )
         tx = self.s.hub.submitReport(rep.as_tuple(), sigs, sender=members[0])
         return tx, epoch
 
     def frames(self, tx) -> dict[str, int]:
         """Gas of the hub's sub-calls by callee: the mint (emissions), publish, slash queue."""
         tree = tx.trace.get_calltree()
-        names = {self.s.emissions.address.lower(): "mint", self.s.distributor.address.lower(): "publish",
-                 self.s.slashing.address.lower(): "slashes"}
+        names = {
+            self.s.emissions.address.lower(): "mint",
+            self.s.distributor.address.lower(): "publish",
+            self.s.slashing.address.lower(): "slashes",
+        }
         out = {"mint": 0, "publish": 0, "slashes": 0}
         for call in tree.calls:
             name = names.get("0x" + bytes(call.address).hex())
@@ -89,8 +97,9 @@ def node_key(bench, owner, kind: NodeKind, claim: HardwareClaim):
     s = bench.s
     key = Account.create()
     sig = sign_node_binding(key.key, owner.address, chain.chain_id, s.registry.address)
-    tx = s.registry.register(key.address, kind, claim.as_tuple(), REGION, "http://127.0.0.1:9000", sig,
-                             sender=owner)
+    tx = s.registry.register(
+        key.address, kind, claim.as_tuple(), REGION, "http://127.0.0.1:9000", sig, sender=owner
+    )
     return key, tx
 
 
@@ -99,13 +108,15 @@ def node_key(bench, owner, kind: NodeKind, claim: HardwareClaim):
 def cli(out):
     """Measure gas per user action and write the table."""
     if not chain.provider.network.is_local:
-        raise click.ClickException("the gas report moves the chain's clock: run it on a local network")
+        raise click.ClickException(
+            "the gas report moves the chain's clock: run it on a local network"
+        )
     deployer = accounts.test_accounts[0]
     params = load_params(ROOT / "config" / "local.toml")
     suite = deploy_suite(deployer, params, write=False, log=lambda *_: None)
     b = Bench(suite, deployer)
     s = suite
-    provider, customer, fresh = (accounts.test_accounts[i] for i in (3, 5, 2))
+    provider, customer = accounts.test_accounts[3], accounts.test_accounts[5]
     s.token.transfer(provider, 200_000 * TOKEN, sender=deployer)
     s.token.transfer(customer, 200_000 * TOKEN, sender=deployer)
 
@@ -114,15 +125,23 @@ def cli(out):
     b.record("register (compute node)", tx.gas_used)
     min_stake = s.registry.minStake(NodeKind.COMPUTE)
     s.token.approve(s.vault.address, 10**30, sender=provider)
-    b.record("stake (first stake of a node)", s.vault.stake(key.address, min_stake, sender=provider).gas_used,
-             f"goal <= {GOALS['stake']:,}")
+    b.record(
+        "stake (first stake of a node)",
+        s.vault.stake(key.address, min_stake, sender=provider).gas_used,
+        f"goal <= {GOALS['stake']:,}",
+    )
     b.record("stake (top-up)", s.vault.stake(key.address, min_stake, sender=provider).gas_used)
     b.record("activate", s.registry.activate(key.address, sender=provider).gas_used)
     b.record("setPrice", s.market.setPrice(key.address, 100 * TOKEN, sender=provider).gas_used)
-    b.record("requestUnbond", s.vault.requestUnbond(key.address, min_stake // 2, sender=provider).gas_used)
+    b.record(
+        "requestUnbond",
+        s.vault.requestUnbond(key.address, min_stake // 2, sender=provider).gas_used,
+    )
     chain.pending_timestamp = chain.pending_timestamp + s.vault.unbondingDelay() + 1
     chain.mine()
-    b.record("withdraw (one matured entry)", s.vault.withdraw(key.address, sender=provider).gas_used)
+    b.record(
+        "withdraw (one matured entry)", s.vault.withdraw(key.address, sender=provider).gas_used
+    )
 
     click.echo("Customers")
     s.token.approve(s.market.address, 10**30, sender=customer)
@@ -137,7 +156,9 @@ def cli(out):
     b.record("extendLease (2 epochs)", s.market.extendLease(lease, 2, sender=customer).gas_used)
     b.record("closeLease (refund)", s.market.closeLease(lease, sender=customer).gas_used)
 
-    click.echo("Oracle reports (no slashes; mint = the emissions controller's frame, demand + mint)")
+    click.echo(
+        "Oracle reports (no slashes; mint = the emissions controller's frame, demand + mint)"
+    )
     report_rows = []
     rewards = provider.address
     for k in (1, 4, 7, 10):
@@ -148,8 +169,12 @@ def cli(out):
         own = tx.gas_used - f["mint"]
         goal = 45_000 + 7_500 * k
         report_rows.append((k, tx.gas_used, f["mint"], f["publish"], own, goal))
-        b.record(f"submitReport k={k}", tx.gas_used,
-                 f"mint {f['mint']:,}, publish {f['publish']:,}; without mint {own:,} (goal <= {goal:,})")
+        b.record(
+            f"submitReport k={k}",
+            tx.gas_used,
+            f"mint {f['mint']:,}, publish {f['publish']:,}; "
+            f"without mint {own:,} (goal <= {goal:,})",
+        )
 
     click.echo("Slashes in a report (k = 4)")
     members = b.set_committee(4)
@@ -191,8 +216,11 @@ def cli(out):
         claim_rows.append((depth, gases[0], gases[1]))
         first_note = "first claim, recipient holds no tokens" if depth == 20 else "first claim"
         b.record(f"claim depth {depth} ({first_note})", gases[0])
-        b.record(f"claim depth {depth} (later claim)", gases[1],
-                 f"goal <= {GOALS['claim_depth20']:,}" if depth == 20 else "")
+        b.record(
+            f"claim depth {depth} (later claim)",
+            gases[1],
+            f"goal <= {GOALS['claim_depth20']:,}" if depth == 20 else "",
+        )
 
     click.echo("Storage dispute")
     skey, _ = node_key(b, provider, NodeKind.STORAGE, HardwareClaim.storage(1 << 30))
@@ -203,7 +231,9 @@ def cli(out):
     tree = ChunkTree.from_data(data)
     s.market.openLease(skey.address, REGION, 4, 10 * TOKEN, tree.root, len(data), sender=customer)
     storage_lease = s.market.leaseCount()
-    _, _ = b.report(members, slashes=[SlashRequest(skey.address, 3, storage_lease, 77, b"\x03" * 32)])
+    _, _ = b.report(
+        members, slashes=[SlashRequest(skey.address, 3, storage_lease, 77, b"\x03" * 32)]
+    )
     slash_id = s.slashing.slashCount()
     chunk = split_chunks(data)[77]
     tx = s.slashing.disputeStorageSlash(slash_id, chunk, tree.proof(77), sender=provider)
@@ -211,13 +241,20 @@ def cli(out):
 
     click.echo("Per-transaction cap (EIP-7825: 16,777,216; anvil does not enforce it)")
     members = b.set_committee(10)
-    many = [SlashRequest(nodes[i % len(nodes)], 5, evidence=bytes([i]) * 32)
-            for i in range(s.hub.maxSlashesPerReport())]
+    many = [
+        SlashRequest(nodes[i % len(nodes)], 5, evidence=bytes([i]) * 32)
+        for i in range(s.hub.maxSlashesPerReport())
+    ]
     tx, _ = b.report(members, rewards, slashes=many)
-    b.record(f"submitReport k=10 with {len(many)} slashes (max)", tx.gas_used,
-             f"{tx.gas_used / TX_GAS_CAP:.1%} of the cap")
+    b.record(
+        f"submitReport k=10 with {len(many)} slashes (max)",
+        tx.gas_used,
+        f"{tx.gas_used / TX_GAS_CAP:.1%} of the cap",
+    )
     if tx.gas_used >= TX_GAS_CAP:
-        raise click.ClickException("the largest report does not fit the mainnet per-transaction gas cap")
+        raise click.ClickException(
+            "the largest report does not fit the mainnet per-transaction gas cap"
+        )
 
     write_markdown(Path(out), b.rows, report_rows, slash_rows, claim_rows)
     click.echo(f"\nWritten to {Path(out).relative_to(ROOT)}")
@@ -242,8 +279,10 @@ def write_markdown(path: Path, rows, report_rows, slash_rows, claim_rows) -> Non
         "",
         "| k signers | total | mint | publish root | without mint | goal | met |",
         "| ---: | ---: | ---: | ---: | ---: | ---: | --- |",
-        *[f"| {k} | {t:,} | {m:,} | {p:,} | {o:,} | {g:,} | {'yes' if o <= g else 'no'} |"
-          for k, t, m, p, o, g in report_rows],
+        *[
+            f"| {k} | {t:,} | {m:,} | {p:,} | {o:,} | {g:,} | {'yes' if o <= g else 'no'} |"
+            for k, t, m, p, o, g in report_rows
+        ],
         "",
         "## Slashes per report (k = 4)",
         "",

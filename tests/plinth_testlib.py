@@ -32,16 +32,28 @@ class NodeKey:
 def hardware(kind: int, **overrides) -> tuple:
     """A valid HardwareClaim tuple for `kind`, with fields overridden by name."""
     claim = dict(
-        hwClass=0, gpuCount=0, gpuModel=ZERO32, capacityBytes=0, h3Cell=0,
-        latE6=0, lonE6=0, txPowerDbm=0, antennaGainDbi=0,
+        hwClass=0,
+        gpuCount=0,
+        gpuModel=ZERO32,
+        capacityBytes=0,
+        h3Cell=0,
+        latE6=0,
+        lonE6=0,
+        txPowerDbm=0,
+        antennaGainDbi=0,
     )
     if kind == COMPUTE:
         claim.update(hwClass=1, gpuCount=1, gpuModel=b"CPU-AVX2".ljust(32, b"\x00"))
     elif kind == STORAGE:
         claim.update(capacityBytes=1 << 30)
     else:
-        claim.update(h3Cell=0x8828308281FFFFF, latE6=37_775_000, lonE6=-122_418_000,
-                     txPowerDbm=270, antennaGainDbi=30)
+        claim.update(
+            h3Cell=0x8828308281FFFFF,
+            latE6=37_775_000,
+            lonE6=-122_418_000,
+            txPowerDbm=270,
+            antennaGainDbi=30,
+        )
     claim.update(overrides)
     return tuple(claim.values())
 
@@ -52,11 +64,20 @@ def binding_signature(suite, owner: str, node: NodeKey) -> bytes:
     return sign_node_binding(node.key, owner, chain.chain_id, suite.registry.address)
 
 
-def register(suite, owner, kind: int = COMPUTE, node: NodeKey | None = None, region: int = REGION,
-             endpoint: str = "http://127.0.0.1:9000", **hw) -> NodeKey:
+def register(
+    suite,
+    owner,
+    kind: int = COMPUTE,
+    node: NodeKey | None = None,
+    region: int = REGION,
+    endpoint: str = "http://127.0.0.1:9000",
+    **hw,
+) -> NodeKey:
     node = node or NodeKey.create()
     sig = binding_signature(suite, owner.address, node)
-    suite.registry.register(node.address, kind, hardware(kind, **hw), region, endpoint, sig, sender=owner)
+    suite.registry.register(
+        node.address, kind, hardware(kind, **hw), region, endpoint, sig, sender=owner
+    )
     return node
 
 
@@ -93,9 +114,15 @@ def advance_seconds(seconds: int) -> None:
     chain.mine()
 
 
-def make_report(suite, epoch: int, rewards: dict[str, int] | None = None, total: int | None = None,
-                slashes: tuple[SlashRequest, ...] = (), results_root: bytes = b"\x01" * 32,
-                version: int | None = None) -> tuple[EpochReport, RewardsTree]:
+def make_report(
+    suite,
+    epoch: int,
+    rewards: dict[str, int] | None = None,
+    total: int | None = None,
+    slashes: tuple[SlashRequest, ...] = (),
+    results_root: bytes = b"\x01" * 32,
+    version: int | None = None,
+) -> tuple[EpochReport, RewardsTree]:
     """An EpochReport over cumulative `rewards` (account -> amount) for `epoch`."""
     tree = RewardsTree(rewards or {})
     if total is None:
@@ -112,7 +139,9 @@ def make_report(suite, epoch: int, rewards: dict[str, int] | None = None, total:
     return report, tree
 
 
-def sign(suite, report: EpochReport, signers, chain_id: int | None = None, hub: str | None = None) -> bytes:
+def sign(
+    suite, report: EpochReport, signers, chain_id: int | None = None, hub: str | None = None
+) -> bytes:
     """Packed signatures of `signers` (Ape test accounts), sorted as the hub requires."""
     cid = chain.chain_id if chain_id is None else chain_id
     where = hub or suite.hub.address

@@ -1,8 +1,6 @@
 """One epoch of the protocol end to end on-chain: node, lease, demand, report, claim, slash."""
 
 import ape
-
-from oracle.eip712 import SlashRequest
 from plinth_testlib import (
     COMPUTE,
     REGION,
@@ -13,10 +11,14 @@ from plinth_testlib import (
     make_report,
     submit,
 )
+
+from oracle.eip712 import SlashRequest
 from scripts._deploy import TOKEN
 
 
-def test_epoch_settles_with_demand_rewards_and_a_slash(suite, deployer, provider, customer, oracles, outsider):
+def test_epoch_settles_with_demand_rewards_and_a_slash(
+    suite, deployer, provider, customer, oracles, outsider
+):
     node = active_node(suite, deployer, provider, COMPUTE)
     price = 1_000 * TOKEN
     suite.market.setPrice(node.address, price, sender=provider)
@@ -31,9 +33,14 @@ def test_epoch_settles_with_demand_rewards_and_a_slash(suite, deployer, provider
 
     # The committee reports every epoch up to the leased one; the leased one carries the demand.
     budget = suite.emissions.budgetOf(lease_epoch)
-    assert budget == suite.emissions.floorOf(lease_epoch) + price * suite.emissions.kappaWad() // 10**18
+    assert (
+        budget
+        == suite.emissions.floorOf(lease_epoch) + price * suite.emissions.kappaWad() // 10**18
+    )
     report, tree = make_report(
-        suite, lease_epoch, {provider.address: budget},
+        suite,
+        lease_epoch,
+        {provider.address: budget},
         slashes=(SlashRequest(node.address, 2, evidence=b"\x07" * 32),),
     )
     tx = submit(suite, report, oracles[:3], sender=oracles[0])
@@ -42,10 +49,14 @@ def test_epoch_settles_with_demand_rewards_and_a_slash(suite, deployer, provider
     assert suite.token.balanceOf(suite.distributor.address) == budget
 
     before = suite.token.balanceOf(provider)
-    suite.distributor.claim(lease_epoch, provider.address, budget, tree.proof(provider.address), sender=outsider)
+    suite.distributor.claim(
+        lease_epoch, provider.address, budget, tree.proof(provider.address), sender=outsider
+    )
     assert suite.token.balanceOf(provider) - before == budget
     with ape.reverts(suite.distributor.NothingToClaim):
-        suite.distributor.claim(lease_epoch, provider.address, budget, tree.proof(provider.address), sender=provider)
+        suite.distributor.claim(
+            lease_epoch, provider.address, budget, tree.proof(provider.address), sender=provider
+        )
 
     # Slash: 2% (missed deadline) of the slashable stake, after the dispute window.
     slash = suite.slashing.getSlash(1)

@@ -298,3 +298,9 @@ def test_rewards_proof_carries_odd_node_up_when_level_has_odd_length():
     tree = RewardsTree(amounts)
     lengths = sorted(len(tree.proof(a)) for a in amounts)
     assert lengths == [1, 2, 2]
+
+
+def test_rewards_tree_rejects_one_account_twice_with_different_amounts():
+    account = "0x" + "ab" * 20
+    with pytest.raises(ValueError, match="appears twice"):
+        RewardsTree({account: 1, account.upper().replace("0X", "0x"): 2})
