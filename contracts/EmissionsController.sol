@@ -58,12 +58,14 @@ contract EmissionsController is IEmissionsController, Governed, EpochClock {
     IPlinthToken private immutable _token;
     IMarketplace private immutable _marketplace;
     address private immutable _distributor;
+    // Packed so that settling an epoch reads three slots: (hub, next epoch), (floor, cap),
+    // (decay, kappa). Bounds are checked in _setSchedule.
     address private _hub;
     uint64 private _nextEpoch;
-    uint256 private _floor0;
-    uint256 private _floorDecayWad;
-    uint256 private _kappaWad;
-    uint256 private _capPerEpoch;
+    uint128 private _floor0;
+    uint128 private _capPerEpoch;
+    uint64 private _floorDecayWad;
+    uint96 private _kappaWad;
     uint256 private _totalEmitted;
 
     // ---------------------------------------------------------------- constructor
@@ -195,11 +197,14 @@ contract EmissionsController is IEmissionsController, Governed, EpochClock {
     function _setSchedule(uint256 floor0_, uint256 floorDecayWad_, uint256 kappaWad_, uint256 capPerEpoch_) private {
         if (floorDecayWad_ > _WAD) revert InvalidParameter("floorDecayWad", floorDecayWad_);
         if (kappaWad_ > _MAX_KAPPA) revert InvalidParameter("kappaWad", kappaWad_);
-        if (capPerEpoch_ == 0 || floor0_ > capPerEpoch_) revert InvalidParameter("capPerEpoch", capPerEpoch_);
-        _floor0 = floor0_;
-        _floorDecayWad = floorDecayWad_;
-        _kappaWad = kappaWad_;
-        _capPerEpoch = capPerEpoch_;
+        if (capPerEpoch_ == 0 || floor0_ > capPerEpoch_ || capPerEpoch_ > type(uint128).max) {
+            revert InvalidParameter("capPerEpoch", capPerEpoch_);
+        }
+        // The casts fit: decay <= 1e18 < 2^64, kappa <= 1e20 < 2^96, floor0 <= cap < 2^128.
+        _floor0 = uint128(floor0_);
+        _floorDecayWad = uint64(floorDecayWad_);
+        _kappaWad = uint96(kappaWad_);
+        _capPerEpoch = uint128(capPerEpoch_);
         emit ScheduleSet(floor0_, floorDecayWad_, kappaWad_, capPerEpoch_);
     }
 }

@@ -195,14 +195,17 @@ contract Marketplace is IMarketplace, Governed, EpochClock, ReentrancyGuardTrans
     /// @inheritdoc IMarketplace
     function demandOf(uint64 epoch) external view returns (uint256) {
         uint64 cursor = _demandCursor;
-        int256 running;
-        uint64 from;
+        int256 running = int256(_demandAtCursor);
+        // d(e) = d(cursor) + sum of delta(cursor, e] going forward, or minus sum of
+        // delta(e, cursor] going back: either way only the epochs between e and the cursor.
         if (epoch >= cursor) {
-            running = int256(_demandAtCursor);
-            from = cursor + 1;
-        }
-        for (uint64 k = from; k <= epoch; ++k) {
-            running += _demandDelta[k];
+            for (uint64 k = cursor + 1; k <= epoch; ++k) {
+                running += _demandDelta[k];
+            }
+        } else {
+            for (uint64 k = cursor; k > epoch; --k) {
+                running -= _demandDelta[k];
+            }
         }
         return uint256(running);
     }

@@ -47,7 +47,6 @@ contract OracleHub is IOracleHub, Governed, EpochClock, EIP712, ReentrancyGuardT
     IRewardsDistributor private immutable _distributor;
     ISlashingManager private immutable _slashing;
     HubState private _state;
-    bytes32 private _lastDigest;
     address[] private _members;
     mapping(address member => uint64 version) private _memberVersion;
 
@@ -150,11 +149,6 @@ contract OracleHub is IOracleHub, Governed, EpochClock, EIP712, ReentrancyGuardT
     }
 
     /// @inheritdoc IOracleHub
-    function lastReportDigest() external view returns (bytes32) {
-        return _lastDigest;
-    }
-
-    /// @inheritdoc IOracleHub
     function maxSlashesPerReport() external view returns (uint16) {
         return _state.maxSlashes;
     }
@@ -209,7 +203,6 @@ contract OracleHub is IOracleHub, Governed, EpochClock, EIP712, ReentrancyGuardT
     function _settle(EpochReport calldata report, bytes32 digest) private {
         uint64 epoch = report.epoch;
         _state.nextEpoch = epoch + 1;
-        _lastDigest = digest;
         emit ReportAccepted(
             epoch, digest, report.rewardsRoot, report.resultsRoot, report.totalRewards, report.slashes.length, msg.sender
         );

@@ -46,6 +46,11 @@ contract PlinthToken is IPlinthToken, ERC20, ERC20Permit, ERC20Capped, ERC20Burn
         super.burn(amount);
     }
 
+    /// @notice Disabled: an ownerless token could never get its minter.
+    function renounceOwnership() public view override onlyOwner {
+        revert RenounceOwnershipDisabled();
+    }
+
     // ---------------------------------------------------------------- views
     /// @inheritdoc IPlinthToken
     function cap() public view override(IPlinthToken, ERC20Capped) returns (uint256) {

@@ -4,23 +4,31 @@ pragma solidity ^0.8.24;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {Governed} from "./base/Governed.sol";
 import {IRewardsDistributor} from "../interfaces/IRewardsDistributor.sol";
 
 /// @title RewardsDistributor
 /// @notice Cumulative Merkle claims: one root per epoch, the latest two kept in a ring of two
-/// slots so that publishing never writes a fresh storage slot.
+/// slots so that publishing never writes a fresh storage slot (one packed state slot plus
+/// one root slot per epoch settled).
 contract RewardsDistributor is IRewardsDistributor, Governed, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
     // ---------------------------------------------------------------- storage
-    /// @dev Epochs of the two ring slots and the published total, packed in one slot.
+    /// @dev Epochs of the two ring slots, the published total and flags, in one slot.
+    /// flags: bit 0 = slot holding the latest root, bit 1 = one root published, bit 2 = two.
     struct RingState {
         uint64 epoch0;
         uint64 epoch1;
-        uint128 totalPublished;
+        uint120 totalPublished;
+        uint8 flags;
     }
+
+    uint8 private constant _LATEST_SLOT = 1;
+    uint8 private constant _HAS_ONE = 2;
+    uint8 private constant _HAS_TWO = 4;
 
     IERC20 private immutable _token;
     address private _hub;
@@ -40,17 +48,22 @@ contract RewardsDistributor is IRewardsDistributor, Governed, ReentrancyGuardTra
         _only(_hub);
         if (root == bytes32(0)) revert InvalidRoot();
         RingState memory ring = _ring;
-        (uint256 latestSlot, uint64 latest) = _latest(ring);
-        if (_roots[latestSlot] != bytes32(0) && epoch <= latest) revert EpochNotIncreasing(epoch, latest);
-        // Overwrite the older slot; the latest stays claimable.
-        uint256 slot = 1 - latestSlot;
-        if (_roots[latestSlot] == bytes32(0)) slot = latestSlot;
+        uint256 slot;
+        if (ring.flags & _HAS_ONE != 0) {
+            uint256 latestSlot = ring.flags & _LATEST_SLOT;
+            uint64 latest = latestSlot == 0 ? ring.epoch0 : ring.epoch1;
+            if (epoch <= latest) revert EpochNotIncreasing(epoch, latest);
+            // Overwrite the older slot; the latest stays claimable.
+            slot = 1 - latestSlot;
+            ring.flags = _HAS_ONE | _HAS_TWO | uint8(slot);
+        } else {
+            ring.flags = _HAS_ONE;
+        }
         if (slot == 0) ring.epoch0 = epoch;
         else ring.epoch1 = epoch;
-        ring.totalPublished += uint128(epochRewards);
+        ring.totalPublished += SafeCast.toUint120(epochRewards);
         _ring = ring;
         _roots[slot] = root;
-        emit RootPublished(epoch, root, epochRewards);
     }
 
     /// @inheritdoc IRewardsDistributor
@@ -85,14 +98,19 @@ contract RewardsDistributor is IRewardsDistributor, Governed, ReentrancyGuardTra
     /// @inheritdoc IRewardsDistributor
     function rootOf(uint64 epoch) public view returns (bytes32) {
         RingState memory ring = _ring;
-        if (ring.epoch0 == epoch && _roots[0] != bytes32(0)) return _roots[0];
-        if (ring.epoch1 == epoch && _roots[1] != bytes32(0)) return _roots[1];
+        if (ring.flags & _HAS_ONE == 0) return bytes32(0);
+        uint256 latestSlot = ring.flags & _LATEST_SLOT;
+        if ((latestSlot == 0 ? ring.epoch0 : ring.epoch1) == epoch) return _roots[latestSlot];
+        if (ring.flags & _HAS_TWO != 0 && (latestSlot == 0 ? ring.epoch1 : ring.epoch0) == epoch) {
+            return _roots[1 - latestSlot];
+        }
         return bytes32(0);
     }
 
     /// @inheritdoc IRewardsDistributor
-    function latestEpoch() public view returns (uint64 latest) {
-        (, latest) = _latest(_ring);
+    function latestEpoch() public view returns (uint64) {
+        RingState memory ring = _ring;
+        return ring.flags & _LATEST_SLOT == 0 ? ring.epoch0 : ring.epoch1;
     }
 
     /// @inheritdoc IRewardsDistributor
@@ -112,12 +130,5 @@ contract RewardsDistributor is IRewardsDistributor, Governed, ReentrancyGuardTra
 
     function oracleHub() external view returns (address) {
         return _hub;
-    }
-
-    // ---------------------------------------------------------------- internal
-    /// @dev The ring slot holding the latest root (slot 0 while nothing is published).
-    function _latest(RingState memory ring) private view returns (uint256 slot, uint64 epoch) {
-        if (_roots[1] != bytes32(0) && ring.epoch1 > ring.epoch0) return (1, ring.epoch1);
-        return (0, ring.epoch0);
     }
 }

@@ -79,20 +79,17 @@ contract SlashingManager is ISlashingManager, Governed, ReentrancyGuardTransient
             if (_registry.ownerOf(r.node) == address(0)) revert UnknownNode(r.node);
             SlashReason reason = SlashReason(r.reason);
             ++id;
-            if (reason == SlashReason.StorageAuditFailed && _marketplace.getLease(r.leaseId).node != r.node) {
-                revert LeaseMismatch(id, r.leaseId);
-            }
-            uint256 amount = _vault.slashableOf(r.node) * _penaltyBps[reason] / _BPS;
+            if (reason == SlashReason.StorageAuditFailed) _checkStorageSlash(id, r);
+            // Cannot overflow 128 bits: a penalty is at most half of a stake held in uint128.
+            uint128 amount = uint128(_vault.slashableOf(r.node) * _penaltyBps[reason] / _BPS);
             _slashes[id] = PendingSlash({
                 node: r.node,
                 reason: reason,
                 status: SlashStatus.Pending,
-                epoch: epoch,
                 executableAt: executableAt,
-                chunkIndex: r.chunkIndex,
-                leaseId: r.leaseId,
                 amount: amount,
-                evidence: r.evidence
+                leaseId: uint64(r.leaseId),
+                chunkIndex: r.chunkIndex
             });
             ++_pendingCount[r.node];
             emit SlashQueued(id, r.node, epoch, reason, amount, r.evidence, executableAt);
@@ -213,6 +210,20 @@ contract SlashingManager is ISlashingManager, Governed, ReentrancyGuardTransient
         if (s.status != SlashStatus.Pending) revert NotPending(slashId, s.status);
     }
 
+    /// @dev A storage slash must be disputable: a lease of this node, a chunk inside its data.
+    function _checkStorageSlash(uint256 slashId, SlashRequest calldata r) private view {
+        if (r.leaseId > type(uint64).max) revert LeaseMismatch(slashId, r.leaseId);
+        IMarketplace.Lease memory lease = _marketplace.getLease(r.leaseId);
+        if (lease.node != r.node) revert LeaseMismatch(slashId, r.leaseId);
+        uint256 chunks = _chunkCount(lease.dataSize);
+        if (r.chunkIndex >= chunks) revert ChunkOutOfRange(slashId, r.chunkIndex, chunks);
+    }
+
+    function _chunkCount(uint64 dataSize) private view returns (uint256) {
+        uint256 chunkSize = _marketplace.CHUNK_SIZE();
+        return (uint256(dataSize) + chunkSize - 1) / chunkSize;
+    }
+
     /// @dev Positional Merkle proof of chunk `index` against the lease's data root. The tree
     /// has ceil(size / CHUNK_SIZE) leaves padded with zero hashes to a power of two.
     function _verifyChunk(IMarketplace.Lease memory lease, uint256 index, bytes calldata chunk, bytes32[] calldata proof)
@@ -220,9 +231,8 @@ contract SlashingManager is ISlashingManager, Governed, ReentrancyGuardTransient
         view
         returns (bool)
     {
-        uint256 chunkSize = _marketplace.CHUNK_SIZE();
-        uint256 chunks = (uint256(lease.dataSize) + chunkSize - 1) / chunkSize;
-        if (chunk.length != chunkSize || index >= chunks) return false;
+        uint256 chunks = _chunkCount(lease.dataSize);
+        if (chunk.length != _marketplace.CHUNK_SIZE() || index >= chunks) return false;
         uint256 depth;
         while ((uint256(1) << depth) < chunks) ++depth;
         if (proof.length != depth) return false;

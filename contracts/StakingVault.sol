@@ -107,18 +107,20 @@ contract StakingVault is IStakingVault, Governed, ReentrancyGuardTransient {
         address owner_ = _checkOwner(node);
         if (_slasher.pendingSlashCount(node) != 0) revert PendingSlash(node);
         UnbondingEntry[] storage queue = _queues[node];
-        uint256 i;
-        // Bounded by MAX_UNBONDING_ENTRIES; matured entries are swapped out with the last one.
-        while (i < queue.length) {
+        // Bounded by MAX_UNBONDING_ENTRIES. Matured entries are removed and the others shifted
+        // down in place, keeping request order: `slash` relies on the last entry being the newest.
+        uint256 n = queue.length;
+        uint256 kept;
+        for (uint256 i; i < n; ++i) {
             UnbondingEntry memory e = queue[i];
             if (e.releaseAt <= block.timestamp) {
                 amount += e.amount;
-                queue[i] = queue[queue.length - 1];
-                queue.pop();
             } else {
-                ++i;
+                if (kept != i) queue[kept] = e;
+                ++kept;
             }
         }
+        while (queue.length > kept) queue.pop();
         if (amount == 0) revert NothingToWithdraw(node);
         // Cannot underflow: amount is a sum of this node's queued entries.
         unchecked {

@@ -11,6 +11,8 @@ interface IGoverned {
     error ZeroAddress();
     /// @notice A one-time wiring slot was already set.
     error AlreadySet(address current);
+    /// @notice Ownership cannot be renounced: an ownerless contract could never be unpaused.
+    error RenounceOwnershipDisabled();
     /// @notice The caller is not the contract allowed to call this function.
     error Unauthorized(address caller);
 

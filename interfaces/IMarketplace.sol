@@ -32,7 +32,6 @@ interface IMarketplace is IEpochClock {
         uint64 dataSize;
     }
 
-    error ZeroAmount();
     error NotNodeOwner(address node, address caller);
     error NodeNotEligible(address node);
     error NoPrice(address node);

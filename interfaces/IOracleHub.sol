@@ -17,7 +17,8 @@ import {ISlashingManager} from "./ISlashingManager.sol";
 /// Epochs are settled once and in increasing order: a report is for an epoch that has ended,
 /// at or after `nextEpoch`, at most MAX_EPOCH_GAP epochs ahead (skipped epochs emit nothing).
 /// On acceptance the hub mints the epoch's rewards (within the demand-based budget) into the
-/// distributor, publishes the rewards root and queues the slashes. Per-report sanity caps:
+/// distributor, publishes the rewards root and queues the slashes. The report's digest is an
+/// indexed topic of ReportAccepted (not stored: the oracles read it from the log). Per-report sanity caps:
 /// rewards within the budget, at most `maxSlashesPerReport` slashes. The results root (the
 /// public per-node results file) is bound into the signed report and emitted.
 ///
@@ -75,8 +76,6 @@ interface IOracleHub is IEpochClock {
     function isMember(address account) external view returns (bool);
     /// @notice The lowest epoch a report can be for.
     function nextEpoch() external view returns (uint64);
-    /// @notice Digest of the last accepted report (the oracles mix it into the next seed).
-    function lastReportDigest() external view returns (bytes32);
     function maxSlashesPerReport() external view returns (uint16);
     function MAX_COMMITTEE() external view returns (uint256);
     function MAX_EPOCH_GAP() external view returns (uint64);

@@ -10,6 +10,8 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 interface IPlinthToken is IERC20 {
     /// @notice The caller is not the minter.
     error NotMinter(address caller);
+    /// @notice Ownership cannot be renounced (the minter might not be set yet).
+    error RenounceOwnershipDisabled();
     /// @notice The minter was already set; it is set exactly once.
     error MinterAlreadySet(address minter);
 

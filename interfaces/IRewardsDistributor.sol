@@ -17,11 +17,11 @@ interface IRewardsDistributor {
     error EpochNotIncreasing(uint64 epoch, uint64 latestEpoch);
     error InvalidRoot();
 
-    event RootPublished(uint64 indexed epoch, bytes32 root, uint256 epochRewards);
     event Claimed(address indexed account, uint64 indexed epoch, uint256 amount, uint256 cumulativeAmount);
     event OracleHubSet(address hub);
 
-    /// @notice Publishes the rewards root of `epoch`. Oracle hub only.
+    /// @notice Publishes the rewards root of `epoch`. Oracle hub only (its ReportAccepted
+    /// event records the root; publishing adds no event of its own to keep settlement cheap).
     function publish(uint64 epoch, bytes32 root, uint256 epochRewards) external;
 
     /// @notice Pays `account` what it is owed under the root of `epoch`. Anyone may call; the

@@ -12,7 +12,9 @@ pragma solidity ^0.8.24;
 /// produce. Within the window anyone may cancel it by submitting that chunk with its Merkle
 /// proof against the lease's data root: leaf = keccak256(abi.encodePacked(uint256 index,
 /// bytes chunk)), parent = keccak256(left, right) by position, leaves padded with zero hashes to
-/// a power of two. The owner (governance) may cancel any pending slash.
+/// a power of two. The owner (governance) may cancel any pending slash. A storage slash must
+/// name a lease of the slashed node and a chunk inside that lease's data, so that it can
+/// always be disputed.
 interface ISlashingManager {
     enum SlashReason {
         None,
@@ -40,16 +42,16 @@ interface ISlashingManager {
         bytes32 evidence;
     }
 
+    /// @notice What is stored per slash: two storage slots. The epoch and the evidence hash
+    /// are in the SlashQueued event (and in the signed report).
     struct PendingSlash {
         address node;
         SlashReason reason;
         SlashStatus status;
-        uint64 epoch;
         uint64 executableAt;
+        uint128 amount;
+        uint64 leaseId;
         uint64 chunkIndex;
-        uint256 leaseId;
-        uint256 amount;
-        bytes32 evidence;
     }
 
     error UnknownSlash(uint256 slashId);
@@ -60,6 +62,8 @@ interface ISlashingManager {
     error DisputeWindowClosed(uint256 slashId, uint64 executableAt);
     error NotDisputable(uint256 slashId, SlashReason reason);
     error LeaseMismatch(uint256 slashId, uint256 leaseId);
+    /// @notice A storage slash names a chunk the lease's data does not have.
+    error ChunkOutOfRange(uint256 slashId, uint64 chunkIndex, uint256 chunks);
     error InvalidChunkProof(uint256 slashId);
     error InvalidParameter(bytes32 name, uint256 value);
 

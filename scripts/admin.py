@@ -15,7 +15,6 @@ from decimal import Decimal, InvalidOperation
 
 import click
 from ape.cli import ConnectedProviderCommand, account_option
-from hexbytes import HexBytes
 
 from oracle.hardware import NodeKind, SlashReason
 from scripts._cli import (
@@ -100,7 +99,6 @@ def committee_show():
                 ("version", hub.committeeVersion()),
                 ("threshold", f"{hub.threshold()} of {len(members)}"),
                 ("next report", f"epoch {hub.nextEpoch()} (current epoch {hub.currentEpoch()})"),
-                ("last digest", "0x" + HexBytes(hub.lastReportDigest()).hex().removeprefix("0x")),
             ]
         )
     )
@@ -595,7 +593,6 @@ def slash_list(show_all, node):
                 slash_id,
                 short(x.node),
                 reason_name(x.reason),
-                x.epoch,
                 fmt_amount(x.amount),
                 SLASH_STATUS[x.status],
                 when,
@@ -606,7 +603,7 @@ def slash_list(show_all, node):
         return
     click.echo(
         table(
-            ["id", "node", "reason", "epoch", "amount", "status", "executable"],
+            ["id", "node", "reason", "amount", "status", "executable"],
             rows,
             right=(0, 3, 4),
         )

@@ -839,8 +839,9 @@ def _node_details(suite, node: str, t: int) -> list[tuple[str, str]]:
         rows.append(
             (
                 "",
-                f"#{slash_id} {reason_name(s.reason)} {fmt_amount(s.amount)} (epoch "
-                f"{s.epoch}), executable {fmt_time(s.executableAt, t)}",
+                f"#{slash_id} {reason_name(s.reason)} {fmt_amount(s.amount)}"
+                + (f" (lease {s.leaseId}, chunk {s.chunkIndex})" if s.reason == 3 else "")
+                + f", executable {fmt_time(s.executableAt, t)}",
             )
         )
     rows.append(("faults", f"{n.faults} (jailed at {faults_to_jail})"))

@@ -10,13 +10,14 @@ from contextlib import contextmanager
 
 import ape
 import pytest
+from eth_utils import keccak
 from plinth_testlib import COMPUTE, REGION, ZERO32, hardware, register
 
 from scripts._deploy import TOKEN
 
 GOVERNED = ("registry", "vault", "market", "distributor", "emissions", "slashing", "hub")
 ZERO = "0x" + "00" * 20
-OWNERSHIP = ("transferOwnership", "renounceOwnership")
+OWNERSHIP = ("transferOwnership",)  # renounceOwnership is disabled: a view that reverts
 GOVERNED_OWNER_ONLY = ("setGuardian", "unpause", *OWNERSHIP)
 
 
@@ -39,7 +40,6 @@ RESTRICTED: dict[str, dict[str, tuple]] = {
         "setMinter": (lambda s, c: (c,), "owner"),
         "mint": (lambda s, c: (c, TOKEN), "NotMinter"),
         "transferOwnership": (lambda s, c: (c,), "owner"),
-        "renounceOwnership": (lambda s, c: (), "owner"),
     },
     "registry": {
         "setMinStake": (lambda s, c: (COMPUTE, 1_000 * TOKEN), "owner"),
@@ -94,7 +94,6 @@ for _alias in GOVERNED:
         setGuardian=(lambda s, c: (c,), "owner"),
         unpause=(lambda s, c: (), "owner"),
         transferOwnership=(lambda s, c: (c,), "owner"),
-        renounceOwnership=(lambda s, c: (), "owner"),
     )
 
 # Functions anyone may call (their own checks are tested with each contract).
@@ -317,3 +316,20 @@ def test_transferOwnership_can_be_overridden_when_not_yet_accepted(
         contract.acceptOwnership(sender=provider)
     contract.acceptOwnership(sender=outsider)
     assert contract.owner() == outsider.address
+
+
+@pytest.mark.parametrize("alias", [*GOVERNED, "token"])
+def test_renounceOwnership_reverts_RenounceOwnershipDisabled_when_called_by_owner(
+    suite, deployer, outsider, alias
+):
+    contract = getattr(suite, alias)
+    # renounceOwnership is a view that always reverts, so Ape runs it as a call and does not
+    # decode the custom error: match its selector in the revert data.
+    selector = keccak(text="RenounceOwnershipDisabled()")[:4].hex()
+    with ape.reverts() as info:
+        contract.renounceOwnership(sender=deployer)
+    assert selector in str(info.value).lower().removeprefix("0x"), info.value
+    with ape.reverts() as info:
+        contract.renounceOwnership(sender=outsider)
+    assert keccak(text="OwnableUnauthorizedAccount(address)")[:4].hex() in str(info.value).lower()
+    assert contract.owner() == deployer.address

@@ -206,7 +206,6 @@ def test_queueSlashes_sets_amount_to_penalty_of_slashable_stake_when_part_unbond
     assert slash.reason == reason
     assert slash.status == PENDING
     assert slash.amount == amount
-    assert bytes(slash.evidence) == evidence
     assert slash.executableAt == executable_at
     assert suite.slashing.pendingSlashCount(node.address) == 1
     [event] = tx.events.filter(suite.slashing.SlashQueued)
@@ -216,7 +215,8 @@ def test_queueSlashes_sets_amount_to_penalty_of_slashable_stake_when_part_unbond
         reason,
         amount,
     )
-    assert event.epoch == slash.epoch == suite.hub.nextEpoch() - 1
+    assert event.epoch == suite.hub.nextEpoch() - 1
+    assert bytes(event.evidence) == evidence
     assert event.executableAt == executable_at
 
 
@@ -510,6 +510,45 @@ def test_submitReport_reverts_LeaseMismatch_when_storage_slash_names_unknown_lea
     # The second slash of the report is the mismatched one.
     with reverts_nested(
         suite.slashing.LeaseMismatch, slashId=suite.slashing.slashCount() + 2, leaseId=unknown
+    ):
+        send()
+
+
+def test_submitReport_reverts_ChunkOutOfRange_when_storage_slash_names_chunk_past_the_data(
+    suite, oracles, storage
+):
+    chunks = len(storage.chunks)
+    send = signed_report_reverts(
+        suite,
+        oracles,
+        SlashRequest(
+            storage.node.address,
+            STORAGE_AUDIT_FAILED,
+            lease_id=storage.lease_id,
+            chunk_index=chunks,
+        ),
+    )
+    # An undisputable accusation never becomes a pending slash.
+    with reverts_nested(
+        suite.slashing.ChunkOutOfRange,
+        slashId=suite.slashing.slashCount() + 1,
+        chunkIndex=chunks,
+        chunks=chunks,
+    ):
+        send()
+
+
+def test_submitReport_reverts_LeaseMismatch_when_storage_slash_lease_id_exceeds_64_bits(
+    suite, oracles, storage
+):
+    huge = 2**64 + storage.lease_id  # would alias the real lease if truncated to 64 bits
+    send = signed_report_reverts(
+        suite,
+        oracles,
+        SlashRequest(storage.node.address, STORAGE_AUDIT_FAILED, lease_id=huge, chunk_index=0),
+    )
+    with reverts_nested(
+        suite.slashing.LeaseMismatch, slashId=suite.slashing.slashCount() + 1, leaseId=huge
     ):
         send()
 

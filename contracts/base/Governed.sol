@@ -34,6 +34,11 @@ abstract contract Governed is IGoverned, Ownable2Step, Pausable {
         _unpause();
     }
 
+    /// @notice Disabled: without an owner nobody could ever unpause or repair parameters.
+    function renounceOwnership() public view override onlyOwner {
+        revert RenounceOwnershipDisabled();
+    }
+
     // ---------------------------------------------------------------- views
     /// @inheritdoc IGoverned
     function guardian() external view returns (address) {
