@@ -259,7 +259,8 @@ def deploy_suite(deployer, params: Params, *, write: bool = True, log=print) -> 
     # Without `write`, deploy afresh: an earlier run's record belongs to another chain's life.
     if write and path.exists():
         record = json.loads(path.read_text())
-        if record.get("chain_id") != chain.chain_id:
+        # Same chain id but none of its contracts here (a new anvil): a stale record.
+        if record.get("chain_id") != chain.chain_id or _existing(record, "PlinthToken") is None:
             record = {}
     sent = 0
 
