@@ -4,9 +4,11 @@ Rewards tree (RewardsDistributor): leaf = keccak256(keccak256(abi.encode(account
 inner node = keccak256 of the sorted pair (OpenZeppelin MerkleProof); an odd node at the end of
 a level is carried up unchanged.
 
-Storage tree (SlashingManager dispute, storage audits): data zero-padded to whole CHUNK_SIZE
-chunks, leaf = keccak256(uint256 index || chunk), parent = keccak256(left || right) by position,
-leaves padded with zero hashes to a power of two.
+Positional tree (PositionalTree): parent = keccak256(left || right) by position, leaves padded
+with zero hashes to a power of two; a proof is the sibling at each level, leaf first.
+
+Storage tree (SlashingManager dispute, storage audits): a positional tree over the data
+zero-padded to whole CHUNK_SIZE chunks, leaf = keccak256(uint256 index || chunk).
 """
 
 from __future__ import annotations
@@ -96,6 +98,45 @@ def tree_depth(n_leaves: int) -> int:
     return max(n_leaves - 1, 0).bit_length()
 
 
+class PositionalTree:
+    """Positional Merkle tree over given 32-byte leaves, padded with ZERO_HASH to a power of two."""
+
+    def __init__(self, leaves: Sequence[bytes]):
+        if not leaves:
+            raise ValueError("a positional tree needs at least one leaf")
+        self.n_leaves = len(leaves)
+        level = list(leaves)
+        level += [ZERO_HASH] * ((1 << tree_depth(len(level))) - len(level))
+        self._levels = [level]
+        while len(level) > 1:
+            level = [keccak(level[i] + level[i + 1]) for i in range(0, len(level), 2)]
+            self._levels.append(level)
+
+    @property
+    def root(self) -> bytes:
+        return self._levels[-1][0]
+
+    def proof(self, index: int) -> list[bytes]:
+        """Siblings from the leaf level up; tree_depth(n_leaves) of them."""
+        if not 0 <= index < self.n_leaves:
+            raise IndexError(f"leaf {index} out of range (0..{self.n_leaves - 1})")
+        return [level[(index >> d) ^ 1] for d, level in enumerate(self._levels[:-1])]
+
+
+def verify_positional_proof(
+    root: bytes, n_leaves: int, index: int, leaf: bytes, proof: Sequence[bytes]
+) -> bool:
+    """Strict: index in range, exactly tree_depth(n_leaves) siblings of 32 bytes each."""
+    if not 0 <= index < n_leaves or len(proof) != tree_depth(n_leaves):
+        return False
+    node = leaf
+    for d, sibling in enumerate(proof):
+        if len(sibling) != 32:
+            return False
+        node = keccak(node + sibling) if (index >> d) & 1 == 0 else keccak(sibling + node)
+    return node == root
+
+
 class ChunkTree:
     """Positional Merkle tree over storage chunks."""
 
@@ -106,12 +147,7 @@ class ChunkTree:
             if len(chunk) != CHUNK_SIZE:
                 raise ValueError(f"chunk {i} is {len(chunk)} bytes, expected {CHUNK_SIZE}")
         self.n_chunks = len(chunks)
-        level = [chunk_leaf(i, c) for i, c in enumerate(chunks)]
-        level += [ZERO_HASH] * ((1 << tree_depth(len(level))) - len(level))
-        self._levels = [level]
-        while len(level) > 1:
-            level = [keccak(level[i] + level[i + 1]) for i in range(0, len(level), 2)]
-            self._levels.append(level)
+        self._tree = PositionalTree([chunk_leaf(i, c) for i, c in enumerate(chunks)])
 
     @classmethod
     def from_data(cls, data: bytes) -> ChunkTree:
@@ -119,21 +155,18 @@ class ChunkTree:
 
     @property
     def root(self) -> bytes:
-        return self._levels[-1][0]
+        return self._tree.root
 
     def proof(self, index: int) -> list[bytes]:
         if not 0 <= index < self.n_chunks:
             raise IndexError(f"chunk {index} out of range (0..{self.n_chunks - 1})")
-        return [level[(index >> d) ^ 1] for d, level in enumerate(self._levels[:-1])]
+        return self._tree.proof(index)
 
 
 def verify_chunk_proof(
     root: bytes, n_chunks: int, index: int, chunk: bytes, proof: Sequence[bytes]
 ) -> bool:
     """The same check as SlashingManager's dispute: strict chunk size, index and proof length."""
-    if len(chunk) != CHUNK_SIZE or not 0 <= index < n_chunks or len(proof) != tree_depth(n_chunks):
+    if len(chunk) != CHUNK_SIZE or not 0 <= index < n_chunks:
         return False
-    node = chunk_leaf(index, chunk)
-    for d, sibling in enumerate(proof):
-        node = keccak(node + sibling) if (index >> d) & 1 == 0 else keccak(sibling + node)
-    return node == root
+    return verify_positional_proof(root, n_chunks, index, chunk_leaf(index, chunk), proof)

@@ -1,0 +1,1 @@
+"""The proofs the oracle checks and the node agent answers: pure protocol code, no I/O."""
