@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 
+import ape
 from ape import chain
+from ape.exceptions import CustomError
+from eth_abi import decode
 from eth_account import Account
+from eth_utils import keccak
+from hexbytes import HexBytes
 
 from oracle.eip712 import EpochReport, SlashRequest, pack_signatures, sign_report
 from oracle.merkle import RewardsTree
@@ -14,6 +20,43 @@ from scripts._deploy import TOKEN
 COMPUTE, STORAGE, WIRELESS = 0, 1, 2
 REGION = 250  # an arbitrary region code used throughout the tests
 ZERO32 = b"\x00" * 32
+
+
+@contextmanager
+def reverts(error, **inputs):
+    """ape.reverts, and also insist the revert decoded to exactly this custom error (ape lets
+    an undecoded revert pass for any expected error class)."""
+    with ape.reverts(error, **inputs) as info:
+        yield info
+    assert type(info.value).__name__ == error.__name__, f"reverted with {info.value!r}"
+
+
+@contextmanager
+def reverts_nested(error, **inputs):
+    """For a custom error raised inside a call from another contract (the slashing manager under
+    the hub, the token under the vault): ape may decode it with another contract's ABI or not at
+    all, so match the selector and the arguments of `error` itself."""
+    with ape.reverts() as info:
+        yield info
+    exc, abi = info.value, error.abi
+    if isinstance(exc, CustomError):
+        assert exc.abi.selector == abi.selector, f"reverted with {exc!r}"
+        actual = dict(exc.inputs)
+    else:
+        data = HexBytes(exc.revert_message)
+        assert data[:4] == keccak(text=abi.selector)[:4], f"reverted with {exc!r}"
+        values = decode([i.canonical_type for i in abi.inputs], data[4:])
+        actual = {i.name: v for i, v in zip(abi.inputs, values, strict=True)}
+    for name, want in inputs.items():
+        got = actual[name]
+        if isinstance(want, str) and want.startswith("0x"):
+            got, want = str(got).lower(), want.lower()
+        assert got == want, f"{error.__name__}.{name}: expected {want!r}, got {got!r}"
+
+
+def b32(name: str) -> bytes:
+    """A short label as bytes32 (evidence hashes and the like in tests)."""
+    return name.encode().ljust(32, b"\x00")
 
 
 @dataclass

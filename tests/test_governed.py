@@ -6,12 +6,11 @@ function cannot go untested."""
 from __future__ import annotations
 
 import re
-from contextlib import contextmanager
 
 import ape
 import pytest
 from eth_utils import keccak
-from plinth_testlib import COMPUTE, REGION, ZERO32, hardware, register
+from plinth_testlib import COMPUTE, REGION, ZERO32, hardware, register, reverts
 
 from scripts._deploy import TOKEN
 
@@ -19,14 +18,6 @@ GOVERNED = ("registry", "vault", "market", "distributor", "emissions", "slashing
 ZERO = "0x" + "00" * 20
 OWNERSHIP = ("transferOwnership",)  # renounceOwnership is disabled: a view that reverts
 GOVERNED_OWNER_ONLY = ("setGuardian", "unpause", *OWNERSHIP)
-
-
-@contextmanager
-def reverts(error, **inputs):
-    """ape.reverts, and also insist the revert decoded to exactly this custom error."""
-    with ape.reverts(error, **inputs) as info:
-        yield info
-    assert type(info.value).__name__ == error.__name__, f"reverted with {info.value!r}"
 
 
 # ---------------------------------------------------------------- the access table

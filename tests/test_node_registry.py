@@ -4,8 +4,6 @@ through executed slashes (signed reports), unjailing, and the owner's parameters
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
 import ape
 import pytest
 from ape import chain, project
@@ -22,11 +20,13 @@ from plinth_testlib import (
     active_node,
     advance_seconds,
     advance_to_epoch,
+    b32,
     binding_signature,
     fund,
     hardware,
     make_report,
     register,
+    reverts,
     stake,
     submit,
 )
@@ -45,17 +45,6 @@ MAX_JAIL = 365 * 24 * 3600
 
 
 # ---------------------------------------------------------------- helpers
-@contextmanager
-def reverts(error, **inputs):
-    """ape.reverts, and also insist the revert decoded to exactly this custom error (ape lets
-    an undecoded revert pass for any expected error class)."""
-    with ape.reverts(error, **inputs) as info:
-        yield info
-    assert type(info.value).__name__ == error.__name__, f"reverted with {info.value!r}"
-
-
-def b32(name: str) -> bytes:
-    return name.encode().ljust(32, b"\x00")
 
 
 def register_args(

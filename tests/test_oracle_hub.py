@@ -6,7 +6,6 @@ custom error."""
 from __future__ import annotations
 
 import os
-from contextlib import contextmanager
 
 import ape
 import pytest
@@ -18,9 +17,11 @@ from plinth_testlib import (
     REGION,
     STORAGE,
     advance_to_epoch,
+    b32,
     fund,
     make_report,
     register,
+    reverts,
     sign,
     submit,
 )
@@ -35,17 +36,6 @@ ZERO32 = b"\x00" * 32
 
 
 # ---------------------------------------------------------------- helpers
-@contextmanager
-def reverts(error, **inputs):
-    """ape.reverts, and also insist the revert decoded to exactly this custom error (ape lets
-    an undecoded revert pass silently)."""
-    with ape.reverts(error, **inputs) as info:
-        yield info
-    assert type(info.value).__name__ == error.__name__, f"reverted with {info.value!r}"
-
-
-def b32(name: str) -> bytes:
-    return name.encode().ljust(32, b"\x00")
 
 
 def split(sig: bytes) -> tuple[int, int, int]:

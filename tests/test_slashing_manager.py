@@ -5,16 +5,10 @@ builds the lease's data root and proofs, the contract verifies them."""
 from __future__ import annotations
 
 import os
-from contextlib import contextmanager
 from dataclasses import dataclass
 
-import ape
 import pytest
 from ape import chain
-from ape.exceptions import CustomError
-from eth_abi import decode
-from eth_utils import keccak
-from hexbytes import HexBytes
 from plinth_testlib import (
     COMPUTE,
     REGION,
@@ -22,9 +16,12 @@ from plinth_testlib import (
     active_node,
     advance_seconds,
     advance_to_epoch,
+    b32,
     fund,
     make_report,
     register,
+    reverts,
+    reverts_nested,
     submit,
 )
 
@@ -43,42 +40,6 @@ DATA_SIZE = 5_000  # 5 chunks of 1024 bytes, the last zero-padded
 
 
 # ---------------------------------------------------------------- helpers
-@contextmanager
-def reverts(error, **inputs):
-    """ape.reverts, and also insist the revert decoded to exactly this custom error."""
-    with ape.reverts(error, **inputs) as info:
-        yield info
-    assert type(info.value).__name__ == error.__name__, f"reverted with {info.value!r}"
-
-
-@contextmanager
-def reverts_nested(error, **inputs):
-    """For a custom error raised by this contract inside a call from another (the hub calls
-    queueSlashes). ape decodes such a revert with the ABI of the last contract in the trace (the
-    registry or the marketplace, whose UnknownNode shares the selector, or which lacks the
-    error altogether), so match the selector and the arguments of `error` itself."""
-    with ape.reverts() as info:
-        yield info
-    exc = info.value
-    abi = error.abi
-    selector = keccak(text=abi.selector)[:4]
-    if isinstance(exc, CustomError):
-        assert exc.abi.selector == abi.selector, f"reverted with {exc!r}"
-        actual = dict(exc.inputs)
-    else:
-        data = HexBytes(exc.revert_message)
-        assert data[:4] == selector, f"reverted with {exc!r}"
-        values = decode([i.canonical_type for i in abi.inputs], data[4:])
-        actual = {i.name: v for i, v in zip(abi.inputs, values, strict=True)}
-    for name, want in inputs.items():
-        got = actual[name]
-        if isinstance(want, str) and want.startswith("0x"):
-            got, want = str(got).lower(), want.lower()
-        assert got == want, f"{error.__name__}.{name}: expected {want!r}, got {got!r}"
-
-
-def b32(name: str) -> bytes:
-    return name.encode().ljust(32, b"\x00")
 
 
 def report_slashes(suite, oracles, *slashes: SlashRequest):

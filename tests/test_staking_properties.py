@@ -14,10 +14,8 @@ Small runs locally; set CI=1 for more examples and longer sequences."""
 from __future__ import annotations
 
 import os
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-import ape
 from ape import chain
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -28,7 +26,7 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
-from plinth_testlib import COMPUTE, STORAGE, WIRELESS, make_report, register, submit
+from plinth_testlib import COMPUTE, STORAGE, WIRELESS, make_report, register, reverts, submit
 
 from oracle.eip712 import SlashRequest
 from scripts._deploy import TOKEN
@@ -47,14 +45,6 @@ NONE, REGISTERED, ACTIVE, JAILED, EXITING, EXITED = range(6)
 INVALID_COMPUTE, MISSED_DEADLINE, LOCATION_SPOOFED, OFFLINE = 1, 2, 4, 5
 BPS = 10_000
 FUNDING = (60_000 * TOKEN, 30_000 * TOKEN)  # provider, provider2
-
-
-@contextmanager
-def reverts(error, **inputs):
-    """ape.reverts, and also insist the revert decoded to exactly this custom error."""
-    with ape.reverts(error, **inputs) as info:
-        yield info
-    assert type(info.value).__name__ == error.__name__, f"reverted with {info.value!r}"
 
 
 def web3_functions(contract):

@@ -5,17 +5,10 @@ bonded stake goes first, then the newest unbonding entries, so unbonding never e
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
-import ape
 import pytest
 from ape import chain
-from ape.exceptions import CustomError
-from eth_abi import decode
 from eth_account import Account
 from eth_account.messages import encode_typed_data
-from eth_utils import keccak
-from hexbytes import HexBytes
 from plinth_testlib import (
     COMPUTE,
     STORAGE,
@@ -24,9 +17,12 @@ from plinth_testlib import (
     active_node,
     advance_seconds,
     advance_to_epoch,
+    b32,
     fund,
     make_report,
     register,
+    reverts,
+    reverts_nested,
     stake,
     submit,
 )
@@ -44,39 +40,6 @@ MAX_DELAY = 365 * 24 * 3600
 
 
 # ---------------------------------------------------------------- helpers
-@contextmanager
-def reverts(error, **inputs):
-    """ape.reverts, and also insist the revert decoded to exactly this custom error (ape lets
-    an undecoded revert pass for any expected error class)."""
-    with ape.reverts(error, **inputs) as info:
-        yield info
-    assert type(info.value).__name__ == error.__name__, f"reverted with {info.value!r}"
-
-
-@contextmanager
-def reverts_nested(error, **inputs):
-    """For a custom error of another contract raised inside the call (the token's ERC-20 errors
-    under the vault): ape may leave it undecoded, so match selector and arguments of `error`."""
-    with ape.reverts() as info:
-        yield info
-    exc, abi = info.value, error.abi
-    if isinstance(exc, CustomError):
-        assert exc.abi.selector == abi.selector, f"reverted with {exc!r}"
-        actual = dict(exc.inputs)
-    else:
-        data = HexBytes(exc.revert_message)
-        assert data[:4] == keccak(text=abi.selector)[:4], f"reverted with {exc!r}"
-        values = decode([i.canonical_type for i in abi.inputs], data[4:])
-        actual = {i.name: v for i, v in zip(abi.inputs, values, strict=True)}
-    for name, want in inputs.items():
-        got = actual[name]
-        if isinstance(want, str) and want.startswith("0x"):
-            got, want = str(got).lower(), want.lower()
-        assert got == want, f"{error.__name__}.{name}: expected {want!r}, got {got!r}"
-
-
-def b32(name: str) -> bytes:
-    return name.encode().ljust(32, b"\x00")
 
 
 def entries(suite, node) -> list[tuple[int, int]]:
