@@ -10,6 +10,7 @@ from ape import chain
 from ape.exceptions import CustomError
 from eth_abi import decode
 from eth_account import Account
+from eth_account.messages import SignableMessage, encode_typed_data
 from eth_utils import keccak
 from hexbytes import HexBytes
 
@@ -57,6 +58,49 @@ def reverts_nested(error, **inputs):
 def b32(name: str) -> bytes:
     """A short label as bytes32 (evidence hashes and the like in tests)."""
     return name.encode().ljust(32, b"\x00")
+
+
+PERMIT_TYPES = {
+    "Permit": [
+        {"name": "owner", "type": "address"},
+        {"name": "spender", "type": "address"},
+        {"name": "value", "type": "uint256"},
+        {"name": "nonce", "type": "uint256"},
+        {"name": "deadline", "type": "uint256"},
+    ]
+}
+
+
+def permit_message(
+    token, owner: str, spender: str, value: int, nonce: int, deadline: int
+) -> SignableMessage:
+    """The EIP-2612 Permit typed message for `token` (domain: name, "1", chain, token)."""
+    domain = {
+        "name": token.name(),
+        "version": "1",
+        "chainId": chain.chain_id,
+        "verifyingContract": token.address,
+    }
+    message = {
+        "owner": owner,
+        "spender": spender,
+        "value": value,
+        "nonce": nonce,
+        "deadline": deadline,
+    }
+    return encode_typed_data(domain_data=domain, message_types=PERMIT_TYPES, message_data=message)
+
+
+def permit_signature(
+    token, owner, spender: str, value: int, deadline: int, nonce: int | None = None, signer_key=None
+) -> tuple[int, bytes, bytes]:
+    """(v, r, s) of a permit from `owner` (an account or address), signed with eth-account by
+    `signer_key` (default: the owner's own key)."""
+    owner_address = getattr(owner, "address", owner)
+    nonce = token.nonces(owner_address) if nonce is None else nonce
+    message = permit_message(token, owner_address, spender, value, nonce, deadline)
+    signed = Account.sign_message(message, signer_key or owner.private_key)
+    return signed.v, signed.r.to_bytes(32, "big"), signed.s.to_bytes(32, "big")
 
 
 @dataclass

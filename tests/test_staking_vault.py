@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import pytest
 from ape import chain
-from eth_account import Account
-from eth_account.messages import encode_typed_data
 from plinth_testlib import (
     COMPUTE,
     STORAGE,
@@ -20,6 +18,8 @@ from plinth_testlib import (
     b32,
     fund,
     make_report,
+    permit_message,
+    permit_signature,
     register,
     reverts,
     reverts_nested,
@@ -73,49 +73,11 @@ def execute(suite, outsider, slash_id: int):
     return event
 
 
-def permit_message(suite, owner: str, spender: str, value: int, nonce: int, deadline: int):
-    return encode_typed_data(
-        full_message={
-            "types": {
-                "EIP712Domain": [
-                    {"name": "name", "type": "string"},
-                    {"name": "version", "type": "string"},
-                    {"name": "chainId", "type": "uint256"},
-                    {"name": "verifyingContract", "type": "address"},
-                ],
-                "Permit": [
-                    {"name": "owner", "type": "address"},
-                    {"name": "spender", "type": "address"},
-                    {"name": "value", "type": "uint256"},
-                    {"name": "nonce", "type": "uint256"},
-                    {"name": "deadline", "type": "uint256"},
-                ],
-            },
-            "primaryType": "Permit",
-            "domain": {
-                "name": suite.token.name(),
-                "version": "1",
-                "chainId": chain.chain_id,
-                "verifyingContract": suite.token.address,
-            },
-            "message": {
-                "owner": owner,
-                "spender": spender,
-                "value": value,
-                "nonce": nonce,
-                "deadline": deadline,
-            },
-        }
-    )
-
-
 def sign_permit(suite, signer, owner: str, value: int, deadline: int) -> tuple[int, bytes, bytes]:
     """(v, r, s) of an EIP-2612 permit for the vault, signed with `signer`'s private key."""
-    message = permit_message(
-        suite, owner, suite.vault.address, value, suite.token.nonces(owner), deadline
+    return permit_signature(
+        suite.token, owner, suite.vault.address, value, deadline, signer_key=signer.private_key
     )
-    signed = Account.sign_message(message, signer.private_key)
-    return signed.v, signed.r.to_bytes(32, "big"), signed.s.to_bytes(32, "big")
 
 
 @pytest.fixture
@@ -196,7 +158,7 @@ def test_stake_reverts_EnforcedPause_when_paused(suite, deployer, guardian, prov
 
 # ---------------------------------------------------------------- stakeWithPermit
 def test_permit_domain_equals_python_domain_when_token_deployed(suite, provider):
-    message = permit_message(suite, provider.address, suite.vault.address, 1, 0, 2**256 - 1)
+    message = permit_message(suite.token, provider.address, suite.vault.address, 1, 0, 2**256 - 1)
     assert bytes(suite.token.DOMAIN_SEPARATOR()) == bytes(message.header)
 
 

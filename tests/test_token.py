@@ -3,52 +3,18 @@
 import ape
 import pytest
 from ape import chain, project
-from eth_account import Account
-from eth_account.messages import encode_typed_data
 from eth_utils import keccak
+from plinth_testlib import permit_signature
 
 from scripts._deploy import TOKEN
 
 CAP = 1_000 * TOKEN
-PERMIT_TYPES = {
-    "Permit": [
-        {"name": "owner", "type": "address"},
-        {"name": "spender", "type": "address"},
-        {"name": "value", "type": "uint256"},
-        {"name": "nonce", "type": "uint256"},
-        {"name": "deadline", "type": "uint256"},
-    ]
-}
 
 
 @pytest.fixture
 def fresh(deployer, outsider):
     """A token of its own (cap 1,000, genesis 400 to the outsider), minter not set yet."""
     return deployer.deploy(project.PlinthToken, deployer, CAP, outsider, 400 * TOKEN)
-
-
-def permit_signature(
-    token, owner, spender: str, value: int, deadline: int, nonce: int | None = None, signer_key=None
-) -> tuple[int, bytes, bytes]:
-    """(v, r, s) of an EIP-2612 permit signed in Python with eth-account."""
-    domain = {
-        "name": token.name(),
-        "version": "1",
-        "chainId": chain.chain_id,
-        "verifyingContract": token.address,
-    }
-    message = {
-        "owner": owner.address,
-        "spender": spender,
-        "value": value,
-        "nonce": token.nonces(owner) if nonce is None else nonce,
-        "deadline": deadline,
-    }
-    signable = encode_typed_data(
-        domain_data=domain, message_types=PERMIT_TYPES, message_data=message
-    )
-    signed = Account.sign_message(signable, signer_key or owner.private_key)
-    return signed.v, signed.r.to_bytes(32, "big"), signed.s.to_bytes(32, "big")
 
 
 # ---------------------------------------------------------------- deployment
