@@ -1,0 +1,328 @@
+"""The oracle's view of the chain: one thin typed wrapper over the deployed suite, web3.py at
+run time (Ape is for scripts and tests). Reads are batched; the only writes are
+`submit_report` and `settle` helpers the submit stage calls. Every RPC failure or revert comes
+out as ChainError with the contract's custom error decoded by name."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from eth_abi import decode
+from eth_utils import keccak, to_checksum_address
+from web3 import HTTPProvider, Web3
+from web3.exceptions import ContractCustomError, ContractLogicError, Web3Exception
+
+from oracle.eip712 import EpochReport
+from oracle.hardware import HardwareClaim, NodeKind, NodeStatus
+
+ROOT = Path(__file__).resolve().parent.parent
+BUILD_MANIFEST = ROOT / ".build" / "__local__.json"
+CONTRACTS = (
+    "PlinthToken",
+    "NodeRegistry",
+    "StakingVault",
+    "Marketplace",
+    "RewardsDistributor",
+    "EmissionsController",
+    "SlashingManager",
+    "OracleHub",
+)
+_BATCH = 200  # calls per JSON-RPC batch
+
+
+class ChainError(RuntimeError):
+    """An RPC failure, a revert (with the custom error's name and arguments) or a deployment
+    that does not match the chain."""
+
+
+@dataclass(frozen=True)
+class Deployment:
+    chain_id: int
+    genesis: int
+    epoch_duration: int
+    addresses: dict[str, str]
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> Deployment:
+        path = Path(path)
+        try:
+            record = json.loads(path.read_text())
+            return cls(
+                chain_id=int(record["chain_id"]),
+                genesis=int(record["genesis"]),
+                epoch_duration=int(record["epoch_duration"]),
+                addresses={n: to_checksum_address(record["contracts"][n]) for n in CONTRACTS},
+            )
+        except FileNotFoundError:
+            raise ChainError(f"no deployment file at {path}: run `ape run deploy`") from None
+        except (KeyError, ValueError, TypeError) as exc:
+            raise ChainError(f"{path} is not a Plinth deployment record: {exc!r}") from None
+
+
+def load_abis(manifest: str | Path = BUILD_MANIFEST) -> dict[str, list]:
+    """ABIs from Ape's build manifest (`ape compile` / `make compile` writes it)."""
+    try:
+        types = json.loads(Path(manifest).read_text())["contractTypes"]
+        return {name: types[name]["abi"] for name in CONTRACTS}
+    except FileNotFoundError:
+        raise ChainError(f"no compiled contracts at {manifest}: run `make compile`") from None
+    except KeyError as exc:
+        raise ChainError(f"{manifest} lacks contract {exc.args[0]}: run `make compile`") from None
+
+
+@dataclass(frozen=True)
+class NodeInfo:
+    node: str
+    owner: str
+    kind: NodeKind
+    status: NodeStatus
+    region: int
+    endpoint: str
+    hardware: HardwareClaim
+    eligible: bool
+
+
+@dataclass(frozen=True)
+class LeaseInfo:
+    lease_id: int
+    customer: str
+    node: str
+    start_epoch: int
+    end_epoch: int
+    closed: bool
+    data_root: bytes
+    data_size: int
+
+    def active_in(self, epoch: int) -> bool:
+        return self.start_epoch <= epoch < self.end_epoch
+
+
+class Chain:
+    def __init__(
+        self, rpc_url: str, deployment: Deployment, abis: dict[str, list], timeout_s: float = 10.0
+    ):
+        self.w3 = Web3(HTTPProvider(rpc_url, request_kwargs={"timeout": timeout_s}))
+        self.deployment = deployment
+        chain_id = self._rpc(lambda: self.w3.eth.chain_id, "eth_chainId")
+        if chain_id != deployment.chain_id:
+            raise ChainError(
+                f"the RPC at {rpc_url} is chain {chain_id}; the deployment is for chain "
+                f"{deployment.chain_id}"
+            )
+        self.chain_id = chain_id
+        self.c = {
+            name: self.w3.eth.contract(address=deployment.addresses[name], abi=abis[name])
+            for name in CONTRACTS
+        }
+        self._errors = _error_table(abis)
+
+    # ------------------------------------------------------------------ plumbing
+    def _rpc(self, fn, what: str):
+        try:
+            return fn()
+        except ContractCustomError as exc:
+            raise ChainError(f"{what} reverted: {self.decode_error(exc.data)}") from None
+        except ContractLogicError as exc:
+            raise ChainError(f"{what} reverted: {exc}") from None
+        except (Web3Exception, OSError, ValueError) as exc:
+            raise ChainError(f"{what} failed: {exc}") from None
+
+    def decode_error(self, data: Any) -> str:
+        """'Name(arg=value, ...)' for a custom error's revert data, else the raw data."""
+        raw = bytes.fromhex(data[2:]) if isinstance(data, str) else bytes(data or b"")
+        entry = self._errors.get(raw[:4])
+        if entry is None:
+            return "0x" + raw.hex()
+        name, types, names = entry
+        try:
+            values = decode(types, raw[4:])
+        except Exception:  # eth-abi raises several decoding errors
+            return f"{name}(<undecodable>)"
+        args = ", ".join(f"{n}={_show(v)}" for n, v in zip(names, values, strict=True))
+        return f"{name}({args})"
+
+    def call(self, contract: str, fn: str, *args):
+        return self._rpc(
+            lambda: getattr(self.c[contract].functions, fn)(*args).call(), f"{contract}.{fn}"
+        )
+
+    def batch(self, calls: list[tuple[str, str, tuple]]) -> list:
+        """Many view calls in JSON-RPC batches of up to 200."""
+        out: list = []
+        for i in range(0, len(calls), _BATCH):
+            chunk = calls[i : i + _BATCH]
+
+            def run(chunk=chunk):
+                with self.w3.batch_requests() as b:
+                    for contract, fn, args in chunk:
+                        b.add(getattr(self.c[contract].functions, fn)(*args))
+                    return b.execute()
+
+            out.extend(self._rpc(run, f"batch of {len(chunk)} calls"))
+        return out
+
+    # ------------------------------------------------------------------ reads
+    def current_epoch(self) -> int:
+        return self.call("Marketplace", "currentEpoch")
+
+    def epoch_start(self, epoch: int) -> int:
+        return self.deployment.genesis + epoch * self.deployment.epoch_duration
+
+    def next_report_epoch(self) -> int:
+        return self.call("OracleHub", "nextEpoch")
+
+    def committee(self) -> tuple[int, int, list[str]]:
+        """(version, threshold, members)."""
+        version, threshold, members = self.batch(
+            [
+                ("OracleHub", "committeeVersion", ()),
+                ("OracleHub", "threshold", ()),
+                ("OracleHub", "committee", ()),
+            ]
+        )
+        return version, threshold, list(members)
+
+    def budget(self, epoch: int) -> int:
+        return self.call("EmissionsController", "budgetOf", epoch)
+
+    def nodes(self) -> list[NodeInfo]:
+        """Every registered node with its eligibility (batched; no on-chain loop)."""
+        count = self.call("NodeRegistry", "nodeCount")
+        keys = self.batch([("NodeRegistry", "nodeAt", (i,)) for i in range(count)])
+        infos = self.batch([("NodeRegistry", "getNode", (k,)) for k in keys])
+        eligible = self.batch([("NodeRegistry", "isEligible", (k,)) for k in keys])
+        return [_node_info(k, n, e) for k, n, e in zip(keys, infos, eligible, strict=True)]
+
+    def leases(self) -> list[LeaseInfo]:
+        count = self.call("Marketplace", "leaseCount")
+        raw = self.batch([("Marketplace", "getLease", (i,)) for i in range(1, count + 1)])
+        return [_lease_info(i, r) for i, r in enumerate(raw, start=1)]
+
+    def report_digest(self, epoch: int) -> bytes | None:
+        """The digest of the accepted report of `epoch`, from the hub's log; None if none."""
+        hub = self.c["OracleHub"]
+        logs = self._rpc(
+            lambda: hub.events.ReportAccepted.get_logs(
+                from_block=0, argument_filters={"epoch": epoch}
+            ),
+            "ReportAccepted logs",
+        )
+        return bytes(logs[-1]["args"]["digest"]) if logs else None
+
+    def epoch_seed(self, epoch: int) -> bytes:
+        """keccak256(previous report digest || hash of the first block of `epoch`): fixed once
+        that block exists, unknown before it, and no single party chooses it."""
+        start = self.epoch_start(epoch)
+        block = self._first_block_at(start)
+        if block is None:
+            raise ChainError(f"epoch {epoch} has not started (no block at or after {start})")
+        previous = b"\x00" * 32
+        hub = self.c["OracleHub"]
+        logs = self._rpc(
+            lambda: hub.events.ReportAccepted.get_logs(from_block=0, to_block=block["number"]),
+            "ReportAccepted logs",
+        )
+        if logs:
+            previous = bytes(logs[-1]["args"]["digest"])
+        return keccak(previous + bytes(block["hash"]))
+
+    def _first_block_at(self, timestamp: int):
+        head = self._rpc(lambda: self.w3.eth.get_block("latest"), "latest block")
+        if head["timestamp"] < timestamp:
+            return None
+        lo, hi = 0, head["number"]
+        while lo < hi:  # first block with timestamp >= `timestamp`, O(log n) requests
+            mid = (lo + hi) // 2
+            if self._rpc(lambda m=mid: self.w3.eth.get_block(m), "block")["timestamp"] < timestamp:
+                lo = mid + 1
+            else:
+                hi = mid
+        return self._rpc(lambda: self.w3.eth.get_block(lo), "block")
+
+    # ------------------------------------------------------------------ writes
+    def submit_report(
+        self,
+        account,
+        report: EpochReport,
+        signatures: bytes,
+        nonce: int | None = None,
+        gas_price: int | None = None,
+    ) -> bytes:
+        """Signs and sends submitReport from `account` (an eth-account LocalAccount). The
+        estimate runs first, so a report the hub would refuse never costs gas; returns the
+        transaction hash."""
+        fn = self.c["OracleHub"].functions.submitReport(report.as_tuple(), signatures)
+        return self._send(account, fn, "submitReport", nonce, gas_price)
+
+    def _send(self, account, fn, what: str, nonce: int | None, gas_price: int | None) -> bytes:
+        def build():
+            tx = fn.build_transaction(
+                {
+                    "from": account.address,
+                    "nonce": self.w3.eth.get_transaction_count(account.address, "pending")
+                    if nonce is None
+                    else nonce,
+                    "chainId": self.chain_id,
+                    **({"gasPrice": gas_price} if gas_price else {}),
+                }
+            )
+            signed = account.sign_transaction(tx)
+            return self.w3.eth.send_raw_transaction(signed.raw_transaction)
+
+        return bytes(self._rpc(build, what))
+
+    def receipt(self, tx_hash: bytes, timeout_s: float = 60.0):
+        return self._rpc(
+            lambda: self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=timeout_s),
+            "receipt",
+        )
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, bytes):
+        return "0x" + value.hex()
+    return str(value)
+
+
+def _error_table(abis: dict[str, list]) -> dict[bytes, tuple[str, list[str], list[str]]]:
+    table = {}
+    for abi in abis.values():
+        for item in abi:
+            if item.get("type") != "error":
+                continue
+            types = [i["type"] for i in item["inputs"]]
+            selector = keccak(text=f"{item['name']}({','.join(types)})")[:4]
+            table[selector] = (item["name"], types, [i["name"] for i in item["inputs"]])
+    return table
+
+
+def _node_info(key: str, n: Any, eligible: bool) -> NodeInfo:
+    # getNode returns the Node struct as a tuple in declaration order (see INodeRegistry).
+    owner, kind, status, region, _faults, _registered, _jailed, hw, endpoint = n
+    return NodeInfo(
+        node=to_checksum_address(key),
+        owner=to_checksum_address(owner),
+        kind=NodeKind(kind),
+        status=NodeStatus(status),
+        region=region,
+        endpoint=endpoint,
+        hardware=HardwareClaim(*hw),
+        eligible=bool(eligible),
+    )
+
+
+def _lease_info(lease_id: int, r: Any) -> LeaseInfo:
+    customer, node, _region, start, end, _paid, closed, _price, root, size = r
+    return LeaseInfo(
+        lease_id,
+        to_checksum_address(customer),
+        to_checksum_address(node),
+        start,
+        end,
+        bool(closed),
+        bytes(root),
+        size,
+    )
