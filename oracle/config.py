@@ -1,0 +1,146 @@
+"""Oracle operator settings: a TOML file validated at start-up. Keys never sit in the config:
+it names an encrypted keystore (eth-account / `ape accounts export` format) and where the
+password comes from (a file or an environment variable)."""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from eth_account import Account
+
+
+class ConfigError(ValueError):
+    """A setting that cannot be used; the message names the field."""
+
+
+@dataclass(frozen=True)
+class ChallengeSettings:
+    concurrency: int = 64
+    timeout_s: float = 5.0
+    max_response_bytes: int = 4 << 20
+    compute_n: int = 256
+    storage_deadline_s: float = 2.0
+
+
+@dataclass(frozen=True)
+class Settings:
+    rpc_url: str
+    deployment: Path
+    build_manifest: Path | None
+    keystore: Path
+    password_file: Path | None
+    password_env: str | None
+    store_path: Path
+    api_host: str
+    api_port: int
+    challenges: ChallengeSettings
+    poll_interval_s: float = 2.0
+
+    def load_key(self):
+        """The operator's LocalAccount, decrypted from the keystore."""
+        if self.password_file is not None:
+            try:
+                password = self.password_file.read_text().rstrip("\n")
+            except OSError as exc:
+                raise ConfigError(f"operator.password_file: cannot read: {exc}") from None
+        else:
+            password = os.environ.get(self.password_env or "")
+            if password is None:
+                raise ConfigError(f"operator.password_env: ${self.password_env} is not set")
+        try:
+            keystore = json.loads(self.keystore.read_text())
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"operator.keystore: cannot read {self.keystore}: {exc}") from None
+        try:
+            return Account.from_key(Account.decrypt(keystore, password))
+        except ValueError:
+            raise ConfigError("operator.keystore: wrong password or corrupt keystore") from None
+
+
+def _table(raw: dict, name: str) -> dict:
+    t = raw.get(name, {})
+    if not isinstance(t, dict):
+        raise ConfigError(f"[{name}] must be a table")
+    return t
+
+
+def _get(t: dict, where: str, key: str, kind: type, default: Any = ..., check=None) -> Any:
+    if key not in t:
+        if default is ...:
+            raise ConfigError(f"{where}.{key}: required")
+        return default
+    value = t[key]
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
+        raise ConfigError(f"{where}.{key}: expected {kind.__name__}, got {value!r}")
+    if check is not None and not check(value):
+        raise ConfigError(f"{where}.{key}: out of range: {value!r}")
+    return value
+
+
+def load_settings(path: str | Path) -> Settings:
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such config file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    base = path.parent
+
+    def rel(p: str) -> Path:
+        q = Path(p).expanduser()
+        return q if q.is_absolute() else base / q
+
+    chain, op = _table(raw, "chain"), _table(raw, "operator")
+    store, api, ch = _table(raw, "store"), _table(raw, "api"), _table(raw, "challenges")
+    rpc_url = _get(chain, "chain", "rpc_url", str)
+    if urlparse(rpc_url).scheme not in ("http", "https"):
+        raise ConfigError(f"chain.rpc_url: an http(s) URL, got {rpc_url!r}")
+    deployment = rel(_get(chain, "chain", "deployment", str))
+    if not deployment.exists():
+        raise ConfigError(f"chain.deployment: {deployment} does not exist (run `ape run deploy`)")
+    manifest = _get(chain, "chain", "build_manifest", str, None)
+    keystore = rel(_get(op, "operator", "keystore", str))
+    if not keystore.exists():
+        raise ConfigError(f"operator.keystore: {keystore} does not exist")
+    if "private_key" in op:
+        raise ConfigError("operator.private_key: keys never go in the config; use a keystore")
+    password_file = _get(op, "operator", "password_file", str, None)
+    password_env = _get(op, "operator", "password_env", str, None)
+    if (password_file is None) == (password_env is None):
+        raise ConfigError("operator: set exactly one of password_file and password_env")
+    positive = lambda x: x > 0  # noqa: E731
+    return Settings(
+        rpc_url=rpc_url,
+        deployment=deployment,
+        build_manifest=rel(manifest) if manifest else None,
+        keystore=keystore,
+        password_file=rel(password_file) if password_file else None,
+        password_env=password_env,
+        store_path=rel(_get(store, "store", "path", str)),
+        api_host=_get(api, "api", "host", str, "127.0.0.1"),
+        api_port=_get(api, "api", "port", int, 8700, lambda p: 0 <= p < 65536),
+        poll_interval_s=_get(chain, "chain", "poll_interval_s", float, 2.0, positive),
+        challenges=ChallengeSettings(
+            concurrency=_get(ch, "challenges", "concurrency", int, 64, lambda x: 0 < x <= 4096),
+            timeout_s=_get(ch, "challenges", "timeout_s", float, 5.0, positive),
+            max_response_bytes=_get(
+                ch,
+                "challenges",
+                "max_response_bytes",
+                int,
+                4 << 20,
+                lambda x: 1024 <= x <= 64 << 20,
+            ),
+            compute_n=_get(ch, "challenges", "compute_n", int, 256, lambda x: 44 <= x <= 16384),
+            storage_deadline_s=_get(ch, "challenges", "storage_deadline_s", float, 2.0, positive),
+        ),
+    )

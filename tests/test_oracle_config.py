@@ -1,0 +1,92 @@
+"""Oracle settings: validated at start-up, with errors that name the field; keys in keystores."""
+
+import json
+
+import pytest
+from eth_account import Account
+
+from oracle.config import ConfigError, load_settings
+
+
+@pytest.fixture
+def files(tmp_path):
+    acct = Account.create()
+    (tmp_path / "key.json").write_text(
+        json.dumps(Account.encrypt(acct.key, "s3cret", iterations=2))
+    )
+    (tmp_path / "pass").write_text("s3cret\n")
+    (tmp_path / "deployment.json").write_text("{}")
+    return tmp_path, acct
+
+
+def write(tmp_path, body: str):
+    p = tmp_path / "oracle.toml"
+    p.write_text(body)
+    return p
+
+
+GOOD = """
+[chain]
+rpc_url = "http://127.0.0.1:8545"
+deployment = "deployment.json"
+[operator]
+keystore = "key.json"
+password_file = "pass"
+[store]
+path = "oracle.sqlite"
+[challenges]
+concurrency = 32
+timeout_s = 3
+"""
+
+
+def test_load_settings_resolves_paths_and_decrypts_the_key(files):
+    tmp, acct = files
+    s = load_settings(write(tmp, GOOD))
+    assert s.store_path == tmp / "oracle.sqlite"
+    assert (s.challenges.concurrency, s.challenges.timeout_s, s.api_port) == (32, 3.0, 8700)
+    assert s.load_key().address == acct.address
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda b: b.replace('"http://127.0.0.1:8545"', '"ftp://x"'), "chain.rpc_url"),
+        (
+            lambda b: b.replace('deployment = "deployment.json"', 'deployment = "nope.json"'),
+            "chain.deployment",
+        ),
+        (
+            lambda b: b.replace('keystore = "key.json"', 'keystore = "nope.json"'),
+            "operator.keystore",
+        ),
+        (lambda b: b.replace('password_file = "pass"', ""), "exactly one of"),
+        (lambda b: b.replace("[operator]", '[operator]\nprivate_key = "0x01"'), "never go in"),
+        (lambda b: b.replace("concurrency = 32", "concurrency = 0"), "challenges.concurrency"),
+        (lambda b: b.replace("timeout_s = 3", 'timeout_s = "3"'), "challenges.timeout_s"),
+        (lambda b: b.replace('path = "oracle.sqlite"', ""), "store.path: required"),
+        (lambda b: b + "\n[api]\nport = 70000\n", "api.port"),
+        (lambda b: b + "\n[[broken", "not valid TOML"),
+    ],
+)
+def test_load_settings_raises_ConfigError_naming_the_field_when_bad(files, edit, message):
+    tmp, _ = files
+    with pytest.raises(ConfigError, match=message):
+        load_settings(write(tmp, edit(GOOD)))
+
+
+def test_load_key_raises_ConfigError_when_password_wrong(files):
+    tmp, _ = files
+    (tmp / "pass").write_text("wrong")
+    with pytest.raises(ConfigError, match="wrong password"):
+        load_settings(write(tmp, GOOD)).load_key()
+
+
+def test_load_key_reads_password_from_env(files, monkeypatch):
+    tmp, acct = files
+    body = GOOD.replace('password_file = "pass"', 'password_env = "PLINTH_TEST_PW"')
+    s = load_settings(write(tmp, body))
+    with pytest.raises(ConfigError, match="not set"):
+        s.load_key()
+    monkeypatch.setenv("PLINTH_TEST_PW", "s3cret")
+    assert s.load_key().address == acct.address
