@@ -1,0 +1,66 @@
+"""The in-process air: one RadioMedium shared by every agent of a simulation, plus the inbox of
+each node (the beacons it heard, per epoch). A beaconer's agent transmits through the medium and
+the receptions land in the witnesses' inboxes; each witness's agent reports its own inbox.
+
+Agents that are given the same RadioMedium share the same Airwaves (`airwaves_for`), so the
+harness only hands one medium to all the agents it runs in one process.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from oracle.proofs.coverage import Beacon, WitnessReport, node_id
+from oracle.radio import RadioMedium
+
+EPOCHS_KEPT = 8  # inbox epochs kept per node; older ones are dropped
+MAX_HEARD_PER_EPOCH = 10_000
+
+
+@dataclass(frozen=True)
+class Heard:
+    beacon: Beacon
+    report: WitnessReport  # the report the witness signs (fixed point as signed)
+
+
+class Airwaves:
+    def __init__(self, medium: RadioMedium):
+        self.medium = medium
+        self._inbox: dict[str, OrderedDict[int, list[Heard]]] = {}
+
+    def transmit(self, beacon: Beacon, sender: str) -> list[str]:
+        """Sends `beacon` from `sender` at the beacon's scheduled transmit time; returns who
+        heard it (receivers' inboxes get the witness reports)."""
+        receptions = self.medium.transmit(beacon, sender, now=beacon.tx_time)
+        for reception in receptions:
+            self._deliver(reception.receiver, beacon, reception.report(beacon).canonical())
+        return [r.receiver for r in receptions]
+
+    def _deliver(self, receiver: str, beacon: Beacon, report: WitnessReport) -> None:
+        epochs = self._inbox.setdefault(node_id(receiver), OrderedDict())
+        heard = epochs.setdefault(beacon.epoch, [])
+        epochs.move_to_end(beacon.epoch)
+        while len(epochs) > EPOCHS_KEPT:
+            epochs.popitem(last=False)
+        if len(heard) < MAX_HEARD_PER_EPOCH and all(h.beacon.hash != beacon.hash for h in heard):
+            heard.append(Heard(beacon, report))
+
+    def heard(self, node: str, epoch: int) -> list[Heard]:
+        return list(self._inbox.get(node_id(node), {}).get(epoch, ()))
+
+
+_AIRWAVES: weakref.WeakKeyDictionary[RadioMedium, Airwaves] = weakref.WeakKeyDictionary()
+
+
+def airwaves_for(medium: RadioMedium | Airwaves) -> Airwaves:
+    """The one Airwaves of `medium` (created on first use)."""
+    if isinstance(medium, Airwaves):
+        return medium
+    if not isinstance(medium, RadioMedium):
+        raise TypeError(f"expected a RadioMedium, got {type(medium).__name__}")
+    air = _AIRWAVES.get(medium)
+    if air is None:
+        air = _AIRWAVES[medium] = Airwaves(medium)
+    return air

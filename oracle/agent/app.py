@@ -1,0 +1,356 @@
+"""The node agent's HTTP app: `create_app(settings, behaviour, medium)`.
+
+Every successful answer is an oracle.envelope.SignedResponse (`to_wire()` JSON) signed by the
+node key, whose challenge_id binds the chain, the node, the epoch, a kind and the caller's nonce:
+
+    GET  /health[?nonce=0x..32 bytes]    kind "health", epoch 0 -> {node, kind, hw_class, version}
+    POST /compute/commit  {epoch, nonce, seed, n, chain_id}   kind "compute"
+         -> wire.commit_payload {stage, root, elapsed_s, backend}
+    POST /compute/reveal  {challenge_id, salt, k}             the commit's challenge_id
+         -> wire.reveal_payload {stage, rows: [{index, row, proof}]}
+    POST /storage/data    {lease_id, data}                    kind "storage-data", epoch 0,
+         nonce uint256(lease_id) -> {lease_id, root, n_chunks, size}
+    POST /storage/audit   {epoch, nonce, lease_id, chain_id}  kind "storage"
+         -> oracle.proofs.storage payload {chunks: [{index, chunk, proof}]}
+    POST /coverage/beacon {epoch, nonce, chain_id, beacon: wire.beacon_to_wire}  kind "beacon"
+         -> {beacon_hash, heard_by}
+    POST /coverage/witnesses {epoch, nonce, chain_id}         kind "coverage"
+         -> wire.witnesses_payload {epoch, witnesses: [...]}
+
+Only the endpoints of the node's kind are served (and /health). Errors are plain JSON
+{"error": "..."}, unsigned: 400 for a body that fails validation (strict: exact keys, types,
+sizes; a chain_id other than the node's), 404 for an unknown lease or computation, 413 for a
+body over settings.max_body_bytes, 503 when offline or without a radio medium.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from oracle.agent import wire
+from oracle.agent.air import Airwaves, airwaves_for
+from oracle.agent.behaviour import Behaviour, Honest
+from oracle.agent.config import VERSION, Settings
+from oracle.agent.store import LeaseNotFound, LeaseStore
+from oracle.envelope import challenge_id, sign_response
+from oracle.hardware import NodeKind
+from oracle.proofs import compute, storage
+from oracle.radio import RadioMedium
+
+log = logging.getLogger("oracle.agent")
+ZERO32 = b"\x00" * 32
+
+
+class BadRequest(ValueError):
+    pass
+
+
+@dataclass
+class Agent:
+    settings: Settings
+    behaviour: Behaviour
+    store: LeaseStore | None
+    air: Airwaves | None
+    address: str
+    computations: OrderedDict[bytes, tuple[compute.Computation, float]] = field(
+        default_factory=OrderedDict
+    )
+    inflight: dict[bytes, asyncio.Future] = field(default_factory=dict)
+    compute_slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(1))
+
+    def signed(self, cid: bytes, payload: Any) -> web.Response:
+        response = sign_response(self.settings.node_key, self.settings.chain_id, cid, payload)
+        return web.json_response(response.to_wire())
+
+    def cid(self, epoch: int, kind: str, nonce: bytes) -> bytes:
+        return challenge_id(self.settings.chain_id, self.address, epoch, kind, nonce)
+
+
+AGENT = web.AppKey("agent", Agent)
+
+
+def _error(status: int, message: str) -> web.Response:
+    return web.json_response({"error": message}, status=status)
+
+
+# --- validation -------------------------------------------------------------------------------
+
+
+def _uint(bits: int) -> Callable[[Any], int]:
+    def check(value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**bits:
+            raise BadRequest(f"must be a uint{bits}")
+        return value
+
+    return check
+
+
+def _hex32(value: Any) -> bytes:
+    try:
+        return wire.unhex(value, 32, "value")
+    except ValueError as exc:
+        raise BadRequest(str(exc)) from None
+
+
+def _n(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= compute.MAX_N:
+        raise BadRequest(f"must be an integer in [1, {compute.MAX_N}]")
+    return value
+
+
+def _data(value: Any) -> bytes:
+    try:
+        raw = wire.unhex(value, None, "data")
+    except ValueError as exc:
+        raise BadRequest(str(exc)) from None
+    if not raw:
+        raise BadRequest("must not be empty")
+    return raw
+
+
+async def _body(request: web.Request, schema: dict[str, Callable[[Any], Any]]) -> dict:
+    """The JSON object of the request, with exactly the schema's keys, each checked."""
+    raw = await request.read()  # HTTPRequestEntityTooLarge past client_max_size
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        raise BadRequest("body is not JSON") from None
+    if not isinstance(body, dict):
+        raise BadRequest("body must be a JSON object")
+    missing, extra = sorted(set(schema) - set(body)), sorted(set(body) - set(schema))
+    if missing or extra:
+        raise BadRequest(
+            f"body must have exactly {sorted(schema)}; missing {missing}, extra {extra}"
+        )
+    out = {}
+    for key, check in schema.items():
+        try:
+            out[key] = check(body[key])
+        except BadRequest as exc:
+            raise BadRequest(f"{key}: {exc}") from None
+    agent = request.app[AGENT]
+    if "chain_id" in out and out["chain_id"] != agent.settings.chain_id:
+        raise BadRequest(f"chain_id {out['chain_id']} is not this node's {agent.settings.chain_id}")
+    return out
+
+
+@web.middleware
+async def _errors(request: web.Request, handler: Callable[[web.Request], Awaitable]) -> Any:
+    try:
+        return await handler(request)
+    except BadRequest as exc:
+        return _error(400, str(exc))
+    except web.HTTPRequestEntityTooLarge as exc:
+        return _error(413, exc.text or "request body too large")
+    except web.HTTPException as exc:
+        if exc.status >= 400:
+            return _error(exc.status, exc.reason)
+        raise
+
+
+@web.middleware
+async def _offline(request: web.Request, handler: Callable[[web.Request], Awaitable]) -> Any:
+    behaviour = request.app[AGENT].behaviour
+    if behaviour.offline:
+        if behaviour.offline_mode == "hang":
+            await asyncio.sleep(behaviour.hang_s)
+        return _error(503, "node offline")
+    return await handler(request)
+
+
+# --- handlers ---------------------------------------------------------------------------------
+
+
+async def health(request: web.Request) -> web.Response:
+    agent = request.app[AGENT]
+    nonce = ZERO32
+    if "nonce" in request.query:
+        nonce = _hex32(request.query["nonce"])
+    payload = {
+        "node": agent.address,
+        "kind": agent.settings.kind.name.lower(),
+        "hw_class": agent.settings.hw_class,
+        "version": VERSION,
+    }
+    return agent.signed(agent.cid(0, "health", nonce), payload)
+
+
+async def compute_commit(request: web.Request) -> web.Response:
+    agent = request.app[AGENT]
+    body = await _body(
+        request,
+        {"epoch": _uint(64), "nonce": _hex32, "seed": _hex32, "n": _n, "chain_id": _uint(64)},
+    )
+    cid = agent.cid(body["epoch"], "compute", body["nonce"])
+    cached = agent.computations.get(cid)
+    if cached is None:
+        if cid in agent.inflight:  # a retry of a challenge being computed: share the result
+            cached = await asyncio.shield(agent.inflight[cid])
+        else:
+            cached = await _prove(agent, cid, body)
+    computation, elapsed = cached
+    payload = wire.commit_payload(computation.root, elapsed, computation.backend)
+    return agent.signed(cid, payload)
+
+
+async def _prove(agent: Agent, cid: bytes, body: dict) -> tuple[compute.Computation, float]:
+    challenge = compute.Challenge(
+        seed=body["seed"], n=body["n"], node=agent.address, epoch=body["epoch"]
+    )
+    prover = agent.behaviour.prover()
+    backend = agent.settings.backend
+    if prover is compute.prove:
+
+        def prover(c: compute.Challenge) -> compute.Computation:
+            return compute.prove(c, backend)
+
+    future: asyncio.Future = asyncio.get_running_loop().create_future()
+    agent.inflight[cid] = future
+    try:
+        async with agent.compute_slots:
+            started = time.perf_counter()
+            computation = await asyncio.get_running_loop().run_in_executor(None, prover, challenge)
+            elapsed = time.perf_counter() - started
+        delay = agent.behaviour.commit_delay_s(elapsed)
+        if delay > 0:
+            await asyncio.sleep(delay)
+        result = (computation, elapsed)
+        agent.computations[cid] = result
+        while len(agent.computations) > agent.settings.compute_cache:
+            agent.computations.popitem(last=False)
+        future.set_result(result)
+        return result
+    except asyncio.CancelledError:
+        future.cancel()
+        raise
+    except BaseException as exc:
+        future.set_exception(exc)
+        future.exception()  # marks it retrieved: nobody else may be waiting
+        raise
+    finally:
+        del agent.inflight[cid]
+
+
+async def compute_reveal(request: web.Request) -> web.Response:
+    agent = request.app[AGENT]
+    body = await _body(request, {"challenge_id": _hex32, "salt": _hex32, "k": _uint(32)})
+    cid = body["challenge_id"]
+    cached = agent.computations.get(cid)
+    if cached is None:
+        return _error(404, "no commitment for this challenge_id (unknown or evicted)")
+    agent.computations.move_to_end(cid)
+    computation = cached[0]
+    if not 1 <= body["k"] <= computation.challenge.n:
+        raise BadRequest(f"k: must be in [1, n = {computation.challenge.n}]")
+    rows = compute.sample_rows(computation.challenge, computation.root, body["salt"], body["k"])
+    return agent.signed(cid, wire.reveal_payload(computation.reveal(rows)))
+
+
+async def storage_data(request: web.Request) -> web.Response:
+    agent = request.app[AGENT]
+    body = await _body(request, {"lease_id": _uint(256), "data": _data})
+    lease_id = body["lease_id"]
+    info = await asyncio.get_running_loop().run_in_executor(
+        None, agent.store.put, lease_id, body["data"], agent.behaviour.keeps_chunk
+    )
+    log.info("stored lease %d: %d bytes, %d chunks", lease_id, info.size, info.n_chunks)
+    payload = {
+        "lease_id": lease_id,
+        "root": wire.hexb(info.root),
+        "n_chunks": info.n_chunks,
+        "size": info.size,
+    }
+    return agent.signed(agent.cid(0, "storage-data", lease_id.to_bytes(32, "big")), payload)
+
+
+async def storage_audit(request: web.Request) -> web.Response:
+    agent = request.app[AGENT]
+    body = await _body(
+        request,
+        {"epoch": _uint(64), "nonce": _hex32, "lease_id": _uint(256), "chain_id": _uint(64)},
+    )
+    try:
+        info = agent.store.info(body["lease_id"])
+    except LeaseNotFound:
+        return _error(404, f"no data for lease {body['lease_id']}")
+    challenge = storage.Challenge(
+        nonce=body["nonce"],
+        node=agent.address,
+        lease_id=info.lease_id,
+        n_chunks=info.n_chunks,
+        root=info.root,
+    )
+    chunks = agent.store.read(info.lease_id, storage.audit_indices(challenge))
+    cid = agent.cid(body["epoch"], "storage", body["nonce"])
+    return agent.signed(cid, storage.build_payload(chunks))
+
+
+def _need_air(agent: Agent) -> Airwaves:
+    if agent.air is None:
+        raise web.HTTPServiceUnavailable(reason="no radio medium attached to this agent")
+    return agent.air
+
+
+async def coverage_beacon(request: web.Request) -> web.Response:
+    agent = request.app[AGENT]
+    body = await _body(
+        request, {"epoch": _uint(64), "nonce": _hex32, "chain_id": _uint(64), "beacon": lambda b: b}
+    )
+    try:
+        beacon = wire.beacon_from_wire(body["epoch"], body["beacon"])
+    except ValueError as exc:
+        raise BadRequest(f"beacon: {exc}") from None
+    if int(beacon.beaconer, 16) != int(agent.address, 16):
+        raise BadRequest("beacon: this node is not its beaconer")
+    heard_by = _need_air(agent).transmit(beacon, agent.address)
+    payload = {"beacon_hash": wire.hexb(beacon.hash), "heard_by": len(heard_by)}
+    return agent.signed(agent.cid(body["epoch"], "beacon", body["nonce"]), payload)
+
+
+async def coverage_witnesses(request: web.Request) -> web.Response:
+    agent = request.app[AGENT]
+    body = await _body(request, {"epoch": _uint(64), "nonce": _hex32, "chain_id": _uint(64)})
+    heard = _need_air(agent).heard(agent.address, body["epoch"])
+    payload = wire.witnesses_payload(body["epoch"], [h.report for h in heard])
+    return agent.signed(agent.cid(body["epoch"], "coverage", body["nonce"]), payload)
+
+
+# --- factory ----------------------------------------------------------------------------------
+
+
+def create_app(
+    settings: Settings,
+    behaviour: Behaviour | None = None,
+    medium: RadioMedium | Airwaves | None = None,
+) -> web.Application:
+    """The agent app. `medium`: the in-process radio medium shared by a simulation's agents
+    (wireless nodes only; without one the coverage endpoints answer 503)."""
+    agent = Agent(
+        settings=settings,
+        behaviour=behaviour if behaviour is not None else Honest(),
+        store=LeaseStore(settings.data_dir) if settings.kind == NodeKind.STORAGE else None,
+        air=airwaves_for(medium) if medium is not None else None,
+        address=settings.address,
+    )
+    app = web.Application(middlewares=[_errors, _offline], client_max_size=settings.max_body_bytes)
+    app[AGENT] = agent
+    app.router.add_get("/health", health)
+    if settings.kind == NodeKind.COMPUTE:
+        app.router.add_post("/compute/commit", compute_commit)
+        app.router.add_post("/compute/reveal", compute_reveal)
+    elif settings.kind == NodeKind.STORAGE:
+        app.router.add_post("/storage/data", storage_data)
+        app.router.add_post("/storage/audit", storage_audit)
+    else:
+        app.router.add_post("/coverage/beacon", coverage_beacon)
+        app.router.add_post("/coverage/witnesses", coverage_witnesses)
+    return app

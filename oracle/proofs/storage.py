@@ -1,0 +1,282 @@
+"""Storage proof (proof of storage): keccak Merkle audits of random chunks. Pure functions: no
+I/O, no clock reads (the caller measures the latency and passes it in).
+
+Protocol, version 1. All integers big-endian; || is concatenation; keccak256 is Ethereum's.
+
+1. Data. A lease's data is zero-padded to whole CHUNK_SIZE (1024-byte) chunks; the data root is
+   oracle.merkle.ChunkTree over them: leaf_i = keccak256(uint256(i) || chunk_i), positional
+   parents keccak256(left || right), leaves padded with zero hashes to a power of two. This is
+   the tree SlashingManager.disputeStorageSlash checks, so any proof a node gives the oracle is
+   also what it can put on-chain to dispute a slash (`oracle.merkle.verify_chunk_proof` is the
+   Python twin of that check). The oracle keeps only (root, n_chunks) per lease.
+
+2. Challenge. Per epoch, node and lease the oracle derives a 32-byte nonce from the epoch seed
+   (`audit_nonce`: keccak256("plinth-storage-audit-v1" || seed || uint64(epoch) || node ||
+   uint256(lease_id))), so nobody can predict or choose it before the seed is on-chain. The
+   audited chunks are
+       x_j = uint256(keccak256(nonce || node || uint256(lease_id) || uint32(j))) mod n_chunks,
+   j = 0, 1, ..., keeping the first k = min(DEFAULT_K, n_chunks) distinct values in order of
+   appearance (`audit_indices`).
+
+3. Response payload (canonical JSON, signed in an oracle.envelope.SignedResponse whose
+   challenge_id binds chain, node, epoch, kind "storage" and the nonce):
+       {"chunks": [{"index": x_0, "chunk": "0x" + 2048 hex digits,
+                    "proof": ["0x" + 64 hex digits, ... tree_depth(n_chunks) siblings]}, ...]}
+   one item per audited index, in the asked order.
+
+4. Verify (`verify`, never raises on bad input). The first failing check is the verdict:
+   challenge or payload not well formed (malformed: types, hex, sizes of the proof hashes);
+   not exactly the asked indices in the asked order (wrong_indices); a chunk that is not
+   CHUNK_SIZE bytes (bad_chunk); a proof that does not reach the root, including one with the
+   wrong number of siblings (bad_proof); the answer after the deadline (late). Else ok. A
+   failing chunk's index goes into the verdict: it is what an on-chain StorageAuditFailed slash
+   names and what the node must produce a valid proof for to dispute it.
+
+5. Detection. A node that keeps only a fraction q of the chunks (and cannot rebuild the others)
+   passes an audit only if every audited chunk is one it kept: with k distinct indices drawn
+   from n chunks of which qn are kept, C(qn, k) / C(n, k) <= q^k. DEFAULT_K = 10 is the smallest
+   k with 1 - 0.5^k >= 0.999: a node keeping half its chunks is caught with probability at
+   least 1 - 2^-10 = 0.99902 per audit (more for small leases, where drawing without
+   replacement helps; a lease of fewer than 10 chunks is audited in full, so any missing chunk
+   is caught).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from eth_utils import keccak
+
+from oracle.merkle import CHUNK_SIZE, tree_depth, verify_chunk_proof
+
+NONCE_BYTES = 32
+ROOT_BYTES = 32
+AUDIT_TAG = b"plinth-storage-audit-v1"
+DEFAULT_K = 10  # smallest k with 1 - 0.5^k >= 0.999 (0.5^10 = 0.000977)
+MAX_CHUNKS = 2**32  # indices are hashed as uint32 positions; leases stay far below this
+
+
+class Reason(StrEnum):
+    """Verdict reason codes; the value is what providers look up."""
+
+    OK = "ok"
+    MALFORMED = "malformed"
+    WRONG_INDICES = "wrong_indices"
+    BAD_CHUNK = "bad_chunk"
+    BAD_PROOF = "bad_proof"
+    LATE = "late"
+
+
+@dataclass(frozen=True)
+class Challenge:
+    nonce: bytes  # 32 bytes, from audit_nonce(epoch seed, epoch, node, lease_id)
+    node: str  # the node key's address, "0x" + 40 hex digits
+    lease_id: int  # uint256
+    n_chunks: int  # of the lease's data, as the oracle recorded it
+    root: bytes  # the lease's data root
+
+
+@dataclass(frozen=True)
+class Verdict:
+    passed: bool
+    reason: Reason
+    detail: str = ""
+    index: int | None = None  # the chunk at fault, when one is
+
+
+def detection_probability(fraction_kept: float, k: int = DEFAULT_K) -> float:
+    """Lower bound on catching, in one audit of k chunks, a node that kept `fraction_kept` of
+    them (exact when drawing with replacement; distinct indices only do better)."""
+    if not 0 <= fraction_kept <= 1 or k < 0:
+        raise ValueError(f"need 0 <= q <= 1 and k >= 0, got q={fraction_kept}, k={k}")
+    return 1 - fraction_kept**k
+
+
+def chunks_for_detection(fraction_kept: float, probability: float) -> int:
+    """The smallest k with detection_probability(fraction_kept, k) >= probability."""
+    if not 0 < fraction_kept < 1 or not 0 <= probability < 1:
+        raise ValueError(f"need 0 < q < 1 and 0 <= p < 1, got q={fraction_kept}, p={probability}")
+    k = max(0, math.ceil(math.log1p(-probability) / math.log(fraction_kept)))
+    while detection_probability(fraction_kept, k) < probability:  # guards rounding
+        k += 1
+    return k
+
+
+# ---------------------------------------------------------------- validation
+
+
+def _is_int(x: Any) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool)
+
+
+def _node_bytes(node: Any) -> bytes | None:
+    if not isinstance(node, str) or len(node) != 42 or node[:2] not in ("0x", "0X"):
+        return None
+    try:
+        return bytes.fromhex(node[2:])
+    except ValueError:
+        return None
+
+
+def _challenge_error(challenge: Any) -> str | None:
+    if not isinstance(challenge, Challenge):
+        return "challenge is not a storage Challenge"
+    if not isinstance(challenge.nonce, bytes) or len(challenge.nonce) != NONCE_BYTES:
+        return f"nonce must be {NONCE_BYTES} bytes"
+    if _node_bytes(challenge.node) is None:
+        return "node must be an address, 0x and 40 hex digits"
+    if not _is_int(challenge.lease_id) or not 0 <= challenge.lease_id < 2**256:
+        return "lease_id must be a uint256"
+    if not _is_int(challenge.n_chunks) or not 1 <= challenge.n_chunks <= MAX_CHUNKS:
+        return f"n_chunks must be in [1, {MAX_CHUNKS}]"
+    if not isinstance(challenge.root, bytes) or len(challenge.root) != ROOT_BYTES:
+        return f"root must be {ROOT_BYTES} bytes"
+    return None
+
+
+# ---------------------------------------------------------------- derivation
+
+
+def audit_nonce(epoch_seed: bytes, epoch: int, node: str, lease_id: int) -> bytes:
+    """The audit nonce of (epoch, node, lease), from the epoch seed the chain provides."""
+    node_raw = _node_bytes(node)
+    if not isinstance(epoch_seed, bytes) or len(epoch_seed) != 32 or node_raw is None:
+        raise ValueError("need a 32-byte epoch seed and a node address")
+    if not _is_int(epoch) or not 0 <= epoch < 2**64:
+        raise ValueError("epoch must be a uint64")
+    if not _is_int(lease_id) or not 0 <= lease_id < 2**256:
+        raise ValueError("lease_id must be a uint256")
+    return keccak(
+        AUDIT_TAG + epoch_seed + epoch.to_bytes(8, "big") + node_raw + lease_id.to_bytes(32, "big")
+    )
+
+
+def audit_size(n_chunks: int, k: int = DEFAULT_K) -> int:
+    return min(k, n_chunks)
+
+
+def audit_indices(challenge: Challenge, k: int = DEFAULT_K) -> list[int]:
+    """The min(k, n_chunks) distinct chunk indices audited, in the order they must be answered."""
+    error = _challenge_error(challenge)
+    if error is not None:
+        raise ValueError(error)
+    if not _is_int(k) or k < 1:
+        raise ValueError(f"k must be a positive int, got {k!r}")
+    n = challenge.n_chunks
+    prefix = challenge.nonce + _node_bytes(challenge.node) + challenge.lease_id.to_bytes(32, "big")
+    want = audit_size(n, k)
+    chosen: list[int] = []
+    seen: set[int] = set()
+    j = 0
+    while len(chosen) < want:
+        x = int.from_bytes(keccak(prefix + j.to_bytes(4, "big")), "big") % n
+        if x not in seen:
+            seen.add(x)
+            chosen.append(x)
+        j += 1
+    return chosen
+
+
+# ---------------------------------------------------------------- response
+
+
+def _hex(raw: bytes) -> str:
+    return "0x" + raw.hex()
+
+
+def build_payload(chunks: list[tuple[int, bytes, list[bytes]]]) -> dict:
+    """The response payload from (index, chunk, proof) triples, in the asked order."""
+    return {
+        "chunks": [
+            {"index": i, "chunk": _hex(chunk), "proof": [_hex(s) for s in proof]}
+            for i, chunk, proof in chunks
+        ]
+    }
+
+
+def _unhex(value: Any) -> bytes | None:
+    if not isinstance(value, str) or value[:2] not in ("0x", "0X") or len(value) % 2:
+        return None
+    try:
+        return bytes.fromhex(value[2:])
+    except ValueError:
+        return None
+
+
+def _fail(reason: Reason, detail: str, index: int | None = None) -> Verdict:
+    return Verdict(passed=False, reason=reason, detail=detail, index=index)
+
+
+def _is_seconds(x: Any) -> bool:
+    return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x) and x >= 0
+
+
+def verify(
+    challenge: Challenge,
+    payload: Any,
+    latency_s: float,
+    deadline_s: float,
+    *,
+    k: int = DEFAULT_K,
+) -> Verdict:
+    """The verdict on one storage audit. `payload` is the decoded JSON the node signed,
+    `latency_s` the verifier's own measure (challenge sent to answer received). Never raises on
+    malformed input."""
+    error = _challenge_error(challenge)
+    if error is not None:
+        return _fail(Reason.MALFORMED, error)
+    if not _is_int(k) or k < 1:
+        return _fail(Reason.MALFORMED, f"k must be a positive int, got {k!r}")
+    if not _is_seconds(latency_s) or not _is_seconds(deadline_s):
+        return _fail(Reason.MALFORMED, "latency and deadline must be finite seconds >= 0")
+    if not isinstance(payload, dict) or set(payload) != {"chunks"}:
+        return _fail(Reason.MALFORMED, 'payload must be an object with only "chunks"')
+    items = payload["chunks"]
+    if not isinstance(items, list):
+        return _fail(Reason.MALFORMED, "chunks must be a list")
+
+    parsed: list[tuple[int, bytes, list[bytes]]] = []
+    for position, item in enumerate(items):
+        if not isinstance(item, dict) or set(item) != {"index", "chunk", "proof"}:
+            return _fail(Reason.MALFORMED, f"item {position} must have index, chunk and proof")
+        index, chunk, proof = item["index"], _unhex(item["chunk"]), item["proof"]
+        if not _is_int(index):
+            return _fail(Reason.MALFORMED, f"item {position}: index is not an int")
+        if chunk is None:
+            return _fail(Reason.MALFORMED, f"item {position}: chunk is not 0x-hex", index)
+        if not isinstance(proof, list) or len(proof) > 256:
+            return _fail(Reason.MALFORMED, f"item {position}: proof is not a list", index)
+        siblings = [_unhex(s) for s in proof]
+        if any(s is None or len(s) != 32 for s in siblings):
+            return _fail(Reason.MALFORMED, f"item {position}: proof hashes must be 32 bytes", index)
+        parsed.append((index, chunk, siblings))  # type: ignore[arg-type]
+
+    asked = audit_indices(challenge, k)
+    given = [index for index, _, _ in parsed]
+    if given != asked:
+        given_set = set(given)
+        missing = [i for i in asked if i not in given_set]
+        return _fail(
+            Reason.WRONG_INDICES,
+            f"answered {len(given)} chunks, not the {len(asked)} asked in order; "
+            f"missing {missing[:8]}",
+            missing[0] if missing else None,
+        )
+    depth = tree_depth(challenge.n_chunks)
+    for index, chunk, siblings in parsed:
+        if len(chunk) != CHUNK_SIZE:
+            return _fail(
+                Reason.BAD_CHUNK, f"chunk {index} is {len(chunk)} bytes, not {CHUNK_SIZE}", index
+            )
+        if len(siblings) != depth:
+            return _fail(
+                Reason.BAD_PROOF, f"proof of chunk {index} has {len(siblings)} of {depth}", index
+            )
+        if not verify_chunk_proof(challenge.root, challenge.n_chunks, index, chunk, siblings):
+            return _fail(Reason.BAD_PROOF, f"chunk {index} does not reach the data root", index)
+    if latency_s > deadline_s:
+        return _fail(Reason.LATE, f"answer after {latency_s:.3f} s, deadline {deadline_s:.3f} s")
+    return Verdict(passed=True, reason=Reason.OK)

@@ -1,0 +1,526 @@
+"""The node agent over HTTP (aiohttp_client) against the pure verifiers, and the storage proof:
+honest agents pass, each dishonest behaviour fails with its reason code, malformed requests get
+400, a response for one epoch does not verify as another, stored data survives a restart."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+
+import numpy as np
+import pytest
+from aiohttp import ClientTimeout
+from eth_account import Account
+
+from oracle.agent import (
+    ConfigError,
+    Honest,
+    LazyStorage,
+    Offline,
+    Settings,
+    SkipWork,
+    SlowGpu,
+    create_app,
+    load_settings,
+    wire,
+)
+from oracle.envelope import EnvelopeError, SignedResponse, challenge_id, verify_response
+from oracle.hardware import NodeKind
+from oracle.merkle import CHUNK_SIZE, ChunkTree, verify_chunk_proof
+from oracle.proofs import compute, storage
+from oracle.proofs.coverage import RadioClaim, schedule_beacons, validate_witnesses
+from oracle.radio import Radio, RadioMedium
+
+CHAIN = 31337
+aio = pytest.mark.asyncio
+
+
+def settings_for(tmp_path, kind: NodeKind, hw_class: int = 0, **kw) -> Settings:
+    return Settings(
+        node_key=bytes(Account.create().key),
+        kind=kind,
+        chain_id=CHAIN,
+        data_dir=tmp_path / "data",
+        hw_class=hw_class,
+        **kw,
+    )
+
+
+async def post(client, path: str, body) -> tuple[int, dict, float]:
+    started = time.perf_counter()
+    resp = await client.post(path, data=json.dumps(body))
+    payload = await resp.json()
+    return resp.status, payload, time.perf_counter() - started
+
+
+def opened(wire_body: dict, cid: bytes, node: str):
+    return verify_response(SignedResponse.from_wire(wire_body), CHAIN, cid, node)
+
+
+def h(raw: bytes) -> str:
+    return "0x" + raw.hex()
+
+
+# --- compute ----------------------------------------------------------------------------------
+
+
+async def run_compute(client, node: str, hw_class: int, n: int = 64, epoch: int = 7):
+    seed, nonce, salt = os.urandom(32), os.urandom(32), os.urandom(32)
+    status, body, latency = await post(
+        client,
+        "/compute/commit",
+        {"epoch": epoch, "nonce": h(nonce), "seed": h(seed), "n": n, "chain_id": CHAIN},
+    )
+    assert status == 200, body
+    cid = challenge_id(CHAIN, node, epoch, "compute", nonce)
+    commitment = wire.commitment_from_payload(opened(body, cid, node))
+    status, body, _ = await post(
+        client, "/compute/reveal", {"challenge_id": h(cid), "salt": h(salt), "k": compute.DEFAULT_K}
+    )
+    assert status == 200, body
+    reveal = wire.reveal_from_payload(opened(body, cid, node))
+    return compute.verify(
+        compute.Challenge(seed=seed, n=n, node=node, epoch=epoch),
+        commitment,
+        reveal,
+        salt=salt,
+        hw_class=hw_class,
+        commit_latency_s=latency,
+    )
+
+
+@aio
+async def test_compute_round_trip_passes_when_honest(aiohttp_client, tmp_path):
+    settings = settings_for(tmp_path, NodeKind.COMPUTE)
+    client = await aiohttp_client(create_app(settings))
+    verdict = await run_compute(client, settings.address, hw_class=0)
+    assert verdict.passed, verdict
+
+
+@aio
+async def test_compute_fails_wrong_row_when_work_skipped(aiohttp_client, tmp_path):
+    settings = settings_for(tmp_path, NodeKind.COMPUTE)
+    client = await aiohttp_client(create_app(settings, SkipWork(fraction=0.5)))
+    verdict = await run_compute(client, settings.address, hw_class=0)
+    assert (verdict.passed, verdict.reason) == (False, compute.Reason.WRONG_ROW)
+
+
+@aio
+async def test_compute_fails_late_when_cpu_claims_h100(aiohttp_client, tmp_path):
+    settings = settings_for(tmp_path, NodeKind.COMPUTE, hw_class=3)
+    h100 = compute.HARDWARE_CLASSES[3]
+    slow = SlowGpu(delay_s=compute.deadline_s(64, h100) + 0.1)
+    client = await aiohttp_client(create_app(settings, slow))
+    verdict = await run_compute(client, settings.address, hw_class=3)
+    assert (verdict.passed, verdict.reason) == (False, compute.Reason.LATE)
+
+
+@aio
+async def test_compute_reveal_404_when_commitment_unknown(aiohttp_client, tmp_path):
+    client = await aiohttp_client(create_app(settings_for(tmp_path, NodeKind.COMPUTE)))
+    body = {"challenge_id": h(b"\x01" * 32), "salt": h(b"\x02" * 32), "k": 4}
+    status, payload, _ = await post(client, "/compute/reveal", body)
+    assert status == 404 and "error" in payload
+
+
+# --- storage ----------------------------------------------------------------------------------
+
+
+async def store(
+    client, node: str, lease_id: int, data: bytes, nonce: bytes | None = None
+) -> storage.Challenge:
+    status, body, _ = await post(client, "/storage/data", {"lease_id": lease_id, "data": h(data)})
+    assert status == 200, body
+    cid = challenge_id(CHAIN, node, 0, "storage-data", lease_id.to_bytes(32, "big"))
+    receipt = opened(body, cid, node)
+    tree = ChunkTree.from_data(data)
+    assert receipt == {
+        "lease_id": lease_id,
+        "root": h(tree.root),
+        "n_chunks": tree.n_chunks,
+        "size": len(data),
+    }
+    nonce = nonce if nonce is not None else os.urandom(32)
+    return storage.Challenge(nonce, node, lease_id, tree.n_chunks, tree.root)
+
+
+async def audit(client, challenge: storage.Challenge, epoch: int = 5):
+    body = {"epoch": epoch, "nonce": h(challenge.nonce), "lease_id": challenge.lease_id}
+    status, wire_body, latency = await post(client, "/storage/audit", {**body, "chain_id": CHAIN})
+    assert status == 200, wire_body
+    return wire_body, latency
+
+
+def storage_cid(challenge: storage.Challenge, epoch: int = 5) -> bytes:
+    return challenge_id(CHAIN, challenge.node, epoch, "storage", challenge.nonce)
+
+
+@pytest.fixture
+def data():
+    return np.random.default_rng(1).bytes(64 * CHUNK_SIZE - 100)
+
+
+@aio
+async def test_storage_audit_passes_when_honest(aiohttp_client, tmp_path, data):
+    settings = settings_for(tmp_path, NodeKind.STORAGE)
+    client = await aiohttp_client(create_app(settings))
+    challenge = await store(client, settings.address, 9, data)
+    wire_body, latency = await audit(client, challenge)
+    payload = opened(wire_body, storage_cid(challenge), settings.address)
+    verdict = storage.verify(challenge, payload, latency, deadline_s=5.0)
+    assert verdict == storage.Verdict(True, storage.Reason.OK)
+    assert [c["index"] for c in payload["chunks"]] == storage.audit_indices(challenge)
+    assert len(payload["chunks"]) == storage.DEFAULT_K
+
+
+@aio
+async def test_storage_audit_fails_bad_proof_naming_a_dropped_chunk_when_lazy(
+    aiohttp_client, tmp_path, data
+):
+    settings = settings_for(tmp_path, NodeKind.STORAGE)
+    lazy = LazyStorage(fraction_kept=0.5)
+    client = await aiohttp_client(create_app(settings, lazy))
+    # A fixed nonce keeps the test deterministic (a random one lets the lazy node through with
+    # probability about 0.5^10).
+    challenge = await store(client, settings.address, 9, data, nonce=b"\x11" * 32)
+    wire_body, latency = await audit(client, challenge)
+    verdict = storage.verify(
+        challenge, opened(wire_body, storage_cid(challenge), settings.address), latency, 5.0
+    )
+    assert (verdict.passed, verdict.reason) == (False, storage.Reason.BAD_PROOF)
+    assert verdict.index in storage.audit_indices(challenge)
+    assert not lazy.keeps_chunk(9, verdict.index)
+    # An honest node holding the chunk could dispute the slash with exactly this check.
+    tree = ChunkTree.from_data(data)
+    chunk = (data + b"\x00" * CHUNK_SIZE)[verdict.index * CHUNK_SIZE :][:CHUNK_SIZE]
+    assert verify_chunk_proof(
+        challenge.root, challenge.n_chunks, verdict.index, chunk, tree.proof(verdict.index)
+    )
+
+
+@aio
+async def test_storage_data_survives_agent_restart(aiohttp_client, tmp_path, data):
+    settings = settings_for(tmp_path, NodeKind.STORAGE)
+    first = await aiohttp_client(create_app(settings))
+    challenge = await store(first, settings.address, 3, data)
+    await first.close()
+    second = await aiohttp_client(create_app(settings))  # same data dir, fresh process state
+    wire_body, latency = await audit(second, challenge)
+    payload = opened(wire_body, storage_cid(challenge), settings.address)
+    assert storage.verify(challenge, payload, latency, 5.0).passed
+
+
+@aio
+async def test_storage_response_does_not_verify_for_another_epoch(aiohttp_client, tmp_path, data):
+    settings = settings_for(tmp_path, NodeKind.STORAGE)
+    client = await aiohttp_client(create_app(settings))
+    challenge = await store(client, settings.address, 1, data)
+    wire_body, _ = await audit(client, challenge, epoch=5)
+    with pytest.raises(EnvelopeError):
+        opened(wire_body, storage_cid(challenge, epoch=6), settings.address)
+    other = Account.create().address
+    with pytest.raises(EnvelopeError):
+        opened(wire_body, challenge_id(CHAIN, other, 5, "storage", challenge.nonce), other)
+
+
+@aio
+async def test_storage_audit_404_when_lease_unknown(aiohttp_client, tmp_path):
+    client = await aiohttp_client(create_app(settings_for(tmp_path, NodeKind.STORAGE)))
+    body = {"epoch": 1, "nonce": h(b"\x01" * 32), "lease_id": 77, "chain_id": CHAIN}
+    status, _, _ = await post(client, "/storage/audit", body)
+    assert status == 404
+
+
+def honest_payload(data: bytes, challenge: storage.Challenge) -> dict:
+    chunks = ChunkTree.from_data(data)
+    padded = data + b"\x00" * (-len(data) % CHUNK_SIZE)
+    return storage.build_payload(
+        [
+            (i, padded[i * CHUNK_SIZE : (i + 1) * CHUNK_SIZE], chunks.proof(i))
+            for i in storage.audit_indices(challenge)
+        ]
+    )
+
+
+@pytest.fixture
+def pure_case(data):
+    tree = ChunkTree.from_data(data)
+    challenge = storage.Challenge(b"\x05" * 32, "0x" + "ab" * 20, 4, tree.n_chunks, tree.root)
+    return challenge, honest_payload(data, challenge)
+
+
+def test_storage_verify_rejects_each_adversarial_answer(pure_case):
+    challenge, good = pure_case
+    assert storage.verify(challenge, good, 0.1, 1.0).passed
+    asked = storage.audit_indices(challenge)
+
+    def altered(position: int, **changes) -> dict:
+        chunks = [dict(c) for c in good["chunks"]]
+        chunks[position].update(changes)
+        return {"chunks": chunks}
+
+    cases = {
+        storage.Reason.WRONG_INDICES: {"chunks": good["chunks"][1:]},
+        storage.Reason.BAD_CHUNK: altered(2, chunk=good["chunks"][2]["chunk"][:-2]),
+        storage.Reason.BAD_PROOF: altered(3, chunk="0x" + "00" * CHUNK_SIZE),
+    }
+    for reason, payload in cases.items():
+        verdict = storage.verify(challenge, payload, 0.1, 1.0)
+        assert verdict.reason == reason, verdict
+    assert (
+        storage.verify(challenge, cases[storage.Reason.WRONG_INDICES], 0.1, 1.0).index == asked[0]
+    )
+    assert storage.verify(challenge, cases[storage.Reason.BAD_CHUNK], 0.1, 1.0).index == asked[2]
+    assert storage.verify(challenge, cases[storage.Reason.BAD_PROOF], 0.1, 1.0).index == asked[3]
+    short_proof = altered(1, proof=good["chunks"][1]["proof"][:-1])
+    assert storage.verify(challenge, short_proof, 0.1, 1.0).reason == storage.Reason.BAD_PROOF
+    assert storage.verify(challenge, good, 1.5, 1.0).reason == storage.Reason.LATE
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        None,
+        [],
+        "x",
+        {"chunks": None},
+        {"chunks": [1]},
+        {"chunks": [{"index": "0", "chunk": "0x", "proof": []}]},
+        {"chunks": [{"index": 0, "chunk": "zz", "proof": []}]},
+        {"chunks": [{"index": 0, "chunk": "0x00", "proof": ["0x12"]}]},
+        {"chunks": [{"index": 0, "chunk": "0x00", "proof": "0x"}]},
+        {"chunks": [], "extra": 1},
+    ],
+)
+def test_storage_verify_says_malformed_and_never_raises(pure_case, payload):
+    challenge, _ = pure_case
+    assert storage.verify(challenge, payload, 0.1, 1.0).reason == storage.Reason.MALFORMED
+
+
+def test_storage_verify_says_malformed_for_a_bad_challenge_or_timing(pure_case):
+    challenge, good = pure_case
+    bad = storage.Challenge(b"\x05" * 31, challenge.node, 4, challenge.n_chunks, challenge.root)
+    assert storage.verify(bad, good, 0.1, 1.0).reason == storage.Reason.MALFORMED
+    assert storage.verify(challenge, good, float("nan"), 1.0).reason == storage.Reason.MALFORMED
+
+
+def test_storage_default_k_catches_half_kept_with_probability_0999():
+    assert storage.chunks_for_detection(0.5, 0.999) == storage.DEFAULT_K == 10
+    assert storage.detection_probability(0.5) >= 0.999
+    small = storage.Challenge(b"\x01" * 32, "0x" + "cd" * 20, 1, 3, b"\x00" * 32)
+    assert sorted(storage.audit_indices(small)) == [0, 1, 2]  # small leases audited in full
+
+
+# --- coverage ---------------------------------------------------------------------------------
+
+
+BASE = (37.7749, -122.4194)  # beaconer's true and claimed position
+
+
+def offset(lat: float, lon: float, north_m: float) -> tuple[float, float]:
+    return lat + north_m / 111_195.0, lon
+
+
+async def coverage_round(aiohttp_client, tmp_path, witness_claim_m: float, true_m: float = 350):
+    medium = RadioMedium(np.random.default_rng(7))
+    beaconer = settings_for(tmp_path / "b", NodeKind.WIRELESS)
+    witness = settings_for(tmp_path / "w", NodeKind.WIRELESS)
+    medium.place(beaconer.address, Radio(*BASE))
+    medium.place(witness.address, Radio(*offset(*BASE, true_m)))  # where it really is
+    claims = {
+        beaconer.address: RadioClaim(*BASE),
+        witness.address: RadioClaim(*offset(*BASE, witness_claim_m)),  # what it asserted
+    }
+    b_client = await aiohttp_client(create_app(beaconer, medium=medium))
+    w_client = await aiohttp_client(create_app(witness, medium=medium))
+    epoch, start = 11, 1_700_000_000.0
+    (beacon,) = schedule_beacons(b"\x09" * 32, epoch, [beaconer.address], start)
+    nonce = os.urandom(32)
+    body = {"epoch": epoch, "nonce": h(nonce), "chain_id": CHAIN}
+    status, wire_body, _ = await post(
+        b_client, "/coverage/beacon", {**body, "beacon": wire.beacon_to_wire(beacon)}
+    )
+    assert status == 200, wire_body
+    sent = opened(wire_body, challenge_id(CHAIN, beaconer.address, epoch, "beacon", nonce),
+                  beaconer.address)  # fmt: skip
+    assert sent == {"beacon_hash": h(beacon.hash), "heard_by": 1}
+    status, wire_body, _ = await post(w_client, "/coverage/witnesses", body)
+    assert status == 200, wire_body
+    cid = challenge_id(CHAIN, witness.address, epoch, "coverage", nonce)
+    got_epoch, reports = wire.witnesses_from_payload(opened(wire_body, cid, witness.address))
+    assert got_epoch == epoch and len(reports) == 1
+    with pytest.raises(EnvelopeError):  # not a witness list for the next epoch
+        opened(wire_body, challenge_id(CHAIN, witness.address, epoch + 1, "coverage", nonce),
+               witness.address)  # fmt: skip
+    return validate_witnesses([beacon], reports, claims, now=beacon.tx_time + 2)
+
+
+@aio
+async def test_coverage_round_trip_valid_when_honest(aiohttp_client, tmp_path):
+    (verdict,) = await coverage_round(aiohttp_client, tmp_path, witness_claim_m=350)
+    assert verdict.valid, verdict
+
+
+@aio
+async def test_coverage_witness_too_strong_when_location_spoofed(aiohttp_client, tmp_path):
+    # Really 350 m away, claims 80 km: it hears far too well for the claimed distance.
+    (verdict,) = await coverage_round(aiohttp_client, tmp_path, witness_claim_m=80_000)
+    assert (verdict.valid, verdict.reason) == (False, "too_strong")
+
+
+@aio
+async def test_coverage_endpoints_503_without_a_medium(aiohttp_client, tmp_path):
+    client = await aiohttp_client(create_app(settings_for(tmp_path, NodeKind.WIRELESS)))
+    body = {"epoch": 1, "nonce": h(b"\x01" * 32), "chain_id": CHAIN}
+    status, _, _ = await post(client, "/coverage/witnesses", body)
+    assert status == 503
+
+
+# --- requests, health, offline ----------------------------------------------------------------
+
+GOOD_COMMIT = {"epoch": 1, "nonce": h(b"\x01" * 32), "seed": h(b"\x02" * 32), "n": 64,
+               "chain_id": CHAIN}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "not json",
+        [],
+        {**GOOD_COMMIT, "extra": 1},
+        {k: v for k, v in GOOD_COMMIT.items() if k != "seed"},
+        {**GOOD_COMMIT, "n": compute.MAX_N + 1},
+        {**GOOD_COMMIT, "n": 0},
+        {**GOOD_COMMIT, "n": True},
+        {**GOOD_COMMIT, "n": "64"},
+        {**GOOD_COMMIT, "epoch": -1},
+        {**GOOD_COMMIT, "seed": h(b"\x02" * 31)},
+        {**GOOD_COMMIT, "nonce": "0x" + "zz" * 32},
+        {**GOOD_COMMIT, "chain_id": 1},
+    ],
+)
+@aio
+async def test_compute_commit_400_when_body_malformed(aiohttp_client, tmp_path, body):
+    client = await aiohttp_client(create_app(settings_for(tmp_path, NodeKind.COMPUTE)))
+    raw = body if isinstance(body, str) else json.dumps(body)
+    resp = await client.post("/compute/commit", data=raw)
+    assert resp.status == 400
+    assert "error" in await resp.json()
+
+
+@aio
+async def test_requests_400_when_storage_or_beacon_body_malformed(aiohttp_client, tmp_path):
+    storage_client = await aiohttp_client(create_app(settings_for(tmp_path, NodeKind.STORAGE)))
+    for body in (
+        {"lease_id": 1, "data": "0x"},
+        {"lease_id": 1, "data": "0x123"},
+        {"lease_id": 2**256, "data": "0x00"},
+    ):
+        assert (await post(storage_client, "/storage/data", body))[0] == 400
+    medium = RadioMedium(np.random.default_rng(1))
+    settings = settings_for(tmp_path / "w", NodeKind.WIRELESS)
+    client = await aiohttp_client(create_app(settings, medium=medium))
+    (beacon,) = schedule_beacons(b"\x09" * 32, 1, [Account.create().address], 1.7e9)
+    body = {"epoch": 1, "nonce": h(b"\x01" * 32), "chain_id": CHAIN}
+    for bad in (wire.beacon_to_wire(beacon), {"beaconer": settings.address}):
+        status, payload, _ = await post(client, "/coverage/beacon", {**body, "beacon": bad})
+        assert status == 400, payload  # someone else's beacon; an incomplete one
+
+
+@aio
+async def test_request_413_when_body_over_limit(aiohttp_client, tmp_path):
+    settings = settings_for(tmp_path, NodeKind.STORAGE, max_body_bytes=4096)
+    client = await aiohttp_client(create_app(settings))
+    status, payload, _ = await post(
+        client, "/storage/data", {"lease_id": 1, "data": h(b"1" * 4096)}
+    )
+    assert status == 413 and "error" in payload
+
+
+@aio
+async def test_endpoints_of_other_kinds_are_not_served(aiohttp_client, tmp_path):
+    client = await aiohttp_client(create_app(settings_for(tmp_path, NodeKind.STORAGE)))
+    assert (await client.post("/compute/commit", data="{}")).status == 404
+
+
+@aio
+async def test_health_is_signed_and_bound_to_the_nonce(aiohttp_client, tmp_path):
+    settings = settings_for(tmp_path, NodeKind.COMPUTE, hw_class=1)
+    client = await aiohttp_client(create_app(settings))
+    nonce = os.urandom(32)
+    resp = await client.get("/health", params={"nonce": h(nonce)})
+    payload = opened(await resp.json(), challenge_id(CHAIN, settings.address, 0, "health", nonce),
+                     settings.address)  # fmt: skip
+    assert payload["node"] == settings.address and payload["kind"] == "compute"
+    assert payload["hw_class"] == 1 and payload["version"]
+
+
+@aio
+async def test_offline_refuses_with_503_until_back_online(aiohttp_client, tmp_path):
+    behaviour = Offline()
+    client = await aiohttp_client(create_app(settings_for(tmp_path, NodeKind.STORAGE), behaviour))
+    assert (await client.get("/health")).status == 503
+    behaviour.go_online()
+    assert (await client.get("/health")).status == 200
+    honest = Honest()
+    client = await aiohttp_client(create_app(settings_for(tmp_path, NodeKind.STORAGE), honest))
+    honest.go_offline()  # mid-run
+    assert (await client.get("/health")).status == 503
+
+
+@aio
+async def test_offline_hang_times_the_caller_out(aiohttp_client, tmp_path):
+    behaviour = Offline(offline_mode="hang", hang_s=5.0)
+    client = await aiohttp_client(create_app(settings_for(tmp_path, NodeKind.STORAGE), behaviour))
+    with pytest.raises(asyncio.TimeoutError):
+        await client.get("/health", timeout=ClientTimeout(total=0.2))
+
+
+# --- config -----------------------------------------------------------------------------------
+
+
+def write_config(tmp_path, extra: str = "", password: str = "hunter2") -> tuple:
+    account = Account.create()
+    keystore = Account.encrypt(account.key, password, kdf="pbkdf2", iterations=2)
+    (tmp_path / "node.json").write_text(json.dumps(keystore))
+    (tmp_path / "node.pass").write_text("hunter2\n")
+    path = tmp_path / "agent.toml"
+    path.write_text('[agent]\nkind = "storage"\nchain_id = 31337\nkeystore = "node.json"\n' + extra)
+    return path, account
+
+
+def test_load_settings_decrypts_the_keystore_with_the_password_file(tmp_path):
+    path, account = write_config(tmp_path, 'password_file = "node.pass"\nport = 9000\n')
+    settings = load_settings(path)
+    assert settings.address == account.address and settings.port == 9000
+    assert settings.kind == NodeKind.STORAGE and settings.data_dir == tmp_path / "agent-data"
+
+
+def test_load_settings_reads_the_password_from_the_environment(tmp_path, monkeypatch):
+    path, account = write_config(tmp_path, 'password_env = "PLINTH_TEST_PW"\n')
+    monkeypatch.setenv("PLINTH_TEST_PW", "hunter2")
+    assert load_settings(path).address == account.address
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ("", "exactly one of"),
+        ('password_env = "PLINTH_UNSET_VAR_X"\n', "is not set"),
+        ('password_file = "node.pass"\nsecret = 1\n', "unknown keys"),
+        ('password_file = "node.pass"\nport = 0\n', "agent.port"),
+        ('password_file = "node.pass"\nkind = "x"\n', "TOML"),
+    ],
+)
+def test_load_settings_fails_clearly_when_config_is_bad(tmp_path, extra, message):
+    path, _ = write_config(tmp_path, extra)
+    with pytest.raises(ConfigError, match=message):
+        load_settings(path)
+
+
+def test_load_settings_fails_clearly_when_password_is_wrong(tmp_path):
+    path, _ = write_config(tmp_path, 'password_file = "node.pass"\n', password="other")
+    with pytest.raises(ConfigError, match="wrong password"):
+        load_settings(path)
