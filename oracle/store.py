@@ -1,0 +1,541 @@
+"""The oracle's durable store: SQLite in WAL mode (stdlib sqlite3). Stages talk only through it,
+so any stage can crash and restart and replays from what is committed here.
+
+**Durability.** journal_mode=WAL (readers, e.g. the API, never block the writer) with
+synchronous=FULL: every commit fsyncs the WAL. With NORMAL a commit survives a process crash
+but not a power loss or kernel panic, which may roll back the last transactions; for an oracle
+that can mean forgetting that a report was signed or a transaction sent (a nonce reused, a
+conflicting signature given to the committee). FULL costs one fsync per commit, so the hot path
+(ingest) commits observations in batches (`record_observations`), which keeps it far above the
+audit rate the network needs.
+
+**Exactly-once ingest.** An observation is inserted in the same transaction that moves its
+challenge from pending to done (`record_observations`); the update is conditional on
+status = 'pending', so a replayed observation of a done challenge is ignored, and a crash
+inside the transaction leaves neither. After a restart `pending_challenges` returns exactly the
+challenges without an observation. The same pattern holds downstream: verdicts are keyed by
+challenge id, node results are written in the transaction that moves the epoch to `scored`,
+and a report in the transaction that moves it to `reported`; reports.epoch is the primary key,
+so a second report for an epoch is refused (ReportExists) even by a second process.
+
+**Migrations.** PRAGMA user_version is the schema version; MIGRATIONS[i] takes version i to
+i + 1, each in one transaction; a database newer than this code is refused.
+
+Epoch states, in order: scheduled -> challenged -> scored -> reported -> submitted -> confirmed
+(submitted -> reported again when a transaction is dropped, so the submit stage can resend).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+EPOCH_STATES = ("scheduled", "challenged", "scored", "reported", "submitted", "confirmed")
+TRANSITIONS = {
+    "scheduled": {"challenged"},
+    "challenged": {"scored"},
+    "scored": {"reported"},
+    "reported": {"submitted"},
+    "submitted": {"confirmed", "reported"},
+    "confirmed": set(),
+}
+
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE epochs (
+        epoch       INTEGER PRIMARY KEY,
+        seed        BLOB NOT NULL,
+        state       TEXT NOT NULL CHECK (state IN ('scheduled', 'challenged', 'scored',
+                                                   'reported', 'submitted', 'confirmed')),
+        created_at  REAL NOT NULL,
+        updated_at  REAL NOT NULL
+    );
+    CREATE TABLE challenges (
+        id          TEXT PRIMARY KEY,           -- challenge_id, 0x-hex
+        epoch       INTEGER NOT NULL REFERENCES epochs(epoch),
+        node        TEXT NOT NULL,              -- lowercase 0x-hex
+        kind        TEXT NOT NULL,
+        request     TEXT NOT NULL,              -- JSON
+        status      TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'done')),
+        created_at  REAL NOT NULL
+    );
+    CREATE INDEX challenges_pending ON challenges(epoch, status);
+    CREATE INDEX challenges_node ON challenges(node, epoch);
+    CREATE TABLE observations (
+        challenge_id TEXT PRIMARY KEY REFERENCES challenges(id),
+        response     BLOB,                      -- raw payload bytes as received
+        signature    BLOB,
+        latency_s    REAL,
+        received_at  REAL NOT NULL,
+        http_status  INTEGER,
+        error        TEXT
+    );
+    CREATE TABLE verdicts (
+        challenge_id TEXT PRIMARY KEY REFERENCES challenges(id),
+        passed       INTEGER NOT NULL,
+        reason       TEXT NOT NULL,
+        detail       TEXT NOT NULL DEFAULT ''
+    );
+    CREATE TABLE node_results (
+        epoch          INTEGER NOT NULL REFERENCES epochs(epoch),
+        node           TEXT NOT NULL,
+        owner          TEXT NOT NULL,
+        kind           INTEGER NOT NULL,
+        reason         TEXT NOT NULL,
+        score_bps      INTEGER NOT NULL,
+        reputation_bps INTEGER NOT NULL,
+        late_streak    INTEGER NOT NULL DEFAULT 0,
+        reward         TEXT NOT NULL,           -- decimal string: may exceed 2^63
+        slash_reason   INTEGER NOT NULL DEFAULT 0,
+        slash_lease    TEXT NOT NULL DEFAULT '0',
+        slash_chunk    INTEGER NOT NULL DEFAULT 0,
+        evidence       BLOB,                    -- keccak256 of evidence_json
+        evidence_json  BLOB,
+        line           BLOB,                    -- the node's canonical results-file line
+        PRIMARY KEY (epoch, node)
+    );
+    CREATE INDEX node_results_node ON node_results(node, epoch);
+    CREATE TABLE reports (
+        epoch          INTEGER PRIMARY KEY REFERENCES epochs(epoch),
+        digest         BLOB NOT NULL UNIQUE,
+        report         TEXT NOT NULL,           -- canonical JSON of the EpochReport
+        rewards        TEXT NOT NULL,           -- [[account, cumulative], ...]
+        results_file   BLOB NOT NULL,
+        results_root   BLOB NOT NULL,
+        signatures     TEXT NOT NULL DEFAULT '{}',  -- {signer: 0x-signature}
+        created_at     REAL NOT NULL
+    );
+    CREATE TABLE submissions (
+        epoch       INTEGER PRIMARY KEY REFERENCES reports(epoch),
+        tx_hash     TEXT,
+        nonce       INTEGER,
+        status      TEXT NOT NULL CHECK (status IN ('pending', 'sent', 'confirmed', 'failed')),
+        attempts    INTEGER NOT NULL DEFAULT 0,
+        error       TEXT,
+        updated_at  REAL NOT NULL
+    );
+    """,
+)
+
+
+class StoreError(RuntimeError):
+    pass
+
+
+class ReportExists(StoreError):
+    """A report for this epoch is already stored; it is never replaced."""
+
+
+class InvalidTransition(StoreError):
+    pass
+
+
+@dataclass(frozen=True)
+class ChallengeRow:
+    id: str
+    epoch: int
+    node: str
+    kind: str
+    request: dict
+
+
+@dataclass(frozen=True)
+class Observation:
+    challenge_id: str
+    response: bytes | None
+    signature: bytes | None
+    latency_s: float | None
+    received_at: float
+    http_status: int | None = None
+    error: str | None = None
+
+
+class Store:
+    """One connection per Store; use one Store per thread (sqlite3 objects are not shared)."""
+
+    def __init__(self, path: str | Path, *, clock=time.time):
+        self.path = str(path)
+        self._clock = clock
+        self._db = sqlite3.connect(self.path, isolation_level=None, timeout=30.0)
+        self._db.row_factory = sqlite3.Row
+        mode = self._db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+        if mode.lower() != "wal" and self.path != ":memory:":
+            raise StoreError(f"could not enable WAL on {self.path} (journal_mode={mode})")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._migrate()
+
+    # ------------------------------------------------------------ plumbing
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE ... COMMIT; rolls back on any exception (then re-raises it)."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def pragma(self, name: str) -> Any:
+        return self._db.execute(f"PRAGMA {name}").fetchone()[0]
+
+    @property
+    def schema_version(self) -> int:
+        return self.pragma("user_version")
+
+    def _migrate(self) -> None:
+        version = self.schema_version
+        if version > len(MIGRATIONS):
+            raise StoreError(
+                f"{self.path} has schema version {version}; this oracle knows {len(MIGRATIONS)}"
+            )
+        for i in range(version, len(MIGRATIONS)):
+            with self.transaction() as db:
+                for statement in MIGRATIONS[i].split(";"):
+                    if statement.strip():
+                        db.execute(statement)
+                db.execute(f"PRAGMA user_version = {i + 1}")
+
+    # ------------------------------------------------------------ epochs
+    def schedule_epoch(self, epoch: int, seed: bytes) -> bool:
+        """Adds the epoch as scheduled; False if it was already there with the same seed."""
+        now = self._clock()
+        with self.transaction() as db:
+            row = db.execute("SELECT seed FROM epochs WHERE epoch = ?", (epoch,)).fetchone()
+            if row is not None:
+                if bytes(row["seed"]) != seed:
+                    raise StoreError(f"epoch {epoch} already scheduled with another seed")
+                return False
+            db.execute(
+                "INSERT INTO epochs (epoch, seed, state, created_at, updated_at) "
+                "VALUES (?, ?, 'scheduled', ?, ?)",
+                (epoch, seed, now, now),
+            )
+            return True
+
+    def epoch(self, epoch: int) -> dict | None:
+        row = self._db.execute("SELECT * FROM epochs WHERE epoch = ?", (epoch,)).fetchone()
+        return None if row is None else dict(row)
+
+    def epochs_in_state(self, state: str) -> list[int]:
+        rows = self._db.execute(
+            "SELECT epoch FROM epochs WHERE state = ? ORDER BY epoch", (state,)
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    def latest_epoch(self) -> int | None:
+        return self._db.execute("SELECT MAX(epoch) FROM epochs").fetchone()[0]
+
+    def _advance(self, db: sqlite3.Connection, epoch: int, from_state: str, to_state: str) -> None:
+        if to_state not in TRANSITIONS.get(from_state, ()):
+            raise InvalidTransition(f"epoch state {from_state} -> {to_state} is not allowed")
+        cur = db.execute(
+            "UPDATE epochs SET state = ?, updated_at = ? WHERE epoch = ? AND state = ?",
+            (to_state, self._clock(), epoch, from_state),
+        )
+        if cur.rowcount != 1:
+            row = db.execute("SELECT state FROM epochs WHERE epoch = ?", (epoch,)).fetchone()
+            now = "absent" if row is None else row[0]
+            raise InvalidTransition(f"epoch {epoch} is {now}, not {from_state}")
+
+    def advance_epoch(self, epoch: int, from_state: str, to_state: str) -> None:
+        """Compare-and-set of the epoch state; InvalidTransition if it is not `from_state`."""
+        with self.transaction() as db:
+            self._advance(db, epoch, from_state, to_state)
+
+    # ------------------------------------------------------------ challenges (ingest)
+    def add_challenges(self, challenges: Iterable[ChallengeRow]) -> int:
+        """Inserts challenges (idempotent: a replayed schedule adds nothing); returns new rows."""
+        now = self._clock()
+        added = 0
+        with self.transaction() as db:
+            for c in challenges:
+                cur = db.execute(
+                    "INSERT OR IGNORE INTO challenges (id, epoch, node, kind, request, created_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    (c.id, c.epoch, c.node.lower(), c.kind, _json(c.request), now),
+                )
+                added += cur.rowcount
+        return added
+
+    def pending_challenges(self, epoch: int, limit: int | None = None) -> list[ChallengeRow]:
+        sql = "SELECT * FROM challenges WHERE epoch = ? AND status = 'pending' ORDER BY id"
+        args: tuple = (epoch,)
+        if limit is not None:
+            sql += " LIMIT ?"
+            args += (limit,)
+        return [_challenge(r) for r in self._db.execute(sql, args)]
+
+    def challenge_counts(self, epoch: int) -> dict[str, int]:
+        rows = self._db.execute(
+            "SELECT status, COUNT(*) FROM challenges WHERE epoch = ? GROUP BY status", (epoch,)
+        )
+        counts = {"pending": 0, "done": 0}
+        counts.update({r[0]: r[1] for r in rows})
+        return counts
+
+    def _insert_observation(self, db: sqlite3.Connection, o: Observation) -> None:
+        db.execute(
+            "INSERT INTO observations (challenge_id, response, signature, latency_s, received_at,"
+            " http_status, error) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (o.challenge_id, o.response, o.signature, o.latency_s, o.received_at,
+             o.http_status, o.error),
+        )  # fmt: skip
+
+    def _mark_done(self, db: sqlite3.Connection, challenge_id: str) -> None:
+        db.execute("UPDATE challenges SET status = 'done' WHERE id = ?", (challenge_id,))
+
+    def record_observations(self, observations: Sequence[Observation]) -> int:
+        """Stores each observation and marks its challenge done, all in one transaction.
+        Observations of challenges already done (or unknown) are skipped; returns how many
+        were recorded."""
+        recorded = 0
+        with self.transaction() as db:
+            for o in observations:
+                row = db.execute(
+                    "SELECT status FROM challenges WHERE id = ?", (o.challenge_id,)
+                ).fetchone()
+                if row is None or row[0] != "pending":
+                    continue
+                self._insert_observation(db, o)
+                self._mark_done(db, o.challenge_id)
+                recorded += 1
+        return recorded
+
+    def record_observation(self, observation: Observation) -> bool:
+        return self.record_observations([observation]) == 1
+
+    def observation(self, challenge_id: str) -> Observation | None:
+        r = self._db.execute(
+            "SELECT * FROM observations WHERE challenge_id = ?", (challenge_id,)
+        ).fetchone()
+        return None if r is None else _observation(r)
+
+    # ------------------------------------------------------------ verdicts (verify)
+    def unverified(self, epoch: int) -> list[tuple[ChallengeRow, Observation]]:
+        """Done challenges of the epoch without a verdict, with their observations."""
+        rows = self._db.execute(
+            "SELECT c.*, o.response, o.signature, o.latency_s, o.received_at, o.http_status,"
+            " o.error, o.challenge_id FROM challenges c JOIN observations o ON o.challenge_id ="
+            " c.id LEFT JOIN verdicts v ON v.challenge_id = c.id"
+            " WHERE c.epoch = ? AND v.challenge_id IS NULL ORDER BY c.id",
+            (epoch,),
+        )
+        return [(_challenge(r), _observation(r)) for r in rows]
+
+    def record_verdicts(self, verdicts: Iterable[tuple[str, bool, str, str]]) -> int:
+        """(challenge_id, passed, reason, detail) rows; a verdict is written once, never
+        replaced (verification is a pure function: a replay computes the same one)."""
+        added = 0
+        with self.transaction() as db:
+            for cid, passed, reason, detail in verdicts:
+                cur = db.execute(
+                    "INSERT OR IGNORE INTO verdicts (challenge_id, passed, reason, detail)"
+                    " VALUES (?, ?, ?, ?)",
+                    (cid, int(bool(passed)), reason, detail),
+                )
+                added += cur.rowcount
+        return added
+
+    def verdicts_of(self, epoch: int) -> list[dict]:
+        """Every verdict of the epoch with its challenge's node and kind and the latency."""
+        rows = self._db.execute(
+            "SELECT c.id AS challenge_id, c.node, c.kind, c.request, v.passed, v.reason,"
+            " v.detail, o.latency_s FROM challenges c JOIN verdicts v ON v.challenge_id = c.id"
+            " LEFT JOIN observations o ON o.challenge_id = c.id WHERE c.epoch = ?"
+            " ORDER BY c.node, c.id",
+            (epoch,),
+        )
+        return [
+            {**dict(r), "passed": bool(r["passed"]), "request": json.loads(r["request"])}
+            for r in rows
+        ]
+
+    # ------------------------------------------------------------ node results (score)
+    def save_scores(
+        self, epoch: int, results: Iterable[Any], lines: dict[str, bytes] | None = None
+    ):
+        """Writes the epoch's node results (oracle.score.NodeResult) and moves the epoch from
+        challenged to scored, in one transaction."""
+        lines = lines or {}
+        with self.transaction() as db:
+            self._advance(db, epoch, "challenged", "scored")
+            for r in results:
+                db.execute(
+                    "INSERT INTO node_results (epoch, node, owner, kind, reason, score_bps,"
+                    " reputation_bps, late_streak, reward, slash_reason, slash_lease,"
+                    " slash_chunk, evidence, evidence_json, line)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (epoch, r.node.lower(), r.owner.lower(), int(r.kind), r.reason, r.score_bps,
+                     r.reputation_bps, r.late_streak, str(r.reward), r.slash_reason,
+                     str(r.slash_lease), r.slash_chunk, r.evidence, r.evidence_json,
+                     lines.get(r.node.lower())),
+                )  # fmt: skip
+
+    def node_results(self, epoch: int) -> list[dict]:
+        rows = self._db.execute(
+            "SELECT * FROM node_results WHERE epoch = ? ORDER BY node", (epoch,)
+        )
+        return [_node_result(r) for r in rows]
+
+    def node_history(self, node: str, limit: int = 100) -> list[dict]:
+        rows = self._db.execute(
+            "SELECT * FROM node_results WHERE node = ? ORDER BY epoch DESC LIMIT ?",
+            (node.lower(), limit),
+        )
+        return [_node_result(r) for r in rows]
+
+    def reputations(self, before_epoch: int) -> dict[str, tuple[int, int]]:
+        """node -> (reputation_bps, late_streak) from each node's latest result before
+        `before_epoch`; nodes never scored are absent (they start at the prior)."""
+        rows = self._db.execute(
+            "SELECT n.node, n.reputation_bps, n.late_streak FROM node_results n JOIN"
+            " (SELECT node, MAX(epoch) AS e FROM node_results WHERE epoch < ? GROUP BY node) m"
+            " ON n.node = m.node AND n.epoch = m.e",
+            (before_epoch,),
+        )
+        return {r[0]: (r[1], r[2]) for r in rows}
+
+    # ------------------------------------------------------------ reports (report)
+    def create_report(
+        self,
+        epoch: int,
+        digest: bytes,
+        report_json: bytes | str,
+        rewards_json: bytes | str,
+        results_file: bytes,
+        results_root: bytes,
+        signatures: dict[str, bytes] | None = None,
+    ) -> None:
+        """Stores the epoch's report and moves the epoch from scored to reported, atomically.
+        ReportExists if the epoch already has one (never replaced)."""
+        sigs = {k: "0x" + v.hex() for k, v in (signatures or {}).items()}
+        try:
+            with self.transaction() as db:
+                if db.execute("SELECT 1 FROM reports WHERE epoch = ?", (epoch,)).fetchone():
+                    raise ReportExists(f"epoch {epoch} already has a report")
+                db.execute(
+                    "INSERT INTO reports (epoch, digest, report, rewards, results_file,"
+                    " results_root, signatures, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (epoch, digest, _text(report_json), _text(rewards_json), results_file,
+                     results_root, json.dumps(sigs, sort_keys=True), self._clock()),
+                )  # fmt: skip
+                self._advance(db, epoch, "scored", "reported")
+        except sqlite3.IntegrityError as exc:  # a concurrent writer got there first
+            raise ReportExists(f"epoch {epoch} already has a report: {exc}") from None
+
+    def report_for(self, epoch: int) -> dict | None:
+        row = self._db.execute("SELECT * FROM reports WHERE epoch = ?", (epoch,)).fetchone()
+        if row is None:
+            return None
+        out = dict(row)
+        out["digest"] = bytes(out["digest"])
+        out["results_root"] = bytes(out["results_root"])
+        out["results_file"] = bytes(out["results_file"])
+        out["report"] = json.loads(out["report"])
+        out["rewards"] = json.loads(out["rewards"])
+        out["signatures"] = {
+            k: bytes.fromhex(v[2:]) for k, v in json.loads(out["signatures"]).items()
+        }
+        return out
+
+    def add_signature(self, epoch: int, signer: str, signature: bytes) -> None:
+        with self.transaction() as db:
+            row = db.execute("SELECT signatures FROM reports WHERE epoch = ?", (epoch,)).fetchone()
+            if row is None:
+                raise StoreError(f"no report for epoch {epoch}")
+            sigs = json.loads(row[0])
+            sigs[signer.lower()] = "0x" + signature.hex()
+            db.execute(
+                "UPDATE reports SET signatures = ? WHERE epoch = ?",
+                (json.dumps(sigs, sort_keys=True), epoch),
+            )
+
+    def previous_cumulative(self, epoch: int) -> dict[str, int]:
+        """Cumulative rewards of the latest report before `epoch` (empty if none). Reports are
+        built in epoch order, so this is the base the next report adds to."""
+        row = self._db.execute(
+            "SELECT rewards FROM reports WHERE epoch < ? ORDER BY epoch DESC LIMIT 1", (epoch,)
+        ).fetchone()
+        return {} if row is None else {a: int(v) for a, v in json.loads(row[0])}
+
+    # ------------------------------------------------------------ submissions (submit)
+    def record_attempt(self, epoch: int, tx_hash: str | None, nonce: int | None) -> int:
+        """Persists a submission attempt (before it is broadcast); returns the attempt count."""
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO submissions (epoch, tx_hash, nonce, status, attempts, updated_at)"
+                " VALUES (?, ?, ?, 'pending', 1, ?) ON CONFLICT(epoch) DO UPDATE SET"
+                " tx_hash = excluded.tx_hash, nonce = excluded.nonce, status = 'pending',"
+                " attempts = attempts + 1, updated_at = excluded.updated_at",
+                (epoch, tx_hash, nonce, self._clock()),
+            )
+            return db.execute(
+                "SELECT attempts FROM submissions WHERE epoch = ?", (epoch,)
+            ).fetchone()[0]
+
+    def set_submission_status(self, epoch: int, status: str, error: str | None = None) -> None:
+        with self.transaction() as db:
+            cur = db.execute(
+                "UPDATE submissions SET status = ?, error = ?, updated_at = ? WHERE epoch = ?",
+                (status, error, self._clock(), epoch),
+            )
+            if cur.rowcount != 1:
+                raise StoreError(f"no submission for epoch {epoch}")
+
+    def submission_for(self, epoch: int) -> dict | None:
+        row = self._db.execute("SELECT * FROM submissions WHERE epoch = ?", (epoch,)).fetchone()
+        return None if row is None else dict(row)
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _challenge(r: sqlite3.Row) -> ChallengeRow:
+    return ChallengeRow(r["id"], r["epoch"], r["node"], r["kind"], json.loads(r["request"]))
+
+
+def _observation(r: sqlite3.Row) -> Observation:
+    def _b(v):
+        return None if v is None else bytes(v)
+
+    return Observation(
+        challenge_id=r["challenge_id"],
+        response=_b(r["response"]),
+        signature=_b(r["signature"]),
+        latency_s=r["latency_s"],
+        received_at=r["received_at"],
+        http_status=r["http_status"],
+        error=r["error"],
+    )
+
+
+def _node_result(r: sqlite3.Row) -> dict:
+    out = dict(r)
+    out["reward"] = int(out["reward"])
+    out["slash_lease"] = int(out["slash_lease"])
+    for key in ("evidence", "evidence_json", "line"):
+        if out[key] is not None:
+            out[key] = bytes(out[key])
+    return out
