@@ -1,0 +1,263 @@
+"""The oracle service: the pipeline stages over the store, for one operator.
+
+    schedule -> challenge -> verify -> score -> report -> submit
+
+Every stage reads its input from the store and writes its output there, and each is
+idempotent, so a restart resumes where the process stopped: an epoch's challenges are sent
+once per node (a restart skips nodes already observed), a report is built once per epoch
+(the store refuses a second), and a report already on-chain is never sent again.
+
+This version challenges compute and storage nodes; coverage (beacons and witnesses) plugs in
+as a third job type. A committee larger than the signing keys this process holds needs the
+signature exchange of the committee issue; until then `cosigners` are local keys."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import aiohttp
+
+from oracle.chain import Chain, ChainError, LeaseInfo, NodeInfo
+from oracle.challenge import Limits, Outcome, challenge_all, challenge_compute, challenge_storage
+from oracle.eip712 import EpochReport, SlashRequest, pack_signatures, sign_report
+from oracle.hardware import NodeKind
+from oracle.merkle import CHUNK_SIZE
+from oracle.proofs import compute
+from oracle.report import EpochBuild, build_epoch
+from oracle.score import NodeInput, VerdictRecord, score_epoch
+from oracle.store import ChallengeRow, Observation, Store
+
+log = logging.getLogger("plinth.oracle")
+
+
+@dataclass(frozen=True)
+class PipelineSettings:
+    compute_n: int = 256
+    storage_deadline_s: float = 2.0
+    concurrency: int = 64
+    limits: Limits = field(default_factory=Limits)
+    max_slashes: int = 64
+
+
+class OracleService:
+    def __init__(
+        self, chain: Chain, store: Store, key, settings: PipelineSettings, cosigners: tuple = ()
+    ):
+        self.chain, self.store, self.key, self.settings = chain, store, key, settings
+        self.cosigners = cosigners
+        self.metrics: dict[str, float] = defaultdict(float)
+
+    # ------------------------------------------------------------------ challenge + verify
+    async def challenge_epoch(self, epoch: int, session: aiohttp.ClientSession) -> int:
+        """Challenges every eligible node once for `epoch`; returns how many challenges ran."""
+        seed = await asyncio.to_thread(self.chain.epoch_seed, epoch)
+        self.store.schedule_epoch(epoch, seed)
+        state = self.store.epoch(epoch)["state"]
+        if state != "scheduled":
+            return 0
+        nodes = await asyncio.to_thread(self.chain.nodes)
+        leases = await asyncio.to_thread(self.chain.leases)
+        done = {v["node"] for v in self.store.verdicts_of(epoch)}
+        jobs = []
+        for n in nodes:
+            if not n.eligible or n.node.lower() in done:
+                continue
+            jobs += self._jobs_for(n, leases, epoch, seed, session)
+        outcomes = await challenge_all(jobs, self.settings.concurrency)
+        self._record(epoch, outcomes)
+        self.store.advance_epoch(epoch, "scheduled", "challenged")
+        for o in outcomes:
+            self.metrics[f"challenges_{o.kind}_{'passed' if o.passed else 'failed'}"] += 1
+        log.info(
+            "epoch %d: %d challenges, %d passed",
+            epoch,
+            len(outcomes),
+            sum(o.passed for o in outcomes),
+        )
+        return len(outcomes)
+
+    def _jobs_for(self, n: NodeInfo, leases: list[LeaseInfo], epoch: int, seed: bytes, session):
+        common = dict(
+            chain_id=self.chain.chain_id,
+            node=n.node,
+            epoch=epoch,
+            epoch_seed=seed,
+            limits=self.settings.limits,
+        )
+        if n.kind == NodeKind.COMPUTE:
+            return [
+                lambda: challenge_compute(
+                    session,
+                    n.endpoint,
+                    n=self.settings.compute_n,
+                    hw_class=n.hardware.hw_class,
+                    **common,
+                )
+            ]
+        if n.kind == NodeKind.STORAGE:
+            return [
+                lambda lease=lease: challenge_storage(
+                    session,
+                    n.endpoint,
+                    lease_id=lease.lease_id,
+                    n_chunks=-(-lease.data_size // CHUNK_SIZE),
+                    root=lease.data_root,
+                    deadline_s=self.settings.storage_deadline_s,
+                    **common,
+                )
+                for lease in leases
+                if lease.node == n.node and lease.active_in(epoch) and not lease.closed
+            ]
+        return []  # wireless: the coverage round (beacons, witnesses) is not wired in yet
+
+    def _record(self, epoch: int, outcomes: list[Outcome]) -> None:
+        """Challenge rows, observations (raw signed responses) and verdicts. The observation
+        and its challenge's done mark share one transaction (Store.record_observations)."""
+        self.store.add_challenges(
+            ChallengeRow(
+                "0x" + o.challenge_id.hex(),
+                epoch,
+                o.node,
+                o.kind,
+                {**o.request, "lease_id": o.lease_id},
+            )
+            for o in outcomes
+        )
+        now = time.time()
+        self.store.record_observations(
+            [
+                Observation(
+                    "0x" + o.challenge_id.hex(),
+                    repr(o.responses).encode() if o.responses else None,
+                    None,
+                    o.latency_s,
+                    now,
+                    error=None if o.responses else o.reason,
+                )
+                for o in outcomes
+            ]
+        )
+        self.store.record_verdicts(
+            (
+                "0x" + o.challenge_id.hex(),
+                o.passed,
+                o.reason,
+                o.detail if o.index is None else f"{o.detail} [index {o.index}]",
+            )
+            for o in outcomes
+        )
+
+    # ------------------------------------------------------------------ score + report
+    def build_report(self, epoch: int) -> EpochBuild:
+        """Scores the epoch from the stored verdicts and stores its report (once). Scoring is a
+        pure function of the stored verdicts and earlier reputations, so a restart after any
+        step rebuilds the same report byte for byte."""
+        nodes = {n.node.lower(): n for n in self.chain.nodes()}
+        leases = {x.lease_id: x for x in self.chain.leases()}
+        by_node: dict[str, list[VerdictRecord]] = defaultdict(list)
+        for v in self.store.verdicts_of(epoch):
+            by_node[v["node"]].append(self._verdict_record(v))
+        previous = self.store.reputations(epoch)
+        inputs = [
+            self._node_input(nodes[a], vs, previous.get(a), leases)
+            for a, vs in by_node.items()
+            if a in nodes
+        ]
+        results = score_epoch(epoch, inputs, self.chain.budget(epoch))
+        if self.store.epoch(epoch)["state"] == "challenged":
+            self.store.save_scores(epoch, results)
+        version = self.chain.committee()[0]
+        build = build_epoch(
+            epoch,
+            version,
+            results,
+            self.store.previous_cumulative(epoch),
+            self.settings.max_slashes,
+        )
+        if self.store.report_for(epoch) is None:
+            hub = self.chain.deployment.addresses["OracleHub"]
+            self.store.create_report(
+                epoch,
+                build.digest(self.chain.chain_id, hub),
+                build.report_json(),
+                build.rewards_entries_json(),
+                build.results_file,
+                build.report.results_root,
+            )
+        return build
+
+    def _verdict_record(self, v: dict) -> VerdictRecord:
+        request = v["request"]
+        chunk = 0
+        if "[index " in (v["detail"] or ""):
+            chunk = int(v["detail"].rsplit("[index ", 1)[1].rstrip("]"))
+        return VerdictRecord(
+            challenge_id=v["challenge_id"],
+            passed=v["passed"],
+            reason=v["reason"],
+            latency_s=v["latency_s"],
+            deadline_s=self._deadline(v),
+            lease_id=request.get("lease_id") or 0,
+            chunk_index=chunk,
+            detail=v["detail"] or "",
+        )
+
+    def _deadline(self, v: dict) -> float:
+        if v["kind"] == "compute":
+            return compute.deadline_s(
+                self.settings.compute_n, compute.HARDWARE_CLASSES[v["request"].get("hw_class", 0)]
+            )
+        return self.settings.storage_deadline_s
+
+    @staticmethod
+    def _node_input(n: NodeInfo, verdicts, previous, leases) -> NodeInput:
+        rep, streak = previous if previous else (None, 0)
+        return NodeInput(
+            node=n.node,
+            owner=n.owner,
+            kind=n.kind,
+            verdicts=tuple(verdicts),
+            prev_reputation_bps=rep,
+            prev_late_streak=streak,
+            hw_class=n.hardware.hw_class,
+            gpu_count=n.hardware.gpu_count,
+            leases={x.lease_id: x.data_size for x in leases.values() if x.node == n.node},
+        )
+
+    # ------------------------------------------------------------------ sign + submit
+    def submit(self, epoch: int, build: EpochBuild) -> bytes | None:
+        """Signs and sends the report unless the hub already has one for `epoch`; returns the
+        transaction hash, or None when there was nothing to send."""
+        if self.chain.report_digest(epoch) is not None:
+            if self.store.submission_for(epoch) is not None:
+                self.store.set_submission_status(epoch, "confirmed")
+            return None
+        hub = self.chain.deployment.addresses["OracleHub"]
+        signers = (self.key, *self.cosigners)
+        sigs = pack_signatures(
+            sign_report(k.key, build.report, self.chain.chain_id, hub) for k in signers
+        )
+        self.store.record_attempt(epoch, None, None)
+        try:
+            tx = self.chain.submit_report(self.key, build.report, sigs)
+        except ChainError as exc:
+            self.store.set_submission_status(epoch, "failed", str(exc))
+            self.metrics["submit_errors"] += 1
+            raise
+        receipt = self.chain.receipt(tx)
+        self.store.set_submission_status(
+            epoch, "confirmed" if receipt["status"] == 1 else "reverted"
+        )
+        log.info("epoch %d: report %s, gas %d", epoch, "0x" + tx.hex(), receipt["gasUsed"])
+        return tx
+
+
+def report_of(build: EpochBuild) -> EpochReport:
+    return build.report
+
+
+__all__ = ["OracleService", "PipelineSettings", "SlashRequest", "report_of"]

@@ -1,0 +1,143 @@
+"""End to end on anvil: real node agents over HTTP, the oracle pipeline (challenge, verify,
+score, report, submit) through its own web3 client, rewards claimed on-chain with the proofs
+of the report, dishonest nodes slashed."""
+
+import json
+import os
+
+import aiohttp
+import pytest
+from aiohttp.test_utils import TestServer
+from ape import chain as ape_chain
+from eth_account import Account
+
+from oracle.agent import Honest, LazyStorage, Settings, SkipWork, create_app
+from oracle.chain import Chain, Deployment, load_abis
+from oracle.hardware import NodeKind, SlashReason
+from oracle.merkle import CHUNK_SIZE, ChunkTree
+from oracle.service import OracleService, PipelineSettings
+from oracle.store import Store
+from plinth_testlib import (
+    COMPUTE,
+    REGION,
+    STORAGE,
+    NodeKey,
+    advance_to_epoch,
+    fund,
+    register,
+    stake,
+)
+from scripts._deploy import TOKEN
+
+
+async def start_agent(tmp_path, name: str, kind: NodeKind, behaviour):
+    """(settings, base URL, server) of an agent serving on a free local port."""
+    key = Account.create()
+    settings = Settings(
+        node_key=bytes(key.key),
+        kind=kind,
+        chain_id=ape_chain.chain_id,
+        data_dir=tmp_path / name,
+        hw_class=0,
+    )
+    server = TestServer(create_app(settings, behaviour), host="127.0.0.1")
+    await server.start_server()
+    return settings, str(server.make_url("")).rstrip("/"), server
+
+
+def onboard(suite, deployer, owner, kind: int, settings: Settings, endpoint: str) -> NodeKey:
+    node = NodeKey(settings.node_key, settings.address)
+    extra = {"hwClass": 0} if kind == COMPUTE else {}
+    register(suite, owner, kind, node=node, endpoint=endpoint, **extra)
+    amount = suite.registry.minStake(kind)
+    suite.token.transfer(owner, amount, sender=deployer)
+    stake(suite, owner, node, amount)
+    suite.registry.activate(node.address, sender=owner)
+    return node
+
+
+@pytest.mark.asyncio
+async def test_oracle_settles_epochs_rewards_honest_nodes_and_slashes_cheaters(
+    suite, deployer, provider, provider2, customer, accounts, tmp_path
+):
+    oracle = Account.from_key(accounts[6].private_key)
+    suite.hub.setCommittee([oracle.address], 1, sender=deployer)
+    agents = {}
+    for name, kind, behaviour in [
+        ("honest_compute", NodeKind.COMPUTE, Honest()),
+        ("skip_work", NodeKind.COMPUTE, SkipWork(fraction=0.5)),
+        ("honest_storage", NodeKind.STORAGE, Honest()),
+        ("lazy_storage", NodeKind.STORAGE, LazyStorage(fraction_kept=0.2)),
+    ]:
+        agents[name] = await start_agent(tmp_path, name, kind, behaviour)
+    owners = {
+        "honest_compute": provider,
+        "honest_storage": provider,
+        "skip_work": provider2,
+        "lazy_storage": provider2,
+    }
+    nodes = {
+        name: onboard(suite, deployer, owners[name], int(s.kind), s, url)
+        for name, (s, url, _) in agents.items()
+    }
+    # Customers store 40 KiB on each storage node; the agent receives the data.
+    fund(suite, deployer, customer, 1_000)
+    suite.token.approve(suite.market.address, 1_000 * TOKEN, sender=customer)
+    async with aiohttp.ClientSession() as http:
+        for name in ("honest_storage", "lazy_storage"):
+            data = os.urandom(40 * CHUNK_SIZE)
+            suite.market.setPrice(nodes[name].address, 10 * TOKEN, sender=owners[name])
+            suite.market.openLease(
+                nodes[name].address,
+                REGION,
+                4,
+                10 * TOKEN,
+                ChunkTree.from_data(data).root,
+                len(data),
+                sender=customer,
+            )
+            lease_id = suite.market.leaseCount()
+            _, url, _ = agents[name]
+            async with http.post(
+                f"{url}/storage/data", json={"lease_id": lease_id, "data": "0x" + data.hex()}
+            ) as r:
+                assert r.status == 200, await r.text()
+
+        r = suite.record
+        view = Chain(
+            ape_chain.provider.uri,
+            Deployment(r["chain_id"], r["genesis"], r["epoch_duration"], suite.addresses),
+            load_abis(),
+        )
+        store = Store(tmp_path / "oracle.sqlite")
+        service = OracleService(view, store, oracle, PipelineSettings(compute_n=64))
+        epoch = suite.market.currentEpoch() + 1  # the leases start here
+        advance_to_epoch(suite, epoch)
+        assert await service.challenge_epoch(epoch, http) == 4
+        assert await service.challenge_epoch(epoch, http) == 0  # once per epoch
+
+    advance_to_epoch(suite, epoch + 1)
+    build = service.build_report(epoch)
+    results = {json.loads(line)["node"]: json.loads(line) for line in build.node_lines}
+    by_name = {n: results[nodes[n].address.lower()] for n in nodes}
+    assert by_name["honest_compute"]["reward"] > 0 and by_name["honest_storage"]["reward"] > 0
+    assert by_name["skip_work"]["reward"] == 0 == by_name["lazy_storage"]["reward"]
+    slashed = {s.node: s for s in build.report.slashes}
+    assert slashed[nodes["skip_work"].address].reason == SlashReason.INVALID_COMPUTE
+    lazy = slashed[nodes["lazy_storage"].address]
+    assert lazy.reason == SlashReason.STORAGE_AUDIT_FAILED and lazy.lease_id > 0
+
+    tx = service.submit(epoch, build)
+    assert tx is not None and suite.hub.nextEpoch() == epoch + 1
+    assert service.submit(epoch, build) is None  # already on-chain: never sent again
+    assert suite.slashing.pendingSlashCount(nodes["lazy_storage"].address) == 1
+
+    # The provider claims with the proof from the report the oracle built.
+    amount = build.cumulative[provider.address]
+    before = suite.token.balanceOf(provider)
+    suite.distributor.claim(
+        epoch, provider.address, amount, build.rewards_tree.proof(provider.address), sender=provider
+    )
+    assert suite.token.balanceOf(provider) - before == amount
+    for _, _, server in agents.values():
+        await server.close()
