@@ -10,6 +10,15 @@ import pytest
 from aiohttp.test_utils import TestServer
 from ape import chain as ape_chain
 from eth_account import Account
+from plinth_testlib import (
+    COMPUTE,
+    REGION,
+    NodeKey,
+    advance_to_epoch,
+    fund,
+    register,
+    stake,
+)
 
 from oracle.agent import Honest, LazyStorage, Settings, SkipWork, create_app
 from oracle.chain import Chain, Deployment, load_abis
@@ -17,16 +26,6 @@ from oracle.hardware import NodeKind, SlashReason
 from oracle.merkle import CHUNK_SIZE, ChunkTree
 from oracle.service import OracleService, PipelineSettings
 from oracle.store import Store
-from plinth_testlib import (
-    COMPUTE,
-    REGION,
-    STORAGE,
-    NodeKey,
-    advance_to_epoch,
-    fund,
-    register,
-    stake,
-)
 from scripts._deploy import TOKEN
 
 
