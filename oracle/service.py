@@ -231,10 +231,11 @@ class OracleService:
     # ------------------------------------------------------------------ sign + submit
     def submit(self, epoch: int, build: EpochBuild) -> bytes | None:
         """Signs and sends the report unless the hub already has one for `epoch`; returns the
-        transaction hash, or None when there was nothing to send."""
+        transaction hash, or None when there was nothing to send. The attempt is recorded
+        before the broadcast; the epoch goes reported -> submitted -> confirmed (or back to
+        reported if the transaction reverted, so it can be sent again)."""
         if self.chain.report_digest(epoch) is not None:
-            if self.store.submission_for(epoch) is not None:
-                self.store.set_submission_status(epoch, "confirmed")
+            self._mark_confirmed(epoch)
             return None
         hub = self.chain.deployment.addresses["OracleHub"]
         signers = (self.key, *self.cosigners)
@@ -242,18 +243,34 @@ class OracleService:
             sign_report(k.key, build.report, self.chain.chain_id, hub) for k in signers
         )
         self.store.record_attempt(epoch, None, None)
+        if self.store.epoch(epoch)["state"] == "reported":
+            self.store.advance_epoch(epoch, "reported", "submitted")
         try:
             tx = self.chain.submit_report(self.key, build.report, sigs)
+            receipt = self.chain.receipt(tx)
         except ChainError as exc:
             self.store.set_submission_status(epoch, "failed", str(exc))
+            self.store.advance_epoch(epoch, "submitted", "reported")
             self.metrics["submit_errors"] += 1
             raise
-        receipt = self.chain.receipt(tx)
-        self.store.set_submission_status(
-            epoch, "confirmed" if receipt["status"] == 1 else "reverted"
-        )
-        log.info("epoch %d: report %s, gas %d", epoch, "0x" + tx.hex(), receipt["gasUsed"])
+        if receipt["status"] != 1:
+            self.store.set_submission_status(epoch, "reverted")
+            self.store.advance_epoch(epoch, "submitted", "reported")
+            return tx
+        self._mark_confirmed(epoch)
+        self.metrics["reports_submitted"] += 1
+        log.info("epoch %d: report 0x%s, gas %d", epoch, tx.hex(), receipt["gasUsed"])
         return tx
+
+    def _mark_confirmed(self, epoch: int) -> None:
+        if self.store.submission_for(epoch) is not None:
+            self.store.set_submission_status(epoch, "confirmed")
+        state = self.store.epoch(epoch)["state"]
+        if state == "reported":
+            self.store.advance_epoch(epoch, "reported", "submitted")
+            state = "submitted"
+        if state == "submitted":
+            self.store.advance_epoch(epoch, "submitted", "confirmed")
 
 
 def report_of(build: EpochBuild) -> EpochReport:

@@ -21,6 +21,7 @@ from plinth_testlib import (
 )
 
 from oracle.agent import Honest, LazyStorage, Settings, SkipWork, create_app
+from oracle.api import create_api
 from oracle.chain import Chain, Deployment, load_abis
 from oracle.hardware import NodeKind, SlashReason
 from oracle.merkle import CHUNK_SIZE, ChunkTree
@@ -131,12 +132,31 @@ async def test_oracle_settles_epochs_rewards_honest_nodes_and_slashes_cheaters(
     assert service.submit(epoch, build) is None  # already on-chain: never sent again
     assert suite.slashing.pendingSlashCount(nodes["lazy_storage"].address) == 1
 
-    # The provider claims with the proof from the report the oracle built.
-    amount = build.cumulative[provider.address]
+    # The provider claims on-chain with what the oracle's API serves.
+    api = TestServer(create_api(store, service.metrics, {"operator": oracle.address}))
+    await api.start_server()
+    async with aiohttp.ClientSession(base_url=str(api.make_url(""))) as client:
+        async with client.get(f"/claims/{provider.address}") as resp:
+            assert resp.status == 200
+            served = await resp.json()
+        async with client.get(f"/nodes/{nodes['lazy_storage'].address}") as resp:
+            lazy_view = (await resp.json())["epochs"][0]
+        async with client.get(f"/epochs/{epoch}") as resp:
+            epoch_view = await resp.json()
+        async with client.get("/metrics") as resp:
+            metrics_text = await resp.text()
+        async with client.get("/nodes/not-an-address") as resp:
+            assert resp.status == 400
+    await api.close()
+    assert int(served["amount"]) == build.cumulative[provider.address] and served["epoch"] == epoch
     before = suite.token.balanceOf(provider)
     suite.distributor.claim(
-        epoch, provider.address, amount, build.rewards_tree.proof(provider.address), sender=provider
+        epoch, provider.address, int(served["amount"]), served["proof"], sender=provider
     )
-    assert suite.token.balanceOf(provider) - before == amount
+    assert suite.token.balanceOf(provider) - before == int(served["amount"])
+    assert lazy_view["reason"].startswith("storage") and lazy_view["slash_reason"] == 3
+    assert lazy_view["proof"]["results_root"] == "0x" + build.report.results_root.hex()
+    assert epoch_view["state"] == "confirmed" and epoch_view["submission"]["status"] == "confirmed"
+    assert "plinth_oracle_challenges_compute_passed 1" in metrics_text
     for _, _, server in agents.values():
         await server.close()

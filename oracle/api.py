@@ -1,0 +1,182 @@
+"""The oracle's HTTP API (aiohttp): health, Prometheus metrics, epochs, per-node results with
+their proof against the on-chain results root, and the claim a provider sends on-chain.
+
+    GET /health                 liveness and where the pipeline stands
+    GET /metrics                Prometheus text format
+    GET /epochs/{n}             state, report (digest, roots, slashes), submission
+    GET /epochs/{n}/results     the public results file (JSON lines; its root is on-chain)
+    GET /nodes/{address}        per-epoch verdict reason, score, reputation, reward, slash,
+                                and the node's line with its proof against the results root
+    GET /claims/{account}       cumulative amount and Merkle proof for RewardsDistributor.claim
+"""
+
+from __future__ import annotations
+
+import json
+
+from aiohttp import web
+from eth_utils import is_address, to_checksum_address
+
+from oracle.merkle import PositionalTree, RewardsTree
+from oracle.report import parse_results_file, result_leaf
+from oracle.store import Store
+
+STORE = web.AppKey("store", Store)
+METRICS = web.AppKey("metrics", dict)
+IDENTITY = web.AppKey("identity", dict)
+
+
+def _hex(raw: bytes) -> str:
+    return "0x" + bytes(raw).hex()
+
+
+def _address(request: web.Request, name: str) -> str:
+    value = request.match_info[name]
+    if not is_address(value):
+        raise web.HTTPBadRequest(
+            text=json.dumps({"error": f"not an address: {value}"}), content_type="application/json"
+        )
+    return to_checksum_address(value)
+
+
+def _epoch(request: web.Request) -> int:
+    try:
+        epoch = int(request.match_info["epoch"])
+    except ValueError:
+        epoch = -1
+    if epoch < 0:
+        raise web.HTTPBadRequest(
+            text=json.dumps({"error": "epoch must be a natural number"}),
+            content_type="application/json",
+        )
+    return epoch
+
+
+def _not_found(what: str) -> web.HTTPNotFound:
+    return web.HTTPNotFound(text=json.dumps({"error": what}), content_type="application/json")
+
+
+async def health(request: web.Request) -> web.Response:
+    store = request.app[STORE]
+    latest = store.latest_epoch()
+    return web.json_response(
+        {
+            "status": "ok",
+            **request.app[IDENTITY],
+            "latest_epoch": latest,
+            "latest_state": None if latest is None else store.epoch(latest)["state"],
+        }
+    )
+
+
+async def metrics(request: web.Request) -> web.Response:
+    lines = []
+    for name, value in sorted(request.app[METRICS].items()):
+        metric = f"plinth_oracle_{name}"
+        lines += [f"# TYPE {metric} counter", f"{metric} {value:g}"]
+    store = request.app[STORE]
+    latest = store.latest_epoch()
+    lines += [
+        "# TYPE plinth_oracle_latest_epoch gauge",
+        f"plinth_oracle_latest_epoch {-1 if latest is None else latest}",
+    ]
+    return web.Response(text="\n".join(lines) + "\n", content_type="text/plain")
+
+
+async def epoch(request: web.Request) -> web.Response:
+    store, n = request.app[STORE], _epoch(request)
+    row = store.epoch(n)
+    if row is None:
+        raise _not_found(f"epoch {n} not seen by this oracle")
+    report = store.report_for(n)
+    body = {"epoch": n, "state": row["state"], "seed": _hex(row["seed"])}
+    if report is not None:
+        body["report"] = {
+            "digest": _hex(report["digest"]),
+            **report["report"],
+            "results_root": _hex(report["results_root"]),
+        }
+    submission = store.submission_for(n)
+    if submission is not None:
+        body["submission"] = {k: submission[k] for k in ("tx_hash", "status", "attempts")}
+    return web.json_response(body)
+
+
+async def results_file(request: web.Request) -> web.Response:
+    report = request.app[STORE].report_for(_epoch(request))
+    if report is None:
+        raise _not_found("no report for that epoch")
+    return web.Response(body=report["results_file"], content_type="application/x-ndjson")
+
+
+async def node(request: web.Request) -> web.Response:
+    store, address = request.app[STORE], _address(request, "address")
+    history = store.node_history(address)
+    if not history:
+        raise _not_found(f"no results for node {address}")
+    out = []
+    for r in history:
+        entry = {
+            k: r[k]
+            for k in (
+                "epoch",
+                "reason",
+                "score_bps",
+                "reputation_bps",
+                "reward",
+                "slash_reason",
+                "slash_lease",
+                "slash_chunk",
+            )
+        }
+        report = store.report_for(r["epoch"])
+        if report is not None:
+            _, lines = parse_results_file(report["results_file"])
+            for i, line in enumerate(lines):
+                if json.loads(line)["node"] == address.lower():
+                    tree = PositionalTree([result_leaf(x) for x in lines])
+                    entry["line"] = line.decode()
+                    entry["proof"] = {
+                        "index": i,
+                        "siblings": [_hex(p) for p in tree.proof(i)],
+                        "results_root": _hex(report["results_root"]),
+                    }
+        out.append(entry)
+    return web.json_response({"node": address, "epochs": out})
+
+
+async def claim(request: web.Request) -> web.Response:
+    store, account = request.app[STORE], _address(request, "account")
+    latest = store.latest_epoch()
+    report = None
+    for e in range(latest if latest is not None else -1, -1, -1):
+        report = store.report_for(e)
+        if report is not None:
+            break
+    if report is None:
+        raise _not_found("no report yet")
+    tree = RewardsTree({a: int(v) for a, v in report["rewards"]})
+    amount = tree.amounts.get(account)
+    if not amount:
+        raise _not_found(f"{account} has no rewards as of epoch {report['epoch']}")
+    return web.json_response(
+        {
+            "account": account,
+            "epoch": report["epoch"],
+            "amount": str(amount),
+            "proof": [_hex(p) for p in tree.proof(account)],
+            "distributor_call": "claim(epoch, account, amount, proof)",
+        }
+    )
+
+
+def create_api(store: Store, metrics_: dict, identity: dict) -> web.Application:
+    app = web.Application()
+    app[STORE], app[METRICS], app[IDENTITY] = store, metrics_, identity
+    app.router.add_get("/health", health)
+    app.router.add_get("/metrics", metrics)
+    app.router.add_get("/epochs/{epoch}", epoch)
+    app.router.add_get("/epochs/{epoch}/results", results_file)
+    app.router.add_get("/nodes/{address}", node)
+    app.router.add_get("/claims/{account}", claim)
+    return app
