@@ -162,7 +162,12 @@ class Store:
     def __init__(self, path: str | Path, *, clock=time.time):
         self.path = str(path)
         self._clock = clock
-        self._db = sqlite3.connect(self.path, isolation_level=None, timeout=30.0)
+        # One connection shared by the pipeline's worker thread and the API's event loop:
+        # SQLite is built serialized here (sqlite3.threadsafety == 3), the pipeline is the only
+        # writer and runs one stage at a time, and the API only reads.
+        self._db = sqlite3.connect(
+            self.path, isolation_level=None, timeout=30.0, check_same_thread=False
+        )
         self._db.row_factory = sqlite3.Row
         mode = self._db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
         if mode.lower() != "wal" and self.path != ":memory:":

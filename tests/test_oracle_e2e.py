@@ -160,3 +160,38 @@ async def test_oracle_settles_epochs_rewards_honest_nodes_and_slashes_cheaters(
     assert "plinth_oracle_challenges_compute_passed 1" in metrics_text
     for _, _, server in agents.values():
         await server.close()
+
+
+@pytest.mark.asyncio
+async def test_runner_step_challenges_the_current_epoch_and_reports_the_ended_one(
+    suite, deployer, provider, accounts, tmp_path
+):
+    from oracle.runner import step
+
+    oracle = Account.from_key(accounts[6].private_key)
+    suite.hub.setCommittee([oracle.address], 1, sender=deployer)
+    settings, url, server = await start_agent(tmp_path, "c", NodeKind.COMPUTE, Honest())
+    node = onboard(suite, deployer, provider, COMPUTE, settings, url)
+    r = suite.record
+    view = Chain(
+        ape_chain.provider.uri,
+        Deployment(r["chain_id"], r["genesis"], r["epoch_duration"], suite.addresses),
+        load_abis(),
+    )
+    service = OracleService(
+        view, Store(tmp_path / "o.sqlite"), oracle, PipelineSettings(compute_n=64)
+    )
+    epoch = suite.market.currentEpoch() + 1
+    advance_to_epoch(suite, epoch)
+    async with aiohttp.ClientSession() as http:
+        await step(service, http)  # challenges `epoch`; nothing has ended yet
+        assert service.store.epoch(epoch)["state"] == "challenged"
+        advance_to_epoch(suite, epoch + 1)
+        await step(service, http)  # challenges epoch + 1, reports and submits `epoch`
+        await step(service, http)  # nothing more to do: the report is on-chain once
+    await server.close()
+    assert suite.hub.nextEpoch() == epoch + 1
+    assert service.store.epoch(epoch)["state"] == "confirmed"
+    assert service.store.epoch(epoch + 1)["state"] == "challenged"
+    assert service.store.node_history(node.address)[0]["reason"] == "ok"
+    assert service.metrics["reports_submitted"] == 1
