@@ -13,21 +13,13 @@ from typing import Any
 from ape import accounts, chain, networks, project
 from ape.exceptions import ContractNotFoundError
 
+from oracle.chain import CONTRACTS
+
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = 10**18
 WAD = 10**18
 # Mainnet's per-transaction gas cap since EIP-7825; anvil does not enforce it, so we check it.
 TX_GAS_CAP = 2**24
-CONTRACTS = (
-    "PlinthToken",
-    "NodeRegistry",
-    "StakingVault",
-    "Marketplace",
-    "RewardsDistributor",
-    "EmissionsController",
-    "SlashingManager",
-    "OracleHub",
-)
 KINDS = ("compute", "storage", "wireless")
 SLASH_REASONS = (
     "invalid_compute",

@@ -75,6 +75,7 @@ import numpy as np
 from eth_utils import keccak
 
 from oracle.merkle import PositionalTree, tree_depth, verify_positional_proof
+from oracle.proofs._checks import is_int, is_seconds, node_bytes
 
 SEED_BYTES = 32
 SALT_BYTES = 32
@@ -202,33 +203,16 @@ def rows_for_detection(fraction_skipped: float, probability: float) -> int:
 # ---------------------------------------------------------------- validation
 
 
-def _is_int(x: Any) -> bool:
-    return isinstance(x, int) and not isinstance(x, bool)
-
-
-def _is_seconds(x: Any) -> bool:
-    return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x) and x >= 0
-
-
-def _node_bytes(node: Any) -> bytes | None:
-    if not isinstance(node, str) or len(node) != 42 or node[:2] not in ("0x", "0X"):
-        return None
-    try:
-        return bytes.fromhex(node[2:])
-    except ValueError:
-        return None
-
-
 def _challenge_error(challenge: Any) -> str | None:
     if not isinstance(challenge, Challenge):
         return "challenge is not a Challenge"
     if not isinstance(challenge.seed, bytes) or len(challenge.seed) != SEED_BYTES:
         return f"seed must be {SEED_BYTES} bytes"
-    if _node_bytes(challenge.node) is None:
+    if node_bytes(challenge.node) is None:
         return "node must be an address, 0x and 40 hex digits"
-    if not _is_int(challenge.epoch) or not 0 <= challenge.epoch < 2**64:
+    if not is_int(challenge.epoch) or not 0 <= challenge.epoch < 2**64:
         return "epoch must be a uint64"
-    if not _is_int(challenge.n):
+    if not is_int(challenge.n):
         return "n must be an int"
     return None
 
@@ -248,7 +232,7 @@ def challenge_key(challenge: Challenge) -> bytes:
     _check_challenge(challenge)
     return keccak(
         challenge.seed
-        + _node_bytes(challenge.node)
+        + node_bytes(challenge.node)
         + challenge.epoch.to_bytes(8, "big")
         + challenge.n.to_bytes(4, "big")
     )
@@ -419,7 +403,7 @@ def sample_rows(challenge: Challenge, root: bytes, salt: bytes, k: int = DEFAULT
     n = challenge.n
     if not 0 <= k <= n:
         raise ValueError(f"cannot sample {k} distinct rows of {n}")
-    prefix = challenge.seed + _node_bytes(challenge.node) + root + salt
+    prefix = challenge.seed + node_bytes(challenge.node) + root + salt
     chosen: list[int] = []
     seen: set[int] = set()
     j = 0
@@ -442,7 +426,7 @@ def _reveal_error(reveal: Any, n: int) -> Verdict | None:
         return _fail(Reason.MALFORMED, "reveal is not a Reveal with a sequence of rows")
     depth = tree_depth(n)
     for position, item in enumerate(reveal.rows):
-        if not isinstance(item, RevealedRow) or not _is_int(item.index):
+        if not isinstance(item, RevealedRow) or not is_int(item.index):
             return _fail(Reason.MALFORMED, f"revealed item {position} is not a RevealedRow")
         if not 0 <= item.index < n:
             return _fail(Reason.MALFORMED, f"row index {item.index} out of range", item.index)
@@ -478,7 +462,7 @@ def verify(
     if error is not None:
         return _fail(Reason.MALFORMED, error)
     n = challenge.n
-    if not _is_int(k) or k < 1 or not k <= n <= MAX_N:
+    if not is_int(k) or k < 1 or not k <= n <= MAX_N:
         return _fail(Reason.WRONG_SIZE, f"n = {n} must be in [k = {k}, {MAX_N}]")
     if not isinstance(commitment, Commitment) or not isinstance(commitment.root, bytes):
         return _fail(Reason.MALFORMED, "commitment is not a Commitment with a bytes root")
@@ -486,9 +470,9 @@ def verify(
         return _fail(Reason.MALFORMED, f"root must be {ROOT_BYTES} bytes")
     if not isinstance(salt, bytes) or len(salt) != SALT_BYTES:
         return _fail(Reason.MALFORMED, f"salt must be {SALT_BYTES} bytes")
-    if not _is_seconds(commit_latency_s):
+    if not is_seconds(commit_latency_s):
         return _fail(Reason.MALFORMED, "commit latency must be a finite number of seconds >= 0")
-    cls = classes.get(hw_class) if _is_int(hw_class) else None
+    cls = classes.get(hw_class) if is_int(hw_class) else None
     if cls is None:
         return _fail(Reason.UNKNOWN_CLASS, f"no hardware class {hw_class!r}")
     failed = _reveal_error(reveal, n)

@@ -51,6 +51,7 @@ from typing import Any
 from eth_utils import keccak
 
 from oracle.merkle import CHUNK_SIZE, tree_depth, verify_chunk_proof
+from oracle.proofs._checks import is_int, is_seconds, node_bytes
 
 NONCE_BYTES = 32
 ROOT_BYTES = 32
@@ -108,29 +109,16 @@ def chunks_for_detection(fraction_kept: float, probability: float) -> int:
 # ---------------------------------------------------------------- validation
 
 
-def _is_int(x: Any) -> bool:
-    return isinstance(x, int) and not isinstance(x, bool)
-
-
-def _node_bytes(node: Any) -> bytes | None:
-    if not isinstance(node, str) or len(node) != 42 or node[:2] not in ("0x", "0X"):
-        return None
-    try:
-        return bytes.fromhex(node[2:])
-    except ValueError:
-        return None
-
-
 def _challenge_error(challenge: Any) -> str | None:
     if not isinstance(challenge, Challenge):
         return "challenge is not a storage Challenge"
     if not isinstance(challenge.nonce, bytes) or len(challenge.nonce) != NONCE_BYTES:
         return f"nonce must be {NONCE_BYTES} bytes"
-    if _node_bytes(challenge.node) is None:
+    if node_bytes(challenge.node) is None:
         return "node must be an address, 0x and 40 hex digits"
-    if not _is_int(challenge.lease_id) or not 0 <= challenge.lease_id < 2**256:
+    if not is_int(challenge.lease_id) or not 0 <= challenge.lease_id < 2**256:
         return "lease_id must be a uint256"
-    if not _is_int(challenge.n_chunks) or not 1 <= challenge.n_chunks <= MAX_CHUNKS:
+    if not is_int(challenge.n_chunks) or not 1 <= challenge.n_chunks <= MAX_CHUNKS:
         return f"n_chunks must be in [1, {MAX_CHUNKS}]"
     if not isinstance(challenge.root, bytes) or len(challenge.root) != ROOT_BYTES:
         return f"root must be {ROOT_BYTES} bytes"
@@ -142,12 +130,12 @@ def _challenge_error(challenge: Any) -> str | None:
 
 def audit_nonce(epoch_seed: bytes, epoch: int, node: str, lease_id: int) -> bytes:
     """The audit nonce of (epoch, node, lease), from the epoch seed the chain provides."""
-    node_raw = _node_bytes(node)
+    node_raw = node_bytes(node)
     if not isinstance(epoch_seed, bytes) or len(epoch_seed) != 32 or node_raw is None:
         raise ValueError("need a 32-byte epoch seed and a node address")
-    if not _is_int(epoch) or not 0 <= epoch < 2**64:
+    if not is_int(epoch) or not 0 <= epoch < 2**64:
         raise ValueError("epoch must be a uint64")
-    if not _is_int(lease_id) or not 0 <= lease_id < 2**256:
+    if not is_int(lease_id) or not 0 <= lease_id < 2**256:
         raise ValueError("lease_id must be a uint256")
     return keccak(
         AUDIT_TAG + epoch_seed + epoch.to_bytes(8, "big") + node_raw + lease_id.to_bytes(32, "big")
@@ -163,10 +151,10 @@ def audit_indices(challenge: Challenge, k: int = DEFAULT_K) -> list[int]:
     error = _challenge_error(challenge)
     if error is not None:
         raise ValueError(error)
-    if not _is_int(k) or k < 1:
+    if not is_int(k) or k < 1:
         raise ValueError(f"k must be a positive int, got {k!r}")
     n = challenge.n_chunks
-    prefix = challenge.nonce + _node_bytes(challenge.node) + challenge.lease_id.to_bytes(32, "big")
+    prefix = challenge.nonce + node_bytes(challenge.node) + challenge.lease_id.to_bytes(32, "big")
     want = audit_size(n, k)
     chosen: list[int] = []
     seen: set[int] = set()
@@ -210,10 +198,6 @@ def _fail(reason: Reason, detail: str, index: int | None = None) -> Verdict:
     return Verdict(passed=False, reason=reason, detail=detail, index=index)
 
 
-def _is_seconds(x: Any) -> bool:
-    return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x) and x >= 0
-
-
 def verify(
     challenge: Challenge,
     payload: Any,
@@ -228,9 +212,9 @@ def verify(
     error = _challenge_error(challenge)
     if error is not None:
         return _fail(Reason.MALFORMED, error)
-    if not _is_int(k) or k < 1:
+    if not is_int(k) or k < 1:
         return _fail(Reason.MALFORMED, f"k must be a positive int, got {k!r}")
-    if not _is_seconds(latency_s) or not _is_seconds(deadline_s):
+    if not is_seconds(latency_s) or not is_seconds(deadline_s):
         return _fail(Reason.MALFORMED, "latency and deadline must be finite seconds >= 0")
     if not isinstance(payload, dict) or set(payload) != {"chunks"}:
         return _fail(Reason.MALFORMED, 'payload must be an object with only "chunks"')
@@ -243,7 +227,7 @@ def verify(
         if not isinstance(item, dict) or set(item) != {"index", "chunk", "proof"}:
             return _fail(Reason.MALFORMED, f"item {position} must have index, chunk and proof")
         index, chunk, proof = item["index"], _unhex(item["chunk"]), item["proof"]
-        if not _is_int(index):
+        if not is_int(index):
             return _fail(Reason.MALFORMED, f"item {position}: index is not an int")
         if chunk is None:
             return _fail(Reason.MALFORMED, f"item {position}: chunk is not 0x-hex", index)
