@@ -12,7 +12,7 @@ import asyncio
 import json
 import os
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +21,7 @@ from eth_utils import keccak
 
 from oracle.agent import wire
 from oracle.envelope import EnvelopeError, SignedResponse, challenge_id, verify_response
-from oracle.proofs import compute, storage
+from oracle.proofs import compute, coverage, storage
 
 
 @dataclass
@@ -232,3 +232,173 @@ async def challenge_all(
             return await job()
 
     return await asyncio.gather(*(one(j) for j in jobs))
+
+
+# --- coverage ---------------------------------------------------------------------------------
+
+
+def _headroom_db(beacon, report, claims, params) -> float | None:
+    """Free-space bound minus reported RSSI over the claimed link (None if not computable)."""
+    b, w = claims.get(coverage.node_id(beacon.beaconer)), claims.get(report.witness)
+    if b is None or w is None:
+        return None
+    d = coverage.haversine_m(b.lat, b.lon, w.lat, w.lon)
+    if d <= 0:
+        return None
+    bound = (
+        b.tx_power_dbm
+        + b.antenna_gain_dbi
+        + w.antenna_gain_dbi
+        - coverage.fspl_db(d, beacon.frequency_hz)
+        + params.rssi_margin_db
+    )
+    return bound - report.rssi_dbm
+
+
+def _blame_too_strong(beacons, reports, verdicts, claims, params) -> dict[int, str]:
+    """For each too_strong report (index), the endpoint blamed for it. A too-strong link says
+    that one of its two claimed positions is false, not which: the endpoint blamed is the one
+    whose OTHER links sit closer to the free-space bound (smaller median headroom: its claimed
+    distances to everyone are too long for what it hears), the witness on a tie or when either
+    has no other link."""
+    by_hash = {b.hash: b for b in beacons}
+    links: list[tuple[str, str, float]] = []  # (beaconer, witness, headroom)
+    for report, verdict in zip(reports, verdicts, strict=True):
+        beacon = by_hash.get(bytes(report.beacon_hash))
+        if beacon is None or verdict.reason not in ("ok", "too_strong", "over_hex_cap"):
+            continue
+        h = _headroom_db(beacon, report, claims, params)
+        if h is not None:
+            links.append((coverage.node_id(beacon.beaconer), report.witness, h))
+
+    def median_other(node: str, pair: set[str]) -> float | None:
+        hs = [h for b, w, h in links if node in (b, w) and (pair - {node}).isdisjoint((b, w))]
+        hs.sort()
+        return None if not hs else hs[len(hs) // 2]
+
+    blame = {}
+    for i, (report, verdict) in enumerate(zip(reports, verdicts, strict=True)):
+        if verdict.reason != "too_strong":
+            continue
+        beaconer = coverage.node_id(by_hash[bytes(report.beacon_hash)].beaconer)
+        witness = report.witness
+        pair = {beaconer, witness}
+        mb, mw = median_other(beaconer, pair), median_other(witness, pair)
+        blame[i] = beaconer if mb is not None and mw is not None and mb < mw else witness
+    return blame
+
+
+async def challenge_coverage(
+    session,
+    nodes: Mapping[str, tuple[str, coverage.RadioClaim]],
+    *,
+    chain_id: int,
+    epoch: int,
+    epoch_seed: bytes,
+    params: coverage.CoverageParams,
+    limits: Limits,
+    start_time: float | None = None,
+) -> list[Outcome]:
+    """One epoch's coverage round over the eligible wireless `nodes` (address -> (endpoint,
+    claimed radio from the chain)): the beaconers picked from the epoch seed transmit
+    (POST /coverage/beacon), then every node reports what it heard (POST /coverage/witnesses);
+    each answer must be signed by the node's key and name only that node as witness. The reports
+    are checked against the CLAIMED positions and radios (coverage.validate_witnesses).
+
+    Outcomes: kind "beacon" per beaconer (passed iff it answered, signed, for this beacon;
+    "offline" etc. when not), kind "coverage" per node for its witness answer, and kind
+    "witness" per witness report (passed iff valid, over_hex_cap included; the reason is the
+    verifier's). A too_strong report is recorded against the endpoint `_blame_too_strong`
+    blames (so two too_strong links make LocationSpoofed in oracle.score). Every coverage
+    outcome's request carries the node's "coverage_micro" (coverage units x 1e6, hex-density
+    weighted), the work oracle.score weighs wireless nodes by."""
+    claims = {coverage.node_id(a): claim for a, (_, claim) in nodes.items()}
+    endpoint = {coverage.node_id(a): url for a, (url, _) in nodes.items()}
+    start = time.time() if start_time is None else start_time
+    beacons = coverage.schedule_beacons(epoch_seed, epoch, claims, start, params)
+    outcomes: list[Outcome] = []
+
+    async def beacon(b: coverage.Beacon) -> tuple[Outcome, bool]:
+        nonce = fresh_nonce(epoch_seed)
+        cid = challenge_id(chain_id, b.beaconer, epoch, "beacon", nonce)
+        request = {
+            "epoch": epoch,
+            "nonce": wire.hexb(nonce),
+            "chain_id": chain_id,
+            "beacon": wire.beacon_to_wire(b),
+        }
+        out = Outcome(b.beaconer, "beacon", cid, False, "malformed", request=request)
+        try:
+            body, out.latency_s = await _post(
+                session, f"{endpoint[b.beaconer]}/coverage/beacon", request, limits
+            )
+            out.responses.append(body)
+            payload = _open(body, chain_id, cid, b.beaconer)
+            if not isinstance(payload, dict) or payload.get("beacon_hash") != wire.hexb(b.hash):
+                raise _Refused("malformed", "answer does not name this beacon")
+        except _Refused as r:
+            out.reason, out.detail = r.reason, r.detail
+            return out, False
+        out.passed, out.reason, out.detail = True, "ok", f"heard by {payload.get('heard_by')}"
+        return out, True
+
+    sent = await asyncio.gather(*(beacon(b) for b in beacons))
+    outcomes += [o for o, _ in sent]
+    transmitted = [b for b, (_, ok) in zip(beacons, sent, strict=True) if ok]
+
+    async def witnesses(node: str) -> tuple[Outcome, list[coverage.WitnessReport]]:
+        nonce = fresh_nonce(epoch_seed)
+        cid = challenge_id(chain_id, node, epoch, "coverage", nonce)
+        request = {"epoch": epoch, "nonce": wire.hexb(nonce), "chain_id": chain_id}
+        out = Outcome(node, "coverage", cid, False, "malformed", request=dict(request))
+        try:
+            body, out.latency_s = await _post(
+                session, f"{endpoint[node]}/coverage/witnesses", request, limits
+            )
+            out.responses.append(body)
+            try:
+                got_epoch, reports = wire.witnesses_from_payload(_open(body, chain_id, cid, node))
+            except ValueError as exc:
+                raise _Refused("malformed", str(exc)) from None
+            if got_epoch != epoch or any(r.witness != node for r in reports):
+                raise _Refused("malformed", "reports of another epoch or another witness")
+        except _Refused as r:
+            out.reason, out.detail = r.reason, r.detail
+            return out, []
+        out.passed, out.reason, out.detail = True, "ok", f"{len(reports)} reports"
+        return out, reports
+
+    answers = await asyncio.gather(*(witnesses(n) for n in sorted(claims)))
+    now = time.time()
+    reports = [r for _, rs in answers for r in rs]
+    report_cid = {}
+    for out, rs in answers:
+        outcomes.append(out)
+        for r in rs:
+            report_cid[id(r)] = keccak(out.challenge_id + bytes(r.beacon_hash))
+    verdicts = coverage.validate_witnesses(transmitted, reports, claims, params, now=now)
+    blame = _blame_too_strong(transmitted, reports, verdicts, claims, params)
+    for i, (report, verdict) in enumerate(zip(reports, verdicts, strict=True)):
+        node = blame.get(i, report.witness)
+        passed = verdict.valid or verdict.reason == coverage.Reason.OVER_HEX_CAP
+        outcomes.append(
+            Outcome(
+                node,
+                "witness",
+                keccak(report_cid[id(report)] + bytes.fromhex(node[2:])),
+                passed,
+                str(verdict.reason),
+                detail=f"{verdict.detail} (witness {report.witness})",
+                latency_s=0.0,
+                request={"epoch": epoch, "beacon_hash": wire.hexb(report.beacon_hash)},
+            )
+        )
+    weights = coverage.hex_density_weights(
+        {a: c.cell(params.hex_cap_resolution) for a, c in claims.items()}, params
+    )
+    scores = coverage.coverage_scores(
+        transmitted, zip(reports, verdicts, strict=True), weights, params
+    )
+    for o in outcomes:
+        o.request["coverage_micro"] = int(scores.get(coverage.node_id(o.node), 0.0) * 1_000_000)
+    return outcomes

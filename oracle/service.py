@@ -22,11 +22,19 @@ from dataclasses import dataclass, field
 import aiohttp
 
 from oracle.chain import Chain, ChainError, LeaseInfo, NodeInfo
-from oracle.challenge import Limits, Outcome, challenge_all, challenge_compute, challenge_storage
+from oracle.challenge import (
+    Limits,
+    Outcome,
+    challenge_all,
+    challenge_compute,
+    challenge_coverage,
+    challenge_storage,
+)
 from oracle.eip712 import EpochReport, SlashRequest, pack_signatures, sign_report
 from oracle.hardware import NodeKind
 from oracle.merkle import CHUNK_SIZE
 from oracle.proofs import compute
+from oracle.proofs.coverage import CoverageParams, RadioClaim
 from oracle.report import EpochBuild, build_epoch
 from oracle.score import NodeInput, VerdictRecord, score_epoch
 from oracle.store import ChallengeRow, Observation, Store
@@ -41,6 +49,7 @@ class PipelineSettings:
     concurrency: int = 64
     limits: Limits = field(default_factory=Limits)
     max_slashes: int = 64
+    coverage: CoverageParams = field(default_factory=CoverageParams)
 
 
 class OracleService:
@@ -63,11 +72,28 @@ class OracleService:
         leases = await asyncio.to_thread(self.chain.leases)
         done = {v["node"] for v in self.store.verdicts_of(epoch)}
         jobs = []
+        wireless: dict[str, tuple[str, RadioClaim]] = {}
         for n in nodes:
             if not n.eligible or n.node.lower() in done:
                 continue
+            if n.kind == NodeKind.WIRELESS:
+                try:
+                    wireless[n.node] = (n.endpoint, RadioClaim.from_hardware(n.hardware))
+                except ValueError as exc:  # no usable claim: not part of the coverage round
+                    log.warning("epoch %d: wireless node %s skipped: %s", epoch, n.node, exc)
+                continue
             jobs += self._jobs_for(n, leases, epoch, seed, session)
         outcomes = await challenge_all(jobs, self.settings.concurrency)
+        if wireless:
+            outcomes += await challenge_coverage(
+                session,
+                wireless,
+                chain_id=self.chain.chain_id,
+                epoch=epoch,
+                epoch_seed=seed,
+                params=self.settings.coverage,
+                limits=self.settings.limits,
+            )
         self._record(epoch, outcomes)
         self.store.advance_epoch(epoch, "scheduled", "challenged")
         for o in outcomes:
@@ -112,7 +138,7 @@ class OracleService:
                 for lease in leases
                 if lease.node == n.node and lease.active_in(epoch) and not lease.closed
             ]
-        return []  # wireless: the coverage round (beacons, witnesses) is not wired in yet
+        return []  # wireless: the coverage round of challenge_epoch (challenge_coverage)
 
     def _record(self, epoch: int, outcomes: list[Outcome]) -> None:
         """Challenge rows, observations (raw signed responses) and verdicts. The observation
@@ -159,11 +185,14 @@ class OracleService:
         nodes = {n.node.lower(): n for n in self.chain.nodes()}
         leases = {x.lease_id: x for x in self.chain.leases()}
         by_node: dict[str, list[VerdictRecord]] = defaultdict(list)
+        coverage_micro: dict[str, int] = defaultdict(int)
         for v in self.store.verdicts_of(epoch):
             by_node[v["node"]].append(self._verdict_record(v))
+            micro = v["request"].get("coverage_micro", 0)
+            coverage_micro[v["node"]] = max(coverage_micro[v["node"]], int(micro))
         previous = self.store.reputations(epoch)
         inputs = [
-            self._node_input(nodes[a], vs, previous.get(a), leases)
+            self._node_input(nodes[a], vs, previous.get(a), leases, coverage_micro[a])
             for a, vs in by_node.items()
             if a in nodes
         ]
@@ -214,7 +243,7 @@ class OracleService:
         return self.settings.storage_deadline_s
 
     @staticmethod
-    def _node_input(n: NodeInfo, verdicts, previous, leases) -> NodeInput:
+    def _node_input(n: NodeInfo, verdicts, previous, leases, coverage_micro=0) -> NodeInput:
         rep, streak = previous if previous else (None, 0)
         return NodeInput(
             node=n.node,
@@ -226,6 +255,7 @@ class OracleService:
             hw_class=n.hardware.hw_class,
             gpu_count=n.hardware.gpu_count,
             leases={x.lease_id: x.data_size for x in leases.values() if x.node == n.node},
+            coverage_micro=coverage_micro,
         )
 
     # ------------------------------------------------------------------ sign + submit

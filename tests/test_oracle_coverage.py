@@ -1,0 +1,123 @@
+"""The coverage round end to end on anvil: wireless node agents over HTTP sharing one in-process
+radio medium (seeded, so the epoch is deterministic), the oracle's beacon/witness round in
+challenge_epoch, scored and reported: honest wireless nodes earn, a location spoofer (truly next
+to an honest node, claiming a position 5 km away) earns nothing and is slashed LocationSpoofed."""
+
+import json
+import math
+
+import aiohttp
+import h3
+import numpy as np
+import pytest
+from aiohttp.test_utils import TestServer
+from ape import chain as ape_chain
+from eth_account import Account
+from plinth_testlib import WIRELESS, NodeKey, advance_to_epoch, register, stake
+
+from oracle.agent import Honest, Settings, create_app
+from oracle.chain import Chain, Deployment, load_abis
+from oracle.hardware import NodeKind, SlashReason
+from oracle.proofs.coverage import CoverageParams
+from oracle.radio import Radio, RadioMedium
+from oracle.service import OracleService, PipelineSettings
+
+LAT0, LON0 = 37.7749, -122.4194
+
+
+def at(north_m: float, east_m: float) -> tuple[float, float]:
+    return (
+        LAT0 + north_m / 111_195.0,
+        LON0 + east_m / (111_195.0 * math.cos(math.radians(LAT0))),
+    )
+
+
+@pytest.mark.asyncio
+async def test_coverage_round_rewards_honest_radios_and_slashes_a_spoofer(
+    suite, deployer, provider, provider2, accounts, tmp_path
+):
+    oracle = Account.from_key(accounts[6].private_key)
+    suite.hub.setCommittee([oracle.address], 1, sender=deployer)
+    medium = RadioMedium(np.random.default_rng(2024))
+    # (name, true position, claimed position): honest nodes 1.5-2.1 km apart; the spoofer sits
+    # 50 m from honest_0 and claims a site 5 km south of it.
+    layout = [
+        ("honest_0", at(0, 0), at(0, 0)),
+        ("honest_1", at(1_500, 0), at(1_500, 0)),
+        ("honest_2", at(0, 1_500), at(0, 1_500)),
+        ("honest_3", at(1_500, 1_500), at(1_500, 1_500)),
+        ("spoofer", at(50, 0), at(50 - 5_000, 0)),
+    ]
+    nodes, servers = {}, []
+    for name, true_pos, claimed in layout:
+        key = Account.create()
+        settings = Settings(
+            node_key=bytes(key.key),
+            kind=NodeKind.WIRELESS,
+            chain_id=ape_chain.chain_id,
+            data_dir=tmp_path / name,
+            hw_class=0,
+        )
+        medium.place(settings.address, Radio(*true_pos))
+        server = TestServer(create_app(settings, Honest(), medium), host="127.0.0.1")
+        await server.start_server()
+        servers.append(server)
+        owner = provider2 if name == "spoofer" else provider
+        node = NodeKey(settings.node_key, settings.address)
+        register(
+            suite,
+            owner,
+            WIRELESS,
+            node=node,
+            endpoint=str(server.make_url("")).rstrip("/"),
+            h3Cell=h3.str_to_int(h3.latlng_to_cell(*claimed, 8)),
+            latE6=round(claimed[0] * 1e6),
+            lonE6=round(claimed[1] * 1e6),
+        )
+        amount = suite.registry.minStake(WIRELESS)
+        suite.token.transfer(owner, amount, sender=deployer)
+        stake(suite, owner, node, amount)
+        suite.registry.activate(node.address, sender=owner)
+        nodes[name] = node
+
+    r = suite.record
+    view = Chain(
+        ape_chain.provider.uri,
+        Deployment(r["chain_id"], r["genesis"], r["epoch_duration"], suite.addresses),
+        load_abis(),
+    )
+    from oracle.store import Store
+
+    service = OracleService(
+        view,
+        Store(tmp_path / "oracle.sqlite"),
+        oracle,
+        PipelineSettings(coverage=CoverageParams(beacon_fraction=1.0)),
+    )
+    epoch = suite.market.currentEpoch() + 1
+    advance_to_epoch(suite, epoch)
+    async with aiohttp.ClientSession() as http:
+        ran = await service.challenge_epoch(epoch, http)
+        assert ran > 5  # 5 beacons, 5 witness answers and the witness reports
+        assert await service.challenge_epoch(epoch, http) == 0  # once per epoch
+    for server in servers:
+        await server.close()
+
+    verdicts = service.store.verdicts_of(epoch)
+    spoofer = nodes["spoofer"].address.lower()
+    too_strong = [v for v in verdicts if v["reason"] == "too_strong"]
+    assert too_strong and all(v["node"] == spoofer for v in too_strong)
+
+    advance_to_epoch(suite, epoch + 1)
+    build = service.build_report(epoch)
+    results = {json.loads(line)["node"]: json.loads(line) for line in build.node_lines}
+    by_name = {n: results[nodes[n].address.lower()] for n in nodes}
+    for name in ("honest_0", "honest_1", "honest_2", "honest_3"):
+        assert by_name[name]["reason"] == "ok" and by_name[name]["reward"] > 0, by_name[name]
+    assert by_name["spoofer"]["reward"] == 0
+    assert by_name["spoofer"]["reason"] == "witness_too_strong"
+    slashed = {s.node: s for s in build.report.slashes}
+    assert slashed[nodes["spoofer"].address].reason == SlashReason.LOCATION_SPOOFED
+    assert set(slashed) == {nodes["spoofer"].address}
+    tx = service.submit(epoch, build)
+    assert tx is not None and suite.hub.nextEpoch() == epoch + 1
