@@ -67,7 +67,7 @@ async def _post(
         async with session.post(
             url, json=body, timeout=aiohttp.ClientTimeout(total=timeout_s or limits.timeout_s)
         ) as resp:
-            raw = await resp.content.read(limits.max_response_bytes + 1)
+            raw = await _read_bounded(resp, limits.max_response_bytes)
             latency = time.perf_counter() - started
             if len(raw) > limits.max_response_bytes:
                 raise _Refused("too_large", f"answer over {limits.max_response_bytes} bytes")
@@ -84,6 +84,19 @@ async def _post(
         return json.loads(raw), latency
     except ValueError:
         raise _Refused("malformed", "answer is not JSON") from None
+
+
+async def _read_bounded(resp: aiohttp.ClientResponse, limit: int) -> bytes:
+    """The whole body, or limit + 1 bytes if it is longer (read stops there: a huge answer
+    never fills the oracle's memory)."""
+    parts, size = [], 0
+    while size <= limit:
+        chunk = await resp.content.read(limit + 1 - size)
+        if not chunk:
+            break
+        parts.append(chunk)
+        size += len(chunk)
+    return b"".join(parts)
 
 
 def _open(body: dict, chain_id: int, cid: bytes, node: str) -> Any:

@@ -4,6 +4,7 @@ deployment file. Used by `ape run deploy`, the other scripts, the demo and the t
 from __future__ import annotations
 
 import json
+import os
 import tomllib
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -214,11 +215,13 @@ def load_suite(network_name: str | None = None) -> Suite:
     """The suite recorded in deployments/<network>.json; a clear error if it is not deployed."""
     path = deployment_path(network_name)
     if not path.exists():
-        raise ConfigError(f"no deployment at {path.relative_to(ROOT)}: run `ape run deploy` first")
+        raise ConfigError(
+            f"no deployment at {os.path.relpath(path, ROOT)}: run `ape run deploy` first"
+        )
     record = json.loads(path.read_text())
     if record.get("chain_id") != chain.chain_id:
         raise ConfigError(
-            f"{path.relative_to(ROOT)} is for chain {record.get('chain_id')}, "
+            f"{os.path.relpath(path, ROOT)} is for chain {record.get('chain_id')}, "
             f"connected to {chain.chain_id}: redeploy with `ape run deploy`"
         )
     contracts = {}
@@ -447,7 +450,7 @@ def deploy_suite(deployer, params: Params, *, write: bool = True, log=print) -> 
     if write:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(record, indent=2) + "\n")
-        log(f"  addresses written to {path.relative_to(ROOT)}")
+        log(f"  addresses written to {os.path.relpath(path, ROOT)}")
     log(
         f"  {sent} transaction(s) sent"
         if sent

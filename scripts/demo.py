@@ -1,29 +1,298 @@
-"""`make demo` / `ape run demo`: the on-chain walk-through on a fresh local anvil.
+"""`make demo` / `ape run demo`: a local Plinth network settling real epochs.
 
-Deploys the suite, registers and stakes nodes of each kind for three providers, opens paid
-leases (compute, storage with a real data root, wireless), settles three epochs with reports
-signed by a local committee of test keys (3 of 4), claims rewards, executes one slash and
-defeats another with an on-chain storage dispute, then prints a summary and writes
-demo-summary.json. Time moves by anvil's clock controls, so the walk-through takes seconds.
+On a fresh anvil: deploy the suite; three providers run 30 node agents (compute, storage,
+wireless) on local ports, sharing one simulated radio medium; customers lease capacity and
+upload data; the oracle service challenges every node each epoch over HTTP, verifies the signed
+answers, scores, builds and signs the epoch report (its committee's keys are local test keys
+until the committee exchange lands) and submits it; slashes wait out the dispute window and
+execute; providers claim their rewards with the proofs the oracle's API serves.
 
-Until the oracle service exists (issue 3), the committee's scoring here is a fixed rule:
-each eligible node earns the epoch budget in proportion to its kind's weight. Everything
-else — budgets, demand, signatures, proofs, slashes — is the contracts' real behaviour."""
+Among the nodes: lazy storage (keeps 30% of its chunks), a slow GPU (a CPU claiming an H100),
+skipped work (computes half the product), a spoofed location (claims a site 5 km from where it
+is), and a node that goes offline mid-run. Time moves by anvil's clock controls, so several
+epochs take well under a minute. The summary is printed and written to demo-summary.json."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
-import secrets
+import tempfile
+from pathlib import Path
 
+import aiohttp
 import click
+from aiohttp import web
 from ape import accounts, chain
 from ape.cli import ConnectedProviderCommand
+from eth_account import Account
 
-from oracle.eip712 import SlashRequest
-from oracle.merkle import CHUNK_SIZE, ChunkTree, split_chunks
+from oracle.agent import Honest, LazyStorage, SkipWork, SlowGpu
+from oracle.api import create_api
+from oracle.chain import Chain, Deployment, load_abis
+from oracle.hardware import NodeKind, NodeStatus, SlashReason
+from oracle.proofs import compute
+from oracle.proofs.coverage import CoverageParams
+from oracle.service import OracleService, PipelineSettings
+from oracle.store import Store
 from scripts._deploy import ROOT, TOKEN, deploy_suite, load_params
-from scripts._walkthrough import Walkthrough, fmt
+from scripts._simulation import Network, SimNode, at, fmt, short, test_account
+
+COMPUTE_N = 128
+
+
+def advance_to_epoch(suite, epoch: int) -> None:
+    target = suite.market.epochStart(epoch) + 1
+    if target > chain.pending_timestamp:
+        chain.pending_timestamp = target
+    chain.mine()
+
+
+def layout(providers) -> list[SimNode]:
+    """30 nodes: 11 compute, 9 storage, 10 wireless; five of them dishonest."""
+    p = lambda i: providers[i % len(providers)]  # noqa: E731
+    h100 = compute.HARDWARE_CLASSES[3]
+    nodes = [SimNode(f"compute-{i}", NodeKind.COMPUTE, Honest(), p(i)) for i in range(8)]
+    nodes += [
+        SimNode("compute-skip", NodeKind.COMPUTE, SkipWork(fraction=0.5), p(1)),
+        SimNode(
+            "compute-slow",
+            NodeKind.COMPUTE,
+            SlowGpu(delay_s=compute.deadline_s(COMPUTE_N, h100) + 0.3),
+            p(2),
+            hw_class=3,
+        ),
+        SimNode("compute-dropout", NodeKind.COMPUTE, Honest(), p(0)),
+    ]
+    nodes += [SimNode(f"storage-{i}", NodeKind.STORAGE, Honest(), p(i)) for i in range(8)]
+    nodes.append(SimNode("storage-lazy", NodeKind.STORAGE, LazyStorage(fraction_kept=0.3), p(1)))
+    grid = [at(1_500 * (i // 3), 1_500 * (i % 3)) for i in range(9)]
+    nodes += [
+        SimNode(f"wireless-{i}", NodeKind.WIRELESS, Honest(), p(i), claimed=pos, true_position=pos)
+        for i, pos in enumerate(grid)
+    ]
+    spoof_true = at(50, 0)  # next to wireless-0, claiming a site 5 km south
+    nodes.append(
+        SimNode(
+            "wireless-spoof",
+            NodeKind.WIRELESS,
+            Honest(),
+            p(2),
+            claimed=at(50 - 5_000, 0),
+            true_position=spoof_true,
+        )
+    )
+    return nodes
+
+
+BEHAVIOUR = {
+    "compute-skip": "skipped work",
+    "compute-slow": "slow GPU",
+    "compute-dropout": "offline mid-run",
+    "storage-lazy": "lazy storage",
+    "wireless-spoof": "spoofed location",
+}
+
+
+async def run(params, epochs: int, summary_path: Path, say) -> dict:
+    deployer = accounts.test_accounts[0]
+    say("== 1. Deploy the suite")
+    suite = deploy_suite(deployer, params, log=say)
+    committee = sorted(
+        (test_account(m) for m in params.committee), key=lambda a: int(a.address, 16)
+    )
+    keys = [Account.from_key(m.private_key) for m in committee[: params.threshold]]
+    providers = [accounts.test_accounts[i] for i in (3, 4, 5)]
+    customers = [accounts.test_accounts[i] for i in (10, 11)]
+    for a in (*providers, *customers):
+        suite.token.transfer(a, 200_000 * TOKEN, sender=deployer)
+
+    tmp = Path(tempfile.mkdtemp(prefix="plinth-demo-"))
+    net = Network(suite, deployer, tmp, say)
+    nodes = layout(providers)
+    say(f"\n== 2. {len(nodes)} node agents start and their providers onboard them")
+    for n in nodes:
+        await net.start(n)
+        net.onboard(n)
+    for kind in NodeKind:
+        group = [n for n in nodes if n.kind == kind]
+        say(
+            f"  {len(group):2d} {kind.name.lower():8s} nodes, "
+            f"{sum(1 for n in group if n.name in BEHAVIOUR)} dishonest"
+        )
+
+    say("\n== 3. Customers lease capacity (storage customers upload their data)")
+    async with aiohttp.ClientSession() as http:
+        for i, n in enumerate(
+            x
+            for x in nodes
+            if x.kind == NodeKind.STORAGE or x.name in ("compute-0", "compute-1", "wireless-0")
+        ):
+            data = net.lease(customers[i % 2], n, epochs + 1)
+            if data is not None:
+                async with http.post(
+                    f"{n.endpoint}/storage/data",
+                    json={"lease_id": suite.market.leaseCount(), "data": "0x" + data.hex()},
+                ) as r:
+                    r.raise_for_status()
+        say(f"  {len(net.leases)} leases open, escrow {fmt(suite.token.balanceOf(suite.market))}")
+
+        r = suite.record
+        view = Chain(
+            chain.provider.uri,
+            Deployment(r["chain_id"], r["genesis"], r["epoch_duration"], suite.addresses),
+            load_abis(),
+        )
+        store = Store(tmp / "oracle.sqlite")
+        service = OracleService(
+            view,
+            store,
+            keys[0],
+            # Every radio beacons each epoch, so every link is tested in both directions.
+            PipelineSettings(
+                compute_n=COMPUTE_N,
+                concurrency=16,
+                coverage=CoverageParams(beacon_fraction=1.0),
+            ),
+            cosigners=tuple(keys[1:]),
+        )
+        api = web.AppRunner(create_api(store, service.metrics, {"operator": keys[0].address}))
+        await api.setup()
+        await web.TCPSite(api, "127.0.0.1", 0).start()
+        api_url = f"http://127.0.0.1:{api.addresses[0][1]}"
+
+        say(
+            f"\n== 4. The oracle settles {epochs} epochs (report signed {len(keys)} of "
+            f"{len(committee)}; API at {api_url})"
+        )
+        first = suite.market.currentEpoch() + 1
+        records = []
+        for epoch in range(first, first + epochs):
+            advance_to_epoch(suite, epoch)
+            if epoch == first + 1:
+                next(n for n in nodes if n.name == "compute-dropout").behaviour.go_offline()
+            ran = await service.challenge_epoch(epoch, http)
+            advance_to_epoch(suite, epoch + 1)
+            net.settle_leases()
+            build = service.build_report(epoch)
+            tx = service.submit(epoch, build)
+            receipt = chain.provider.get_receipt("0x" + tx.hex())
+            slashes = [
+                {
+                    "node": log.node,
+                    "reason": SlashReason(log.reason).name.lower(),
+                    "amount": log.amount,
+                    "slash_id": log.slashId,
+                }
+                for log in receipt.decode_logs(suite.slashing.SlashQueued)
+            ]
+            for line in build.node_lines:
+                row = json.loads(line)
+                node = next(n for n in nodes if n.address.lower() == row["node"])
+                node.rewards += int(row["reward"])
+            records.append(
+                {
+                    "epoch": epoch,
+                    "report_tx": "0x" + tx.hex(),
+                    "demand": suite.market.demandOf(epoch),
+                    "emissions": build.total_rewards,
+                    "rewards_total": build.total_rewards,
+                    "slashes": slashes,
+                    "challenges": ran,
+                    "gas_used": receipt.gas_used,
+                }
+            )
+            say(
+                f"  epoch {epoch}: {ran} challenges, demand {fmt(records[-1]['demand'])}, "
+                f"minted {fmt(build.total_rewards)}, {len(slashes)} slash(es), report "
+                f"{records[-1]['report_tx'][:12]}… ({receipt.gas_used:,} gas)"
+            )
+
+        say("\n== 5. Slashes execute after the dispute window (burn + treasury)")
+        chain.pending_timestamp = chain.pending_timestamp + suite.slashing.disputeWindow() + 1
+        chain.mine()
+        for slash_id in range(1, suite.slashing.slashCount() + 1):
+            if suite.slashing.getSlash(slash_id).status != 1:
+                continue
+            tx = suite.slashing.executeSlash(slash_id, sender=deployer)
+            log = next(iter(tx.decode_logs(suite.slashing.SlashExecuted)))
+            node = next(n for n in nodes if n.address == log.node)
+            node.slashed += log.slashed
+            say(f"  #{slash_id} {node.name:16s} {fmt(log.slashed)}")
+
+        say("\n== 6. Providers claim with the proofs the oracle's API serves")
+        claimed: dict[str, int] = {}
+        for p in providers:
+            async with http.get(f"{api_url}/claims/{p.address}") as resp:
+                body = await resp.json()
+            if resp.status != 200:
+                say(f"  {short(p.address)}: {body.get('error')}")
+                continue
+            before = suite.token.balanceOf(p)
+            suite.distributor.claim(
+                body["epoch"], p.address, int(body["amount"]), body["proof"], sender=p
+            )
+            claimed[p.address] = suite.token.balanceOf(p) - before
+            say(
+                f"  {short(p.address)} claimed {fmt(claimed[p.address])} "
+                f"({len(body['proof'])}-hash proof)"
+            )
+        await api.cleanup()
+    await net.stop()
+    store.close()
+    return summarize(suite, nodes, records, claimed)
+
+
+def summarize(suite, nodes: list[SimNode], records: list[dict], claimed: dict[str, int]) -> dict:
+    out_nodes = []
+    for n in nodes:
+        owner_total = sum(m.rewards for m in nodes if m.owner.address == n.owner.address)
+        share = claimed.get(n.owner.address, 0) * n.rewards // owner_total if owner_total else 0
+        out_nodes.append(
+            {
+                "node": n.address,
+                "name": n.name,
+                "owner": n.owner.address,
+                "kind": n.kind.name.lower(),
+                "behaviour": BEHAVIOUR.get(n.name, "honest"),
+                "status": NodeStatus(suite.registry.statusOf(n.address)).name.lower(),
+                "rewards": n.rewards,
+                "claimed": share,
+                "slashed": n.slashed,
+            }
+        )
+    return {
+        "chain_id": chain.chain_id,
+        "contracts": suite.addresses,
+        "epochs": records,
+        "nodes": out_nodes,
+    }
+
+
+def print_summary(summary: dict, say) -> None:
+    say("\n== Summary: epochs")
+    say(f"  {'epoch':>5}  {'demand':>16}  {'emissions':>16}  slashes")
+    for e in summary["epochs"]:
+        slashes = ", ".join(f"{s['reason']} {short(s['node'])}" for s in e["slashes"]) or "-"
+        say(f"  {e['epoch']:>5}  {fmt(e['demand']):>16}  {fmt(e['emissions']):>16}  {slashes}")
+    say("\n== Summary: nodes")
+    say(
+        f"  {'name':16s} {'node':14s} {'behaviour':17s} {'status':8s} {'rewards':>16} "
+        f"{'slashed':>14}"
+    )
+    for n in summary["nodes"]:
+        say(
+            f"  {n['name']:16s} {short(n['node']):14s} {n['behaviour']:17s} {n['status']:8s} "
+            f"{fmt(n['rewards']):>16} {fmt(n['slashed']):>14}"
+        )
+    honest = [n for n in summary["nodes"] if n["behaviour"] == "honest"]
+    cheats = [n for n in summary["nodes"] if n["behaviour"] != "honest"]
+    ok_honest = sum(1 for n in honest if n["rewards"] > 0 and n["slashed"] == 0)
+    ok_cheats = sum(1 for n in cheats if n["slashed"] > 0 or n["rewards"] == 0)
+    say(
+        f"\n  honest nodes rewarded and never slashed: {ok_honest}/{len(honest)}; "
+        f"dishonest nodes slashed or unrewarded: {ok_cheats}/{len(cheats)}"
+    )
 
 
 @click.command(cls=ConnectedProviderCommand)
@@ -35,92 +304,12 @@ from scripts._walkthrough import Walkthrough, fmt
     "--summary", "summary_path", default=str(ROOT / "demo-summary.json"), show_default=True
 )
 def cli(params_path, epochs, summary_path):
-    """Run the local walk-through and print what happened."""
+    """Run the local network and print what happened."""
     if not chain.provider.network.is_local:
         raise click.ClickException("the demo moves the chain's clock: run it on a local network")
     if epochs < 3:
         raise click.ClickException("--epochs must be at least 3")
-    params = load_params(params_path)
-    deployer = accounts.test_accounts[0]
-    say = click.echo
-
-    say("== 1. Deploy the suite")
-    suite = deploy_suite(deployer, params, log=say)
-    w = Walkthrough(suite, deployer, say)
-
-    say("\n== 2. Providers register, stake and price their nodes")
-    providers = [accounts.test_accounts[i] for i in (3, 4, 5)]
-    for p in providers:
-        w.fund(p, 60_000)
-    nodes = []
-    for i, p in enumerate(providers):
-        nodes.append(w.add_node(p, "compute", behaviour="honest" if i != 1 else "faulty compute"))
-        nodes.append(w.add_node(p, "storage", behaviour="honest"))
-        nodes.append(w.add_node(p, "wireless", behaviour="honest"))
-
-    say("\n== 3. Customers open leases (escrowed, starting next epoch)")
-    customers = [accounts.test_accounts[i] for i in (10, 11)]
-    for c in customers:
-        w.fund(c, 50_000)
-    data = secrets.token_bytes(20 * CHUNK_SIZE + 123)
-    tree = ChunkTree.from_data(data)
-    storage_node = next(n for n in nodes if n.kind == "storage")
-    storage_lease = w.lease(customers[0], storage_node, epochs=epochs, data=data)
-    w.lease(customers[0], nodes[0], epochs=epochs)
-    w.lease(customers[1], nodes[3], epochs=2)
-    w.lease(customers[1], next(n for n in nodes if n.kind == "wireless"), epochs=epochs)
-
-    say(
-        f"\n== 4. {epochs} epochs settled by the committee "
-        f"({params.threshold} of {len(params.committee)})"
-    )
-    committee = w.committee(params.committee)
-    first = suite.market.currentEpoch() + 1
-    faulty = next(n for n in nodes if n.behaviour == "faulty compute")
-    for epoch in range(first, first + epochs):
-        w.settle_leases()
-        slashes = ()
-        if epoch == first:
-            # The faulty compute node returned a wrong row: slashed, executed after the window.
-            slashes = (SlashRequest(faulty.address, 1, evidence=b"\x01" * 32),)
-        elif epoch == first + 1:
-            # A false storage accusation: the node will prove it holds chunk 7.
-            slashes = (
-                SlashRequest(
-                    storage_node.address,
-                    3,
-                    lease_id=storage_lease,
-                    chunk_index=7,
-                    evidence=b"\x03" * 32,
-                ),
-            )
-        w.settle_epoch(epoch, committee, slashes)
-
-    say("\n== 5. Slashes: one executed after its dispute window, one disputed with a Merkle proof")
-    chunk = split_chunks(data)[7]
-    for slash_id in range(1, suite.slashing.slashCount() + 1):
-        s = suite.slashing.getSlash(slash_id)
-        if s.reason == 3:
-            w.dispute(slash_id, storage_node, chunk, tree.proof(7))
-    w.advance(suite.slashing.disputeWindow() + 1)
-    for slash_id in range(1, suite.slashing.slashCount() + 1):
-        if suite.slashing.getSlash(slash_id).status == 1:
-            w.execute_slash(slash_id)
-
-    say("\n== 6. Providers claim their rewards (one proof each, everything owed)")
-    for p in providers:
-        w.claim(p)
-
-    say("\n== 7. A provider unbonds part of its stake and withdraws after the delay")
-    w.unbond_and_withdraw(providers[0], nodes[2], 500 * TOKEN)
-
-    w.print_summary()
-    summary = w.summary()
-    with open(summary_path, "w") as fh:
-        json.dump(summary, fh, indent=2)
-    say(f"\nSummary written to {os.path.relpath(summary_path)}")
-    say(
-        f"Total demand {fmt(sum(e['demand'] for e in summary['epochs']))}, "
-        f"emissions {fmt(sum(e['emissions'] for e in summary['epochs']))}, "
-        f"slashed {fmt(sum(n['slashed'] for n in summary['nodes']))}."
-    )
+    summary = asyncio.run(run(load_params(params_path), epochs, Path(summary_path), click.echo))
+    print_summary(summary, click.echo)
+    Path(summary_path).write_text(json.dumps(summary, indent=2))
+    click.echo(f"\nSummary written to {os.path.relpath(summary_path)}")

@@ -16,7 +16,7 @@ from oracle.eip712 import EpochReport, SlashRequest, pack_signatures, sign_repor
 from oracle.hardware import HardwareClaim, NodeKind
 from oracle.merkle import ChunkTree, RewardsTree, rewards_leaf, split_chunks
 from scripts._deploy import ROOT, TOKEN, TX_GAS_CAP, deploy_suite, load_params
-from scripts._walkthrough import REGION
+from scripts._simulation import REGION
 
 ZERO = b"\x00" * 32
 GOALS = {
