@@ -1,5 +1,5 @@
-"""Strict input checks shared by the verifiers (they never raise on bad input, so each check
-answers yes or no)."""
+"""Shared by the verifiers: strict input checks (they never raise on bad input, so each check
+answers yes or no) and the sampling arithmetic of spot checks."""
 
 from __future__ import annotations
 
@@ -25,3 +25,14 @@ def node_bytes(node: Any) -> bytes | None:
         return bytes.fromhex(node[2:])
     except ValueError:
         return None
+
+
+def samples_needed(survive: float, probability: float) -> int:
+    """The smallest k with 1 - survive^k >= probability: how many independent spot checks catch
+    a cheater that each check misses with probability `survive` (0 < survive < 1)."""
+    if not 0 < survive < 1 or not 0 <= probability < 1:
+        raise ValueError(f"need 0 < survive < 1 and 0 <= p < 1, got {survive}, {probability}")
+    k = max(0, math.ceil(math.log1p(-probability) / math.log(survive)))
+    while 1 - survive**k < probability:  # guards rounding
+        k += 1
+    return k

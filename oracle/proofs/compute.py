@@ -65,7 +65,6 @@ Protocol, version 1. All integers big-endian; || is concatenation; keccak256 is 
 from __future__ import annotations
 
 import hashlib
-import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -75,7 +74,7 @@ import numpy as np
 from eth_utils import keccak
 
 from oracle.merkle import PositionalTree, tree_depth, verify_positional_proof
-from oracle.proofs._checks import is_int, is_seconds, node_bytes
+from oracle.proofs._checks import is_int, is_seconds, node_bytes, samples_needed
 
 SEED_BYTES = 32
 SALT_BYTES = 32
@@ -190,14 +189,9 @@ def detection_probability(fraction_skipped: float, k: int = DEFAULT_K) -> float:
 
 def rows_for_detection(fraction_skipped: float, probability: float) -> int:
     """The smallest k with detection_probability(fraction_skipped, k) >= probability."""
-    if not 0 < fraction_skipped < 1 or not 0 <= probability < 1:
-        raise ValueError(
-            f"need 0 < f < 1 and 0 <= p < 1, got f={fraction_skipped}, p={probability}"
-        )
-    k = max(0, math.ceil(math.log1p(-probability) / math.log1p(-fraction_skipped)))
-    while detection_probability(fraction_skipped, k) < probability:  # guards rounding
-        k += 1
-    return k
+    if not 0 < fraction_skipped < 1:
+        raise ValueError(f"need 0 < f < 1, got f={fraction_skipped}")
+    return samples_needed(1 - fraction_skipped, probability)
 
 
 # ---------------------------------------------------------------- validation

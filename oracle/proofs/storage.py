@@ -43,7 +43,6 @@ Protocol, version 1. All integers big-endian; || is concatenation; keccak256 is 
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -51,7 +50,7 @@ from typing import Any
 from eth_utils import keccak
 
 from oracle.merkle import CHUNK_SIZE, tree_depth, verify_chunk_proof
-from oracle.proofs._checks import is_int, is_seconds, node_bytes
+from oracle.proofs._checks import is_int, is_seconds, node_bytes, samples_needed
 
 NONCE_BYTES = 32
 ROOT_BYTES = 32
@@ -98,12 +97,7 @@ def detection_probability(fraction_kept: float, k: int = DEFAULT_K) -> float:
 
 def chunks_for_detection(fraction_kept: float, probability: float) -> int:
     """The smallest k with detection_probability(fraction_kept, k) >= probability."""
-    if not 0 < fraction_kept < 1 or not 0 <= probability < 1:
-        raise ValueError(f"need 0 < q < 1 and 0 <= p < 1, got q={fraction_kept}, p={probability}")
-    k = max(0, math.ceil(math.log1p(-probability) / math.log(fraction_kept)))
-    while detection_probability(fraction_kept, k) < probability:  # guards rounding
-        k += 1
-    return k
+    return samples_needed(fraction_kept, probability)
 
 
 # ---------------------------------------------------------------- validation
