@@ -1,0 +1,71 @@
+"""Crash safety of the oracle pipeline: a fresh process (new OracleService, same SQLite file)
+after each stage neither repeats work nor reports twice; the hub gets exactly one report."""
+
+import aiohttp
+import pytest
+from ape import chain as ape_chain
+from eth_account import Account
+from plinth_testlib import COMPUTE, advance_to_epoch
+from test_oracle_e2e import onboard, start_agent
+
+from oracle.agent import Honest
+from oracle.chain import Chain, Deployment, load_abis
+from oracle.hardware import NodeKind
+from oracle.service import OracleService, PipelineSettings
+from oracle.store import Store
+
+
+@pytest.mark.asyncio
+async def test_restart_after_each_stage_gives_exactly_one_report(
+    suite, deployer, provider, accounts, tmp_path
+):
+    oracle = Account.from_key(accounts[6].private_key)
+    suite.hub.setCommittee([oracle.address], 1, sender=deployer)
+    servers = []
+    for i in range(2):
+        settings, url, server = await start_agent(tmp_path, f"c{i}", NodeKind.COMPUTE, Honest())
+        onboard(suite, deployer, provider, COMPUTE, settings, url)
+        servers.append(server)
+    r = suite.record
+    view = Chain(
+        ape_chain.provider.uri,
+        Deployment(r["chain_id"], r["genesis"], r["epoch_duration"], suite.addresses),
+        load_abis(),
+    )
+    db = tmp_path / "oracle.sqlite"
+
+    def process() -> OracleService:
+        """A new oracle process: everything it knows comes from the store file."""
+        return OracleService(view, Store(db), oracle, PipelineSettings(compute_n=64))
+
+    epoch = suite.market.currentEpoch() + 1
+    advance_to_epoch(suite, epoch)
+    async with aiohttp.ClientSession() as http:
+        assert await process().challenge_epoch(epoch, http) == 2
+        # Restart after the challenge stage: nothing is challenged again.
+        assert await process().challenge_epoch(epoch, http) == 0
+    for server in servers:
+        await server.close()
+    advance_to_epoch(suite, epoch + 1)
+
+    first = process().build_report(epoch)  # scored + reported, then "crash" before submitting
+    again = process()
+    rebuilt = again.build_report(epoch)  # restart: the same report, not a second one
+    assert rebuilt.results_file == first.results_file
+    assert (
+        rebuilt.digest(view.chain_id, suite.hub.address) == again.store.report_for(epoch)["digest"]
+    )
+    tx = again.submit(epoch, rebuilt)
+    assert tx is not None and suite.hub.nextEpoch() == epoch + 1
+
+    # Restart after the transaction was sent but before its receipt was recorded: the report
+    # is on-chain, so nothing is sent again and the epoch ends confirmed.
+    late = process()
+    with late.store.transaction() as sql:  # the state the crash left behind
+        sql.execute("UPDATE epochs SET state = 'submitted' WHERE epoch = ?", (epoch,))
+        sql.execute("UPDATE submissions SET status = 'pending' WHERE epoch = ?", (epoch,))
+    assert late.submit(epoch, late.build_report(epoch)) is None
+    assert late.store.epoch(epoch)["state"] == "confirmed"
+    assert late.store.submission_for(epoch)["status"] == "confirmed"
+    logs = list(suite.hub.ReportAccepted.range(0, ape_chain.blocks.head.number + 1))
+    assert [log.epoch for log in logs].count(epoch) == 1
