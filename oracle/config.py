@@ -24,7 +24,9 @@ class ChallengeSettings:
     concurrency: int = 64
     timeout_s: float = 5.0
     max_response_bytes: int = 4 << 20
-    compute_n: int = 256
+    # 4096: the verifier's k = 44 rows are 1.07% of the prover's n^3 work (k/n); a CPU-class
+    # node needs about 1 s, a GPU class well under its 2.2 s deadline.
+    compute_n: int = 4096
     storage_deadline_s: float = 2.0
 
 
@@ -140,7 +142,7 @@ def load_settings(path: str | Path) -> Settings:
                 4 << 20,
                 lambda x: 1024 <= x <= 64 << 20,
             ),
-            compute_n=_get(ch, "challenges", "compute_n", int, 256, lambda x: 44 <= x <= 16384),
+            compute_n=_get(ch, "challenges", "compute_n", int, 4096, lambda x: 44 <= x <= 16384),
             storage_deadline_s=_get(ch, "challenges", "storage_deadline_s", float, 2.0, positive),
         ),
     )

@@ -44,7 +44,7 @@ log = logging.getLogger("plinth.oracle")
 
 @dataclass(frozen=True)
 class PipelineSettings:
-    compute_n: int = 256
+    compute_n: int = 4096  # see oracle.config.ChallengeSettings
     storage_deadline_s: float = 2.0
     concurrency: int = 64
     limits: Limits = field(default_factory=Limits)
