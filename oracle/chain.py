@@ -46,16 +46,20 @@ class Deployment:
     addresses: dict[str, str]
 
     @classmethod
+    def from_record(cls, record: dict) -> Deployment:
+        """From a deployment record (what `ape run deploy` writes to deployments/)."""
+        return cls(
+            chain_id=int(record["chain_id"]),
+            genesis=int(record["genesis"]),
+            epoch_duration=int(record["epoch_duration"]),
+            addresses={n: to_checksum_address(record["contracts"][n]) for n in CONTRACTS},
+        )
+
+    @classmethod
     def from_file(cls, path: str | Path) -> Deployment:
         path = Path(path)
         try:
-            record = json.loads(path.read_text())
-            return cls(
-                chain_id=int(record["chain_id"]),
-                genesis=int(record["genesis"]),
-                epoch_duration=int(record["epoch_duration"]),
-                addresses={n: to_checksum_address(record["contracts"][n]) for n in CONTRACTS},
-            )
+            return cls.from_record(json.loads(path.read_text()))
         except FileNotFoundError:
             raise ChainError(f"no deployment file at {path}: run `ape run deploy`") from None
         except (KeyError, ValueError, TypeError) as exc:

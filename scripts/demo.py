@@ -136,11 +136,9 @@ async def run(params, epochs: int, summary_path: Path, say) -> dict:
                 ) as r:
                     r.raise_for_status()
         say(f"  {len(net.leases)} leases open, escrow {fmt(suite.token.balanceOf(suite.market))}")
-
-        r = suite.record
         view = Chain(
             chain.provider.uri,
-            Deployment(r["chain_id"], r["genesis"], r["epoch_duration"], suite.addresses),
+            Deployment.from_record(suite.record),
             load_abis(),
         )
         store = Store(tmp / "oracle.sqlite")

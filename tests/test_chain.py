@@ -21,8 +21,7 @@ from scripts._deploy import TOKEN
 
 @pytest.fixture
 def deployment(suite):
-    r = suite.record
-    return Deployment(r["chain_id"], r["genesis"], r["epoch_duration"], suite.addresses)
+    return Deployment.from_record(suite.record)
 
 
 @pytest.fixture

@@ -79,11 +79,9 @@ async def test_coverage_round_rewards_honest_radios_and_slashes_a_spoofer(
         stake(suite, owner, node, amount)
         suite.registry.activate(node.address, sender=owner)
         nodes[name] = node
-
-    r = suite.record
     view = Chain(
         ape_chain.provider.uri,
-        Deployment(r["chain_id"], r["genesis"], r["epoch_duration"], suite.addresses),
+        Deployment.from_record(suite.record),
         load_abis(),
     )
     from oracle.store import Store

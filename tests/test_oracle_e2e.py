@@ -102,11 +102,9 @@ async def test_oracle_settles_epochs_rewards_honest_nodes_and_slashes_cheaters(
                 f"{url}/storage/data", json={"lease_id": lease_id, "data": "0x" + data.hex()}
             ) as r:
                 assert r.status == 200, await r.text()
-
-        r = suite.record
         view = Chain(
             ape_chain.provider.uri,
-            Deployment(r["chain_id"], r["genesis"], r["epoch_duration"], suite.addresses),
+            Deployment.from_record(suite.record),
             load_abis(),
         )
         store = Store(tmp_path / "oracle.sqlite")
@@ -172,10 +170,9 @@ async def test_runner_step_challenges_the_current_epoch_and_reports_the_ended_on
     suite.hub.setCommittee([oracle.address], 1, sender=deployer)
     settings, url, server = await start_agent(tmp_path, "c", NodeKind.COMPUTE, Honest())
     node = onboard(suite, deployer, provider, COMPUTE, settings, url)
-    r = suite.record
     view = Chain(
         ape_chain.provider.uri,
-        Deployment(r["chain_id"], r["genesis"], r["epoch_duration"], suite.addresses),
+        Deployment.from_record(suite.record),
         load_abis(),
     )
     service = OracleService(

@@ -26,10 +26,9 @@ async def test_restart_after_each_stage_gives_exactly_one_report(
         settings, url, server = await start_agent(tmp_path, f"c{i}", NodeKind.COMPUTE, Honest())
         onboard(suite, deployer, provider, COMPUTE, settings, url)
         servers.append(server)
-    r = suite.record
     view = Chain(
         ape_chain.provider.uri,
-        Deployment(r["chain_id"], r["genesis"], r["epoch_duration"], suite.addresses),
+        Deployment.from_record(suite.record),
         load_abis(),
     )
     db = tmp_path / "oracle.sqlite"
