@@ -6,6 +6,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from eth_utils import keccak
+
 
 def is_int(x: Any) -> bool:
     """An int that is not a bool."""
@@ -36,3 +38,18 @@ def samples_needed(survive: float, probability: float) -> int:
     while 1 - survive**k < probability:  # guards rounding
         k += 1
     return k
+
+
+def distinct_indices(prefix: bytes, n: int, k: int) -> list[int]:
+    """The first k distinct values of uint256(keccak256(prefix || uint32(j))) mod n, j = 0, 1, ...
+    in order of appearance (k <= n)."""
+    chosen: list[int] = []
+    seen: set[int] = set()
+    j = 0
+    while len(chosen) < k:
+        x = int.from_bytes(keccak(prefix + j.to_bytes(4, "big")), "big") % n
+        if x not in seen:
+            seen.add(x)
+            chosen.append(x)
+        j += 1
+    return chosen

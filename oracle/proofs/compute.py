@@ -74,7 +74,7 @@ import numpy as np
 from eth_utils import keccak
 
 from oracle.merkle import PositionalTree, tree_depth, verify_positional_proof
-from oracle.proofs._checks import is_int, is_seconds, node_bytes, samples_needed
+from oracle.proofs._checks import distinct_indices, is_int, is_seconds, node_bytes, samples_needed
 
 SEED_BYTES = 32
 SALT_BYTES = 32
@@ -398,16 +398,7 @@ def sample_rows(challenge: Challenge, root: bytes, salt: bytes, k: int = DEFAULT
     if not 0 <= k <= n:
         raise ValueError(f"cannot sample {k} distinct rows of {n}")
     prefix = challenge.seed + node_bytes(challenge.node) + root + salt
-    chosen: list[int] = []
-    seen: set[int] = set()
-    j = 0
-    while len(chosen) < k:
-        x = int.from_bytes(keccak(prefix + j.to_bytes(4, "big")), "big") % n
-        if x not in seen:
-            seen.add(x)
-            chosen.append(x)
-        j += 1
-    return chosen
+    return distinct_indices(prefix, n, k)
 
 
 def _fail(reason: Reason, detail: str, row: int | None = None) -> Verdict:

@@ -50,7 +50,7 @@ from typing import Any
 from eth_utils import keccak
 
 from oracle.merkle import CHUNK_SIZE, tree_depth, verify_chunk_proof
-from oracle.proofs._checks import is_int, is_seconds, node_bytes, samples_needed
+from oracle.proofs._checks import distinct_indices, is_int, is_seconds, node_bytes, samples_needed
 
 NONCE_BYTES = 32
 ROOT_BYTES = 32
@@ -150,16 +150,7 @@ def audit_indices(challenge: Challenge, k: int = DEFAULT_K) -> list[int]:
     n = challenge.n_chunks
     prefix = challenge.nonce + node_bytes(challenge.node) + challenge.lease_id.to_bytes(32, "big")
     want = audit_size(n, k)
-    chosen: list[int] = []
-    seen: set[int] = set()
-    j = 0
-    while len(chosen) < want:
-        x = int.from_bytes(keccak(prefix + j.to_bytes(4, "big")), "big") % n
-        if x not in seen:
-            seen.add(x)
-            chosen.append(x)
-        j += 1
-    return chosen
+    return distinct_indices(prefix, n, want)
 
 
 # ---------------------------------------------------------------- response
