@@ -100,6 +100,7 @@ class EpochBuild:
     results_tree: PositionalTree | None
     results_file: bytes
     listed: frozenset[str]  # nodes whose slash is in the report
+    results: tuple[NodeResult, ...] = ()  # sorted by node address
 
     @property
     def total_rewards(self) -> int:
@@ -228,6 +229,7 @@ def build_epoch(
         results_tree=tree,
         results_file=results_file,
         listed=listed_nodes,
+        results=tuple(ordered),
     )
 
 

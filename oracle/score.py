@@ -229,8 +229,12 @@ def _ema(score: int, prev: int, alpha_pct: int) -> int:
     return prev + step
 
 
-def score_node(epoch: int, node: NodeInput, params: ScoreParams = DEFAULT_PARAMS) -> NodeResult:
-    """Score, reputation, work, eligibility reason and slash of one node (reward left at 0)."""
+def score_node(
+    epoch: int, node: NodeInput, params: ScoreParams = DEFAULT_PARAMS, slashable: bool = True
+) -> NodeResult:
+    """Score, reputation, work, eligibility reason and slash of one node (reward left at 0).
+    `slashable=False` scores the node the same way but never slashes it (a committee uses it
+    for a slash that too few of the members who challenged the node support)."""
     vs = sorted(node.verdicts, key=lambda v: v.challenge_id)
     asked = len(vs)
     answered = sum(1 for v in vs if v.reason not in NO_ANSWER)
@@ -264,7 +268,9 @@ def score_node(epoch: int, node: NodeInput, params: ScoreParams = DEFAULT_PARAMS
     late_streak = node.prev_late_streak + 1 if 2 * late > asked else 0
 
     failures = [v for v in vs if not v.passed]
-    slash, slash_vs = _slash_of(node, failures, answered, late_streak, params)
+    slash, slash_vs = (
+        _slash_of(node, failures, answered, late_streak, params) if slashable else (None, [])
+    )
     lease = chunk = 0
     evidence = b"\x00" * 32
     evidence_json = b""

@@ -7,9 +7,10 @@ idempotent, so a restart resumes where the process stopped: an epoch's challenge
 once per node (a restart skips nodes already observed), a report is built once per epoch
 (the store refuses a second), and a report already on-chain is never sent again.
 
-This version challenges compute and storage nodes; coverage (beacons and witnesses) plugs in
-as a third job type. A committee larger than the signing keys this process holds needs the
-signature exchange of the committee issue; until then `cosigners` are local keys."""
+Alone (`build_report` + `submit`) the operator scores its own verdicts and signs with its key
+and local `cosigners`. In a committee (oracle.committee_round) the report is built from every
+member's signed bundle (`build`), stored only once the hub settled it (`adopt`), and posted
+with the members' signatures (`submit(..., post)`)."""
 
 from __future__ import annotations
 
@@ -30,13 +31,14 @@ from oracle.challenge import (
     challenge_coverage,
     challenge_storage,
 )
+from oracle.committee import Bundle, score_bundles, sign_bundle
 from oracle.eip712 import EpochReport, SlashRequest, pack_signatures, sign_report
 from oracle.hardware import NodeKind
 from oracle.merkle import CHUNK_SIZE
 from oracle.proofs import compute
 from oracle.proofs.coverage import CoverageParams, RadioClaim
 from oracle.report import EpochBuild, build_epoch
-from oracle.score import NodeInput, VerdictRecord, score_epoch
+from oracle.score import NodeInput
 from oracle.store import ChallengeRow, Observation, Store
 
 log = logging.getLogger("plinth.oracle")
@@ -178,35 +180,69 @@ class OracleService:
         )
 
     # ------------------------------------------------------------------ score + report
-    def build_report(self, epoch: int) -> EpochBuild:
-        """Scores the epoch from the stored verdicts and stores its report (once). Scoring is a
-        pure function of the stored verdicts and earlier reputations, so a restart after any
-        step rebuilds the same report byte for byte."""
+    def verdict_entries(self, epoch: int) -> list[dict]:
+        """This operator's verdicts of `epoch` as bundle entries (oracle.committee): integers
+        only, so every committee member scores them the same way."""
+        out = []
+        for v in self.store.verdicts_of(epoch):
+            request, detail = v["request"], v["detail"] or ""
+            chunk = 0
+            if "[index " in detail:
+                chunk = int(detail.rsplit("[index ", 1)[1].rstrip("]"))
+            latency = v["latency_s"]
+            out.append(
+                {
+                    "challenge_id": v["challenge_id"],
+                    "node": v["node"].lower(),
+                    "kind": v["kind"],
+                    "passed": bool(v["passed"]),
+                    "reason": v["reason"],
+                    "detail": detail,
+                    "latency_us": None if latency is None else max(round(latency * 1e6), 0),
+                    "deadline_us": round(self._deadline(v) * 1e6),
+                    "lease_id": int(request.get("lease_id") or 0),
+                    "chunk_index": chunk,
+                    "coverage_micro": max(int(request.get("coverage_micro", 0)), 0),
+                }
+            )
+        return out
+
+    def own_bundle(self, epoch: int) -> Bundle | None:
+        """This operator's signed bundle of `epoch`, or None if it has not challenged it."""
+        row = self.store.epoch(epoch)
+        if row is None or row["state"] == "scheduled":
+            return None
+        hub = self.chain.deployment.addresses["OracleHub"]
+        return sign_bundle(self.key, self.chain.chain_id, hub, epoch, self.verdict_entries(epoch))
+
+    def build(self, epoch: int, bundles: list[Bundle]) -> EpochBuild:
+        """The epoch's report from validated bundles, this operator's chain view and its stored
+        earlier reports (reputations, cumulative rewards). Writes nothing."""
         nodes = {n.node.lower(): n for n in self.chain.nodes()}
         leases = {x.lease_id: x for x in self.chain.leases()}
-        by_node: dict[str, list[VerdictRecord]] = defaultdict(list)
-        coverage_micro: dict[str, int] = defaultdict(int)
-        for v in self.store.verdicts_of(epoch):
-            by_node[v["node"]].append(self._verdict_record(v))
-            micro = v["request"].get("coverage_micro", 0)
-            coverage_micro[v["node"]] = max(coverage_micro[v["node"]], int(micro))
         previous = self.store.reputations(epoch)
-        inputs = [
-            self._node_input(nodes[a], vs, previous.get(a), leases, coverage_micro[a])
-            for a, vs in by_node.items()
-            if a in nodes
-        ]
-        results = score_epoch(epoch, inputs, self.chain.budget(epoch))
-        if self.store.epoch(epoch)["state"] == "challenged":
-            self.store.save_scores(epoch, results)
+
+        def make_input(node: str, verdicts, coverage_micro: int):
+            if node not in nodes:
+                return None
+            return self._node_input(
+                nodes[node], verdicts, previous.get(node), leases, coverage_micro
+            )
+
+        results = score_bundles(epoch, bundles, make_input, self.chain.budget(epoch))
         version = self.chain.committee()[0]
-        build = build_epoch(
+        return build_epoch(
             epoch,
             version,
             results,
             self.store.previous_cumulative(epoch),
             self.settings.max_slashes,
         )
+
+    def adopt(self, epoch: int, build: EpochBuild) -> None:
+        """Stores `build` as the epoch's report (scores, then the report; each once)."""
+        if self.store.epoch(epoch)["state"] == "challenged":
+            self.store.save_scores(epoch, build.results)
         if self.store.report_for(epoch) is None:
             hub = self.chain.deployment.addresses["OracleHub"]
             self.store.create_report(
@@ -217,23 +253,15 @@ class OracleService:
                 build.results_file,
                 build.report.results_root,
             )
-        return build
 
-    def _verdict_record(self, v: dict) -> VerdictRecord:
-        request = v["request"]
-        chunk = 0
-        if "[index " in (v["detail"] or ""):
-            chunk = int(v["detail"].rsplit("[index ", 1)[1].rstrip("]"))
-        return VerdictRecord(
-            challenge_id=v["challenge_id"],
-            passed=v["passed"],
-            reason=v["reason"],
-            latency_s=v["latency_s"],
-            deadline_s=self._deadline(v),
-            lease_id=request.get("lease_id") or 0,
-            chunk_index=chunk,
-            detail=v["detail"] or "",
-        )
+    def build_report(self, epoch: int) -> EpochBuild:
+        """Scores the epoch from this operator's own verdicts alone and stores its report
+        (once): a committee of one. Scoring is a pure function of the stored verdicts and
+        earlier reputations, so a restart after any step rebuilds the same report byte for
+        byte."""
+        build = self.build(epoch, [self.own_bundle(epoch)])
+        self.adopt(epoch, build)
+        return build
 
     def _deadline(self, v: dict) -> float:
         if v["kind"] == "compute":
@@ -259,40 +287,66 @@ class OracleService:
         )
 
     # ------------------------------------------------------------------ sign + submit
-    def submit(self, epoch: int, build: EpochBuild) -> bytes | None:
-        """Signs and sends the report unless the hub already has one for `epoch`; returns the
-        transaction hash, or None when there was nothing to send. The attempt is recorded
-        before the broadcast; the epoch goes reported -> submitted -> confirmed (or back to
-        reported if the transaction reverted, so it can be sent again)."""
+    def submit(self, epoch: int, build: EpochBuild, post=None) -> bytes | None:
+        """Sends the report unless the hub already has one for `epoch`; returns the
+        transaction hash, or None when there was nothing to send (or another member's report
+        won the race). `post` (oracle.committee_round.Post) carries the committee's ECDSA
+        signatures or BLS aggregate; without it this operator signs with its own key and its
+        local `cosigners`. The attempt is recorded before the broadcast; the epoch goes
+        reported -> submitted -> confirmed (or back to reported if the transaction reverted,
+        so it can be sent again)."""
         if self.chain.report_digest(epoch) is not None:
-            self._mark_confirmed(epoch)
+            self.mark_confirmed(epoch)
             return None
-        hub = self.chain.deployment.addresses["OracleHub"]
-        signers = (self.key, *self.cosigners)
-        sigs = pack_signatures(
-            sign_report(k.key, build.report, self.chain.chain_id, hub) for k in signers
-        )
+        if post is None:
+            hub = self.chain.deployment.addresses["OracleHub"]
+            signers = (self.key, *self.cosigners)
+            sigs = pack_signatures(
+                sign_report(k.key, build.report, self.chain.chain_id, hub) for k in signers
+            )
+
+            def send():
+                return self.chain.submit_report(self.key, build.report, sigs)
+        elif post.scheme == "bls":
+
+            def send():
+                return self.chain.submit_report_bls(
+                    self.key, build.report, post.bitmap, post.sigma, post.apk2
+                )
+        else:
+
+            def send():
+                return self.chain.submit_report(self.key, build.report, post.signatures)
+
         self.store.record_attempt(epoch, None, None)
         if self.store.epoch(epoch)["state"] == "reported":
             self.store.advance_epoch(epoch, "reported", "submitted")
         try:
-            tx = self.chain.submit_report(self.key, build.report, sigs)
+            tx = send()
             receipt = self.chain.receipt(tx)
         except ChainError as exc:
+            if self.chain.report_digest(epoch) is not None:  # another member settled it first
+                log.info("epoch %d: settled by another member (%s)", epoch, exc)
+                self.mark_confirmed(epoch)
+                return None
             self.store.set_submission_status(epoch, "failed", str(exc))
-            self.store.advance_epoch(epoch, "submitted", "reported")
+            self._back_to_reported(epoch)
             self.metrics["submit_errors"] += 1
             raise
         if receipt["status"] != 1:
             self.store.set_submission_status(epoch, "reverted")
-            self.store.advance_epoch(epoch, "submitted", "reported")
+            self._back_to_reported(epoch)
             return tx
-        self._mark_confirmed(epoch)
+        self.mark_confirmed(epoch)
         self.metrics["reports_submitted"] += 1
         log.info("epoch %d: report 0x%s, gas %d", epoch, tx.hex(), receipt["gasUsed"])
         return tx
 
-    def _mark_confirmed(self, epoch: int) -> None:
+    def _back_to_reported(self, epoch: int) -> None:
+        if self.store.epoch(epoch)["state"] == "submitted":
+            self.store.advance_epoch(epoch, "submitted", "reported")
+
+    def mark_confirmed(self, epoch: int) -> None:
         if self.store.submission_for(epoch) is not None:
             self.store.set_submission_status(epoch, "confirmed")
         state = self.store.epoch(epoch)["state"]

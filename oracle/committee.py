@@ -1,0 +1,307 @@
+"""The oracle committee's rules, pure: signed observation bundles, the report computed from
+them, and what a member checks before it signs. No I/O (oracle.committee_round does the HTTP).
+
+**A round** for an ended epoch e, committee of n sorted members, threshold t:
+
+1. Every member challenged the nodes itself during e and signs a **Bundle** of its verdicts.
+2. The leader of attempt a, ``members[(e + a) % n]`` (a = leader timeouts elapsed since the
+   member saw e end), gathers the bundles, needs at least t valid ones, computes the report
+   from them with ``score_bundles`` and the report stage, and sends the bundles and the digest
+   to every member (a **proposal**).
+3. A member signs the report's EIP-712 digest (ECDSA, or BLS on BN254 when the hub's scheme
+   is BLS) only when ``refusals`` finds nothing: its own bundle is in the proposal unaltered,
+   every bundle is a member's and signed by it, it recomputes the same digest from the same
+   bundles and its own chain view, and no slashed node passed all of its own challenges.
+4. The leader posts t ECDSA signatures or the BLS aggregate of every signer. The hub settles
+   an epoch once, so leaders racing after a timeout cannot settle it twice.
+
+**Bundle** = canonical JSON (oracle.envelope.canonical_json) of
+``{"chain_id", "hub", "epoch", "member", "verdicts"}``, verdicts sorted by challenge id, each
+``{"challenge_id", "node", "kind", "passed", "reason", "detail", "latency_us", "deadline_us",
+"lease_id", "chunk_index", "coverage_micro"}`` with integers only (latency in microseconds,
+null when the node never answered), so every member scores the same bytes the same way.
+Signature: EIP-191 personal_sign by the member's operator key of
+``keccak256("plinth-bundle-v1" || payload)``.
+
+**Combining** (``score_bundles``): a node's verdicts are the union of every bundle's verdicts
+for it (a challenge id already seen in an earlier bundle, by member address, is dropped, so
+copying another member's bundle adds nothing), scored as one node by oracle.score. A slash
+stands only if more than half of the members that challenged the node reach the same slash
+reason from their own verdicts alone: one member, the leader included, cannot slash a node
+the others saw working, and "offline" needs every member to have got no answer (the union
+has no answer at all). Otherwise the node is scored unslashed (its failed verdicts still
+count against its pass rate). Coverage units: the median of the members' values.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from eth_account import Account
+from eth_account.messages import encode_defunct
+from eth_utils import is_address, keccak, to_checksum_address
+
+from oracle.envelope import canonical_json
+from oracle.report import EpochBuild
+from oracle.score import (
+    DEFAULT_PARAMS,
+    NodeInput,
+    NodeResult,
+    ScoreParams,
+    VerdictRecord,
+    reward_nodes,
+    score_node,
+)
+
+BUNDLE_TAG = b"plinth-bundle-v1"
+VERDICT_KEYS = frozenset(
+    {"challenge_id", "node", "kind", "passed", "reason", "detail", "latency_us", "deadline_us",
+     "lease_id", "chunk_index", "coverage_micro"}
+)  # fmt: skip
+MAX_VERDICTS = 100_000
+
+
+class CommitteeError(ValueError):
+    """A bundle or proposal that cannot be used, with the reason."""
+
+
+def leader_of(members: Sequence[str], epoch: int, attempt: int) -> str:
+    """The member that leads `attempt` (0, 1, ...) of `epoch`'s round."""
+    if not members:
+        raise CommitteeError("empty committee")
+    return members[(epoch + attempt) % len(members)]
+
+
+def _int(v: Any, what: str, *, nullable: bool = False) -> int | None:
+    if v is None and nullable:
+        return None
+    if type(v) is not int or v < 0:
+        raise CommitteeError(f"{what} must be a natural number, got {v!r}")
+    return v
+
+
+def _verdict(v: Any) -> dict:
+    """One verdict entry, validated (strict keys and types)."""
+    if not isinstance(v, dict) or set(v) != VERDICT_KEYS:
+        raise CommitteeError(f"a verdict has exactly the keys {sorted(VERDICT_KEYS)}")
+    for k in ("challenge_id", "node", "kind", "reason", "detail"):
+        if not isinstance(v[k], str):
+            raise CommitteeError(f"verdict {k} must be a string")
+    if not is_address(v["node"]) or v["node"] != v["node"].lower():
+        raise CommitteeError(f"verdict node must be a lowercase address, got {v['node']!r}")
+    if type(v["passed"]) is not bool:
+        raise CommitteeError("verdict passed must be a boolean")
+    _int(v["latency_us"], "latency_us", nullable=True)
+    for k in ("deadline_us", "lease_id", "chunk_index", "coverage_micro"):
+        _int(v[k], k)
+    return v
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """One member's signed verdicts of one epoch."""
+
+    chain_id: int
+    hub: str
+    epoch: int
+    member: str  # checksummed
+    verdicts: tuple[dict, ...]
+    signature: bytes = b""
+
+    def payload(self) -> bytes:
+        return canonical_json(
+            {
+                "chain_id": self.chain_id,
+                "hub": self.hub.lower(),
+                "epoch": self.epoch,
+                "member": self.member.lower(),
+                "verdicts": list(self.verdicts),
+            }
+        )
+
+    def digest(self) -> bytes:
+        return keccak(BUNDLE_TAG + self.payload())
+
+    def signer(self) -> str:
+        try:
+            return Account.recover_message(
+                encode_defunct(primitive=self.digest()), signature=self.signature
+            )
+        except Exception as exc:  # eth-account raises several errors for a bad signature
+            raise CommitteeError(f"bundle of {self.member}: unreadable signature ({exc})") from None
+
+    def to_json(self) -> dict:
+        return {
+            "chain_id": self.chain_id,
+            "hub": self.hub,
+            "epoch": self.epoch,
+            "member": self.member,
+            "verdicts": list(self.verdicts),
+            "signature": "0x" + self.signature.hex(),
+        }
+
+    @classmethod
+    def from_json(cls, body: Any) -> Bundle:
+        keys = {"chain_id", "hub", "epoch", "member", "verdicts", "signature"}
+        if not isinstance(body, dict) or set(body) != keys:
+            raise CommitteeError(f"a bundle has exactly the keys {sorted(keys)}")
+        for k in ("hub", "member"):
+            if not isinstance(body[k], str) or not is_address(body[k]):
+                raise CommitteeError(f"bundle {k} must be an address")
+        sig = body["signature"]
+        if not isinstance(sig, str) or not sig.startswith("0x") or len(sig) != 132:
+            raise CommitteeError("bundle signature must be 65 bytes of 0x-hex")
+        try:
+            signature = bytes.fromhex(sig[2:])
+        except ValueError:
+            raise CommitteeError("bundle signature is not hex") from None
+        verdicts = body["verdicts"]
+        if not isinstance(verdicts, list) or len(verdicts) > MAX_VERDICTS:
+            raise CommitteeError(f"bundle verdicts must be a list of at most {MAX_VERDICTS}")
+        return cls(
+            chain_id=_int(body["chain_id"], "chain_id"),
+            hub=to_checksum_address(body["hub"]),
+            epoch=_int(body["epoch"], "epoch"),
+            member=to_checksum_address(body["member"]),
+            verdicts=tuple(_verdict(v) for v in verdicts),
+            signature=signature,
+        )
+
+
+def sign_bundle(key, chain_id: int, hub: str, epoch: int, verdicts: Iterable[dict]) -> Bundle:
+    """The member's bundle over its verdicts (sorted by challenge id), signed by `key`."""
+    ordered = tuple(sorted((_verdict(dict(v)) for v in verdicts), key=lambda v: v["challenge_id"]))
+    unsigned = Bundle(chain_id, to_checksum_address(hub), epoch, key.address, ordered)
+    signed = key.sign_message(encode_defunct(primitive=unsigned.digest()))
+    return replace(unsigned, signature=bytes(signed.signature))
+
+
+def validate_bundles(
+    bundles: Iterable[Bundle],
+    *,
+    chain_id: int,
+    hub: str,
+    epoch: int,
+    members: Sequence[str],
+    threshold: int,
+) -> list[Bundle]:
+    """The bundles sorted by member, each checked: this chain, hub and epoch, a committee
+    member, signed by that member, one per member; at least `threshold` of them."""
+    allowed = {m.lower() for m in members}
+    seen: dict[str, Bundle] = {}
+    for b in bundles:
+        who = b.member.lower()
+        if b.chain_id != chain_id or b.hub.lower() != hub.lower():
+            raise CommitteeError(f"bundle of {b.member} is for another chain or hub")
+        if b.epoch != epoch:
+            raise CommitteeError(f"bundle of {b.member} is for epoch {b.epoch}, not {epoch}")
+        if who not in allowed:
+            raise CommitteeError(f"bundle of {b.member}: not a committee member")
+        if who in seen:
+            raise CommitteeError(f"two bundles of {b.member}")
+        if b.signer().lower() != who:
+            raise CommitteeError(f"bundle of {b.member} is not signed by it")
+        seen[who] = b
+    if len(seen) < threshold:
+        raise CommitteeError(f"{len(seen)} bundles, the threshold is {threshold}")
+    return [seen[k] for k in sorted(seen, key=lambda a: int(a, 16))]
+
+
+def record_of(v: Mapping) -> VerdictRecord:
+    """The scoring stage's view of one verdict entry."""
+    return VerdictRecord(
+        challenge_id=v["challenge_id"],
+        passed=v["passed"],
+        reason=v["reason"],
+        latency_s=None if v["latency_us"] is None else v["latency_us"] / 1e6,
+        deadline_s=v["deadline_us"] / 1e6,
+        lease_id=v["lease_id"],
+        chunk_index=v["chunk_index"],
+        detail=v["detail"],
+    )
+
+
+def _median_low(values: Sequence[int]) -> int:
+    ordered = sorted(values)
+    return ordered[(len(ordered) - 1) // 2] if ordered else 0
+
+
+def score_bundles(
+    epoch: int,
+    bundles: Sequence[Bundle],
+    make_input: Callable[[str, tuple[VerdictRecord, ...], int], NodeInput | None],
+    budget: int,
+    params: ScoreParams = DEFAULT_PARAMS,
+) -> list[NodeResult]:
+    """Node results with rewards, from validated bundles (see the module docstring).
+    `make_input(node, verdicts, coverage_micro)` adds the chain's view of the node (None: the
+    node is unknown to the chain and is left out)."""
+    by_node: dict[str, dict[str, list[VerdictRecord]]] = defaultdict(dict)
+    coverage: dict[str, list[int]] = defaultdict(list)
+    seen: set[str] = set()
+    for b in sorted(bundles, key=lambda b: int(b.member, 16)):
+        mine: dict[str, list[VerdictRecord]] = defaultdict(list)
+        best: dict[str, int] = {}
+        for v in b.verdicts:
+            if v["challenge_id"] in seen:
+                continue
+            seen.add(v["challenge_id"])
+            mine[v["node"]].append(record_of(v))
+            best[v["node"]] = max(best.get(v["node"], 0), v["coverage_micro"])
+        for node, records in mine.items():
+            by_node[node][b.member.lower()] = records
+            coverage[node].append(best[node])
+    results = []
+    for node in sorted(by_node, key=lambda a: int(a, 16)):
+        members = by_node[node]
+        union = tuple(r for m in sorted(members, key=lambda a: int(a, 16)) for r in members[m])
+        node_input = make_input(node, union, _median_low(coverage[node]))
+        if node_input is None:
+            continue
+        result = score_node(epoch, node_input, params)
+        if result.slash_reason:
+            support = sum(
+                1
+                for records in members.values()
+                if score_node(
+                    epoch, replace(node_input, verdicts=tuple(records)), params
+                ).slash_reason
+                == result.slash_reason
+            )
+            if 2 * support <= len(members):
+                result = score_node(epoch, node_input, params, slashable=False)
+        results.append(result)
+    return reward_nodes(results, budget, params)
+
+
+def refusals(
+    *,
+    own: Bundle | None,
+    bundles: Sequence[Bundle],
+    proposed_digest: bytes,
+    recomputed: EpochBuild,
+    recomputed_digest: bytes,
+) -> list[str]:
+    """Why a member will not sign a proposal (empty: it signs). `bundles` are the proposal's,
+    already validated; `recomputed` is the member's own build from them."""
+    reasons = []
+    if own is None:
+        reasons.append("no observations of my own for this epoch")
+    elif own.digest() not in {b.digest() for b in bundles}:
+        reasons.append("my observations are missing from the proposal or altered")
+    if recomputed_digest != proposed_digest:
+        reasons.append(
+            f"the report does not follow from the observations: recomputed digest "
+            f"0x{recomputed_digest.hex()}, proposed 0x{proposed_digest.hex()}"
+        )
+    if own is not None:
+        passed: dict[str, bool] = {}
+        for v in own.verdicts:
+            passed[v["node"]] = passed.get(v["node"], True) and v["passed"]
+        for s in recomputed.report.slashes:
+            if passed.get(s.node.lower()):
+                reasons.append(f"slash of node {s.node}, which passed all my challenges")
+    return reasons
