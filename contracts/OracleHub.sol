@@ -9,11 +9,18 @@ import {IOracleHub} from "../interfaces/IOracleHub.sol";
 import {ISlashingManager} from "../interfaces/ISlashingManager.sol";
 import {IEmissionsController} from "../interfaces/IEmissionsController.sol";
 import {IRewardsDistributor} from "../interfaces/IRewardsDistributor.sol";
+import {BN254} from "./lib/BN254.sol";
+import {CodeStore} from "./lib/CodeStore.sol";
 
 /// @title OracleHub
-/// @notice k-of-n EIP-712 epoch reports from the oracle committee, settled once per epoch.
-/// @dev Gas: one cold SLOAD for all the hub's state (packed), one ecrecover and one cold SLOAD
-/// per signature, no fresh storage slot per epoch (the distributor keeps a ring of two roots).
+/// @notice k-of-n EIP-712 epoch reports from the oracle committee, settled once per epoch, signed
+/// with ECDSA or aggregated with BLS on BN254.
+/// @dev Gas: one cold SLOAD for all the hub's state (packed), no fresh storage slot per epoch
+/// (the distributor keeps a ring of two roots). ECDSA: one ecrecover and one cold SLOAD per
+/// signature. BLS: hash to G1 (a modexp per try, or a mulmod per try with the caller's hint),
+/// two ecMul, one 2-pair pairing, and the committee's keys read from a CodeStore (one cold
+/// account for the aggregate key, then an ecAdd and a 64-byte copy per non-signer: about
+/// 1,000 to 1,500 gas each with the bitmap walk, docs/gas.md).
 contract OracleHub is IOracleHub, Governed, EpochClock, EIP712, ReentrancyGuardTransient {
     // ---------------------------------------------------------------- constants
     bytes32 private constant _SLASH_TYPEHASH =
@@ -33,6 +40,9 @@ contract OracleHub is IOracleHub, Governed, EpochClock, EIP712, ReentrancyGuardT
     /// with 64 signatures and an epoch gap of MAX_EPOCH_GAP (tests/test_oracle_hub.py), while
     /// 100 slashes already exceed 2^24 with 4 signatures.
     uint16 private constant _MAX_SLASHES_CAP = 64;
+    /// @dev Domain separation tags of the BLS messages (oracle/bls.py).
+    bytes32 private constant _REPORT_DST = keccak256("PLINTH-BN254-G1-KECCAK-TAI:report-v1");
+    bytes32 private constant _POP_DST = keccak256("PLINTH-BN254-G1-KECCAK-TAI:pop-v1");
 
     // ---------------------------------------------------------------- storage
     struct HubState {
@@ -41,6 +51,7 @@ contract OracleHub is IOracleHub, Governed, EpochClock, EIP712, ReentrancyGuardT
         uint16 threshold;
         uint16 committeeSize;
         uint16 maxSlashes;
+        Scheme scheme;
     }
 
     IEmissionsController private immutable _emissions;
@@ -49,6 +60,11 @@ contract OracleHub is IOracleHub, Governed, EpochClock, EIP712, ReentrancyGuardT
     HubState private _state;
     address[] private _members;
     mapping(address member => uint64 version) private _memberVersion;
+    /// @dev The G1 key each operator registered last (with a proof of possession).
+    mapping(address operator => BN254.G1Point key) private _blsKeys;
+    /// @dev The BLS committee's keys, snapshotted by setCommittee into a CodeStore: 64 bytes
+    /// (x, y) per key, their sum first, then member i's at 64 * (i + 1). Read only under BLS.
+    address private _blsKeyStore;
 
     // ---------------------------------------------------------------- constructor
     constructor(
@@ -70,14 +86,14 @@ contract OracleHub is IOracleHub, Governed, EpochClock, EIP712, ReentrancyGuardT
         _distributor = distributor_;
         _slashing = slashing_;
         _state.nextEpoch = currentEpoch();
-        _setCommittee(members, threshold_);
+        _setCommittee(members, threshold_, Scheme.ECDSA);
         _setMaxSlashes(maxSlashes_);
     }
 
     // ---------------------------------------------------------------- external
     /// @inheritdoc IOracleHub
     function submitReport(EpochReport calldata report, bytes calldata signatures) external nonReentrant whenNotPaused {
-        HubState memory st = _state;
+        HubState memory st = _stateFor(Scheme.ECDSA);
         _checkReport(report, st);
         bytes32 digest = reportDigest(report);
         _verifyEcdsaQuorum(digest, signatures, st);
@@ -85,8 +101,52 @@ contract OracleHub is IOracleHub, Governed, EpochClock, EIP712, ReentrancyGuardT
     }
 
     /// @inheritdoc IOracleHub
-    function setCommittee(address[] calldata members, uint16 threshold_) external onlyOwner {
-        _setCommittee(members, threshold_);
+    function submitReportBls(
+        EpochReport calldata report,
+        uint256 signers,
+        BN254.G1Point calldata signature,
+        BN254.G2Point calldata apkG2
+    ) external nonReentrant whenNotPaused {
+        HubState memory st = _stateFor(Scheme.BLS);
+        _checkReport(report, st);
+        bytes32 digest = reportDigest(report);
+        _verifyBlsAggregate(signers, signature, apkG2, BN254.hashToG1(_REPORT_DST, digest), st);
+        _settle(report, digest);
+    }
+
+    /// @inheritdoc IOracleHub
+    function submitReportBlsWithHint(
+        EpochReport calldata report,
+        uint256 signers,
+        BN254.G1Point calldata signature,
+        BN254.G2Point calldata apkG2,
+        uint256[] calldata hashHint
+    ) external nonReentrant whenNotPaused {
+        HubState memory st = _stateFor(Scheme.BLS);
+        _checkReport(report, st);
+        bytes32 digest = reportDigest(report);
+        BN254.G1Point memory h = BN254.hashToG1WithHint(_REPORT_DST, digest, hashHint);
+        _verifyBlsAggregate(signers, signature, apkG2, h, st);
+        _settle(report, digest);
+    }
+
+    /// @inheritdoc IOracleHub
+    function registerBlsKey(BN254.G1Point calldata pk1, BN254.G2Point calldata pk2, BN254.G1Point calldata pop)
+        external
+    {
+        if (!BN254.isValidG1(pk1) || !BN254.isWellFormedG2(pk2)) revert InvalidBlsKey();
+        if (!BN254.isValidG1(pop)) revert InvalidProofOfPossession();
+        bytes32 message = keccak256(abi.encode(block.chainid, address(this), msg.sender, pk1.x, pk1.y));
+        (bool callOk, bool valid) = BN254.pairingCheck(pop, pk1, pk2, BN254.hashToG1(_POP_DST, message));
+        if (!callOk) revert InvalidBlsKey();
+        if (!valid) revert InvalidProofOfPossession();
+        _blsKeys[msg.sender] = pk1;
+        emit BlsKeyRegistered(msg.sender, pk1, pk2);
+    }
+
+    /// @inheritdoc IOracleHub
+    function setCommittee(address[] calldata members, uint16 threshold_, Scheme scheme_) external onlyOwner {
+        _setCommittee(members, threshold_, scheme_);
     }
 
     function setMaxSlashesPerReport(uint16 maxSlashes_) external onlyOwner {
@@ -141,6 +201,16 @@ contract OracleHub is IOracleHub, Governed, EpochClock, EIP712, ReentrancyGuardT
     /// @inheritdoc IOracleHub
     function isMember(address account) external view returns (bool) {
         return account != address(0) && _memberVersion[account] == _state.committeeVersion;
+    }
+
+    /// @inheritdoc IOracleHub
+    function scheme() external view returns (Scheme) {
+        return _state.scheme;
+    }
+
+    /// @inheritdoc IOracleHub
+    function blsKeyOf(address operator) external view returns (BN254.G1Point memory) {
+        return _blsKeys[operator];
     }
 
     /// @inheritdoc IOracleHub
@@ -199,6 +269,70 @@ contract OracleHub is IOracleHub, Governed, EpochClock, EIP712, ReentrancyGuardT
         }
     }
 
+    /// @dev The hub's state, provided the committee posts with `scheme_`.
+    function _stateFor(Scheme scheme_) private view returns (HubState memory st) {
+        st = _state;
+        if (st.scheme != scheme_) revert WrongScheme(st.scheme);
+    }
+
+    /// @dev Checks the aggregate `signature` on the message whose hash to G1 is `h` by the
+    /// members in `signers`.
+    function _verifyBlsAggregate(
+        uint256 signers,
+        BN254.G1Point calldata signature,
+        BN254.G2Point calldata apkG2,
+        BN254.G1Point memory h,
+        HubState memory st
+    ) private view {
+        BN254.G1Point memory apk1 = _signersKey(signers, st);
+        if (!BN254.isWellFormedG2(apkG2)) revert InvalidBlsKey();
+        if (!BN254.isValidG1(signature)) revert InvalidBlsSignature();
+        (bool callOk, bool valid) = BN254.pairingCheck(signature, apk1, apkG2, h);
+        if (!callOk) revert InvalidBlsKey();
+        if (!valid) revert InvalidBlsSignature();
+    }
+
+    /// @dev The signers' aggregate G1 key: bit i of `signers` is member i, at least `threshold`
+    /// bits, none at or above the committee size. Computed as the committee's aggregate minus
+    /// the non-signers' keys: one key read and ecAdd per non-signer, in a walk over at most
+    /// n <= MAX_COMMITTEE bits.
+    function _signersKey(uint256 signers, HubState memory st) private view returns (BN254.G1Point memory) {
+        uint256 n = st.committeeSize;
+        if (signers >> n != 0) revert InvalidSignerBitmap(signers);
+        uint256 count = _popcount(signers);
+        if (count < st.threshold) revert NotEnoughSignatures(count, st.threshold);
+        address store = _blsKeyStore;
+        BN254.G1Point memory apk1 = _storedKey(store, 0);
+        // The non-signers' bits; n <= MAX_COMMITTEE = 64, so the shift cannot overflow.
+        uint256 missing = ((1 << n) - 1) & ~signers;
+        if (missing == 0) return apk1;
+        BN254.G1Point memory absent;
+        for (uint256 i = 1; missing != 0; ++i) {
+            if (missing & 1 != 0) absent = BN254.add(absent, _storedKey(store, i));
+            missing >>= 1;
+        }
+        return BN254.add(apk1, BN254.negate(absent));
+    }
+
+    /// @dev Key `index` of the committee's CodeStore: 0 the aggregate, i + 1 member i.
+    function _storedKey(address store, uint256 index) private view returns (BN254.G1Point memory key) {
+        // Fills the two words of `key`; the data starts at code byte 1 (after the STOP).
+        assembly ("memory-safe") {
+            extcodecopy(store, key, add(1, mul(index, 0x40)), 0x40)
+        }
+    }
+
+    /// @dev The number of set bits (SWAR popcount over 64 bits; `x` < 2^64 here).
+    function _popcount(uint256 x) private pure returns (uint256) {
+        unchecked {
+            // Each step sums neighbouring fields; no field exceeds its width, so nothing carries.
+            x = x - ((x >> 1) & 0x5555555555555555);
+            x = (x & 0x3333333333333333) + ((x >> 2) & 0x3333333333333333);
+            x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0f;
+            return ((x * 0x0101010101010101) >> 56) & 0xff;
+        }
+    }
+
     /// @dev Effects, event, then the calls: mint within budget, publish the root, queue slashes.
     function _settle(EpochReport calldata report, bytes32 digest) private {
         uint64 epoch = report.epoch;
@@ -213,12 +347,16 @@ contract OracleHub is IOracleHub, Governed, EpochClock, EIP712, ReentrancyGuardT
         if (report.slashes.length > 0) _slashing.queueSlashes(epoch, report.slashes);
     }
 
-    function _setCommittee(address[] memory members, uint16 threshold_) private {
+    function _setCommittee(address[] memory members, uint16 threshold_, Scheme scheme_) private {
         uint256 n = members.length;
         if (n == 0 || n > MAX_COMMITTEE || threshold_ > n || 2 * uint256(threshold_) <= n) {
             revert InvalidCommittee(n, threshold_);
         }
         uint64 version = _state.committeeVersion + 1;
+        bool bls = scheme_ == Scheme.BLS;
+        // BLS: the keys for the CodeStore, the aggregate first (see _blsKeyStore).
+        bytes memory keys = new bytes(bls ? 64 * (n + 1) : 0);
+        BN254.G1Point memory aggregate;
         address previous;
         delete _members;
         for (uint256 i; i < n; ++i) {
@@ -226,12 +364,32 @@ contract OracleHub is IOracleHub, Governed, EpochClock, EIP712, ReentrancyGuardT
             if (m <= previous) revert SignersNotIncreasing(previous, m);
             _memberVersion[m] = version;
             _members.push(m);
+            if (bls) {
+                BN254.G1Point memory key = _blsKeys[m];
+                if (BN254.isInfinity(key)) revert MissingBlsKey(m);
+                _putKey(keys, i + 1, key);
+                aggregate = BN254.add(aggregate, key);
+            }
             previous = m;
+        }
+        if (bls) {
+            _putKey(keys, 0, aggregate);
+            _blsKeyStore = address(new CodeStore(keys));
         }
         _state.committeeVersion = version;
         _state.threshold = threshold_;
         _state.committeeSize = uint16(n);
-        emit CommitteeSet(version, members, threshold_);
+        _state.scheme = scheme_;
+        emit CommitteeSet(version, members, threshold_, scheme_);
+    }
+
+    /// @dev Writes `key` at 64 * index in `keys` (which must be long enough).
+    function _putKey(bytes memory keys, uint256 index, BN254.G1Point memory key) private pure {
+        assembly ("memory-safe") {
+            let p := add(add(keys, 0x20), mul(index, 0x40))
+            mstore(p, mload(key))
+            mstore(add(p, 0x20), mload(add(key, 0x20)))
+        }
     }
 
     function _setMaxSlashes(uint16 maxSlashes_) private {

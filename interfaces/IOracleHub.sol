@@ -3,6 +3,7 @@ pragma solidity ^0.8.24;
 
 import {IEpochClock} from "./IEpochClock.sol";
 import {ISlashingManager} from "./ISlashingManager.sol";
+import {BN254} from "../contracts/lib/BN254.sol";
 
 /// @title IOracleHub
 /// @notice Verifies the oracle committee's epoch reports and settles them.
@@ -11,8 +12,7 @@ import {ISlashingManager} from "./ISlashingManager.sol";
 /// is the EIP-712 typed message `EpochReport` under the domain ("Plinth OracleHub", "1",
 /// chainId, this contract), so it cannot be replayed on another chain, fork or deployment; it
 /// carries the committee version, so signatures die with a membership change. It is accepted
-/// with at least t signatures (65 bytes r|s|v each, concatenated) whose signers are members and
-/// strictly increasing (no duplicates), with low s (no malleable twins).
+/// with the signatures of at least t members, in one of the two schemes below.
 ///
 /// Epochs are settled once and in increasing order: a report is for an epoch that has ended,
 /// at or after `nextEpoch`, at most MAX_EPOCH_GAP epochs ahead (skipped epochs emit nothing).
@@ -22,9 +22,30 @@ import {ISlashingManager} from "./ISlashingManager.sol";
 /// rewards within the budget, at most `maxSlashesPerReport` slashes. The results root (the
 /// public per-node results file) is bound into the signed report and emitted.
 ///
-/// @dev A second verification path (one BLS aggregate on BN254 checked with the pairing
-/// precompile) will call the same internal settlement; the digest does not change.
+/// Two ways to post, a deployment choice made with the committee (`setCommittee`):
+/// - ECDSA (`submitReport`): at least t signatures (65 bytes r|s|v each, concatenated) whose
+///   signers are members and strictly increasing (no duplicates), with low s (no malleable
+///   twins). Gas grows with t (an ecrecover and a storage read per signature).
+/// - BLS on BN254 (`submitReportBls`, library BN254 and oracle/bls.py): one aggregate signature
+///   over the same EIP-712 digest, a bitmap of the signers and their aggregate G2 key. The hub
+///   keeps the members' G1 keys and their sum, computes the signers' aggregate G1 key as the sum
+///   minus the non-signers' keys (gas grows with the non-signers only) and checks it against
+///   the G2 key with one 2-pair pairing. Each operator registers its own key with a proof of
+///   possession (`registerBlsKey`), which stops rogue keys; a registered key takes effect for a
+///   committee at the next `setCommittee`.
+/// Both paths share the report checks and the settlement.
+///
+/// @dev Assumptions: the threshold counts members, not operators: two addresses of one operator
+/// count twice, so choosing independent members is the owner's job. A BLS committee's keys are
+/// snapshotted by `setCommittee`: a key registered later changes nothing until the owner sets
+/// the committee again.
 interface IOracleHub is IEpochClock {
+    /// @notice How the current committee's reports are signed.
+    enum Scheme {
+        ECDSA,
+        BLS
+    }
+
     struct EpochReport {
         uint64 epoch;
         uint64 committeeVersion;
@@ -47,6 +68,19 @@ interface IOracleHub is IEpochClock {
     error SignersNotIncreasing(address previous, address signer);
     error InvalidCommittee(uint256 size, uint256 threshold);
     error InvalidParameter(bytes32 name, uint256 value);
+    /// @notice The report was posted with the other scheme; `expected` is the committee's.
+    error WrongScheme(Scheme expected);
+    /// @notice A BLS signer bitmap with a bit at or above the committee size.
+    error InvalidSignerBitmap(uint256 signers);
+    /// @notice The aggregate signature is not a valid G1 point or does not verify.
+    error InvalidBlsSignature();
+    /// @notice A BLS key that is malformed, not on its curve, the point at infinity or (G2) not
+    /// in the order-R subgroup.
+    error InvalidBlsKey();
+    /// @notice The proof of possession does not verify for the caller and the key.
+    error InvalidProofOfPossession();
+    /// @notice A member of a BLS committee has not registered a BLS key.
+    error MissingBlsKey(address member);
 
     event ReportAccepted(
         uint64 indexed epoch,
@@ -57,14 +91,54 @@ interface IOracleHub is IEpochClock {
         uint256 slashCount,
         address submitter
     );
-    event CommitteeSet(uint64 indexed version, address[] members, uint16 threshold);
+    event CommitteeSet(uint64 indexed version, address[] members, uint16 threshold, Scheme scheme);
+    event BlsKeyRegistered(address indexed operator, BN254.G1Point pk1, BN254.G2Point pk2);
     event MaxSlashesSet(uint16 maxSlashesPerReport);
 
-    /// @notice Verifies `signatures` over `report` and settles the epoch.
+    /// @notice Verifies the ECDSA `signatures` over `report` and settles the epoch.
+    /// @dev Reverts WrongScheme under a BLS committee.
     function submitReport(EpochReport calldata report, bytes calldata signatures) external;
 
-    /// @notice Replaces the committee (sorted, no duplicates) and bumps its version. Owner only.
-    function setCommittee(address[] calldata members, uint16 threshold) external;
+    /// @notice Verifies one BLS aggregate `signature` over `report` and settles the epoch.
+    /// @param signers Bit i set: the i-th member of the (sorted) committee signed. At least
+    /// `threshold` bits, none at or above the committee size.
+    /// @param signature The sum of the signers' signatures on `reportDigest(report)` (G1).
+    /// @param apkG2 The sum of the signers' G2 keys; checked against the sum of their registered
+    /// G1 keys, so it cannot be chosen freely.
+    /// @dev Reverts WrongScheme under an ECDSA committee, InvalidBlsKey if `apkG2` is malformed
+    /// or not in G2, InvalidBlsSignature if the check fails. Gas grows with the non-signers.
+    function submitReportBls(
+        EpochReport calldata report,
+        uint256 signers,
+        BN254.G1Point calldata signature,
+        BN254.G2Point calldata apkG2
+    ) external;
+
+    /// @notice submitReportBls with the hash of the report's digest to G1 checked from a
+    /// witness instead of computed with modexp (BN254.hashToG1WithHint: a square root per
+    /// counter tried; oracle/bls.py hash_hint), which saves about 4,000 gas per counter.
+    /// @dev Reverts InvalidHashHint(counter) on a wrong witness; otherwise as submitReportBls.
+    function submitReportBlsWithHint(
+        EpochReport calldata report,
+        uint256 signers,
+        BN254.G1Point calldata signature,
+        BN254.G2Point calldata apkG2,
+        uint256[] calldata hashHint
+    ) external;
+
+    /// @notice Registers (or replaces) the caller's BLS key: `pk1` in G1, `pk2` in G2 with the
+    /// same secret, and `pop`, the caller's signature under POP_DST on
+    /// keccak256(abi.encode(chainid, this, msg.sender, pk1.x, pk1.y)). Anyone may register;
+    /// membership is the owner's choice. Takes effect for a committee at its next `setCommittee`.
+    /// @dev The proof of possession is what makes aggregation safe: a rogue key
+    /// pk_rogue = pk_attacker - pk_victim has no known secret, so no PoP. It binds the operator,
+    /// so a PoP copied from another operator's registration is refused.
+    function registerBlsKey(BN254.G1Point calldata pk1, BN254.G2Point calldata pk2, BN254.G1Point calldata pop)
+        external;
+
+    /// @notice Replaces the committee (sorted, no duplicates) and its scheme, and bumps its
+    /// version. For BLS every member needs a registered key; the hub snapshots the keys. Owner only.
+    function setCommittee(address[] calldata members, uint16 threshold, Scheme scheme) external;
 
     /// @notice The EIP-712 digest the committee signs for `report`.
     function reportDigest(EpochReport calldata report) external view returns (bytes32);
@@ -74,6 +148,9 @@ interface IOracleHub is IEpochClock {
     function committeeVersion() external view returns (uint64);
     function threshold() external view returns (uint16);
     function isMember(address account) external view returns (bool);
+    function scheme() external view returns (Scheme);
+    /// @notice The G1 key `operator` registered last ((0, 0) if none).
+    function blsKeyOf(address operator) external view returns (BN254.G1Point memory);
     /// @notice The lowest epoch a report can be for.
     function nextEpoch() external view returns (uint64);
     function maxSlashesPerReport() external view returns (uint16);

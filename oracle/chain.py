@@ -15,7 +15,8 @@ from eth_utils import keccak, to_checksum_address
 from web3 import HTTPProvider, Web3
 from web3.exceptions import ContractCustomError, ContractLogicError, Web3Exception
 
-from oracle.eip712 import EpochReport
+from oracle import bls
+from oracle.eip712 import EpochReport, report_digest
 from oracle.hardware import HardwareClaim, NodeKind, NodeStatus
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -283,6 +284,48 @@ class Chain:
             lambda: self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=timeout_s),
             "receipt",
         )
+
+    # ------------------------------------------------------------------ BLS (oracle.bls)
+    def scheme(self) -> str:
+        """How the current committee signs reports: "ecdsa" or "bls"."""
+        return ("ecdsa", "bls")[self.call("OracleHub", "scheme")]
+
+    def submit_report_bls(
+        self,
+        account,
+        report: EpochReport,
+        signers_bitmap: int,
+        sigma,
+        apk2,
+        nonce: int | None = None,
+        gas_price: int | None = None,
+    ) -> bytes:
+        """Like submit_report, with one BLS aggregate: `sigma` the sum of the signers'
+        signatures, `apk2` the sum of their G2 keys (py_ecc points, or their 64- and 128-byte
+        encodings), bit i of `signers_bitmap` the i-th member of the sorted committee. Sends
+        submitReportBlsWithHint with the hash-to-curve witness (cheaper than submitReportBls)."""
+        sigma = bls.decode_g1(sigma) if isinstance(sigma, bytes | bytearray) else sigma
+        apk2 = bls.decode_g2(apk2) if isinstance(apk2, bytes | bytearray) else apk2
+        digest = report_digest(report, self.chain_id, self.deployment.addresses["OracleHub"])
+        fn = self.c["OracleHub"].functions.submitReportBlsWithHint(
+            report.as_tuple(),
+            signers_bitmap,
+            bls.g1_abi(sigma),
+            bls.g2_abi(apk2),
+            bls.hash_hint(bls.REPORT_DST, digest),
+        )
+        return self._send(account, fn, "submitReportBlsWithHint", nonce, gas_price)
+
+    def register_bls_key(self, account, sk: int) -> bytes:
+        """Registers `account`'s BLS key (secret `sk`) at the hub with its proof of possession
+        for this chain, hub and account; it takes effect at the next setCommittee."""
+        pk1, pk2 = bls.public_keys(sk)
+        hub = self.deployment.addresses["OracleHub"]
+        pop = bls.prove_possession(sk, self.chain_id, hub, account.address)
+        fn = self.c["OracleHub"].functions.registerBlsKey(
+            bls.g1_abi(pk1), bls.g2_abi(pk2), bls.g1_abi(pop)
+        )
+        return self._send(account, fn, "registerBlsKey", None, None)
 
 
 def _show(value: Any) -> str:

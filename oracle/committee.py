@@ -26,15 +26,17 @@ Signature: EIP-191 personal_sign by the member's operator key of
 **Combining** (``score_bundles``): a node's verdicts are the union of every bundle's verdicts
 for it (a challenge id already seen in an earlier bundle, by member address, is dropped, so
 copying another member's bundle adds nothing), scored as one node by oracle.score. A slash
-stands only if more than half of the members that challenged the node reach the same slash
-reason from their own verdicts alone: one member, the leader included, cannot slash a node
-the others saw working, and "offline" needs every member to have got no answer (the union
-has no answer at all). Otherwise the node is scored unslashed (its failed verdicts still
-count against its pass rate). Coverage units: the median of the members' values.
+stands only if more than half of the members that challenged the node contributed a verdict
+to its evidence (a wrong row, a bad chunk, a too-strong witness, a late answer): one member,
+the leader included, cannot slash a node the others saw working, and "offline" needs every
+member to have got no answer (the union has no answer at all). Otherwise the node is scored
+unslashed (its failed verdicts still count against its pass rate). Coverage units: the
+median of the members' values.
 """
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -263,13 +265,11 @@ def score_bundles(
             continue
         result = score_node(epoch, node_input, params)
         if result.slash_reason:
+            evidence = {c["challenge_id"] for c in json.loads(result.evidence_json)["challenges"]}
             support = sum(
                 1
                 for records in members.values()
-                if score_node(
-                    epoch, replace(node_input, verdicts=tuple(records)), params
-                ).slash_reason
-                == result.slash_reason
+                if any(r.challenge_id in evidence for r in records)
             )
             if 2 * support <= len(members):
                 result = score_node(epoch, node_input, params, slashable=False)

@@ -318,9 +318,13 @@ class OracleService:
             def send():
                 return self.chain.submit_report(self.key, build.report, post.signatures)
 
-        self.store.record_attempt(epoch, None, None)
-        if self.store.epoch(epoch)["state"] == "reported":
-            self.store.advance_epoch(epoch, "reported", "submitted")
+        # A committee's report is stored once the hub settled it (Member.adopt); only a
+        # stored report has a submission record.
+        tracked = self.store.report_for(epoch) is not None
+        if tracked:
+            self.store.record_attempt(epoch, None, None)
+            if self.store.epoch(epoch)["state"] == "reported":
+                self.store.advance_epoch(epoch, "reported", "submitted")
         try:
             tx = send()
             receipt = self.chain.receipt(tx)
@@ -329,21 +333,20 @@ class OracleService:
                 log.info("epoch %d: settled by another member (%s)", epoch, exc)
                 self.mark_confirmed(epoch)
                 return None
-            self.store.set_submission_status(epoch, "failed", str(exc))
-            self._back_to_reported(epoch)
+            self._failed(epoch, tracked, "failed", str(exc))
             self.metrics["submit_errors"] += 1
             raise
         if receipt["status"] != 1:
-            self.store.set_submission_status(epoch, "reverted")
-            self._back_to_reported(epoch)
+            self._failed(epoch, tracked, "reverted")
             return tx
         self.mark_confirmed(epoch)
         self.metrics["reports_submitted"] += 1
         log.info("epoch %d: report 0x%s, gas %d", epoch, tx.hex(), receipt["gasUsed"])
         return tx
 
-    def _back_to_reported(self, epoch: int) -> None:
-        if self.store.epoch(epoch)["state"] == "submitted":
+    def _failed(self, epoch: int, tracked: bool, status: str, error: str | None = None) -> None:
+        if tracked:
+            self.store.set_submission_status(epoch, status, error)
             self.store.advance_epoch(epoch, "submitted", "reported")
 
     def mark_confirmed(self, epoch: int) -> None:

@@ -13,7 +13,9 @@ from typing import Any
 
 from ape import accounts, chain, networks, project
 from ape.exceptions import ContractNotFoundError
+from hexbytes import HexBytes
 
+from oracle import bls
 from oracle.chain import CONTRACTS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,6 +31,8 @@ SLASH_REASONS = (
     "location_spoofed",
     "offline",
 )
+# OracleHub's Scheme enum, by the names the parameter file uses.
+SCHEMES = ("ecdsa", "bls")
 
 
 class ConfigError(ValueError):
@@ -56,6 +60,7 @@ class Params:
     committee: tuple[str, ...]
     threshold: int
     max_slashes: int
+    scheme: str = "ecdsa"
     source: str = field(default="", compare=False)
 
 
@@ -141,6 +146,7 @@ def load_params(path: str | Path) -> Params:
         committee=tuple(committee),
         threshold=_get(oracle, "threshold", int, "oracle"),
         max_slashes=_get(oracle, "max_slashes_per_report", int, "oracle"),
+        scheme=oracle.get("scheme", "ecdsa"),
         source=str(path),
     )
     _check(params)
@@ -164,6 +170,8 @@ def _check(p: Params) -> None:
         raise ConfigError(
             f"oracle.threshold {p.threshold} for {len(p.committee)} members: need n/2 < t <= n"
         )
+    if p.scheme not in SCHEMES:
+        raise ConfigError(f"oracle.scheme: 'ecdsa' or 'bls', got {p.scheme!r}")
     if p.schedule[1] > WAD:
         raise ConfigError("emissions.floor_decay must be at most 1")
 
@@ -333,6 +341,10 @@ def deploy_suite(deployer, params: Params, *, write: bool = True, log=print) -> 
         ),
     )
 
+    scheme = SCHEMES.index(params.scheme)
+    if params.scheme == "bls":
+        sent += _register_bls_keys(hub, committee, log)
+
     # One-time wiring: (description, current value, wanted value, transaction).
     wiring = [
         ("token minter", token.minter, emissions, token.setMinter),
@@ -401,9 +413,9 @@ def deploy_suite(deployer, params: Params, *, write: bool = True, log=print) -> 
         ),
         (
             "committee",
-            (tuple(hub.committee()), hub.threshold()),
-            (tuple(committee), params.threshold),
-            lambda: hub.setCommittee(committee, params.threshold, sender=deployer),
+            (tuple(hub.committee()), hub.threshold(), SCHEMES[hub.scheme()]),
+            (tuple(committee), params.threshold, params.scheme),
+            lambda: hub.setCommittee(committee, params.threshold, scheme, sender=deployer),
         ),
     ]
     for i, kind_min in enumerate(params.min_stakes):
@@ -457,3 +469,34 @@ def deploy_suite(deployer, params: Params, *, write: bool = True, log=print) -> 
         else "  nothing to do: the suite is deployed and wired"
     )
     return Suite(deployed, record)
+
+
+def _register_bls_keys(hub, members: list[str], log) -> int:
+    """For oracle.scheme = "bls": registers at the hub the BLS key of every member that has
+    none and whose account this process holds (local test accounts; the key is derived from the
+    account's ECDSA key, oracle.bls.derive_secret_key). Any other member must have registered
+    its own key already (its operator signs the proof of possession). Returns the count sent."""
+    held = {}
+    if networks.provider.network.is_local:
+        held = {a.address: a for a in accounts.test_accounts}
+    sent = 0
+    for member in members:
+        if not bls_key_missing(hub, member):
+            continue
+        account = held.get(member)
+        if account is None:
+            raise ConfigError(
+                f"oracle.scheme = 'bls': committee member {member} has no BLS key at the hub; "
+                "its operator must register one (registerBlsKey) before the committee is set"
+            )
+        sk = bls.derive_secret_key(HexBytes(account.private_key))
+        pk1, pk2 = bls.public_keys(sk)
+        pop = bls.prove_possession(sk, chain.chain_id, hub.address, member)
+        hub.registerBlsKey(bls.g1_abi(pk1), bls.g2_abi(pk2), bls.g1_abi(pop), sender=account)
+        sent += 1
+        log(f"  registered the BLS key of {member}")
+    return sent
+
+
+def bls_key_missing(hub, member: str) -> bool:
+    return tuple(hub.blsKeyOf(member)) == (0, 0)

@@ -1,7 +1,7 @@
 """Governance wallet (the deployer / owner, or the guardian for pauses):
 `ape run admin <command> ... --network ... --account ALIAS`.
 
-  committee show | set ADDR... --threshold T
+  committee show | set ADDR... --threshold T [--scheme ecdsa|bls]
   pause [CONTRACT|all] / unpause [CONTRACT|all]
   params show | set NAME VALUE...
   slash list | execute ID | cancel ID
@@ -42,7 +42,7 @@ from scripts._cli import (
     table,
     wrap_config_errors,
 )
-from scripts._deploy import KINDS, SLASH_REASONS, WAD
+from scripts._deploy import KINDS, SCHEMES, SLASH_REASONS, WAD, bls_key_missing
 
 # Contracts with a pause switch, by the short names the commands accept.
 PAUSABLE = {
@@ -98,6 +98,7 @@ def committee_show():
             [
                 ("version", hub.committeeVersion()),
                 ("threshold", f"{hub.threshold()} of {len(members)}"),
+                ("scheme", SCHEMES[hub.scheme()]),
                 ("next report", f"epoch {hub.nextEpoch()} (current epoch {hub.currentEpoch()})"),
             ]
         )
@@ -111,9 +112,16 @@ def committee_show():
 @account_option()
 @click.argument("members", nargs=-1, required=True)
 @click.option("--threshold", type=int, required=True, help="signatures needed (n/2 < t <= n)")
+@click.option(
+    "--scheme",
+    type=click.Choice(SCHEMES),
+    default=None,
+    help="how reports are signed (default: keep the hub's current scheme)",
+)
 @wrap_config_errors
-def committee_set(account, members, threshold):
-    """Replace the committee with MEMBERS (sorted for you) and --threshold."""
+def committee_set(account, members, threshold, scheme):
+    """Replace the committee with MEMBERS (sorted for you), --threshold and --scheme. For bls,
+    every member must have registered its BLS key at the hub."""
     addrs = [checksum(m, "member") for m in members]
     dupes = sorted({a for a in addrs if addrs.count(a) > 1})
     if dupes:
@@ -131,13 +139,33 @@ def committee_set(account, members, threshold):
     max_size = hub.MAX_COMMITTEE()
     require(n <= max_size, f"at most {max_size} members")
     _require_owner(hub, "oracle hub", account)
-    if [str(m) for m in hub.committee()] == addrs and hub.threshold() == threshold:
+    current = SCHEMES[hub.scheme()]
+    scheme = scheme or current
+    if scheme == "bls":
+        missing = [m for m in addrs if bls_key_missing(hub, m)]
+        require(
+            not missing,
+            f"no BLS key registered at the hub for {', '.join(missing)}: each operator "
+            "registers its own key (with a proof of possession) before a bls committee is set",
+        )
+    if (
+        [str(m) for m in hub.committee()] == addrs
+        and hub.threshold() == threshold
+        and scheme == current
+    ):
         click.echo("The committee is already exactly this: nothing to send.")
         return
-    click.echo(f"New committee ({threshold} of {n}, sorted):")
+    click.echo(f"New committee ({threshold} of {n}, {scheme}, sorted):")
     for m in addrs:
         click.echo(f"  {m}")
-    send("set the oracle committee", hub.setCommittee, addrs, threshold, sender=account)
+    send(
+        "set the oracle committee",
+        hub.setCommittee,
+        addrs,
+        threshold,
+        SCHEMES.index(scheme),
+        sender=account,
+    )
     click.echo(
         f"Committee version is now {hub.committeeVersion()}: signatures under the old "
         "version no longer count."

@@ -2,10 +2,14 @@
 
 On a fresh anvil: deploy the suite; three providers run 30 node agents (compute, storage,
 wireless) on local ports, sharing one simulated radio medium; customers lease capacity and
-upload data; the oracle service challenges every node each epoch over HTTP, verifies the signed
-answers, scores, builds and signs the epoch report (its committee's keys are local test keys
-until the committee exchange lands) and submits it; slashes wait out the dispute window and
-execute; providers claim their rewards with the proofs the oracle's API serves.
+upload data; a committee of oracle operators (4, threshold 3, in config/local.toml), each with
+its own store, chain view and API server, challenges every node each epoch over HTTP and
+verifies the signed answers; each epoch's leader gathers the members' signed observations,
+computes the report, and posts it with the signatures of the members that recomputed it (ECDSA
+or one BLS aggregate, the deployment's `oracle.scheme`). One member, the leader of the second
+epoch, is stopped during that epoch: the next member takes over after the leader timeout.
+Slashes wait out the dispute window and execute; providers claim their rewards with the proofs
+a member's API serves.
 
 Among the nodes: lazy storage (keeps 30% of its chunks), a slow GPU (a CPU claiming an H100),
 skipped work (computes half the product), a spoofed location (claims a site 5 km from where it
@@ -18,23 +22,19 @@ import asyncio
 import json
 import os
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 import aiohttp
 import click
-from aiohttp import web
 from ape import accounts, chain
 from ape.cli import ConnectedProviderCommand
-from eth_account import Account
 
 from oracle.agent import Honest, LazyStorage, SkipWork, SlowGpu
-from oracle.api import create_api
-from oracle.chain import Chain, Deployment, load_abis
 from oracle.hardware import NodeKind, NodeStatus, SlashReason
 from oracle.proofs import compute
-from oracle.proofs.coverage import CoverageParams
-from oracle.service import OracleService, PipelineSettings
-from oracle.store import Store
+from oracle.report import parse_results_file
+from scripts._committee import start_committee
 from scripts._deploy import ROOT, TOKEN, deploy_suite, load_params
 from scripts._simulation import Network, SimNode, at, fmt, short, test_account
 
@@ -101,7 +101,6 @@ async def run(params, epochs: int, summary_path: Path, say) -> dict:
     committee = sorted(
         (test_account(m) for m in params.committee), key=lambda a: int(a.address, 16)
     )
-    keys = [Account.from_key(m.private_key) for m in committee[: params.threshold]]
     providers = [accounts.test_accounts[i] for i in (3, 4, 5)]
     customers = [accounts.test_accounts[i] for i in (10, 11)]
     for a in (*providers, *customers):
@@ -136,45 +135,27 @@ async def run(params, epochs: int, summary_path: Path, say) -> dict:
                 ) as r:
                     r.raise_for_status()
         say(f"  {len(net.leases)} leases open, escrow {fmt(suite.token.balanceOf(suite.market))}")
-        view = Chain(
-            chain.provider.uri,
-            Deployment.from_record(suite.record),
-            load_abis(),
-        )
-        store = Store(tmp / "oracle.sqlite")
-        service = OracleService(
-            view,
-            store,
-            keys[0],
-            # Every radio beacons each epoch, so every link is tested in both directions.
-            PipelineSettings(
-                compute_n=COMPUTE_N,
-                concurrency=16,
-                coverage=CoverageParams(beacon_fraction=1.0),
-            ),
-            cosigners=tuple(keys[1:]),
-        )
-        api = web.AppRunner(create_api(store, service.metrics, {"operator": keys[0].address}))
-        await api.setup()
-        await web.TCPSite(api, "127.0.0.1", 0).start()
-        api_url = f"http://127.0.0.1:{api.addresses[0][1]}"
-
+        committee_net = await start_committee(suite, committee, tmp, chain.provider.uri)
+        first_epoch = suite.market.currentEpoch() + 1
+        stopped = committee_net.leader(first_epoch + 1, 0)
         say(
-            f"\n== 4. The oracle settles {epochs} epochs (report signed {len(keys)} of "
-            f"{len(committee)}; API at {api_url})"
+            f"\n== 4. A committee of {len(committee)} oracles (threshold {params.threshold}, "
+            f"{committee_net.scheme.upper()}) settles {epochs} epochs; "
+            f"{short(stopped.address)} stops during epoch {first_epoch + 1}, which it would lead"
         )
-        first = suite.market.currentEpoch() + 1
         records = []
-        for epoch in range(first, first + epochs):
+        for epoch in range(first_epoch, first_epoch + epochs):
             advance_to_epoch(suite, epoch)
-            if epoch == first + 1:
+            await committee_net.challenged(epoch)
+            if epoch == first_epoch:  # offline from the next epoch on
                 next(n for n in nodes if n.name == "compute-dropout").behaviour.go_offline()
-            ran = await service.challenge_epoch(epoch, http)
+            if epoch == first_epoch + 1:
+                await committee_net.stop(stopped)
+                say(f"  oracle {short(stopped.address)} stopped")
             advance_to_epoch(suite, epoch + 1)
             net.settle_leases()
-            build = service.build_report(epoch)
-            tx = service.submit(epoch, build)
-            receipt = chain.provider.get_receipt("0x" + tx.hex())
+            outcome = await committee_net.settled(epoch)
+            receipt = chain.provider.get_receipt("0x" + outcome["tx"].hex())
             slashes = [
                 {
                     "node": log.node,
@@ -184,27 +165,37 @@ async def run(params, epochs: int, summary_path: Path, say) -> dict:
                 }
                 for log in receipt.decode_logs(suite.slashing.SlashQueued)
             ]
-            for line in build.node_lines:
+            header, lines = parse_results_file(outcome["results_file"])
+            for line in lines:
                 row = json.loads(line)
                 node = next(n for n in nodes if n.address.lower() == row["node"])
                 node.rewards += int(row["reward"])
+            post = outcome["post"]
             records.append(
                 {
                     "epoch": epoch,
-                    "report_tx": "0x" + tx.hex(),
+                    "report_tx": "0x" + outcome["tx"].hex(),
                     "demand": suite.market.demandOf(epoch),
-                    "emissions": build.total_rewards,
-                    "rewards_total": build.total_rewards,
+                    "emissions": header["total_rewards"],
+                    "rewards_total": header["total_rewards"],
                     "slashes": slashes,
-                    "challenges": ran,
+                    "challenges": outcome["challenges"],
                     "gas_used": receipt.gas_used,
+                    "scheme": post.scheme,
+                    "signers": list(post.signers),
+                    "leader": outcome["leader"],
+                    "attempt": outcome["attempt"],
+                    "round_s": round(outcome["round_s"], 3),
                 }
             )
             say(
-                f"  epoch {epoch}: {ran} challenges, demand {fmt(records[-1]['demand'])}, "
-                f"minted {fmt(build.total_rewards)}, {len(slashes)} slash(es), report "
-                f"{records[-1]['report_tx'][:12]}… ({receipt.gas_used:,} gas)"
+                f"  epoch {epoch}: {outcome['challenges']} challenges, demand "
+                f"{fmt(records[-1]['demand'])}, minted {fmt(header['total_rewards'])}, "
+                f"{len(slashes)} slash(es); leader {short(outcome['leader'])} (attempt "
+                f"{outcome['attempt']}), {len(post.signers)} {post.scheme} signers, "
+                f"{receipt.gas_used:,} gas"
             )
+        api_url = committee_net.api_url()
 
         say("\n== 5. Slashes execute after the dispute window (burn + treasury)")
         chain.pending_timestamp = chain.pending_timestamp + suite.slashing.disputeWindow() + 1
@@ -235,10 +226,16 @@ async def run(params, epochs: int, summary_path: Path, say) -> dict:
                 f"  {short(p.address)} claimed {fmt(claimed[p.address])} "
                 f"({len(body['proof'])}-hash proof)"
             )
-        await api.cleanup()
+    await committee_net.close()
     await net.stop()
-    store.close()
-    return summarize(suite, nodes, records, claimed)
+    summary = summarize(suite, nodes, records, claimed)
+    summary["committee"] = {
+        "members": list(committee_net.addresses),
+        "threshold": committee_net.threshold,
+        "scheme": committee_net.scheme,
+        "stopped": stopped.address,
+    }
+    return summary
 
 
 def summarize(suite, nodes: list[SimNode], records: list[dict], claimed: dict[str, int]) -> dict:
@@ -269,10 +266,14 @@ def summarize(suite, nodes: list[SimNode], records: list[dict], claimed: dict[st
 
 def print_summary(summary: dict, say) -> None:
     say("\n== Summary: epochs")
-    say(f"  {'epoch':>5}  {'demand':>16}  {'emissions':>16}  slashes")
+    say(f"  {'epoch':>5}  {'demand':>16}  {'emissions':>16}  {'leader':14s} signed  slashes")
     for e in summary["epochs"]:
         slashes = ", ".join(f"{s['reason']} {short(s['node'])}" for s in e["slashes"]) or "-"
-        say(f"  {e['epoch']:>5}  {fmt(e['demand']):>16}  {fmt(e['emissions']):>16}  {slashes}")
+        signed = f"{len(e['signers'])} {e['scheme']}"
+        say(
+            f"  {e['epoch']:>5}  {fmt(e['demand']):>16}  {fmt(e['emissions']):>16}  "
+            f"{short(e['leader']):14s} {signed:7s} {slashes}"
+        )
     say("\n== Summary: nodes")
     say(
         f"  {'name':16s} {'node':14s} {'behaviour':17s} {'status':8s} {'rewards':>16} "
@@ -301,13 +302,22 @@ def print_summary(summary: dict, say) -> None:
 @click.option(
     "--summary", "summary_path", default=str(ROOT / "demo-summary.json"), show_default=True
 )
-def cli(params_path, epochs, summary_path):
+@click.option(
+    "--scheme",
+    type=click.Choice(["ecdsa", "bls"]),
+    default=None,
+    help="how the committee signs (default: oracle.scheme of --params)",
+)
+def cli(params_path, epochs, summary_path, scheme):
     """Run the local network and print what happened."""
     if not chain.provider.network.is_local:
         raise click.ClickException("the demo moves the chain's clock: run it on a local network")
     if epochs < 3:
         raise click.ClickException("--epochs must be at least 3")
-    summary = asyncio.run(run(load_params(params_path), epochs, Path(summary_path), click.echo))
+    params = load_params(params_path)
+    if scheme is not None:
+        params = replace(params, scheme=scheme)
+    summary = asyncio.run(run(params, epochs, Path(summary_path), click.echo))
     print_summary(summary, click.echo)
     Path(summary_path).write_text(json.dumps(summary, indent=2))
     click.echo(f"\nSummary written to {os.path.relpath(summary_path)}")

@@ -1,9 +1,13 @@
 """`make gas` / `ape run gas_report`: gas per user action from a real run on a fresh local
 anvil, written to docs/gas.md (and printed). Each figure is a receipt's gasUsed (21,000 +
-calldata + execution); the report's mint is separated with the transaction's call trace."""
+calldata + execution); the report's mint is separated with the transaction's call trace.
+submitReport is measured for committees of 4 to 64 members, ECDSA and BLS side by side."""
 
 from __future__ import annotations
 
+import itertools
+import math
+import os
 import secrets
 from pathlib import Path
 
@@ -11,8 +15,10 @@ import click
 from ape import accounts, chain
 from ape.cli import ConnectedProviderCommand
 from eth_utils import keccak
+from hexbytes import HexBytes
 
-from oracle.eip712 import EpochReport, SlashRequest, pack_signatures, sign_report
+from oracle import bls
+from oracle.eip712 import EpochReport, SlashRequest, pack_signatures, report_digest, sign_report
 from oracle.hardware import HardwareClaim, NodeKind
 from oracle.merkle import ChunkTree, RewardsTree, rewards_leaf, split_chunks
 from scripts._deploy import ROOT, TOKEN, TX_GAS_CAP, deploy_suite, load_params
@@ -23,6 +29,16 @@ GOALS = {
     "stake": 130_000,
     "claim_depth20": 90_000,
 }
+ECDSA, BLS = 0, 1  # IOracleHub.Scheme
+COMMITTEE_SIZES = (4, 7, 16, 31, 64)
+
+
+def ecdsa_goal(t: int) -> int:
+    return 45_000 + 7_500 * t
+
+
+def bls_goal(n: int) -> int:
+    return 160_000 + 2_000 * n
 
 
 class Bench:
@@ -32,6 +48,7 @@ class Bench:
         self.rows: list[tuple[str, int, str]] = []
         self.signers = [accounts.test_accounts[i] for i in range(6, 16)]
         self.cumulative: dict[str, int] = {}
+        self.bls_keys: dict[str, tuple[int, tuple, tuple]] = {}  # address -> (sk, pk1, pk2)
 
     def record(self, action: str, gas: int, note: str = "") -> int:
         self.rows.append((action, gas, note))
@@ -47,16 +64,48 @@ class Bench:
             chain.mine()
         return epoch
 
-    def set_committee(self, k: int) -> list:
-        members = sorted(self.signers[:k], key=lambda a: int(a.address, 16))
-        if [m.address for m in members] != list(
-            self.s.hub.committee()
-        ) or self.s.hub.threshold() != k:
-            self.s.hub.setCommittee([m.address for m in members], k, sender=self.deployer)
+    def set_committee(self, k: int, threshold: int | None = None, scheme: int = ECDSA, pool=None):
+        """The first k accounts of `pool` (default: test accounts 6-15), sorted, as the
+        committee with `threshold` (default k) and `scheme`; BLS keys registered as needed."""
+        members = sorted((pool or self.signers)[:k], key=lambda a: int(a.address, 16))
+        threshold = k if threshold is None else threshold
+        hub = self.s.hub
+        if scheme == BLS:
+            for m in members:
+                self.register_bls_key(m)
+        if (
+            [m.address for m in members] != list(hub.committee())
+            or hub.threshold() != threshold
+            or hub.scheme() != scheme
+        ):
+            hub.setCommittee([m.address for m in members], threshold, scheme, sender=self.deployer)
         return members
 
-    def report(self, members, reward_to: str | None = None, slashes=(), root=None, total=None):
-        """Submits a report for the next epoch; `reward_to` earns 1 token more than before."""
+    def register_bls_key(self, member) -> None:
+        if member.address not in self.bls_keys:
+            sk = bls.derive_secret_key(HexBytes(member.private_key))
+            self.bls_keys[member.address] = (sk, *bls.public_keys(sk))
+        sk, pk1, pk2 = self.bls_keys[member.address]
+        if tuple(self.s.hub.blsKeyOf(member.address)) != bls.g1_abi(pk1):
+            pop = bls.prove_possession(sk, chain.chain_id, self.s.hub.address, member.address)
+            self.s.hub.registerBlsKey(
+                bls.g1_abi(pk1), bls.g2_abi(pk2), bls.g1_abi(pop), sender=member
+            )
+
+    def report(
+        self,
+        members,
+        reward_to: str | None = None,
+        slashes=(),
+        root=None,
+        total=None,
+        signers: int | None = None,
+        hint: bool = True,
+    ):
+        """Submits a report for the next epoch; `reward_to` earns 1 token more than before.
+        Signed by the first `signers` members (default all), in the hub's scheme; for BLS the
+        last members are the non-signers (the longest walk over the bitmap), sent as
+        oracle.chain sends it (submitReportBlsWithHint) or, without `hint`, submitReportBls."""
         epoch = self.next_report_epoch()
         if reward_to is not None:
             self.cumulative[reward_to] = self.cumulative.get(reward_to, 0) + TOKEN
@@ -67,10 +116,23 @@ class Bench:
         rep = EpochReport(
             epoch, self.s.hub.committeeVersion(), root, total, b"\x11" * 32, tuple(slashes)
         )
-        sigs = pack_signatures(
-            sign_report(m.private_key, rep, chain.chain_id, self.s.hub.address) for m in members
-        )
-        tx = self.s.hub.submitReport(rep.as_tuple(), sigs, sender=members[0])
+        signing = members[: len(members) if signers is None else signers]
+        if self.s.hub.scheme() == BLS:
+            digest = report_digest(rep, chain.chain_id, self.s.hub.address)
+            keys = [self.bls_keys[m.address] for m in signing]
+            sigma = bls.aggregate_g1(bls.sign(sk, digest) for sk, _, _ in keys)
+            apk2 = bls.aggregate_g2(pk2 for _, _, pk2 in keys)
+            args = (rep.as_tuple(), (1 << len(signing)) - 1, bls.g1_abi(sigma), bls.g2_abi(apk2))
+            if hint:
+                roots = bls.hash_hint(bls.REPORT_DST, digest)
+                tx = self.s.hub.submitReportBlsWithHint(*args, roots, sender=members[0])
+            else:
+                tx = self.s.hub.submitReportBls(*args, sender=members[0])
+        else:
+            sigs = pack_signatures(
+                sign_report(m.private_key, rep, chain.chain_id, self.s.hub.address) for m in signing
+            )
+            tx = self.s.hub.submitReport(rep.as_tuple(), sigs, sender=members[0])
         return tx, epoch
 
     def frames(self, tx) -> dict[str, int]:
@@ -179,6 +241,9 @@ def cli(out):
             f"without mint {own:,} (goal <= {goal:,})",
         )
 
+    click.echo("Committees, ECDSA vs BLS (t = ceil(2n/3) signers; hub = total - mint - publish)")
+    scheme_rows = compare_schemes(b, rewards)
+
     click.echo("Slashes in a report (k = 4)")
     members = b.set_committee(4)
     nodes = []
@@ -259,8 +324,73 @@ def cli(out):
             "the largest report does not fit the mainnet per-transaction gas cap"
         )
 
-    write_markdown(Path(out), b.rows, report_rows, slash_rows, claim_rows)
-    click.echo(f"\nWritten to {Path(out).relative_to(ROOT)}")
+    write_markdown(Path(out), b.rows, report_rows, scheme_rows, slash_rows, claim_rows)
+    click.echo(f"\nWritten to {os.path.relpath(out, ROOT)}")
+
+
+def compare_schemes(b: Bench, rewards: str) -> list[dict]:
+    """submitReport for committees of COMMITTEE_SIZES members with t = ceil(2n/3) signers, in
+    both schemes. Members beyond the ten funded test accounts are generated and funded (a BLS
+    member sends its own key registration). Prints the table and returns its rows."""
+    pool = list(b.signers)
+    while len(pool) < max(COMMITTEE_SIZES):
+        account = accounts.test_accounts.generate_test_account()
+        b.deployer.transfer(account, TOKEN // 10)  # 0.1 ETH of gas money
+        pool.append(account)
+    rows = []
+    for n in COMMITTEE_SIZES:
+        t = math.ceil(2 * n / 3)
+        row = {"n": n, "t": t}
+        for scheme, name in ((ECDSA, "ecdsa"), (BLS, "bls")):
+            members = b.set_committee(n, t, scheme, pool=pool)
+            # Warm-up: the first reports after a committee change (and the distributor's
+            # one-time first writes) are not what a settled epoch costs.
+            b.report(members, rewards, signers=t)
+            b.report(members, rewards, signers=t)
+            tx, _ = b.report(members, rewards, signers=t)
+            f = b.frames(tx)
+            row[name] = {
+                "total": tx.gas_used,
+                "mint": f["mint"],
+                "publish": f["publish"],
+                "hub": tx.gas_used - f["mint"] - f["publish"],
+            }
+            if scheme == BLS:
+                tx, _ = b.report(members, rewards, signers=t, hint=False)
+                f = b.frames(tx)
+                row["bls_modexp_hub"] = tx.gas_used - f["mint"] - f["publish"]
+        row["ecdsa_goal"], row["bls_goal"] = ecdsa_goal(t), bls_goal(n)
+        rows.append(row)
+    half = f"{'hub':>10} {'+publish':>10} {'total':>10} {'goal':>8}"
+    click.echo(f"  {'n':>3} {'t':>3} | ECDSA {half} | BLS {half}")
+    for r in rows:
+        e, s = r["ecdsa"], r["bls"]
+        click.echo(
+            f"  {r['n']:>3} {r['t']:>3} |       {e['hub']:>10,} {e['hub'] + e['publish']:>10,} "
+            f"{e['total']:>10,} {r['ecdsa_goal']:>8,} |     {s['hub']:>10,} "
+            f"{s['hub'] + s['publish']:>10,} {s['total']:>10,} {r['bls_goal']:>8,}"
+        )
+    click.echo(f"  {crossover(rows)}")
+    return rows
+
+
+def crossover(rows) -> str:
+    """Where BLS becomes cheaper than ECDSA (without the mint, which both pay alike), by
+    linear interpolation between the measured committee sizes."""
+
+    def diff(r) -> int:  # ECDSA minus BLS
+        return (r["ecdsa"]["total"] - r["ecdsa"]["mint"]) - (r["bls"]["total"] - r["bls"]["mint"])
+
+    if diff(rows[0]) > 0:
+        return f"BLS is cheaper than ECDSA already at n = {rows[0]['n']}."
+    for lo, hi in itertools.pairwise(rows):
+        if diff(lo) <= 0 < diff(hi):
+            n = lo["n"] + (hi["n"] - lo["n"]) * -diff(lo) / (diff(hi) - diff(lo))
+            return (
+                f"The two cross between n = {lo['n']} and n = {hi['n']} (about n = {n:.0f}, "
+                f"t = {math.ceil(2 * n / 3)}): below it ECDSA is cheaper, above it BLS."
+            )
+    return f"ECDSA stays cheaper up to n = {rows[-1]['n']}."
 
 
 def verdict(report_rows) -> str:
@@ -275,7 +405,42 @@ def verdict(report_rows) -> str:
     )
 
 
-def write_markdown(path: Path, rows, report_rows, slash_rows, claim_rows) -> None:
+def scheme_table(scheme_rows) -> list[str]:
+    """The ECDSA-vs-BLS section of docs/gas.md."""
+
+    def met(value: int, goal: int) -> str:
+        return "yes" if value <= goal else f"no (+{value - goal:,})"
+
+    lines = [
+        "## submitReport by committee size: ECDSA vs BLS",
+        "",
+        "n members, t = ceil(2n/3) signers (ECDSA: t signatures; BLS: one aggregate, the last",
+        "n - t members not signing), one rewarded account, no slashes, the third report after",
+        "the committee change. `hub` = total - mint - publish; `w/o mint` = hub + publish, the",
+        "figure the goals are about (ECDSA: 45,000 + 7,500·t; BLS: 160,000 + 2,000·n, both plus",
+        "the mint). BLS is sent as oracle.chain sends it, `submitReportBlsWithHint` (the hash",
+        "to G1 checked from a square-root witness); `BLS hub, modexp` is `submitReportBls` on",
+        "the next epoch (hash computed on-chain, one modexp per counter tried: the figure moves",
+        "with the number of tries the digest needs, 2 on average).",
+        "",
+        "| n | t | ECDSA hub | ECDSA w/o mint | ECDSA total | ECDSA goal | met "
+        "| BLS hub | BLS w/o mint | BLS total | BLS goal | met | BLS hub, modexp |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | --- "
+        "| ---: | ---: | ---: | ---: | --- | ---: |",
+    ]
+    for r in scheme_rows:
+        e, s = r["ecdsa"], r["bls"]
+        e_own, s_own = e["hub"] + e["publish"], s["hub"] + s["publish"]
+        lines.append(
+            f"| {r['n']} | {r['t']} | {e['hub']:,} | {e_own:,} | {e['total']:,} | "
+            f"{r['ecdsa_goal']:,} | {met(e_own, r['ecdsa_goal'])} | {s['hub']:,} | {s_own:,} | "
+            f"{s['total']:,} | {r['bls_goal']:,} | {met(s_own, r['bls_goal'])} | "
+            f"{r['bls_modexp_hub']:,} |"
+        )
+    return [*lines, "", crossover(scheme_rows), ""]
+
+
+def write_markdown(path: Path, rows, report_rows, scheme_rows, slash_rows, claim_rows) -> None:
     lines = [
         "# Gas per user action",
         "",
@@ -306,6 +471,7 @@ def write_markdown(path: Path, rows, report_rows, slash_rows, claim_rows) -> Non
         "",
         verdict(report_rows),
         "",
+        *scheme_table(scheme_rows),
         "## Slashes per report (k = 4)",
         "",
         "| slashes | total | per slash |",

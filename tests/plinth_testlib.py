@@ -19,6 +19,7 @@ from oracle.merkle import RewardsTree
 from scripts._deploy import TOKEN
 
 COMPUTE, STORAGE, WIRELESS = 0, 1, 2
+ECDSA, BLS = 0, 1  # IOracleHub.Scheme
 REGION = 250  # an arbitrary region code used throughout the tests
 ZERO32 = b"\x00" * 32
 

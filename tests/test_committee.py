@@ -226,3 +226,26 @@ def test_a_member_refuses_to_slash_a_node_that_passed_all_its_challenges():
     assert (
         f"slash of node {build.report.slashes[0].node}, which passed all my challenges" in reasons
     )
+
+
+def test_a_slash_stands_when_most_members_contributed_to_its_evidence():
+    """One too-strong witness per member is below a single member's spoofing threshold (2),
+    but three members' together are evidence from a majority."""
+
+    def wireless(node, verdicts, coverage_micro):
+        return NodeInput(node, OWNER, NodeKind.WIRELESS, verdicts, coverage_micro=10**6)
+
+    bundles = [
+        bundle(i, [verdict(i, NODE_A, 1, passed=False, reason="too_strong"), verdict(i, NODE_A, 2)])
+        for i in range(3)
+    ]
+    one = {r.node: r.slash_reason for r in score_bundles(EPOCH, bundles[:1], wireless, 10**21)}
+    assert one[NODE_A.lower()] == 0
+    out = {r.node: r.slash_reason for r in score_bundles(EPOCH, bundles, wireless, 10**21)}
+    assert out[NODE_A.lower()] == int(SlashReason.LOCATION_SPOOFED)
+    # with a fourth member that saw nothing wrong it is still 3 of 4
+    out = {
+        r.node: r.slash_reason
+        for r in score_bundles(EPOCH, [*bundles, honest(3)], wireless, 10**21)
+    }
+    assert out[NODE_A.lower()] == int(SlashReason.LOCATION_SPOOFED)

@@ -1,6 +1,7 @@
-"""`make demo`'s network, run as a test: 30 agents, the oracle, three epochs on anvil. Honest
-nodes end rewarded and never slashed; every dishonest node ends slashed or unrewarded; the
-summary has the fields the README documents."""
+"""`make demo`'s network, run as a test: 30 agents, a committee of 4 oracles (threshold 3) of
+which one stops mid-run, three epochs on anvil. Every epoch is settled, by the members'
+signatures; honest nodes end rewarded and never slashed; every dishonest node ends slashed or
+unrewarded; the summary has the fields the README documents."""
 
 import asyncio
 from dataclasses import replace
@@ -23,9 +24,19 @@ def test_demo_settles_three_epochs_rewarding_honest_nodes_and_catching_cheaters(
     )
     assert summary["chain_id"] == 31337
     assert len(summary["epochs"]) == 3
+    committee = {a.lower() for a in summary["committee"]["members"]}
+    assert len(committee) == 4 and summary["committee"]["threshold"] == 3
+    stopped = summary["committee"]["stopped"].lower()
     for e in summary["epochs"]:
         assert {"epoch", "report_tx", "demand", "emissions", "rewards_total", "slashes"} <= set(e)
         assert e["demand"] > 0 and e["rewards_total"] > 0
+        assert e["scheme"] == params.scheme
+        signers = [s.lower() for s in e["signers"]]
+        assert len(signers) >= 3 and set(signers) <= committee and len(set(signers)) == len(signers)
+    # the stopped member would have led the second epoch: another member took over
+    second = summary["epochs"][1]
+    assert second["attempt"] >= 1 and second["leader"].lower() != stopped
+    assert all(stopped not in [s.lower() for s in e["signers"]] for e in summary["epochs"][1:])
     nodes = summary["nodes"]
     assert len(nodes) >= 30 and {n["kind"] for n in nodes} == {"compute", "storage", "wireless"}
     honest = [n for n in nodes if n["behaviour"] == "honest"]

@@ -11,8 +11,10 @@ from pathlib import Path
 
 import pytest
 from ape import chain
+from hexbytes import HexBytes
 
 import scripts._deploy as deploy_module
+from oracle import bls
 from scripts._deploy import (
     CONTRACTS,
     ROOT,
@@ -48,7 +50,7 @@ def test_load_params_parses_local_toml_when_valid():
     assert p.penalties == (1_000, 200, 1_000, 1_500, 100)
     assert p.schedule == (10_000 * TOKEN, 99 * WAD // 100, 5 * WAD // 100, 100_000 * TOKEN)
     assert p.committee == ("test:6", "test:7", "test:8", "test:9") and p.threshold == 3
-    assert p.max_slashes == 64 and p.source == str(LOCAL)
+    assert p.max_slashes == 64 and p.scheme == "ecdsa" and p.source == str(LOCAL)
 
 
 @pytest.mark.parametrize(
@@ -124,6 +126,11 @@ def test_load_params_parses_local_toml_when_valid():
             "genesis_tokens = 1_000_000_001",
             "token.genesis_tokens exceeds token.cap_tokens",
         ),
+        (
+            r'^scheme = "ecdsa"',
+            'scheme = "schnorr"',
+            "oracle.scheme: 'ecdsa' or 'bls', got 'schnorr'",
+        ),
     ],
     ids=[
         "missing-table-oracle",
@@ -147,6 +154,7 @@ def test_load_params_parses_local_toml_when_valid():
         "threshold-zero",
         "decay-above-1",
         "genesis-above-cap",
+        "unknown-scheme",
     ],
 )
 def test_load_params_raises_ConfigError_when_file_invalid(tmp_path, pattern, replacement, message):
@@ -164,6 +172,7 @@ def test_load_params_raises_ConfigError_when_file_invalid(tmp_path, pattern, rep
         (r"^genesis_tokens = 200_000_000", "genesis_tokens = 1_000_000_000"),  # all at genesis
         (r"^threshold = 3$", "threshold = 4"),  # t = n
         (r'^genesis = "now" ', "genesis = 1700000000 "),
+        (r'^scheme = "ecdsa"', 'scheme = "bls"'),
     ],
     ids=[
         "unbonding-minimum+1",
@@ -171,6 +180,7 @@ def test_load_params_raises_ConfigError_when_file_invalid(tmp_path, pattern, rep
         "genesis-equals-cap",
         "threshold-n",
         "genesis-timestamp",
+        "scheme-bls",
     ],
 )
 def test_load_params_accepts_when_at_bounds(tmp_path, pattern, replacement):
@@ -299,3 +309,51 @@ def test_deploy_suite_raises_ConfigError_when_wired_to_another_deployment(
         ConfigError, match=r"token minter is wired to 0x[0-9a-fA-F]{40}, not .*: redeploy the suite"
     ):
         deploy_suite(deployer, params, write=True, log=lambda *_: None)
+
+
+# ---------------------------------------------------------------- oracle.scheme = "bls"
+def _derived_pk1(accounts, member: str) -> tuple[int, int]:
+    account = next(a for a in accounts if a.address == member)
+    sk = bls.derive_secret_key(HexBytes(account.private_key))
+    return bls.g1_abi(bls.public_keys(sk)[0])
+
+
+def test_deploy_suite_registers_keys_and_sets_a_bls_committee_when_scheme_bls(
+    accounts, deployer, params, deployments
+):
+    bls_params = replace(params, scheme="bls")
+    first, sent, lines = run(deployer, bls_params)
+    # The hub starts ECDSA: the members' keys are registered by the members, then the
+    # committee is set again with the BLS scheme.
+    assert sent == len(CONTRACTS) + 8 + 1
+    assert first.hub.scheme() == 1 and first.hub.committeeVersion() == 2
+    members = list(first.hub.committee())
+    assert sum("registered the BLS key" in line for line in lines) == len(members) == 4
+    for m in members:
+        assert tuple(first.hub.blsKeyOf(m)) == _derived_pk1(accounts, m)
+
+    second, sent, lines = run(deployer, bls_params)
+    assert sent == 0 and second.hub.committeeVersion() == 2
+    assert lines[-1].strip() == "nothing to do: the suite is deployed and wired"
+
+
+def test_deploy_suite_switches_an_ecdsa_deployment_to_bls_when_scheme_changed(
+    deployer, params, deployments
+):
+    first, _, _ = run(deployer, params)
+    assert first.hub.scheme() == 0
+    second, sent, lines = run(deployer, replace(params, scheme="bls"))
+    assert sent == 1 and second.hub.scheme() == 1  # setCommittee; the keys come from the members
+    assert second.addresses == first.addresses
+    assert any("set committee" in line for line in lines)
+    third, sent, _ = run(deployer, params)
+    assert sent == 1 and third.hub.scheme() == 0
+
+
+def test_deploy_suite_raises_ConfigError_when_bls_member_has_no_key_and_is_not_held(
+    deployer, params, deployments
+):
+    stranger = "0x" + "11" * 20
+    bls_params = replace(params, committee=(*params.committee[:3], stranger), scheme="bls")
+    with pytest.raises(ConfigError, match=f"member {stranger} has no BLS key at the hub"):
+        deploy_suite(deployer, bls_params, write=True, log=lambda *_: None)

@@ -76,7 +76,7 @@ RESTRICTED: dict[str, dict[str, tuple]] = {
         "queueSlashes": (lambda s, c: (0, []), "wired"),
     },
     "hub": {
-        "setCommittee": (lambda s, c: (list(s.hub.committee()), 3), "owner"),
+        "setCommittee": (lambda s, c: (list(s.hub.committee()), 3, 0), "owner"),
         "setMaxSlashesPerReport": (lambda s, c: (32,), "owner"),
     },
 }
@@ -104,7 +104,7 @@ OPEN = {
     "distributor": {"claim"},
     "emissions": set(),
     "slashing": {"executeSlash", "disputeStorageSlash"},
-    "hub": {"submitReport"},
+    "hub": {"submitReport", "submitReportBls", "submitReportBlsWithHint", "registerBlsKey"},
 }
 for _alias in GOVERNED:
     OPEN[_alias] |= {"pause", "acceptOwnership"}  # pause: guardian or owner, tested below

@@ -13,7 +13,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 from ape import chain as ape_chain
 from eth_account import Account
-from plinth_testlib import WIRELESS, NodeKey, advance_to_epoch, register, stake
+from plinth_testlib import ECDSA, WIRELESS, NodeKey, advance_to_epoch, register, stake
 
 from oracle.agent import Honest, Settings, create_app
 from oracle.chain import Chain, Deployment, load_abis
@@ -37,7 +37,7 @@ async def test_coverage_round_rewards_honest_radios_and_slashes_a_spoofer(
     suite, deployer, provider, provider2, accounts, tmp_path
 ):
     oracle = Account.from_key(accounts[6].private_key)
-    suite.hub.setCommittee([oracle.address], 1, sender=deployer)
+    suite.hub.setCommittee([oracle.address], 1, ECDSA, sender=deployer)
     medium = RadioMedium(np.random.default_rng(2024))
     # (name, true position, claimed position): honest nodes 1.5-2.1 km apart; the spoofer sits
     # 50 m from honest_0 and claims a site 5 km south of it.

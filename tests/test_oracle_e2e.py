@@ -12,6 +12,7 @@ from ape import chain as ape_chain
 from eth_account import Account
 from plinth_testlib import (
     COMPUTE,
+    ECDSA,
     REGION,
     NodeKey,
     advance_to_epoch,
@@ -61,7 +62,7 @@ async def test_oracle_settles_epochs_rewards_honest_nodes_and_slashes_cheaters(
     suite, deployer, provider, provider2, customer, accounts, tmp_path
 ):
     oracle = Account.from_key(accounts[6].private_key)
-    suite.hub.setCommittee([oracle.address], 1, sender=deployer)
+    suite.hub.setCommittee([oracle.address], 1, ECDSA, sender=deployer)
     agents = {}
     for name, kind, behaviour in [
         ("honest_compute", NodeKind.COMPUTE, Honest()),
@@ -167,7 +168,7 @@ async def test_runner_step_challenges_the_current_epoch_and_reports_the_ended_on
     from oracle.runner import step
 
     oracle = Account.from_key(accounts[6].private_key)
-    suite.hub.setCommittee([oracle.address], 1, sender=deployer)
+    suite.hub.setCommittee([oracle.address], 1, ECDSA, sender=deployer)
     settings, url, server = await start_agent(tmp_path, "c", NodeKind.COMPUTE, Honest())
     node = onboard(suite, deployer, provider, COMPUTE, settings, url)
     view = Chain(

@@ -14,6 +14,7 @@ from eth_account import Account
 from eth_keys import keys
 from eth_utils import keccak, to_checksum_address
 from plinth_testlib import (
+    ECDSA,
     REGION,
     STORAGE,
     advance_to_epoch,
@@ -132,7 +133,7 @@ def test_submitReport_accepts_when_signed_by_t_to_n_members(
         oracles if size == 4 else sorted([*oracles, accounts[11]], key=lambda a: int(a.address, 16))
     )
     if size != 4:
-        suite.hub.setCommittee([m.address for m in members], threshold, sender=deployer)
+        suite.hub.setCommittee([m.address for m in members], threshold, ECDSA, sender=deployer)
     assert suite.hub.threshold() == threshold
     epoch = ended_epoch(suite)
     reward = 1_000 * TOKEN
@@ -388,10 +389,10 @@ def test_submitReport_reverts_WrongCommitteeVersion_when_committee_changed(
     # Replace the first member by a newcomer; the version bumps.
     removed, newcomer = oracles[0], accounts[11]
     members = sorted([*oracles[1:], newcomer], key=lambda a: int(a.address, 16))
-    tx = suite.hub.setCommittee([m.address for m in members], 3, sender=deployer)
+    tx = suite.hub.setCommittee([m.address for m in members], 3, ECDSA, sender=deployer)
     assert suite.hub.committeeVersion() == 2
     [event] = tx.events.filter(suite.hub.CommitteeSet)
-    assert event.version == 2 and event.threshold == 3
+    assert event.version == 2 and event.threshold == 3 and event.scheme == ECDSA
     assert not suite.hub.isMember(removed.address) and suite.hub.isMember(newcomer.address)
 
     # Old signatures over the old version die.
@@ -413,7 +414,7 @@ def test_submitReport_reverts_WrongCommitteeVersion_when_same_members_reappointe
     epoch = ended_epoch(suite)
     report, _ = make_report(suite, epoch)
     sigs = sign(suite, report, oracles[:3])
-    suite.hub.setCommittee([o.address for o in oracles], 3, sender=deployer)
+    suite.hub.setCommittee([o.address for o in oracles], 3, ECDSA, sender=deployer)
     with reverts(suite.hub.WrongCommitteeVersion, given=1, current=2):
         suite.hub.submitReport(report.as_tuple(), sigs, sender=outsider)
 
@@ -440,12 +441,12 @@ def test_setCommittee_reverts_InvalidCommittee_when_size_or_threshold_invalid(
     suite, deployer, size, threshold
 ):
     with reverts(suite.hub.InvalidCommittee, size=size, threshold=threshold):
-        suite.hub.setCommittee(_addresses(size), threshold, sender=deployer)
+        suite.hub.setCommittee(_addresses(size), threshold, ECDSA, sender=deployer)
 
 
 @pytest.mark.parametrize(("size", "threshold"), [(1, 1), (64, 33), (64, 64)])
 def test_setCommittee_accepts_when_at_bounds(suite, deployer, size, threshold):
-    suite.hub.setCommittee(_addresses(size), threshold, sender=deployer)
+    suite.hub.setCommittee(_addresses(size), threshold, ECDSA, sender=deployer)
     assert list(suite.hub.committee()) == _addresses(size)
     assert suite.hub.threshold() == threshold
 
@@ -455,12 +456,12 @@ def test_setCommittee_reverts_SignersNotIncreasing_when_members_unsorted_or_dupl
 ):
     a, b, c = _addresses(3)
     with reverts(suite.hub.SignersNotIncreasing, previous=b, signer=a):
-        suite.hub.setCommittee([b, a, c], 2, sender=deployer)
+        suite.hub.setCommittee([b, a, c], 2, ECDSA, sender=deployer)
     with reverts(suite.hub.SignersNotIncreasing, previous=b, signer=b):
-        suite.hub.setCommittee([a, b, b], 2, sender=deployer)
+        suite.hub.setCommittee([a, b, b], 2, ECDSA, sender=deployer)
     zero = "0x" + "00" * 20
     with reverts(suite.hub.SignersNotIncreasing, previous=zero, signer=zero):
-        suite.hub.setCommittee([zero, a, b], 2, sender=deployer)
+        suite.hub.setCommittee([zero, a, b], 2, ECDSA, sender=deployer)
 
 
 @pytest.mark.parametrize("value", [0, MAX_SLASHES_CAP + 1, 256])
@@ -481,7 +482,7 @@ def test_setCommittee_reverts_OwnableUnauthorizedAccount_when_caller_not_owner(
 ):
     for caller in (outsider, guardian, oracles[0]):
         with reverts(suite.hub.OwnableUnauthorizedAccount, account=caller.address):
-            suite.hub.setCommittee([o.address for o in oracles], 3, sender=caller)
+            suite.hub.setCommittee([o.address for o in oracles], 3, ECDSA, sender=caller)
 
 
 def test_submitReport_reverts_EnforcedPause_when_hub_paused(
@@ -545,7 +546,7 @@ def test_submitReport_stays_under_tx_gas_cap_when_max_slashes_and_4_or_64_signat
 
     size = suite.hub.MAX_COMMITTEE()
     committee = sorted((Account.create() for _ in range(size)), key=lambda a: int(a.address, 16))
-    suite.hub.setCommittee([a.address for a in committee], size, sender=deployer)
+    suite.hub.setCommittee([a.address for a in committee], size, ECDSA, sender=deployer)
     epoch = suite.hub.nextEpoch() + suite.hub.MAX_EPOCH_GAP()
     advance_to_epoch(suite, epoch + 1)
     report, _ = make_report(suite, epoch, rewards, slashes=slashes)

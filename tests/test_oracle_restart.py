@@ -5,7 +5,7 @@ import aiohttp
 import pytest
 from ape import chain as ape_chain
 from eth_account import Account
-from plinth_testlib import COMPUTE, advance_to_epoch
+from plinth_testlib import COMPUTE, ECDSA, advance_to_epoch
 from test_oracle_e2e import onboard, start_agent
 
 from oracle.agent import Honest
@@ -20,7 +20,7 @@ async def test_restart_after_each_stage_gives_exactly_one_report(
     suite, deployer, provider, accounts, tmp_path
 ):
     oracle = Account.from_key(accounts[6].private_key)
-    suite.hub.setCommittee([oracle.address], 1, sender=deployer)
+    suite.hub.setCommittee([oracle.address], 1, ECDSA, sender=deployer)
     servers = []
     for i in range(2):
         settings, url, server = await start_agent(tmp_path, f"c{i}", NodeKind.COMPUTE, Honest())

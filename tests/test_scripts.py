@@ -511,6 +511,32 @@ def test_admin_pause_unpause_committee(
     assert suite.hub.committeeVersion() == version + 1 and suite.hub.threshold() == 2
 
 
+def test_admin_committee_set_scheme_bls_when_members_registered_keys(
+    deployment, suite, deployer, oracles
+):
+    from hexbytes import HexBytes
+
+    from oracle import bls
+
+    members = [o.address for o in oracles]
+    out = run(admin_script.cli, "committee", "set", *members, "--threshold", 3, "--scheme", "bls",
+              "--account", DEPLOYER, expect_ok=False)  # fmt: skip
+    assert "no BLS key registered at the hub for" in out and suite.hub.scheme() == 0
+    for o in oracles:
+        sk = bls.derive_secret_key(HexBytes(o.private_key))
+        pk1, pk2 = bls.public_keys(sk)
+        pop = bls.prove_possession(sk, chain.chain_id, suite.hub.address, o.address)
+        suite.hub.registerBlsKey(bls.g1_abi(pk1), bls.g2_abi(pk2), bls.g1_abi(pop), sender=o)
+    version = suite.hub.committeeVersion()
+    run(admin_script.cli, "committee", "set", *members, "--threshold", 3, "--scheme", "bls",
+        "--account", DEPLOYER)  # fmt: skip
+    assert suite.hub.scheme() == 1 and suite.hub.committeeVersion() == version + 1
+    assert re.search(r"scheme\s+bls", run(admin_script.cli, "committee", "show"))
+    # Without --scheme the hub's scheme is kept.
+    run(admin_script.cli, "committee", "set", *members[:3], "--threshold", 2, "--account", DEPLOYER)
+    assert suite.hub.scheme() == 1 and suite.hub.committeeVersion() == version + 2
+
+
 def test_admin_params(deployment, suite, deployer, outsider):
     out = run(admin_script.cli, "params", "show")
     assert "min-stake compute" in out and "penalty offline" in out and "fee" in out

@@ -1,0 +1,523 @@
+"""The committee round over HTTP (aiohttp), for one member; the rules are oracle.committee's.
+
+    GET  /committee/epochs/{n}/bundle    this member's signed bundle, once epoch n has ended
+    POST /committee/epochs/{n}/proposal  {"attempt", "digest", "bundles"} -> this member's
+                                         signature, or 409 {"refused": [reasons]}
+    GET  /committee/epochs/{n}/proposal  the bundles of the report settled for epoch n
+                                         (?digest=0x..), so a member that missed the round
+                                         can recompute and adopt it
+
+Every request carries X-Plinth-Member, X-Plinth-Time and X-Plinth-Signature: the member's
+EIP-191 signature of keccak256("plinth-committee-v1" || chain id || hub || method || path ||
+time || keccak256(body)); the receiver accepts it within MAX_SKEW_S of its clock from a member
+of the current committee (so bundles are not revealed to outsiders before the report, and a
+proposal comes from a member). Any member may propose: safety does not rest on who leads,
+since every member recomputes the report itself.
+
+Each pipeline pass (``Member.step``): challenge the current epoch; adopt every settled epoch
+this member challenged (the report it signed, or one fetched from a peer and recomputed);
+then, for each ended epoch the hub still waits for, lead the current attempt if it is this
+member's turn: attempt = (seconds since this member saw the epoch end) // leader_timeout_s,
+leader = members[(epoch + attempt) % n]. A silent leader is replaced one timeout later; two
+leaders racing both reach the hub, which settles the epoch once (the loser's transaction
+reverts with StaleEpoch and it marks the epoch confirmed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+
+import aiohttp
+from aiohttp import web
+from eth_account import Account
+from eth_account.messages import encode_defunct
+from eth_utils import is_address, keccak, to_checksum_address
+
+from oracle import bls
+from oracle.chain import ChainError
+from oracle.committee import Bundle, CommitteeError, leader_of, refusals, validate_bundles
+from oracle.eip712 import pack_signatures, sign_report
+from oracle.service import OracleService
+
+log = logging.getLogger("plinth.committee")
+AUTH_TAG = b"plinth-committee-v1"
+MAX_SKEW_S = 120.0
+MAX_BODY = 64 * 1024 * 1024
+ACTIVE = ("challenged", "scored", "reported", "submitted")
+KEEP_EPOCHS = 16  # settled proposals served to members catching up
+
+
+@dataclass(frozen=True)
+class CommitteeSettings:
+    peers: Mapping[str, str]  # member address -> base URL (http://host:port)
+    leader_timeout_s: float = 30.0
+    request_timeout_s: float = 10.0
+
+
+@dataclass(frozen=True)
+class Post:
+    """What the leader sends to the hub: ECDSA signatures or a BLS aggregate."""
+
+    scheme: str  # "ecdsa" | "bls"
+    signers: tuple[str, ...]
+    signatures: bytes = b""  # ecdsa: packed r|s|v, signers increasing
+    bitmap: int = 0  # bls
+    sigma: tuple = ()  # bls: the aggregate signature (G1) and key (G2), py_ecc points
+    apk2: tuple = ()
+    tx: bytes = b""  # filled in once posted
+    attempt: int = 0
+    round_s: float = 0.0  # gather + compute + sign + aggregate, before the transaction
+
+
+@dataclass
+class View:
+    version: int
+    threshold: int
+    members: list[str]
+    scheme: str
+
+    def index(self, member: str) -> int:
+        return [m.lower() for m in self.members].index(member.lower())
+
+
+@dataclass
+class Member:
+    service: OracleService
+    settings: CommitteeSettings
+    clock: object = time.monotonic
+    ended_at: dict[int, float] = field(default_factory=dict)
+    led: set[tuple[int, int]] = field(default_factory=set)
+    proposals: dict[int, dict[bytes, list[Bundle]]] = field(
+        default_factory=lambda: defaultdict(dict)
+    )
+    posted: dict[int, Post] = field(default_factory=dict)
+    _builds: dict = field(default_factory=dict)
+    _unserved: set[int] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self.chain, self.store, self.key = self.service.chain, self.service.store, self.service.key
+        self.metrics = self.service.metrics
+        self.hub = self.chain.deployment.addresses["OracleHub"]
+        self.peers = {to_checksum_address(a): u.rstrip("/") for a, u in self.settings.peers.items()}
+        self._bls_sk: int | None = None
+
+    @property
+    def address(self) -> str:
+        return self.key.address
+
+    @property
+    def bls_sk(self) -> int:
+        if self._bls_sk is None:
+            self._bls_sk = bls.derive_secret_key(bytes(self.key.key))
+        return self._bls_sk
+
+    def view(self) -> View:
+        version, threshold, members = self.chain.committee()
+        return View(version, threshold, [to_checksum_address(m) for m in members],
+                    self.chain.scheme())  # fmt: skip
+
+    # ------------------------------------------------------------------ authentication
+    def _auth_message(self, method: str, path: str, stamp: str, body: bytes) -> bytes:
+        return keccak(
+            AUTH_TAG
+            + self.chain.chain_id.to_bytes(32, "big")
+            + bytes.fromhex(self.hub[2:])
+            + f"{method}\n{path}\n{stamp}\n".encode()
+            + keccak(body)
+        )
+
+    def auth_headers(self, method: str, path: str, body: bytes = b"") -> dict[str, str]:
+        stamp = f"{time.time():.3f}"
+        msg = encode_defunct(primitive=self._auth_message(method, path, stamp, body))
+        sig = self.key.sign_message(msg).signature
+        return {
+            "X-Plinth-Member": self.address,
+            "X-Plinth-Time": stamp,
+            "X-Plinth-Signature": "0x" + bytes(sig).hex(),
+        }
+
+    def _authenticate(self, request: web.Request, body: bytes, members: list[str]) -> str:
+        who, stamp = (
+            request.headers.get("X-Plinth-Member", ""),
+            request.headers.get("X-Plinth-Time", ""),
+        )
+        sig = request.headers.get("X-Plinth-Signature", "")
+        try:
+            skew = abs(time.time() - float(stamp))
+            signer = Account.recover_message(
+                encode_defunct(
+                    primitive=self._auth_message(request.method, request.path_qs, stamp, body)
+                ),
+                signature=bytes.fromhex(sig.removeprefix("0x")),
+            )
+        except Exception:  # a malformed header of any kind
+            raise _error(web.HTTPUnauthorized, "missing or malformed authentication") from None
+        if skew > MAX_SKEW_S:
+            raise _error(web.HTTPUnauthorized, f"request time off by {skew:.0f} s")
+        if not is_address(who) or signer.lower() != who.lower():
+            raise _error(web.HTTPUnauthorized, "the signature is not the member's")
+        if signer.lower() not in {m.lower() for m in members}:
+            raise _error(web.HTTPForbidden, f"{signer} is not a committee member")
+        return signer
+
+    # ------------------------------------------------------------------ server side
+    def attach(self, app: web.Application) -> None:
+        app.router.add_get("/committee/epochs/{epoch}/bundle", self.handle_bundle)
+        app.router.add_post("/committee/epochs/{epoch}/proposal", self.handle_proposal)
+        app.router.add_get("/committee/epochs/{epoch}/proposal", self.handle_get_proposal)
+
+    async def handle_bundle(self, request: web.Request) -> web.Response:
+        epoch = _epoch(request)
+        view = await self._view_or_503()
+        self._authenticate(request, b"", view.members)
+        if await asyncio.to_thread(self.chain.current_epoch) <= epoch:
+            raise _error(web.HTTPConflict, f"epoch {epoch} has not ended")
+        bundle = await asyncio.to_thread(self.service.own_bundle, epoch)
+        if bundle is None:
+            raise _error(web.HTTPNotFound, f"no observations for epoch {epoch}")
+        return web.json_response(bundle.to_json())
+
+    async def handle_proposal(self, request: web.Request) -> web.Response:
+        epoch = _epoch(request)
+        body = await request.read()
+        view = await self._view_or_503()
+        leader = self._authenticate(request, body, view.members)
+        try:
+            proposal = json.loads(body)
+            digest = _bytes32(proposal["digest"])
+            bundles = [Bundle.from_json(b) for b in proposal["bundles"]]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise _error(web.HTTPBadRequest, f"malformed proposal: {exc}") from None
+        reasons = await asyncio.to_thread(self._review, epoch, view, digest, bundles)
+        if reasons:
+            self.metrics["proposals_refused"] += 1
+            log.warning(
+                "%s refuses epoch %d from %s: %s", self.address, epoch, leader, "; ".join(reasons)
+            )
+            return web.json_response({"refused": reasons}, status=409)
+        self.metrics["proposals_signed"] += 1
+        return web.json_response(await asyncio.to_thread(self._signature, view, epoch, digest))
+
+    async def handle_get_proposal(self, request: web.Request) -> web.Response:
+        epoch = _epoch(request)
+        view = await self._view_or_503()
+        self._authenticate(request, b"", view.members)
+        try:
+            digest = _bytes32(request.query.get("digest", ""))
+        except ValueError as exc:
+            raise _error(web.HTTPBadRequest, str(exc)) from None
+        bundles = self.proposals.get(epoch, {}).get(digest)
+        if bundles is None:
+            raise _error(web.HTTPNotFound, f"no proposal with that digest for epoch {epoch}")
+        return web.json_response({"bundles": [b.to_json() for b in bundles]})
+
+    async def _view_or_503(self) -> View:
+        try:
+            return await asyncio.to_thread(self.view)
+        except ChainError as exc:
+            raise _error(web.HTTPServiceUnavailable, f"no chain view: {exc}") from None
+
+    def _review(self, epoch: int, view: View, digest: bytes, bundles: list[Bundle]) -> list[str]:
+        """The member's checks of a proposal (blocking: chain reads and scoring)."""
+        try:
+            if self.chain.current_epoch() <= epoch:
+                return [f"stale chain view: epoch {epoch} has not ended on my RPC"]
+            if self.chain.next_report_epoch() > epoch:
+                return [f"epoch {epoch} is already settled"]
+            if epoch > 0 and self.chain.report_digest(epoch - 1) is not None:
+                mine = self.store.report_for(epoch - 1)
+                if mine is None or mine["digest"] != self.chain.report_digest(epoch - 1):
+                    return [f"stale view: I have not adopted epoch {epoch - 1}'s report"]
+            valid = validate_bundles(
+                bundles,
+                chain_id=self.chain.chain_id,
+                hub=self.hub,
+                epoch=epoch,
+                members=view.members,
+                threshold=view.threshold,
+            )
+            own = self.service.own_bundle(epoch)
+            build = self.service.build(epoch, valid)
+        except CommitteeError as exc:
+            return [f"invalid bundles: {exc}"]
+        except ChainError as exc:
+            return [f"no chain view: {exc}"]
+        mine = build.digest(self.chain.chain_id, self.hub)
+        reasons = refusals(
+            own=own, bundles=valid, proposed_digest=digest, recomputed=build, recomputed_digest=mine
+        )
+        if not reasons:
+            self.proposals[epoch][digest] = valid
+            self._builds[(epoch, digest)] = build
+        return reasons
+
+    def _signature(self, view: View, epoch: int, digest: bytes) -> dict:
+        if view.scheme == "bls":
+            sigma = bls.sign(self.bls_sk, digest)
+            _, pk2 = bls.public_keys(self.bls_sk)
+            return {
+                "member": self.address,
+                "scheme": "bls",
+                "signature": "0x" + bls.encode_g1(sigma).hex(),
+                "pk2": "0x" + bls.encode_g2(pk2).hex(),
+            }
+        build = self._builds[(epoch, digest)]
+        _, sig = sign_report(bytes(self.key.key), build.report, self.chain.chain_id, self.hub)
+        return {"member": self.address, "scheme": "ecdsa", "signature": "0x" + sig.hex()}
+
+    # ------------------------------------------------------------------ client side
+    async def _request(self, session, method: str, member: str, path: str, body: bytes = b""):
+        url = self.peers[member] + path
+        timeout = aiohttp.ClientTimeout(total=self.settings.request_timeout_s)
+        headers = self.auth_headers(method, path, body)
+        if body:
+            headers["Content-Type"] = "application/json"
+        async with session.request(
+            method, url, data=body or None, headers=headers, timeout=timeout
+        ) as r:
+            raw = bytearray()
+            async for chunk in r.content.iter_chunked(1 << 16):
+                raw += chunk
+                if len(raw) > MAX_BODY:
+                    raise CommitteeError(f"{member}: response over {MAX_BODY} bytes")
+            return r.status, json.loads(raw) if raw else {}
+
+    async def _bundle_of(self, session, member: str, epoch: int) -> Bundle | None:
+        if member == self.address:
+            return await asyncio.to_thread(self.service.own_bundle, epoch)
+        if member not in self.peers:
+            return None
+        try:
+            status, body = await self._request(
+                session, "GET", member, f"/committee/epochs/{epoch}/bundle"
+            )
+            if status != 200:
+                log.warning("epoch %d: no bundle from %s (%s)", epoch, member, body.get("error"))
+                return None
+            return Bundle.from_json(body)
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            log.warning("epoch %d: no bundle from %s: %s", epoch, member, exc or type(exc).__name__)
+            return None
+
+    async def gather(self, session, epoch: int, view: View) -> list[Bundle]:
+        """Every member's bundle that arrives in time and is valid on its own."""
+        got = await asyncio.gather(*(self._bundle_of(session, m, epoch) for m in view.members))
+        valid = []
+        for b in got:
+            if b is None:
+                continue
+            try:
+                valid += validate_bundles(
+                    [b], chain_id=self.chain.chain_id, hub=self.hub, epoch=epoch,
+                    members=view.members, threshold=1,
+                )  # fmt: skip
+            except CommitteeError as exc:
+                log.warning("epoch %d: dropped a bundle: %s", epoch, exc)
+        return valid
+
+    async def _ask_signature(self, session, member: str, epoch: int, body: bytes):
+        try:
+            status, reply = await self._request(
+                session, "POST", member, f"/committee/epochs/{epoch}/proposal", body
+            )
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            log.info("epoch %d: %s did not answer: %s", epoch, member, exc or type(exc).__name__)
+            return None
+        if status != 200:
+            log.warning("epoch %d: %s refused: %s", epoch, member, reply)
+            return None
+        return reply
+
+    async def lead(self, session, epoch: int, attempt: int) -> bytes | None:
+        """Runs one attempt of the round as leader; returns the transaction hash if it posted."""
+        started = time.perf_counter()
+        view = await asyncio.to_thread(self.view)
+        bundles = await self.gather(session, epoch, view)
+        if len(bundles) < view.threshold:
+            log.warning("epoch %d attempt %d: %d bundles < threshold %d", epoch, attempt,
+                        len(bundles), view.threshold)  # fmt: skip
+            self.metrics["rounds_without_quorum"] += 1
+            return None
+        build = await asyncio.to_thread(self.service.build, epoch, bundles)
+        digest = build.digest(self.chain.chain_id, self.hub)
+        self.proposals[epoch][digest] = bundles
+        self._builds[(epoch, digest)] = build
+        body = json.dumps(
+            {"attempt": attempt, "digest": "0x" + digest.hex(),
+             "bundles": [b.to_json() for b in bundles]}
+        ).encode()  # fmt: skip
+        others = [m for m in view.members if m != self.address and m in self.peers]
+        replies = await asyncio.gather(
+            *(self._ask_signature(session, m, epoch, body) for m in others)
+        )
+        own = await asyncio.to_thread(self._signature, view, epoch, digest)
+        post = await asyncio.to_thread(self._post, view, digest, [own, *(r for r in replies if r)])
+        round_s = time.perf_counter() - started
+        self.metrics["round_seconds"] = round_s
+        if post is None:
+            self.metrics["rounds_without_quorum"] += 1
+            return None
+        tx = await asyncio.to_thread(self.service.submit, epoch, build, post)
+        if tx is not None:
+            self.posted[epoch] = replace(post, tx=tx, attempt=attempt, round_s=round_s)
+        return tx
+
+    def _post(self, view: View, digest: bytes, replies: list[dict]) -> Post | None:
+        """The hub call from the members' replies, each checked; None below the threshold."""
+        members = {m.lower(): m for m in view.members}
+        if view.scheme == "bls":
+            return self._bls_post(view, digest, replies, members)
+        sigs: dict[str, bytes] = {}
+        for r in replies:
+            try:
+                sig = bytes.fromhex(r["signature"].removeprefix("0x"))
+                signer = Account._recover_hash(digest, signature=sig)
+            except Exception as exc:  # a malformed reply of any kind
+                log.warning("dropped an unreadable signature: %s", exc)
+                continue
+            if signer.lower() in members and signer.lower() == str(r.get("member", "")).lower():
+                sigs[signer] = sig
+        if len(sigs) < view.threshold:
+            return None
+        chosen = sorted(sigs, key=lambda a: int(a, 16))[: view.threshold]
+        return Post(
+            "ecdsa", tuple(chosen), signatures=pack_signatures((a, sigs[a]) for a in chosen)
+        )
+
+    def _bls_post(self, view: View, digest: bytes, replies: list[dict], members) -> Post | None:
+        parts = {}
+        for r in replies:
+            try:
+                who = members[str(r["member"]).lower()]
+                sigma = bls.decode_g1(bytes.fromhex(r["signature"].removeprefix("0x")))
+                pk2 = bls.decode_g2(bytes.fromhex(r["pk2"].removeprefix("0x")))
+                x, y = self.chain.call("OracleHub", "blsKeyOf", who)
+                pk1 = bls.decode_g1(x.to_bytes(32, "big") + y.to_bytes(32, "big"))
+            except (KeyError, ValueError, ChainError) as exc:
+                log.warning("dropped a BLS reply: %s", exc)
+                continue
+            parts[who] = (pk1, pk2, sigma)
+
+        def check(ws):
+            return bls.verify(
+                bls.aggregate_g1([parts[w][0] for w in ws]),
+                bls.aggregate_g2([parts[w][1] for w in ws]),
+                digest,
+                bls.aggregate_g1([parts[w][2] for w in ws]),
+            )
+
+        signers = list(parts)
+        if signers and not check(signers):  # find the bad ones only when the aggregate fails
+            signers = [w for w in signers if check([w])]
+        if len(signers) < view.threshold:
+            return None
+        signers.sort(key=lambda a: int(a, 16))
+        return Post(
+            "bls",
+            tuple(signers),
+            bitmap=sum(1 << view.index(w) for w in signers),
+            sigma=bls.aggregate_g1([parts[w][2] for w in signers]),
+            apk2=bls.aggregate_g2([parts[w][1] for w in signers]),
+        )
+
+    # ------------------------------------------------------------------ adoption
+    async def adopt(self, session, epoch: int) -> bool:
+        """Stores the report the hub settled for `epoch`, recomputed from its bundles."""
+        digest = await asyncio.to_thread(self.chain.report_digest, epoch)
+        if digest is None:
+            return False
+        if self.store.report_for(epoch) is None:
+            bundles = self.proposals.get(epoch, {}).get(digest)
+            if bundles is None:
+                bundles = await self._fetch_proposal(session, epoch, digest)
+            if bundles is None:
+                if epoch not in self._unserved:
+                    self._unserved.add(epoch)
+                    log.warning("epoch %d: settled, but no member served its bundles yet", epoch)
+                return False
+            build = await asyncio.to_thread(self.service.build, epoch, bundles)
+            if build.digest(self.chain.chain_id, self.hub) != digest:
+                log.error("epoch %d: the settled report does not follow from its bundles", epoch)
+                self.metrics["adopt_mismatch"] += 1
+                return False
+            await asyncio.to_thread(self.service.adopt, epoch, build)
+        await asyncio.to_thread(self.service.mark_confirmed, epoch)
+        for key in [k for k in self._builds if k[0] <= epoch]:
+            del self._builds[key]
+        for old in [e for e in self.proposals if e < epoch - KEEP_EPOCHS]:
+            del self.proposals[old]
+        return True
+
+    async def _fetch_proposal(self, session, epoch: int, digest: bytes) -> list[Bundle] | None:
+        view = await asyncio.to_thread(self.view)
+        for member in view.members:
+            if member == self.address or member not in self.peers:
+                continue
+            path = f"/committee/epochs/{epoch}/proposal?digest=0x{digest.hex()}"
+            try:
+                status, body = await self._request(session, "GET", member, path)
+                if status == 200:
+                    bundles = [Bundle.from_json(b) for b in body["bundles"]]
+                    return validate_bundles(
+                        bundles, chain_id=self.chain.chain_id, hub=self.hub, epoch=epoch,
+                        members=view.members, threshold=view.threshold,
+                    )  # fmt: skip
+            except (aiohttp.ClientError, TimeoutError, ValueError, KeyError, TypeError) as exc:
+                log.info("epoch %d: proposal from %s unusable: %s", epoch, member, exc)
+        return None
+
+    # ------------------------------------------------------------------ the pass
+    async def step(self, session) -> None:
+        """One pipeline pass for this member (see the module docstring)."""
+        chain, store = self.chain, self.store
+        current = await asyncio.to_thread(chain.current_epoch)
+        row = store.epoch(current)
+        if row is None or row["state"] == "scheduled":
+            await self.service.challenge_epoch(current, session)
+        next_epoch = await asyncio.to_thread(chain.next_report_epoch)
+        for epoch in sorted(e for s in ACTIVE for e in store.epochs_in_state(s)):
+            if epoch < next_epoch:
+                await self.adopt(session, epoch)
+        members = None
+        for epoch in range(next_epoch, current):
+            row = store.epoch(epoch)
+            if row is None or row["state"] == "scheduled":
+                continue
+            now = self.clock()
+            attempt = int(
+                (now - self.ended_at.setdefault(epoch, now)) / self.settings.leader_timeout_s
+            )
+            members = members or (await asyncio.to_thread(self.view)).members
+            if (
+                leader_of(members, epoch, attempt) == self.address
+                and (epoch, attempt) not in self.led
+            ):
+                self.led.add((epoch, attempt))
+                log.info("epoch %d: %s leads attempt %d", epoch, self.address, attempt)
+                await self.lead(session, epoch, attempt)
+
+
+def _epoch(request: web.Request) -> int:
+    try:
+        epoch = int(request.match_info["epoch"])
+    except ValueError:
+        epoch = -1
+    if epoch < 0:
+        raise _error(web.HTTPBadRequest, "epoch must be a natural number")
+    return epoch
+
+
+def _bytes32(value) -> bytes:
+    if not isinstance(value, str) or not value.startswith("0x") or len(value) != 66:
+        raise ValueError("a digest is 32 bytes of 0x-hex")
+    return bytes.fromhex(value[2:])
+
+
+def _error(cls, message: str):
+    return cls(text=json.dumps({"error": message}), content_type="application/json")

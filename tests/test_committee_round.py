@@ -1,0 +1,178 @@
+"""The committee round on anvil: four members (threshold 3), each with its own store, chain
+view and API server, talking over HTTP. A leader settles an epoch with the members'
+signatures; a silent leader is replaced; two leaders racing settle the epoch once; a malicious
+leader (altered verdict, dropped observation, invented slash) gets no quorum; a stale member
+does not sign."""
+
+import asyncio
+import json
+from dataclasses import replace
+
+import pytest
+import pytest_asyncio
+from ape import chain as ape_chain
+from plinth_testlib import COMPUTE, advance_to_epoch
+from test_oracle_e2e import onboard, start_agent
+
+from oracle.agent import Honest
+from oracle.hardware import NodeKind
+from oracle.report import build_epoch
+from scripts._committee import start_committee
+
+ECDSA, BLS = 0, 1
+
+
+@pytest_asyncio.fixture
+async def network(suite, deployer, provider, oracles, accounts, tmp_path):
+    """(committee, epoch, node addresses): two honest compute nodes, the epoch challenged by
+    every member, and the chain moved past its end."""
+    suite.hub.setCommittee([o.address for o in oracles], 3, ECDSA, sender=deployer)
+    servers, nodes = [], []
+    for i in range(2):
+        settings, url, server = await start_agent(tmp_path, f"c{i}", NodeKind.COMPUTE, Honest())
+        nodes.append(onboard(suite, deployer, provider, COMPUTE, settings, url).address)
+        servers.append(server)
+    committee = await start_committee(
+        suite, oracles, tmp_path, ape_chain.provider.uri, compute_n=64, start_loops=False
+    )
+    epoch = suite.market.currentEpoch() + 1
+    advance_to_epoch(suite, epoch)
+    for m in committee.members:
+        await m.service.challenge_epoch(epoch, committee.session)
+    advance_to_epoch(suite, epoch + 1)
+    yield committee, epoch, nodes
+    await committee.close()
+    for s in servers:
+        await s.close()
+
+
+def accepted(suite, epoch: int) -> list:
+    logs = suite.hub.ReportAccepted.range(0, ape_chain.blocks.head.number + 1)
+    return [log for log in logs if log.epoch == epoch]
+
+
+async def adopt_all(committee):
+    for m in committee.live.values():
+        await m.step(committee.session)
+
+
+@pytest.mark.asyncio
+async def test_the_leader_settles_the_epoch_with_the_members_signatures(suite, network):
+    committee, epoch, nodes = network
+    leader = committee.leader(epoch, 0)
+    tx = await leader.lead(committee.session, epoch, 0)
+    assert tx is not None and suite.hub.nextEpoch() == epoch + 1
+    post = leader.posted[epoch]
+    assert post.scheme == "ecdsa" and len(post.signers) == 3
+    assert list(post.signers) == sorted(post.signers, key=lambda a: int(a, 16))
+    await adopt_all(committee)
+    digests = {m.store.report_for(epoch)["digest"] for m in committee.members}
+    assert digests == {accepted(suite, epoch)[0].digest}
+    for m in committee.members:  # every member adopted the same results, both nodes rewarded
+        lines = m.store.report_for(epoch)["results_file"].split(b"\n")[1:-1]
+        assert sorted(json.loads(x)["node"] for x in lines) == sorted(n.lower() for n in nodes)
+        assert all(json.loads(x)["reward"] > 0 for x in lines)
+        assert m.store.epoch(epoch)["state"] == "confirmed"
+    # each member challenged the nodes itself: the report counts 4 challenges per node
+    row = json.loads(committee.members[0].store.report_for(epoch)["results_file"].split(b"\n")[1])
+    assert row["asked"] == 4
+
+
+@pytest.mark.asyncio
+async def test_a_silent_leader_is_replaced_after_the_timeout(suite, network):
+    committee, epoch, _ = network
+    silent = committee.leader(epoch, 0)
+    await committee.stop(silent)
+    now = [0.0]
+    for m in committee.live.values():
+        m.clock = lambda: now[0]
+    await adopt_all(committee)  # attempt 0: the silent member's turn, nobody posts
+    assert suite.hub.nextEpoch() <= epoch
+    now[0] = committee.members[0].settings.leader_timeout_s + 0.1
+    await adopt_all(committee)  # attempt 1: the next member leads with the 3 live members
+    assert suite.hub.nextEpoch() == epoch + 1
+    nxt = committee.leader(epoch, 1)
+    assert nxt.posted[epoch].attempt == 1 and silent.address not in nxt.posted[epoch].signers
+    await adopt_all(committee)
+    assert all(m.store.epoch(epoch)["state"] == "confirmed" for m in committee.live.values())
+
+
+@pytest.mark.asyncio
+async def test_two_leaders_racing_settle_the_epoch_once(suite, network):
+    committee, epoch, _ = network
+    a, b = committee.leader(epoch, 0), committee.leader(epoch, 1)
+    txs = await asyncio.gather(
+        a.lead(committee.session, epoch, 0), b.lead(committee.session, epoch, 1)
+    )
+    assert suite.hub.nextEpoch() == epoch + 1
+    assert len(accepted(suite, epoch)) == 1
+    assert sum(tx is not None for tx in txs) >= 1
+    await adopt_all(committee)
+    for m in (a, b):
+        assert m.store.epoch(epoch)["state"] == "confirmed"
+        assert m.metrics["submit_errors"] == 0
+
+
+def _flip_first_verdict(bundles, leader):
+    victim = next(b for b in bundles if b.member != leader.address)
+    flipped = dict(victim.verdicts[0], passed=not victim.verdicts[0]["passed"], reason="wrong_row")
+    return [replace(b, verdicts=(flipped, *b.verdicts[1:])) if b is victim else b for b in bundles]
+
+
+def _drop_first_verdict(bundles, leader):
+    victim = next(b for b in bundles if b.member != leader.address)
+    return [replace(b, verdicts=b.verdicts[1:]) if b is victim else b for b in bundles]
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("tamper", [_flip_first_verdict, _drop_first_verdict, "invent_slash"])
+async def test_a_malicious_leader_gets_no_quorum(suite, network, monkeypatch, tamper):
+    committee, epoch, _ = network
+    leader = committee.leader(epoch, 0)
+    if tamper == "invent_slash":
+        honest_build = leader.service.build
+
+        def build(e, bundles):
+            b = honest_build(e, bundles)
+            victim = replace(b.results[0], slash_reason=1, evidence=b"\x01" * 32)
+            return build_epoch(e, b.report.committee_version, [victim, *b.results[1:]], {}, 64)
+
+        monkeypatch.setattr(leader.service, "build", build)
+    else:
+        honest_gather = leader.gather
+
+        async def gather(session, e, view):
+            return tamper(await honest_gather(session, e, view), leader)
+
+        monkeypatch.setattr(leader, "gather", gather)
+    assert await leader.lead(committee.session, epoch, 0) is None
+    assert suite.hub.nextEpoch() <= epoch  # nothing settled
+    others = [m for m in committee.members if m is not leader]
+    assert sum(m.metrics["proposals_refused"] for m in others) == 3
+    assert leader.metrics["rounds_without_quorum"] == 1
+    # the next, honest leader settles the epoch
+    monkeypatch.undo()
+    assert await committee.leader(epoch, 1).lead(committee.session, epoch, 1) is not None
+    assert suite.hub.nextEpoch() == epoch + 1
+
+
+@pytest.mark.asyncio
+async def test_a_member_that_did_not_adopt_the_previous_report_does_not_sign(suite, network):
+    committee, epoch, _ = network
+    leader = committee.leader(epoch, 0)
+    assert await leader.lead(committee.session, epoch, 0) is not None
+    # every member but one adopts epoch's report; then epoch + 1 is challenged and ended
+    laggard = next(m for m in committee.members if m is not leader)
+    for m in committee.members:
+        if m is not laggard:
+            await m.adopt(committee.session, epoch)
+    laggard.proposals.clear()  # it lost the proposal (a restart) ...
+    for m in committee.members:
+        m.peers = {} if m is laggard else m.peers  # ... and cannot reach anyone to catch up
+        await m.service.challenge_epoch(epoch + 1, committee.session)
+    advance_to_epoch(suite, epoch + 2)
+    nxt = committee.leader(epoch + 1, 0)
+    await nxt.lead(committee.session, epoch + 1, 0)
+    assert laggard.metrics["proposals_refused"] == 1
+    signers = nxt.posted[epoch + 1].signers if epoch + 1 in nxt.posted else ()
+    assert laggard.address not in signers
