@@ -38,11 +38,13 @@ gas: setup
 	ape run gas_report
 
 ## Benchmarks that print figures: gas per action, the compute proof's verifier/prover ratio,
-## epoch build time for 1,000 and 100,000 node results, storage audits per second end to end.
+## epoch build time for 1,000 and 100,000 node results, storage audits per second end to end,
+## a committee round by phase for 4 and 16 members, ECDSA and BLS.
 bench: gas
 	python -m oracle.bench.compute_ratio
 	python -m oracle.bench.epoch_build
 	python -m oracle.bench.audits
+	ape run committee_bench
 
 lint: setup
 	ruff check oracle scripts tests

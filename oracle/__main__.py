@@ -1,4 +1,9 @@
-"""`python -m oracle run --config oracle.toml` (or `plinth-oracle run ...`): the oracle service."""
+"""`plinth-oracle` (or `python -m oracle`):
+
+run --config oracle.toml               the oracle service (pipeline + API)
+register-bls-key --config oracle.toml  register this operator's BLS key (derived from its
+                                       keystore key) with its proof of possession at the hub
+"""
 
 from __future__ import annotations
 
@@ -18,14 +23,20 @@ def main(argv: list[str] | None = None) -> int:
     run = sub.add_parser("run", help="run the oracle service (pipeline + API)")
     run.add_argument("--config", required=True, help="path to oracle.toml")
     run.add_argument("--log-level", default="INFO")
+    reg = sub.add_parser("register-bls-key", help="register this operator's BLS key at the hub")
+    reg.add_argument("--config", required=True, help="path to oracle.toml")
+    reg.add_argument("--log-level", default="INFO")
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=args.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
-    from oracle.runner import build_app
+    from oracle.runner import build_app, register_bls_key
 
     try:
         settings = load_settings(args.config)
+        if args.command == "register-bls-key":
+            print(register_bls_key(settings))
+            return 0
         app = build_app(settings)
     except (ConfigError, ChainError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -73,6 +73,7 @@ class Post:
     tx: bytes = b""  # filled in once posted
     attempt: int = 0
     round_s: float = 0.0  # gather + compute + sign + aggregate, before the transaction
+    timings: dict = field(default_factory=dict)  # seconds per phase
 
 
 @dataclass
@@ -336,7 +337,8 @@ class Member:
 
     async def lead(self, session, epoch: int, attempt: int) -> bytes | None:
         """Runs one attempt of the round as leader; returns the transaction hash if it posted."""
-        started = time.perf_counter()
+        clock = time.perf_counter
+        t0 = clock()
         view = await asyncio.to_thread(self.view)
         bundles = await self.gather(session, epoch, view)
         if len(bundles) < view.threshold:
@@ -344,10 +346,12 @@ class Member:
                         len(bundles), view.threshold)  # fmt: skip
             self.metrics["rounds_without_quorum"] += 1
             return None
+        t1 = clock()
         build = await asyncio.to_thread(self.service.build, epoch, bundles)
         digest = build.digest(self.chain.chain_id, self.hub)
         self.proposals[epoch][digest] = bundles
         self._builds[(epoch, digest)] = build
+        t2 = clock()
         body = json.dumps(
             {"attempt": attempt, "digest": "0x" + digest.hex(),
              "bundles": [b.to_json() for b in bundles]}
@@ -357,15 +361,20 @@ class Member:
             *(self._ask_signature(session, m, epoch, body) for m in others)
         )
         own = await asyncio.to_thread(self._signature, view, epoch, digest)
+        t3 = clock()
         post = await asyncio.to_thread(self._post, view, digest, [own, *(r for r in replies if r)])
-        round_s = time.perf_counter() - started
-        self.metrics["round_seconds"] = round_s
+        t4 = clock()
+        self.metrics["round_seconds"] = t4 - t0
         if post is None:
             self.metrics["rounds_without_quorum"] += 1
             return None
         tx = await asyncio.to_thread(self.service.submit, epoch, build, post)
         if tx is not None:
-            self.posted[epoch] = replace(post, tx=tx, attempt=attempt, round_s=round_s)
+            timings = {"gather": t1 - t0, "compute": t2 - t1, "sign": t3 - t2,
+                       "aggregate": t4 - t3}  # fmt: skip
+            self.posted[epoch] = replace(
+                post, tx=tx, attempt=attempt, round_s=t4 - t0, timings=timings
+            )
         return tx
 
     def _post(self, view: View, digest: bytes, replies: list[dict]) -> Post | None:

@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from eth_account import Account
+from eth_utils import is_address, to_checksum_address
 
 
 class ConfigError(ValueError):
@@ -31,6 +32,16 @@ class ChallengeSettings:
 
 
 @dataclass(frozen=True)
+class CommitteeConfig:
+    """[committee]: the other members' API URLs, by operator address. Empty: this operator
+    reports alone (a committee of one, or local cosigners in tests)."""
+
+    peers: dict[str, str]
+    leader_timeout_s: float = 30.0
+    request_timeout_s: float = 10.0
+
+
+@dataclass(frozen=True)
 class Settings:
     rpc_url: str
     deployment: Path
@@ -43,6 +54,7 @@ class Settings:
     api_port: int
     challenges: ChallengeSettings
     poll_interval_s: float = 2.0
+    committee: CommitteeConfig = CommitteeConfig(peers={})
 
     def load_key(self):
         """The operator's LocalAccount, decrypted from the keystore."""
@@ -120,7 +132,20 @@ def load_settings(path: str | Path) -> Settings:
     if (password_file is None) == (password_env is None):
         raise ConfigError("operator: set exactly one of password_file and password_env")
     positive = lambda x: x > 0  # noqa: E731
+    cm = _table(raw, "committee")
+    peers = _table(cm, "peers") if "peers" in cm else {}
+    for member, url in peers.items():
+        if not is_address(member):
+            raise ConfigError(f"committee.peers: {member!r} is not an address")
+        if not isinstance(url, str) or urlparse(url).scheme not in ("http", "https"):
+            raise ConfigError(f"committee.peers.{member}: an http(s) URL, got {url!r}")
+    committee = CommitteeConfig(
+        peers={to_checksum_address(m): u for m, u in peers.items()},
+        leader_timeout_s=_get(cm, "committee", "leader_timeout_s", float, 30.0, positive),
+        request_timeout_s=_get(cm, "committee", "request_timeout_s", float, 10.0, positive),
+    )
     return Settings(
+        committee=committee,
         rpc_url=rpc_url,
         deployment=deployment,
         build_manifest=rel(manifest) if manifest else None,

@@ -1,5 +1,7 @@
 """The long-running oracle: the pipeline loop as a background task of the API's aiohttp app
-(cleanup_ctx), one ClientSession for all challenges, graceful shutdown."""
+(cleanup_ctx), one ClientSession for all challenges, graceful shutdown. With [committee]
+peers in the config the operator runs as a committee member (oracle.committee_round) and the
+API serves the committee endpoints too."""
 
 from __future__ import annotations
 
@@ -11,9 +13,11 @@ from collections.abc import AsyncIterator
 import aiohttp
 from aiohttp import web
 
+from oracle import bls
 from oracle.api import create_api
-from oracle.chain import Chain, Deployment, load_abis
+from oracle.chain import Chain, ChainError, Deployment, load_abis
 from oracle.challenge import Limits
+from oracle.committee_round import CommitteeSettings, Member
 from oracle.config import Settings
 from oracle.service import OracleService, PipelineSettings
 from oracle.store import Store
@@ -39,10 +43,16 @@ async def step(service: OracleService, session: aiohttp.ClientSession) -> None:
         await asyncio.to_thread(service.submit, epoch, build)
 
 
-async def run_loop(service: OracleService, session: aiohttp.ClientSession, interval_s: float):
+async def run_loop(
+    service: OracleService,
+    session: aiohttp.ClientSession,
+    interval_s: float,
+    member: Member | None = None,
+):
+    """Pipeline passes forever: alone (`step`) or as a committee member (`Member.step`)."""
     while True:
         try:
-            await step(service, session)
+            await (member.step(session) if member is not None else step(service, session))
         except asyncio.CancelledError:
             raise
         except Exception:  # a failed pass is logged and counted; the next one retries
@@ -51,11 +61,30 @@ async def run_loop(service: OracleService, session: aiohttp.ClientSession, inter
         await asyncio.sleep(interval_s)
 
 
-def build_app(settings: Settings) -> web.Application:
-    key = settings.load_key()
+def _chain(settings: Settings) -> Chain:
     deployment = Deployment.from_file(settings.deployment)
     abis = load_abis(settings.build_manifest) if settings.build_manifest else load_abis()
-    chain = Chain(settings.rpc_url, deployment, abis)
+    return Chain(settings.rpc_url, deployment, abis)
+
+
+def register_bls_key(settings: Settings) -> str:
+    """Registers the operator's BLS key (oracle.bls.derive_secret_key of its keystore key)
+    with its proof of possession; returns what happened, for the operator."""
+    key = settings.load_key()
+    chain = _chain(settings)
+    tx = chain.register_bls_key(key, bls.derive_secret_key(bytes(key.key)))
+    receipt = chain.receipt(tx)
+    if receipt["status"] != 1:
+        raise ChainError(f"registerBlsKey reverted (0x{tx.hex()})")
+    return (
+        f"registered the BLS key of {key.address} (0x{tx.hex()}); it takes effect when the "
+        "hub's owner next sets the committee"
+    )
+
+
+def build_app(settings: Settings) -> web.Application:
+    key = settings.load_key()
+    chain = _chain(settings)
     store = Store(settings.store_path)
     ch = settings.challenges
     service = OracleService(
@@ -70,10 +99,18 @@ def build_app(settings: Settings) -> web.Application:
         ),
     )
     app = create_api(store, service.metrics, {"operator": key.address, "chain_id": chain.chain_id})
+    member = None
+    if settings.committee.peers:
+        cm = settings.committee
+        member = Member(
+            service,
+            CommitteeSettings(cm.peers, cm.leader_timeout_s, cm.request_timeout_s),
+        )
+        member.attach(app)
 
     async def pipeline(app: web.Application) -> AsyncIterator[None]:
         async with aiohttp.ClientSession() as session:
-            task = asyncio.create_task(run_loop(service, session, settings.poll_interval_s))
+            task = asyncio.create_task(run_loop(service, session, settings.poll_interval_s, member))
             yield
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

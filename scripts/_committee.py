@@ -137,10 +137,10 @@ async def start_committee(
     leader_timeout_s: float = 3.0,
     start_loops: bool = True,
 ) -> LocalCommittee:
-    """Starts one member per account (objects with `.private_key`) against `suite`."""
+    """Starts one member per account (Ape test accounts or eth-account keys) on `suite`."""
     members, runners, urls = [], [], {}
     for i, account in enumerate(accounts):
-        key = Account.from_key(account.private_key)
+        key = Account.from_key(getattr(account, "private_key", None) or account.key)
         view = Chain(rpc_url, Deployment.from_record(suite.record), load_abis())
         store = Store(tmp / f"oracle-{i}.sqlite")
         service = OracleService(

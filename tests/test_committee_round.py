@@ -176,3 +176,39 @@ async def test_a_member_that_did_not_adopt_the_previous_report_does_not_sign(sui
     assert laggard.metrics["proposals_refused"] == 1
     signers = nxt.posted[epoch + 1].signers if epoch + 1 in nxt.posted else ()
     assert laggard.address not in signers
+
+
+async def use_bls(suite, deployer, committee):
+    for m in committee.members:
+        tx = m.chain.register_bls_key(m.key, m.bls_sk)
+        assert m.chain.receipt(tx)["status"] == 1
+    suite.hub.setCommittee(committee.addresses, 3, BLS, sender=deployer)
+
+
+@pytest.mark.asyncio
+async def test_a_bls_committee_posts_one_aggregate_of_every_signer(suite, deployer, network):
+    committee, epoch, _ = network
+    await use_bls(suite, deployer, committee)
+    leader = committee.leader(epoch, 0)
+    assert await leader.lead(committee.session, epoch, 0) is not None
+    post = leader.posted[epoch]
+    assert post.scheme == "bls" and len(post.signers) == 4 and post.bitmap == 0b1111
+    assert suite.hub.nextEpoch() == epoch + 1
+
+
+@pytest.mark.asyncio
+async def test_the_leader_drops_a_bad_bls_share_and_posts_the_rest(
+    suite, deployer, network, monkeypatch
+):
+    committee, epoch, _ = network
+    await use_bls(suite, deployer, committee)
+    leader = committee.leader(epoch, 0)
+    liar = next(m for m in committee.members if m is not leader)
+    honest_signature = liar._signature
+    monkeypatch.setattr(
+        liar, "_signature", lambda view, e, digest: honest_signature(view, e, b"\x13" * 32)
+    )
+    assert await leader.lead(committee.session, epoch, 0) is not None
+    post = leader.posted[epoch]
+    assert liar.address not in post.signers and len(post.signers) == 3
+    assert post.bitmap == sum(1 << committee.addresses.index(a) for a in post.signers)

@@ -1,6 +1,7 @@
 """Oracle settings: validated at start-up, with errors that name the field; keys in keystores."""
 
 import json
+import re
 
 import pytest
 from eth_account import Account
@@ -90,3 +91,35 @@ def test_load_key_reads_password_from_env(files, monkeypatch):
         s.load_key()
     monkeypatch.setenv("PLINTH_TEST_PW", "s3cret")
     assert s.load_key().address == acct.address
+
+
+PEER = "0x" + "ab" * 20
+
+
+def test_committee_peers_are_read_and_checksummed(files):
+    tmp, _ = files
+    s = load_settings(write(tmp, GOOD))
+    assert s.committee.peers == {}  # alone by default
+    body = (
+        GOOD + f'[committee]\nleader_timeout_s = 5\n[committee.peers]\n"{PEER}" = "http://b:8700"\n'
+    )
+    s = load_settings(write(tmp, body))
+    assert s.committee.leader_timeout_s == 5.0
+    assert list(s.committee.peers.values()) == ["http://b:8700"]
+    assert next(iter(s.committee.peers)).lower() == PEER
+
+
+@pytest.mark.parametrize(
+    ("section", "message"),
+    [
+        ('[committee.peers]\n"nope" = "http://b:8700"\n', "is not an address"),
+        (f'[committee.peers]\n"{PEER}" = "b:8700"\n', "an http(s) URL"),
+        (f'[committee.peers]\n"{PEER}" = 8700\n', "an http(s) URL"),
+        ("[committee]\nleader_timeout_s = 0\n", "committee.leader_timeout_s"),
+        ("[committee]\npeers = 3\n", "[peers] must be a table"),
+    ],
+)
+def test_bad_committee_settings_name_the_field(files, section, message):
+    tmp, _ = files
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_settings(write(tmp, GOOD + section))
