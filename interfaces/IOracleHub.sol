@@ -103,10 +103,13 @@ interface IOracleHub is IEpochClock {
     /// @param signers Bit i set: the i-th member of the (sorted) committee signed. At least
     /// `threshold` bits, none at or above the committee size.
     /// @param signature The sum of the signers' signatures on `reportDigest(report)` (G1).
-    /// @param apkG2 The sum of the signers' G2 keys; checked against the sum of their registered
-    /// G1 keys, so it cannot be chosen freely.
+    /// @param apkG2 The sum of the signers' G2 keys; checked against the sum of their G1 keys
+    /// (as snapshotted by setCommittee), so it cannot be chosen freely.
     /// @dev Reverts WrongScheme under an ECDSA committee, InvalidBlsKey if `apkG2` is malformed
     /// or not in G2, InvalidBlsSignature if the check fails. Gas grows with the non-signers.
+    /// Warning: the pairing precompile rejects a G2 point outside the subgroup by failing, which
+    /// consumes all the gas the call was given (most of what the transaction has left); the
+    /// hub then reverts InvalidBlsKey. Estimate before sending (oracle.chain does).
     function submitReportBls(
         EpochReport calldata report,
         uint256 signers,
@@ -117,7 +120,8 @@ interface IOracleHub is IEpochClock {
     /// @notice submitReportBls with the hash of the report's digest to G1 checked from a
     /// witness instead of computed with modexp (BN254.hashToG1WithHint: a square root per
     /// counter tried; oracle/bls.py hash_hint), which saves about 4,000 gas per counter.
-    /// @dev Reverts InvalidHashHint(counter) on a wrong witness; otherwise as submitReportBls.
+    /// @dev Reverts BN254.InvalidHashHint(counter) on a wrong witness; otherwise as
+    /// submitReportBls.
     function submitReportBlsWithHint(
         EpochReport calldata report,
         uint256 signers,
@@ -150,6 +154,8 @@ interface IOracleHub is IEpochClock {
     function isMember(address account) external view returns (bool);
     function scheme() external view returns (Scheme);
     /// @notice The G1 key `operator` registered last ((0, 0) if none).
+    /// @dev Warning: the current committee uses the keys registered when it was set; a key
+    /// registered since then is not the one its reports are checked against.
     function blsKeyOf(address operator) external view returns (BN254.G1Point memory);
     /// @notice The lowest epoch a report can be for.
     function nextEpoch() external view returns (uint64);

@@ -170,8 +170,11 @@ async def claim(request: web.Request) -> web.Response:
     )
 
 
+MAX_REQUEST = 64 << 20  # committee proposals carry every member's bundle
+
+
 def create_api(store: Store, metrics_: dict, identity: dict) -> web.Application:
-    app = web.Application()
+    app = web.Application(client_max_size=MAX_REQUEST)
     app[STORE], app[METRICS], app[IDENTITY] = store, metrics_, identity
     app.router.add_get("/health", health)
     app.router.add_get("/metrics", metrics)

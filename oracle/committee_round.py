@@ -48,7 +48,7 @@ from oracle.service import OracleService
 log = logging.getLogger("plinth.committee")
 AUTH_TAG = b"plinth-committee-v1"
 MAX_SKEW_S = 120.0
-MAX_BODY = 64 * 1024 * 1024
+MAX_BODY = 64 << 20  # as oracle.api.MAX_REQUEST
 ACTIVE = ("challenged", "scored", "reported", "submitted")
 KEEP_EPOCHS = 16  # settled proposals served to members catching up
 
@@ -177,7 +177,11 @@ class Member:
         epoch = _epoch(request)
         view = await self._view_or_503()
         self._authenticate(request, b"", view.members)
-        if await asyncio.to_thread(self.chain.current_epoch) <= epoch:
+        try:
+            ended = await asyncio.to_thread(self.chain.current_epoch) > epoch
+        except ChainError as exc:
+            raise _error(web.HTTPServiceUnavailable, f"no chain view: {exc}") from None
+        if not ended:
             raise _error(web.HTTPConflict, f"epoch {epoch} has not ended")
         bundle = await asyncio.to_thread(self.service.own_bundle, epoch)
         if bundle is None:
@@ -231,9 +235,10 @@ class Member:
                 return [f"stale chain view: epoch {epoch} has not ended on my RPC"]
             if self.chain.next_report_epoch() > epoch:
                 return [f"epoch {epoch} is already settled"]
-            if epoch > 0 and self.chain.report_digest(epoch - 1) is not None:
+            previous = self.chain.report_digest(epoch - 1) if epoch > 0 else None
+            if previous is not None:
                 mine = self.store.report_for(epoch - 1)
-                if mine is None or mine["digest"] != self.chain.report_digest(epoch - 1):
+                if mine is None or mine["digest"] != previous:
                     return [f"stale view: I have not adopted epoch {epoch - 1}'s report"]
             valid = validate_bundles(
                 bundles,

@@ -212,3 +212,30 @@ async def test_the_leader_drops_a_bad_bls_share_and_posts_the_rest(
     post = leader.posted[epoch]
     assert liar.address not in post.signers and len(post.signers) == 3
     assert post.bitmap == sum(1 << committee.addresses.index(a) for a in post.signers)
+
+
+@pytest.mark.asyncio
+async def test_members_without_a_chain_view_or_behind_the_epoch_do_not_sign(
+    suite, network, monkeypatch
+):
+    from oracle.chain import ChainError
+
+    committee, epoch, _ = network
+    leader = committee.leader(epoch, 0)
+    blind, behind = [m for m in committee.members if m is not leader][:2]
+
+    def down():
+        raise ChainError("eth_call failed: connection refused")
+
+    honest_gather = leader.gather
+
+    async def gather(session, e, view):  # the views go bad after the bundles were served
+        bundles = await honest_gather(session, e, view)
+        monkeypatch.setattr(blind.chain, "current_epoch", down)
+        monkeypatch.setattr(behind.chain, "current_epoch", lambda: epoch)  # not seen it end
+        return bundles
+
+    monkeypatch.setattr(leader, "gather", gather)
+    assert await leader.lead(committee.session, epoch, 0) is None  # 2 of 4 sign: below t = 3
+    assert blind.metrics["proposals_refused"] == 1 and behind.metrics["proposals_refused"] == 1
+    assert suite.hub.nextEpoch() <= epoch
