@@ -30,30 +30,32 @@ def _hex(raw: bytes) -> str:
     return "0x" + bytes(raw).hex()
 
 
+def http_error(cls: type[web.HTTPException], message: str) -> web.HTTPException:
+    """An aiohttp error response whose body is {"error": message} (every route of the oracle's
+    API, the committee's included)."""
+    return cls(text=json.dumps({"error": message}), content_type="application/json")
+
+
 def _address(request: web.Request, name: str) -> str:
     value = request.match_info[name]
     if not is_address(value):
-        raise web.HTTPBadRequest(
-            text=json.dumps({"error": f"not an address: {value}"}), content_type="application/json"
-        )
+        raise http_error(web.HTTPBadRequest, f"not an address: {value}")
     return to_checksum_address(value)
 
 
-def _epoch(request: web.Request) -> int:
+def epoch_param(request: web.Request) -> int:
+    """The route's {epoch}, a natural number, or 400."""
     try:
         epoch = int(request.match_info["epoch"])
     except ValueError:
         epoch = -1
     if epoch < 0:
-        raise web.HTTPBadRequest(
-            text=json.dumps({"error": "epoch must be a natural number"}),
-            content_type="application/json",
-        )
+        raise http_error(web.HTTPBadRequest, "epoch must be a natural number")
     return epoch
 
 
-def _not_found(what: str) -> web.HTTPNotFound:
-    return web.HTTPNotFound(text=json.dumps({"error": what}), content_type="application/json")
+def _not_found(what: str) -> web.HTTPException:
+    return http_error(web.HTTPNotFound, what)
 
 
 async def health(request: web.Request) -> web.Response:
@@ -84,7 +86,7 @@ async def metrics(request: web.Request) -> web.Response:
 
 
 async def epoch(request: web.Request) -> web.Response:
-    store, n = request.app[STORE], _epoch(request)
+    store, n = request.app[STORE], epoch_param(request)
     row = store.epoch(n)
     if row is None:
         raise _not_found(f"epoch {n} not seen by this oracle")
@@ -103,7 +105,7 @@ async def epoch(request: web.Request) -> web.Response:
 
 
 async def results_file(request: web.Request) -> web.Response:
-    report = request.app[STORE].report_for(_epoch(request))
+    report = request.app[STORE].report_for(epoch_param(request))
     if report is None:
         raise _not_found("no report for that epoch")
     return web.Response(body=report["results_file"], content_type="application/x-ndjson")

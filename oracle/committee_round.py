@@ -40,6 +40,7 @@ from eth_account.messages import encode_defunct
 from eth_utils import is_address, keccak, to_checksum_address
 
 from oracle import bls
+from oracle.api import epoch_param, http_error
 from oracle.chain import ChainError
 from oracle.committee import Bundle, CommitteeError, leader_of, refusals, validate_bundles
 from oracle.eip712 import pack_signatures, sign_report
@@ -158,13 +159,13 @@ class Member:
                 signature=bytes.fromhex(sig.removeprefix("0x")),
             )
         except Exception:  # a malformed header of any kind
-            raise _error(web.HTTPUnauthorized, "missing or malformed authentication") from None
+            raise http_error(web.HTTPUnauthorized, "missing or malformed authentication") from None
         if skew > MAX_SKEW_S:
-            raise _error(web.HTTPUnauthorized, f"request time off by {skew:.0f} s")
+            raise http_error(web.HTTPUnauthorized, f"request time off by {skew:.0f} s")
         if not is_address(who) or signer.lower() != who.lower():
-            raise _error(web.HTTPUnauthorized, "the signature is not the member's")
+            raise http_error(web.HTTPUnauthorized, "the signature is not the member's")
         if signer.lower() not in {m.lower() for m in members}:
-            raise _error(web.HTTPForbidden, f"{signer} is not a committee member")
+            raise http_error(web.HTTPForbidden, f"{signer} is not a committee member")
         return signer
 
     # ------------------------------------------------------------------ server side
@@ -174,22 +175,22 @@ class Member:
         app.router.add_get("/committee/epochs/{epoch}/proposal", self.handle_get_proposal)
 
     async def handle_bundle(self, request: web.Request) -> web.Response:
-        epoch = _epoch(request)
+        epoch = epoch_param(request)
         view = await self._view_or_503()
         self._authenticate(request, b"", view.members)
         try:
             ended = await asyncio.to_thread(self.chain.current_epoch) > epoch
         except ChainError as exc:
-            raise _error(web.HTTPServiceUnavailable, f"no chain view: {exc}") from None
+            raise http_error(web.HTTPServiceUnavailable, f"no chain view: {exc}") from None
         if not ended:
-            raise _error(web.HTTPConflict, f"epoch {epoch} has not ended")
+            raise http_error(web.HTTPConflict, f"epoch {epoch} has not ended")
         bundle = await asyncio.to_thread(self.service.own_bundle, epoch)
         if bundle is None:
-            raise _error(web.HTTPNotFound, f"no observations for epoch {epoch}")
+            raise http_error(web.HTTPNotFound, f"no observations for epoch {epoch}")
         return web.json_response(bundle.to_json())
 
     async def handle_proposal(self, request: web.Request) -> web.Response:
-        epoch = _epoch(request)
+        epoch = epoch_param(request)
         body = await request.read()
         view = await self._view_or_503()
         leader = self._authenticate(request, body, view.members)
@@ -198,7 +199,7 @@ class Member:
             digest = _bytes32(proposal["digest"])
             bundles = [Bundle.from_json(b) for b in proposal["bundles"]]
         except (ValueError, KeyError, TypeError) as exc:
-            raise _error(web.HTTPBadRequest, f"malformed proposal: {exc}") from None
+            raise http_error(web.HTTPBadRequest, f"malformed proposal: {exc}") from None
         reasons = await asyncio.to_thread(self._review, epoch, view, digest, bundles)
         if reasons:
             self.metrics["proposals_refused"] += 1
@@ -210,23 +211,23 @@ class Member:
         return web.json_response(await asyncio.to_thread(self._signature, view, epoch, digest))
 
     async def handle_get_proposal(self, request: web.Request) -> web.Response:
-        epoch = _epoch(request)
+        epoch = epoch_param(request)
         view = await self._view_or_503()
         self._authenticate(request, b"", view.members)
         try:
             digest = _bytes32(request.query.get("digest", ""))
         except ValueError as exc:
-            raise _error(web.HTTPBadRequest, str(exc)) from None
+            raise http_error(web.HTTPBadRequest, str(exc)) from None
         bundles = self.proposals.get(epoch, {}).get(digest)
         if bundles is None:
-            raise _error(web.HTTPNotFound, f"no proposal with that digest for epoch {epoch}")
+            raise http_error(web.HTTPNotFound, f"no proposal with that digest for epoch {epoch}")
         return web.json_response({"bundles": [b.to_json() for b in bundles]})
 
     async def _view_or_503(self) -> View:
         try:
             return await asyncio.to_thread(self.view)
         except ChainError as exc:
-            raise _error(web.HTTPServiceUnavailable, f"no chain view: {exc}") from None
+            raise http_error(web.HTTPServiceUnavailable, f"no chain view: {exc}") from None
 
     def _review(self, epoch: int, view: View, digest: bytes, bundles: list[Bundle]) -> list[str]:
         """The member's checks of a proposal (blocking: chain reads and scoring)."""
@@ -517,21 +518,7 @@ class Member:
                 await self.lead(session, epoch, attempt)
 
 
-def _epoch(request: web.Request) -> int:
-    try:
-        epoch = int(request.match_info["epoch"])
-    except ValueError:
-        epoch = -1
-    if epoch < 0:
-        raise _error(web.HTTPBadRequest, "epoch must be a natural number")
-    return epoch
-
-
 def _bytes32(value) -> bytes:
     if not isinstance(value, str) or not value.startswith("0x") or len(value) != 66:
         raise ValueError("a digest is 32 bytes of 0x-hex")
     return bytes.fromhex(value[2:])
-
-
-def _error(cls, message: str):
-    return cls(text=json.dumps({"error": message}), content_type="application/json")
