@@ -35,7 +35,7 @@ test: setup
 
 ## Gas per user action, written to docs/gas.md.
 gas: setup
-	ape run gas_report
+	ape run gas_report -v WARNING
 
 ## Benchmarks that print figures: gas per action, the compute proof's verifier/prover ratio,
 ## epoch build time for 1,000 and 100,000 node results, storage audits per second end to end,
@@ -44,7 +44,7 @@ bench: gas
 	python -m oracle.bench.compute_ratio
 	python -m oracle.bench.epoch_build
 	python -m oracle.bench.audits
-	ape run committee_bench
+	ape run committee_bench -v WARNING
 
 lint: setup
 	ruff check oracle scripts tests
