@@ -465,6 +465,8 @@ class Member:
         await asyncio.to_thread(self.service.mark_confirmed, epoch)
         for key in [k for k in self._builds if k[0] <= epoch]:
             del self._builds[key]
+        self.led = {(e, a) for e, a in self.led if e > epoch}  # settled: no more attempts
+        self.ended_at = {e: t for e, t in self.ended_at.items() if e > epoch}
         for old in [e for e in self.proposals if e < epoch - KEEP_EPOCHS]:
             del self.proposals[old]
         return True

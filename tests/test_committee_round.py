@@ -93,8 +93,14 @@ async def test_a_silent_leader_is_replaced_after_the_timeout(suite, network):
     assert suite.hub.nextEpoch() == epoch + 1
     nxt = committee.leader(epoch, 1)
     assert nxt.posted[epoch].attempt == 1 and silent.address not in nxt.posted[epoch].signers
+    assert (epoch, 1) in nxt.led and epoch in nxt.ended_at
     await adopt_all(committee)
     assert all(m.store.epoch(epoch)["state"] == "confirmed" for m in committee.live.values())
+    # once adopted, the settled epoch's rotation bookkeeping is dropped
+    assert all(
+        epoch not in m.ended_at and all(e != epoch for e, _ in m.led)
+        for m in committee.live.values()
+    )
 
 
 @pytest.mark.asyncio
