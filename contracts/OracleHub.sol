@@ -214,6 +214,18 @@ contract OracleHub is IOracleHub, Governed, EpochClock, EIP712, ReentrancyGuardT
     }
 
     /// @inheritdoc IOracleHub
+    function committeeBlsKeys() external view returns (BN254.G1Point[] memory keys) {
+        HubState memory st = _state;
+        if (st.scheme != Scheme.BLS) return keys;
+        address store = _blsKeyStore;
+        keys = new BN254.G1Point[](st.committeeSize);
+        // Bounded: committeeSize <= MAX_COMMITTEE.
+        for (uint256 i; i < keys.length; ++i) {
+            keys[i] = _storedKey(store, i + 1);
+        }
+    }
+
+    /// @inheritdoc IOracleHub
     function nextEpoch() external view returns (uint64) {
         return _state.nextEpoch;
     }

@@ -157,6 +157,9 @@ interface IOracleHub is IEpochClock {
     /// @dev Warning: the current committee uses the keys registered when it was set; a key
     /// registered since then is not the one its reports are checked against.
     function blsKeyOf(address operator) external view returns (BN254.G1Point memory);
+    /// @notice The G1 keys the current BLS committee's reports are checked against, in
+    /// committee order (as snapshotted by setCommittee); empty under ECDSA.
+    function committeeBlsKeys() external view returns (BN254.G1Point[] memory);
     /// @notice The lowest epoch a report can be for.
     function nextEpoch() external view returns (uint64);
     function maxSlashesPerReport() external view returns (uint16);

@@ -290,6 +290,11 @@ class Chain:
         """How the current committee signs reports: "ecdsa" or "bls"."""
         return ("ecdsa", "bls")[self.call("OracleHub", "scheme")]
 
+    def committee_bls_keys(self) -> list[tuple[int, int]]:
+        """The G1 keys (x, y) the hub checks the current BLS committee's reports against, in
+        committee order (snapshotted when the committee was set); [] under ECDSA."""
+        return [tuple(k) for k in self.call("OracleHub", "committeeBlsKeys")]
+
     def submit_report_bls(
         self,
         account,

@@ -670,7 +670,10 @@ def test_submitReportBls_uses_keys_of_the_committee_until_it_is_set_again(
 ):
     """A key registered after setCommittee takes effect at the next setCommittee."""
     rotated = Keys(4242, *bls.public_keys(4242))
+    snapshot = [bls.g1_abi(keys_of(m).pk1) for m in committee]
+    assert [tuple(k) for k in suite.hub.committeeBlsKeys()] == snapshot
     register_key(suite, committee[0], rotated)
+    assert [tuple(k) for k in suite.hub.committeeBlsKeys()] == snapshot  # still the snapshot
     report, _ = make_report(suite, ended_epoch(suite))
     keys = [rotated, *(keys_of(m) for m in committee[1:])]
     with reverts(suite.hub.InvalidBlsSignature):
@@ -678,6 +681,7 @@ def test_submitReportBls_uses_keys_of_the_committee_until_it_is_set_again(
     submit_bls(suite, report, *aggregate(suite, report, committee, (0, 1, 2)), outsider)
 
     suite.hub.setCommittee([m.address for m in committee], 3, BLS, sender=deployer)
+    assert [tuple(k) for k in suite.hub.committeeBlsKeys()] == [bls.g1_abi(k.pk1) for k in keys]
     report, _ = make_report(suite, ended_epoch(suite))
     with reverts(suite.hub.InvalidBlsSignature):
         submit_bls(suite, report, *aggregate(suite, report, committee, (0, 1, 2)), outsider)
@@ -694,8 +698,10 @@ def test_chain_registers_keys_and_submits_a_bls_report(suite, deployer, oracles)
         tx = view.register_bls_key(Account.from_key(m.private_key), keys_of(m).sk)
         assert view.receipt(tx)["status"] == 1
         assert tuple(suite.hub.blsKeyOf(m.address)) == bls.g1_abi(keys_of(m).pk1)
+    assert view.committee_bls_keys() == []  # ECDSA: no keys to check against
     suite.hub.setCommittee([m.address for m in members], 3, BLS, sender=deployer)
     assert view.scheme() == "bls"
+    assert view.committee_bls_keys() == [bls.g1_abi(keys_of(m).pk1) for m in members]
 
     report, _ = make_report(suite, ended_epoch(suite))
     bitmap, sigma, apk2 = aggregate(suite, report, members, (1, 2, 3))

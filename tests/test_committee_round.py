@@ -196,6 +196,11 @@ async def test_a_bls_committee_posts_one_aggregate_of_every_signer(suite, deploy
     committee, epoch, _ = network
     await use_bls(suite, deployer, committee)
     leader = committee.leader(epoch, 0)
+    # A member registers another key after the committee was set: the hub still checks the
+    # snapshot, which the member's signature matches, so the leader keeps it.
+    rotated = next(m for m in committee.members if m is not leader)
+    tx = rotated.chain.register_bls_key(rotated.key, 4242)
+    assert rotated.chain.receipt(tx)["status"] == 1
     assert await leader.lead(committee.session, epoch, 0) is not None
     post = leader.posted[epoch]
     assert post.scheme == "bls" and len(post.signers) == 4 and post.bitmap == 0b1111
