@@ -14,8 +14,9 @@ of the current committee (so bundles are not revealed to outsiders before the re
 proposal comes from a member). Any member may propose: safety does not rest on who leads,
 since every member recomputes the report itself.
 
-Each pipeline pass (``Member.step``): challenge the current epoch; adopt every settled epoch
-this member challenged (the report it signed, or one fetched from a peer and recomputed);
+Each pipeline pass (``Member.step``): challenge the current epoch; adopt, in order, every
+settled epoch since its last confirmed one, those it missed while down included (the report
+it signed, or one fetched from a peer and recomputed);
 then, for each ended epoch the hub still waits for, lead the current attempt if it is this
 member's turn: attempt = (seconds since this member saw the epoch end) // leader_timeout_s,
 leader = members[(epoch + attempt) % n]. A silent leader is replaced one timeout later; two
@@ -50,7 +51,6 @@ log = logging.getLogger("plinth.committee")
 AUTH_TAG = b"plinth-committee-v1"
 MAX_SKEW_S = 120.0
 MAX_BODY = 64 << 20  # as oracle.api.MAX_REQUEST
-ACTIVE = ("challenged", "scored", "reported", "submitted")
 KEEP_EPOCHS = 16  # settled proposals served to members catching up
 
 
@@ -447,9 +447,11 @@ class Member:
         )
 
     # ------------------------------------------------------------------ adoption
-    async def adopt(self, session, epoch: int) -> bool:
-        """Stores the report the hub settled for `epoch`, recomputed from its bundles."""
-        digest = await asyncio.to_thread(self.chain.report_digest, epoch)
+    async def adopt(self, session, epoch: int, digest: bytes | None = None) -> bool:
+        """Stores the report the hub settled for `epoch` (its digest, read if not given),
+        recomputed from its bundles."""
+        if digest is None:
+            digest = await asyncio.to_thread(self.chain.report_digest, epoch)
         if digest is None:
             return False
         if self.store.report_for(epoch) is None:
@@ -494,6 +496,24 @@ class Member:
                 log.info("epoch %d: proposal from %s unusable: %s", epoch, member, exc)
         return None
 
+    async def _catch_up(self, session, next_epoch: int) -> None:
+        """Adopts, in order, every settled epoch since this member's last confirmed one: those
+        it challenged and those it missed while down (recorded with no verdicts). Stops at the
+        first it cannot adopt yet, since each report builds on the one before; an epoch the hub
+        skipped has no report and is passed over."""
+        start = self.store.catch_up_from()
+        for epoch in range(next_epoch if start is None else start, next_epoch):
+            row = self.store.epoch(epoch)
+            if row is not None and row["state"] == "confirmed":
+                continue
+            digest = await asyncio.to_thread(self.chain.report_digest, epoch)
+            if digest is None:
+                continue  # skipped by the hub: nothing to adopt
+            if row is None or row["state"] == "scheduled":
+                await asyncio.to_thread(self.service.mark_missed, epoch)
+            if not await self.adopt(session, epoch, digest):
+                return
+
     # ------------------------------------------------------------------ the pass
     async def step(self, session) -> None:
         """One pipeline pass for this member (see the module docstring)."""
@@ -503,9 +523,7 @@ class Member:
         if row is None or row["state"] == "scheduled":
             await self.service.challenge_epoch(current, session)
         next_epoch = await asyncio.to_thread(chain.next_report_epoch)
-        for epoch in sorted(e for s in ACTIVE for e in store.epochs_in_state(s)):
-            if epoch < next_epoch:
-                await self.adopt(session, epoch)
+        await self._catch_up(session, next_epoch)
         members = None
         for epoch in range(next_epoch, current):
             row = store.epoch(epoch)

@@ -239,6 +239,14 @@ class OracleService:
             self.settings.max_slashes,
         )
 
+    def mark_missed(self, epoch: int) -> None:
+        """Records an ended epoch this operator did not challenge (it was down) as challenged
+        with no verdicts, so it can still adopt the committee's report of it (the next
+        report builds on it)."""
+        self.store.schedule_epoch(epoch, self.chain.epoch_seed(epoch))
+        if self.store.epoch(epoch)["state"] == "scheduled":
+            self.store.advance_epoch(epoch, "scheduled", "challenged")
+
     def adopt(self, epoch: int, build: EpochBuild) -> None:
         """Stores `build` as the epoch's report (scores, then the report; each once)."""
         if self.store.epoch(epoch)["state"] == "challenged":

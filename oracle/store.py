@@ -244,6 +244,15 @@ class Store:
         ).fetchall()
         return [r[0] for r in rows]
 
+    def catch_up_from(self) -> int | None:
+        """The first epoch after the latest confirmed one (the earliest known epoch if none is
+        confirmed); None for an empty store. Reports build on the one before, so epochs are
+        adopted in order from here."""
+        row = self._db.execute("SELECT MAX(epoch) FROM epochs WHERE state = 'confirmed'").fetchone()
+        if row[0] is not None:
+            return row[0] + 1
+        return self._db.execute("SELECT MIN(epoch) FROM epochs").fetchone()[0]
+
     def latest_epoch(self) -> int | None:
         return self._db.execute("SELECT MAX(epoch) FROM epochs").fetchone()[0]
 

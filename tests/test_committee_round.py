@@ -184,6 +184,43 @@ async def test_a_member_that_did_not_adopt_the_previous_report_does_not_sign(sui
     assert laggard.address not in signers
 
 
+@pytest.mark.asyncio
+async def test_a_member_down_for_a_whole_epoch_catches_up_and_signs_again(suite, network):
+    committee, epoch, _ = network
+    leader = committee.leader(epoch, 0)
+    assert await leader.lead(committee.session, epoch, 0) is not None
+    for m in committee.members:
+        assert await m.adopt(committee.session, epoch)
+    # epoch + 1: one member is down the whole epoch (its API still answers: it refuses, having
+    # no observations); the other three challenge and settle it
+    absent = next(m for m in committee.members if m is not committee.leader(epoch + 1, 0))
+    for m in committee.members:
+        if m is not absent:
+            await m.service.challenge_epoch(epoch + 1, committee.session)
+    advance_to_epoch(suite, epoch + 2)
+    assert await committee.leader(epoch + 1, 0).lead(committee.session, epoch + 1, 0)
+    assert absent.store.epoch(epoch + 1) is None
+    # back up: its pass adopts epoch + 1 from a peer's proposal, then challenges epoch + 2
+    await absent.step(committee.session)
+    mine = absent.store.report_for(epoch + 1)
+    assert mine is not None and mine["digest"] == accepted(suite, epoch + 1)[0].digest
+    assert absent.store.epoch(epoch + 1)["state"] == "confirmed"
+    assert absent.store.verdicts_of(epoch + 1) == []  # it claims no observations it did not make
+    # and it signs epoch + 2 (it would refuse without epoch + 1's report)
+    for m in committee.members:
+        if m is not absent:
+            assert await m.adopt(committee.session, epoch + 1)
+            await m.service.challenge_epoch(epoch + 2, committee.session)
+    advance_to_epoch(suite, epoch + 3)
+    signed, refused = absent.metrics["proposals_signed"], absent.metrics["proposals_refused"]
+    leader = committee.leader(epoch + 2, 0)
+    if leader is absent:
+        leader = committee.leader(epoch + 2, 1)
+    assert await leader.lead(committee.session, epoch + 2, 0) is not None
+    assert absent.metrics["proposals_refused"] == refused
+    assert absent.metrics["proposals_signed"] == signed + 1
+
+
 async def use_bls(suite, deployer, committee):
     for m in committee.members:
         tx = m.chain.register_bls_key(m.key, m.bls_sk)
