@@ -57,7 +57,7 @@ async def run_loop(
             raise
         except Exception:  # a failed pass is logged and counted; the next one retries
             service.metrics["loop_errors"] += 1
-            log.exception("pipeline pass failed")
+            log.exception("pipeline pass of %s failed", service.key.address)
         await asyncio.sleep(interval_s)
 
 

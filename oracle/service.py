@@ -306,25 +306,24 @@ class OracleService:
         if self.chain.report_digest(epoch) is not None:
             self.mark_confirmed(epoch)
             return None
-        if post is None:
-            hub = self.chain.deployment.addresses["OracleHub"]
-            signers = (self.key, *self.cosigners)
-            sigs = pack_signatures(
-                sign_report(k.key, build.report, self.chain.chain_id, hub) for k in signers
-            )
-
-            def send():
-                return self.chain.submit_report(self.key, build.report, sigs)
-        elif post.scheme == "bls":
+        if post is not None and post.scheme == "bls":
 
             def send():
                 return self.chain.submit_report_bls(
                     self.key, build.report, post.bitmap, post.sigma, post.apk2
                 )
         else:
+            if post is not None:
+                sigs = post.signatures
+            else:
+                hub = self.chain.deployment.addresses["OracleHub"]
+                sigs = pack_signatures(
+                    sign_report(k.key, build.report, self.chain.chain_id, hub)
+                    for k in (self.key, *self.cosigners)
+                )
 
             def send():
-                return self.chain.submit_report(self.key, build.report, post.signatures)
+                return self.chain.submit_report(self.key, build.report, sigs)
 
         # A committee's report is stored once the hub settled it (Member.adopt); only a
         # stored report has a submission record.

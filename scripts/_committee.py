@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import logging
 import time
 from pathlib import Path
 
@@ -20,10 +19,9 @@ from oracle.chain import Chain, Deployment, load_abis
 from oracle.committee import leader_of
 from oracle.committee_round import CommitteeSettings, Member
 from oracle.proofs.coverage import CoverageParams
+from oracle.runner import run_loop
 from oracle.service import OracleService, PipelineSettings
 from oracle.store import Store
-
-log = logging.getLogger("plinth.demo")
 
 
 class LocalCommittee:
@@ -39,18 +37,9 @@ class LocalCommittee:
 
     def start_loops(self, interval_s: float = 0.2) -> None:
         for m in self.members:
-            self.tasks[m.address] = asyncio.create_task(self._loop(m, interval_s))
-
-    async def _loop(self, member: Member, interval_s: float) -> None:
-        while True:
-            try:
-                await member.step(self.session)
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # logged; the next pass retries, as the real runner does
-                member.metrics["loop_errors"] += 1
-                log.exception("member %s: pass failed", member.address)
-            await asyncio.sleep(interval_s)
+            self.tasks[m.address] = asyncio.create_task(
+                run_loop(m.service, self.session, interval_s, m)
+            )
 
     def leader(self, epoch: int, attempt: int) -> Member:
         address = leader_of(self.addresses, epoch, attempt)

@@ -489,10 +489,7 @@ def _register_bls_keys(hub, members: list[str], log) -> int:
                 f"oracle.scheme = 'bls': committee member {member} has no BLS key at the hub; "
                 "its operator must register one (registerBlsKey) before the committee is set"
             )
-        sk = bls.derive_secret_key(HexBytes(account.private_key))
-        pk1, pk2 = bls.public_keys(sk)
-        pop = bls.prove_possession(sk, chain.chain_id, hub.address, member)
-        hub.registerBlsKey(bls.g1_abi(pk1), bls.g2_abi(pk2), bls.g1_abi(pop), sender=account)
+        register_bls_key(hub, account)
         sent += 1
         log(f"  registered the BLS key of {member}")
     return sent
@@ -500,3 +497,14 @@ def _register_bls_keys(hub, members: list[str], log) -> int:
 
 def bls_key_missing(hub, member: str) -> bool:
     return tuple(hub.blsKeyOf(member)) == (0, 0)
+
+
+def register_bls_key(hub, account, sk: int | None = None):
+    """Registers `account`'s BLS key at `hub` with its proof of possession for this chain, hub
+    and account; `sk` defaults to the key derived from the account's ECDSA key
+    (oracle.bls.derive_secret_key, as the oracle derives it). Returns the receipt."""
+    if sk is None:
+        sk = bls.derive_secret_key(HexBytes(account.private_key))
+    pk1, pk2 = bls.public_keys(sk)
+    pop = bls.prove_possession(sk, chain.chain_id, hub.address, account.address)
+    return hub.registerBlsKey(bls.g1_abi(pk1), bls.g2_abi(pk2), bls.g1_abi(pop), sender=account)

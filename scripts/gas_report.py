@@ -21,7 +21,7 @@ from oracle import bls
 from oracle.eip712 import EpochReport, SlashRequest, pack_signatures, report_digest, sign_report
 from oracle.hardware import HardwareClaim, NodeKind
 from oracle.merkle import ChunkTree, RewardsTree, rewards_leaf, split_chunks
-from scripts._deploy import ROOT, TOKEN, TX_GAS_CAP, deploy_suite, load_params
+from scripts._deploy import ROOT, TOKEN, TX_GAS_CAP, deploy_suite, load_params, register_bls_key
 from scripts._simulation import REGION
 
 ZERO = b"\x00" * 32
@@ -85,12 +85,9 @@ class Bench:
         if member.address not in self.bls_keys:
             sk = bls.derive_secret_key(HexBytes(member.private_key))
             self.bls_keys[member.address] = (sk, *bls.public_keys(sk))
-        sk, pk1, pk2 = self.bls_keys[member.address]
+        sk, pk1, _ = self.bls_keys[member.address]
         if tuple(self.s.hub.blsKeyOf(member.address)) != bls.g1_abi(pk1):
-            pop = bls.prove_possession(sk, chain.chain_id, self.s.hub.address, member.address)
-            self.s.hub.registerBlsKey(
-                bls.g1_abi(pk1), bls.g2_abi(pk2), bls.g1_abi(pop), sender=member
-            )
+            register_bls_key(self.s.hub, member, sk)
 
     def report(
         self,

@@ -30,7 +30,7 @@ from py_ecc.optimized_bn128 import FQ2, G1, G2, add, b2, is_inf, is_on_curve, mu
 from oracle import bls
 from oracle.chain import Chain, Deployment, load_abis
 from oracle.eip712 import report_digest
-from scripts._deploy import TOKEN
+from scripts._deploy import TOKEN, register_bls_key
 
 P, R = bls.P, bls.R
 
@@ -55,11 +55,7 @@ def keys_of(account) -> Keys:
 
 
 def register_key(suite, account, keys: Keys | None = None):
-    keys = keys or keys_of(account)
-    pop = bls.prove_possession(keys.sk, chain.chain_id, suite.hub.address, account.address)
-    return suite.hub.registerBlsKey(
-        bls.g1_abi(keys.pk1), bls.g2_abi(keys.pk2), bls.g1_abi(pop), sender=account
-    )
+    return register_bls_key(suite.hub, account, (keys or keys_of(account)).sk)
 
 
 def bls_committee(suite, deployer, members, threshold: int) -> list:
