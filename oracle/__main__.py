@@ -13,8 +13,8 @@ import sys
 
 from aiohttp import web
 
-from oracle.chain import ChainError
-from oracle.config import ConfigError, load_settings
+from oracle.service.chain import ChainError
+from oracle.service.config import ConfigError, load_settings
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,14 +30,14 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=args.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
-    from oracle.runner import build_app, register_bls_key
+    from oracle.app import create_app, register_bls_key
 
     try:
         settings = load_settings(args.config)
         if args.command == "register-bls-key":
             print(register_bls_key(settings))
             return 0
-        app = build_app(settings)
+        app = create_app(settings)
     except (ConfigError, ChainError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -15,7 +15,7 @@ from ape import chain
 from ape.exceptions import ApeException, ContractLogicError, CustomError
 from eth_utils import is_address, to_checksum_address
 
-from oracle.hardware import NodeStatus, SlashReason
+from oracle.protocol.hardware import NodeStatus, SlashReason
 from scripts._deploy import KINDS, TOKEN, ConfigError, Suite, load_suite
 
 SYMBOL = "PLN"

@@ -14,14 +14,14 @@ import aiohttp
 from aiohttp import web
 from eth_account import Account
 
-from oracle.api import create_api
-from oracle.chain import Chain, Deployment, load_abis
-from oracle.committee import leader_of
-from oracle.committee_round import CommitteeSettings, Member
-from oracle.proofs.coverage import CoverageParams
-from oracle.runner import run_loop
-from oracle.service import OracleService, PipelineSettings
-from oracle.store import Store
+from oracle.app import run_loop
+from oracle.committee.member import CommitteeSettings, Member
+from oracle.committee.rules import leader_of
+from oracle.protocol.coverage import CoverageParams
+from oracle.service.api import create_api
+from oracle.service.chain import Chain, Deployment, load_abis
+from oracle.service.pipeline import OracleService, PipelineSettings
+from oracle.service.store import Store
 
 
 class LocalCommittee:

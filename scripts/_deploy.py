@@ -15,8 +15,8 @@ from ape import accounts, chain, networks, project
 from ape.exceptions import ContractNotFoundError
 from hexbytes import HexBytes
 
-from oracle import bls
-from oracle.chain import CONTRACTS
+from oracle.protocol import bls
+from oracle.service.chain import CONTRACTS
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = 10**18
@@ -474,8 +474,9 @@ def deploy_suite(deployer, params: Params, *, write: bool = True, log=print) -> 
 def _register_bls_keys(hub, members: list[str], log) -> int:
     """For oracle.scheme = "bls": registers at the hub the BLS key of every member that has
     none and whose account this process holds (local test accounts; the key is derived from the
-    account's ECDSA key, oracle.bls.derive_secret_key). Any other member must have registered
-    its own key already (its operator signs the proof of possession). Returns the count sent."""
+    account's ECDSA key, oracle.protocol.bls.derive_secret_key). Any other member must have
+    registered its own key already (its operator signs the proof of possession). Returns the count
+    sent."""
     held = {}
     if networks.provider.network.is_local:
         held = {a.address: a for a in accounts.test_accounts}
@@ -502,7 +503,7 @@ def bls_key_missing(hub, member: str) -> bool:
 def register_bls_key(hub, account, sk: int | None = None):
     """Registers `account`'s BLS key at `hub` with its proof of possession for this chain, hub
     and account; `sk` defaults to the key derived from the account's ECDSA key
-    (oracle.bls.derive_secret_key, as the oracle derives it). Returns the receipt."""
+    (oracle.protocol.bls.derive_secret_key, as the oracle derives it). Returns the receipt."""
     if sk is None:
         sk = bls.derive_secret_key(HexBytes(account.private_key))
     pk1, pk2 = bls.public_keys(sk)

@@ -19,10 +19,11 @@ from ape import accounts, chain
 from eth_account import Account
 
 from oracle.agent import Behaviour, Settings, create_app
-from oracle.eip712 import sign_node_binding
-from oracle.hardware import HardwareClaim, NodeKind
-from oracle.merkle import CHUNK_SIZE, ChunkTree
-from oracle.radio import Radio, RadioMedium
+from oracle.protocol.eip712 import sign_node_binding
+from oracle.protocol.hardware import HardwareClaim, NodeKind
+from oracle.protocol.merkle import CHUNK_SIZE, ChunkTree
+from oracle.sim.air import airwaves_for
+from oracle.sim.radio import Radio, RadioMedium
 from scripts._deploy import TOKEN
 
 REGION = 840  # the demo's region code (ISO 3166 numeric for the United States)
@@ -84,11 +85,11 @@ class Network:
             data_dir=self.tmp / node.name,
             hw_class=node.hw_class,
         )
-        medium = None
+        radio = None
         if node.kind == NodeKind.WIRELESS:
             self.medium.place(node.address, Radio(*node.true_position))
-            medium = self.medium
-        runner = web.AppRunner(create_app(settings, node.behaviour, medium), access_log=None)
+            radio = airwaves_for(self.medium)
+        runner = web.AppRunner(create_app(settings, node.behaviour, radio), access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()

@@ -16,7 +16,7 @@ from decimal import Decimal, InvalidOperation
 import click
 from ape.cli import ConnectedProviderCommand, account_option
 
-from oracle.hardware import NodeKind, SlashReason
+from oracle.protocol.hardware import NodeKind, SlashReason
 from scripts._cli import (
     ADDRESS,
     AMOUNT,

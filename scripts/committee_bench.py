@@ -22,10 +22,10 @@ from ape import accounts, chain
 from ape.cli import ConnectedProviderCommand
 from eth_account import Account
 
-from oracle import bls
 from oracle.agent import Honest
-from oracle.chain import Chain, Deployment, load_abis
-from oracle.hardware import NodeKind
+from oracle.protocol import bls
+from oracle.protocol.hardware import NodeKind
+from oracle.service.chain import Chain, Deployment, load_abis
 from scripts._committee import start_committee
 from scripts._deploy import ROOT, TOKEN, deploy_suite, load_params
 from scripts._simulation import Network, SimNode

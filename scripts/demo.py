@@ -30,10 +30,10 @@ import click
 from ape import accounts, chain
 from ape.cli import ConnectedProviderCommand
 
-from oracle.agent import Honest, LazyStorage, SkipWork, SlowGpu
-from oracle.hardware import NodeKind, NodeStatus, SlashReason
-from oracle.proofs import compute
-from oracle.report import parse_results_file
+from oracle.protocol import compute
+from oracle.protocol.hardware import NodeKind, NodeStatus, SlashReason
+from oracle.service.report import parse_results_file
+from oracle.sim.behaviours import Honest, LazyStorage, SkipWork, SlowGpu
 from scripts._committee import start_committee
 from scripts._deploy import ROOT, TOKEN, deploy_suite, load_params
 from scripts._simulation import Network, SimNode, at, fmt, short, test_account

@@ -17,10 +17,16 @@ from ape.cli import ConnectedProviderCommand
 from eth_utils import keccak
 from hexbytes import HexBytes
 
-from oracle import bls
-from oracle.eip712 import EpochReport, SlashRequest, pack_signatures, report_digest, sign_report
-from oracle.hardware import HardwareClaim, NodeKind
-from oracle.merkle import ChunkTree, RewardsTree, rewards_leaf, split_chunks
+from oracle.protocol import bls
+from oracle.protocol.eip712 import (
+    EpochReport,
+    SlashRequest,
+    pack_signatures,
+    report_digest,
+    sign_report,
+)
+from oracle.protocol.hardware import HardwareClaim, NodeKind
+from oracle.protocol.merkle import ChunkTree, RewardsTree, rewards_leaf, split_chunks
 from scripts._deploy import ROOT, TOKEN, TX_GAS_CAP, deploy_suite, load_params, register_bls_key
 from scripts._simulation import REGION
 
@@ -102,7 +108,8 @@ class Bench:
         """Submits a report for the next epoch; `reward_to` earns 1 token more than before.
         Signed by the first `signers` members (default all), in the hub's scheme; for BLS the
         last members are the non-signers (the longest walk over the bitmap), sent as
-        oracle.chain sends it (submitReportBlsWithHint) or, without `hint`, submitReportBls."""
+        oracle.service.chain sends it (submitReportBlsWithHint) or, without `hint`,
+        submitReportBls."""
         epoch = self.next_report_epoch()
         if reward_to is not None:
             self.cumulative[reward_to] = self.cumulative.get(reward_to, 0) + TOKEN
@@ -151,7 +158,7 @@ class Bench:
 def node_key(bench, owner, kind: NodeKind, claim: HardwareClaim):
     from eth_account import Account
 
-    from oracle.eip712 import sign_node_binding
+    from oracle.protocol.eip712 import sign_node_binding
 
     s = bench.s
     key = Account.create()
@@ -427,10 +434,10 @@ def scheme_table(scheme_rows) -> list[str]:
         "n - t members not signing), one rewarded account, no slashes, the third report after",
         "the committee change. `hub` = total - mint - publish; `w/o mint` = hub + publish, the",
         "figure the goals are about (ECDSA: 45,000 + 7,500·t; BLS: 160,000 + 2,000·n, both plus",
-        "the mint). BLS is sent as oracle.chain sends it, `submitReportBlsWithHint` (the hash",
-        "to G1 checked from a square-root witness); `BLS hub, modexp` is `submitReportBls` on",
-        "the next epoch (hash computed on-chain, one modexp per counter tried: the figure moves",
-        "with the number of tries the digest needs, 2 on average).",
+        "the mint). BLS is sent as oracle.service.chain sends it, `submitReportBlsWithHint` (the",
+        "hash to G1 checked from a square-root witness); `BLS hub, modexp` is `submitReportBls`",
+        "on the next epoch (hash computed on-chain, one modexp per counter tried: the figure",
+        "moves with the number of tries the digest needs, 2 on average).",
         "",
         "| n | t | ECDSA hub | ECDSA w/o mint | ECDSA total | ECDSA goal | met "
         "| BLS hub | BLS w/o mint | BLS total | BLS goal | met | BLS hub, modexp |",

@@ -16,8 +16,8 @@ from pathlib import Path
 import click
 from ape.cli import ConnectedProviderCommand, account_option
 
-from oracle.hardware import NodeKind, NodeStatus
-from oracle.merkle import CHUNK_SIZE, ChunkTree
+from oracle.protocol.hardware import NodeKind, NodeStatus
+from oracle.protocol.merkle import CHUNK_SIZE, ChunkTree
 from scripts._cli import (
     ADDRESS,
     AMOUNT,

@@ -29,9 +29,9 @@ from eth_account import Account
 from eth_utils import to_checksum_address
 from hexbytes import HexBytes
 
-from oracle.eip712 import sign_node_binding
-from oracle.hardware import HardwareClaim, NodeKind, NodeStatus
-from oracle.merkle import verify_rewards_proof
+from oracle.protocol.eip712 import sign_node_binding
+from oracle.protocol.hardware import HardwareClaim, NodeKind, NodeStatus
+from oracle.protocol.merkle import verify_rewards_proof
 from scripts._cli import (
     ADDRESS,
     AMOUNT,

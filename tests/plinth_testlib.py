@@ -14,8 +14,8 @@ from eth_account.messages import SignableMessage, encode_typed_data
 from eth_utils import keccak
 from hexbytes import HexBytes
 
-from oracle.eip712 import EpochReport, SlashRequest, pack_signatures, sign_report
-from oracle.merkle import RewardsTree
+from oracle.protocol.eip712 import EpochReport, SlashRequest, pack_signatures, sign_report
+from oracle.protocol.merkle import RewardsTree
 from scripts._deploy import TOKEN
 
 COMPUTE, STORAGE, WIRELESS = 0, 1, 2
@@ -147,7 +147,7 @@ def hardware(kind: int, **overrides) -> tuple:
 
 
 def binding_signature(suite, owner: str, node: NodeKey) -> bytes:
-    from oracle.eip712 import sign_node_binding
+    from oracle.protocol.eip712 import sign_node_binding
 
     return sign_node_binding(node.key, owner, chain.chain_id, suite.registry.address)
 

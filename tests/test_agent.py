@@ -14,24 +14,15 @@ import pytest
 from aiohttp import ClientTimeout
 from eth_account import Account
 
-from oracle.agent import (
-    ConfigError,
-    Honest,
-    LazyStorage,
-    Offline,
-    Settings,
-    SkipWork,
-    SlowGpu,
-    create_app,
-    load_settings,
-    wire,
-)
-from oracle.envelope import EnvelopeError, SignedResponse, challenge_id, verify_response
-from oracle.hardware import NodeKind
-from oracle.merkle import CHUNK_SIZE, ChunkTree, verify_chunk_proof
-from oracle.proofs import compute, storage
-from oracle.proofs.coverage import RadioClaim, schedule_beacons, validate_witnesses
-from oracle.radio import Radio, RadioMedium
+from oracle.agent import ConfigError, Settings, create_app, load_settings
+from oracle.protocol import compute, storage, wire
+from oracle.protocol.coverage import RadioClaim, schedule_beacons, validate_witnesses
+from oracle.protocol.envelope import EnvelopeError, SignedResponse, challenge_id, verify_response
+from oracle.protocol.hardware import NodeKind
+from oracle.protocol.merkle import CHUNK_SIZE, ChunkTree, verify_chunk_proof
+from oracle.sim.air import airwaves_for
+from oracle.sim.behaviours import Honest, LazyStorage, Offline, SkipWork, SlowGpu
+from oracle.sim.radio import Radio, RadioMedium
 
 CHAIN = 31337
 aio = pytest.mark.asyncio
@@ -333,8 +324,8 @@ async def coverage_round(aiohttp_client, tmp_path, witness_claim_m: float, true_
         beaconer.address: RadioClaim(*BASE),
         witness.address: RadioClaim(*offset(*BASE, witness_claim_m)),  # what it asserted
     }
-    b_client = await aiohttp_client(create_app(beaconer, medium=medium))
-    w_client = await aiohttp_client(create_app(witness, medium=medium))
+    b_client = await aiohttp_client(create_app(beaconer, radio=airwaves_for(medium)))
+    w_client = await aiohttp_client(create_app(witness, radio=airwaves_for(medium)))
     epoch, start = 11, 1_700_000_000.0
     (beacon,) = schedule_beacons(b"\x09" * 32, epoch, [beaconer.address], start)
     nonce = os.urandom(32)
@@ -421,7 +412,7 @@ async def test_requests_400_when_storage_or_beacon_body_malformed(aiohttp_client
         assert (await post(storage_client, "/storage/data", body))[0] == 400
     medium = RadioMedium(np.random.default_rng(1))
     settings = settings_for(tmp_path / "w", NodeKind.WIRELESS)
-    client = await aiohttp_client(create_app(settings, medium=medium))
+    client = await aiohttp_client(create_app(settings, radio=airwaves_for(medium)))
     (beacon,) = schedule_beacons(b"\x09" * 32, 1, [Account.create().address], 1.7e9)
     body = {"epoch": 1, "nonce": h(b"\x01" * 32), "chain_id": CHAIN}
     for bad in (wire.beacon_to_wire(beacon), {"beaconer": settings.address}):

@@ -27,9 +27,9 @@ from plinth_testlib import (
 )
 from py_ecc.optimized_bn128 import FQ2, G1, G2, add, b2, is_inf, is_on_curve, multiply, neg
 
-from oracle import bls
-from oracle.chain import Chain, Deployment, load_abis
-from oracle.eip712 import report_digest
+from oracle.protocol import bls
+from oracle.protocol.eip712 import report_digest
+from oracle.service.chain import Chain, Deployment, load_abis
 from scripts._deploy import TOKEN, register_bls_key
 
 P, R = bls.P, bls.R
@@ -685,7 +685,7 @@ def test_submitReportBls_uses_keys_of_the_committee_until_it_is_set_again(
     assert suite.hub.nextEpoch() == report.epoch + 1
 
 
-# ---------------------------------------------------------------- oracle.chain helpers
+# ---------------------------------------------------------------- oracle.service.chain helpers
 def test_chain_registers_keys_and_submits_a_bls_report(suite, deployer, oracles):
     view = Chain(chain.provider.uri, Deployment.from_record(suite.record), load_abis())
     assert view.scheme() == "ecdsa"

@@ -1,4 +1,5 @@
-"""oracle.chain against the session's deployed suite on anvil, through its own web3 client."""
+"""oracle.service.chain against the session's deployed suite on anvil, through its own web3
+client."""
 
 import pytest
 from ape import chain as ape_chain
@@ -13,9 +14,9 @@ from plinth_testlib import (
     make_report,
 )
 
-from oracle.chain import Chain, ChainError, Deployment, load_abis
-from oracle.eip712 import pack_signatures, sign_report
-from oracle.hardware import NodeKind, NodeStatus
+from oracle.protocol.eip712 import pack_signatures, sign_report
+from oracle.protocol.hardware import NodeKind, NodeStatus
+from oracle.service.chain import Chain, ChainError, Deployment, load_abis
 from scripts._deploy import TOKEN
 
 

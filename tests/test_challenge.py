@@ -8,8 +8,8 @@ import pytest
 from aiohttp import web
 from eth_account import Account
 
-from oracle.challenge import Limits, challenge_all, challenge_storage
-from oracle.envelope import challenge_id, sign_response
+from oracle.protocol.envelope import challenge_id, sign_response
+from oracle.service.challenge import Limits, challenge_all, challenge_storage
 
 CHAIN = 31337
 NODE = Account.create()

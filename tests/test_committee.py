@@ -1,12 +1,12 @@
-"""oracle.committee: signed bundles, the report scored from several members' verdicts (with the
-majority gate on slashes), and the reasons a member refuses a proposal. Pure, no chain."""
+"""oracle.committee.rules: signed bundles, the report scored from several members' verdicts (with
+the majority gate on slashes), and the reasons a member refuses a proposal. Pure, no chain."""
 
 from dataclasses import replace
 
 import pytest
 from eth_account import Account
 
-from oracle.committee import (
+from oracle.committee.rules import (
     Bundle,
     CommitteeError,
     leader_of,
@@ -15,9 +15,9 @@ from oracle.committee import (
     sign_bundle,
     validate_bundles,
 )
-from oracle.hardware import NodeKind, SlashReason
-from oracle.report import build_epoch
-from oracle.score import NodeInput
+from oracle.protocol.hardware import NodeKind, SlashReason
+from oracle.service.report import build_epoch
+from oracle.service.score import NodeInput
 
 CHAIN, HUB, EPOCH = 31337, "0x" + "11" * 20, 7
 KEYS = sorted(

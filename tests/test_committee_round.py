@@ -15,8 +15,8 @@ from plinth_testlib import COMPUTE, advance_to_epoch
 from test_oracle_e2e import onboard, start_agent
 
 from oracle.agent import Honest
-from oracle.hardware import NodeKind
-from oracle.report import build_epoch
+from oracle.protocol.hardware import NodeKind
+from oracle.service.report import build_epoch
 from scripts._committee import start_committee
 
 ECDSA, BLS = 0, 1
@@ -136,14 +136,14 @@ async def test_a_malicious_leader_gets_no_quorum(suite, network, monkeypatch, ta
     committee, epoch, _ = network
     leader = committee.leader(epoch, 0)
     if tamper == "invent_slash":
-        honest_build = leader.service.build
+        honest_build = leader.build
 
         def build(e, bundles):
             b = honest_build(e, bundles)
             victim = replace(b.results[0], slash_reason=1, evidence=b"\x01" * 32)
             return build_epoch(e, b.report.committee_version, [victim, *b.results[1:]], {}, 64)
 
-        monkeypatch.setattr(leader.service, "build", build)
+        monkeypatch.setattr(leader, "build", build)
     else:
         honest_gather = leader.gather
 
@@ -266,7 +266,7 @@ async def test_the_leader_drops_a_bad_bls_share_and_posts_the_rest(
 async def test_members_without_a_chain_view_or_behind_the_epoch_do_not_sign(
     suite, network, monkeypatch
 ):
-    from oracle.chain import ChainError
+    from oracle.service.chain import ChainError
 
     committee, epoch, _ = network
     leader = committee.leader(epoch, 0)

@@ -14,7 +14,7 @@ from ape import chain
 from hexbytes import HexBytes
 
 import scripts._deploy as deploy_module
-from oracle import bls
+from oracle.protocol import bls
 from scripts._deploy import (
     CONTRACTS,
     ROOT,

@@ -5,7 +5,7 @@ import os
 import pytest
 from eth_account import Account
 
-from oracle.envelope import (
+from oracle.protocol.envelope import (
     EnvelopeError,
     SignedResponse,
     canonical_json,

@@ -12,7 +12,7 @@ from plinth_testlib import (
     submit,
 )
 
-from oracle.eip712 import SlashRequest
+from oracle.protocol.eip712 import SlashRequest
 from scripts._deploy import TOKEN
 
 

@@ -9,7 +9,7 @@ import pytest
 from eth_abi import encode
 from eth_utils import keccak, to_checksum_address
 
-from oracle.merkle import (
+from oracle.protocol.merkle import (
     CHUNK_SIZE,
     ZERO_HASH,
     ChunkTree,

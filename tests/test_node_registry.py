@@ -31,7 +31,7 @@ from plinth_testlib import (
     submit,
 )
 
-from oracle.eip712 import SlashRequest, digest_of, node_binding_message, sign_node_binding
+from oracle.protocol.eip712 import SlashRequest, digest_of, node_binding_message, sign_node_binding
 from scripts._deploy import TOKEN
 
 # NodeStatus

@@ -4,12 +4,12 @@ import pytest
 import pytest_asyncio
 from eth_account import Account
 
-from oracle.api import create_api
-from oracle.hardware import NodeKind
-from oracle.merkle import verify_positional_proof, verify_rewards_proof
-from oracle.report import build_epoch, result_leaf
-from oracle.score import NodeInput, VerdictRecord, score_epoch
-from oracle.store import Store
+from oracle.protocol.hardware import NodeKind
+from oracle.protocol.merkle import verify_positional_proof, verify_rewards_proof
+from oracle.service.api import create_api
+from oracle.service.report import build_epoch, result_leaf
+from oracle.service.score import NodeInput, VerdictRecord, score_epoch
+from oracle.service.store import Store
 
 EPOCH = 7
 

@@ -6,7 +6,7 @@ import re
 import pytest
 from eth_account import Account
 
-from oracle.config import ConfigError, load_settings
+from oracle.service.config import ConfigError, load_settings
 
 
 @pytest.fixture

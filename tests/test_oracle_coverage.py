@@ -16,11 +16,13 @@ from eth_account import Account
 from plinth_testlib import ECDSA, WIRELESS, NodeKey, advance_to_epoch, register, stake
 
 from oracle.agent import Honest, Settings, create_app
-from oracle.chain import Chain, Deployment, load_abis
-from oracle.hardware import NodeKind, SlashReason
-from oracle.proofs.coverage import CoverageParams
-from oracle.radio import Radio, RadioMedium
-from oracle.service import OracleService, PipelineSettings
+from oracle.committee.build import build_report
+from oracle.protocol.coverage import CoverageParams
+from oracle.protocol.hardware import NodeKind, SlashReason
+from oracle.service.chain import Chain, Deployment, load_abis
+from oracle.service.pipeline import OracleService, PipelineSettings
+from oracle.sim.air import airwaves_for
+from oracle.sim.radio import Radio, RadioMedium
 
 LAT0, LON0 = 37.7749, -122.4194
 
@@ -59,7 +61,7 @@ async def test_coverage_round_rewards_honest_radios_and_slashes_a_spoofer(
             hw_class=0,
         )
         medium.place(settings.address, Radio(*true_pos))
-        server = TestServer(create_app(settings, Honest(), medium), host="127.0.0.1")
+        server = TestServer(create_app(settings, Honest(), airwaves_for(medium)), host="127.0.0.1")
         await server.start_server()
         servers.append(server)
         owner = provider2 if name == "spoofer" else provider
@@ -84,7 +86,7 @@ async def test_coverage_round_rewards_honest_radios_and_slashes_a_spoofer(
         Deployment.from_record(suite.record),
         load_abis(),
     )
-    from oracle.store import Store
+    from oracle.service.store import Store
 
     service = OracleService(
         view,
@@ -107,7 +109,7 @@ async def test_coverage_round_rewards_honest_radios_and_slashes_a_spoofer(
     assert too_strong and all(v["node"] == spoofer for v in too_strong)
 
     advance_to_epoch(suite, epoch + 1)
-    build = service.build_report(epoch)
+    build = build_report(service, epoch)
     results = {json.loads(line)["node"]: json.loads(line) for line in build.node_lines}
     by_name = {n: results[nodes[n].address.lower()] for n in nodes}
     for name in ("honest_0", "honest_1", "honest_2", "honest_3"):

@@ -21,13 +21,15 @@ from plinth_testlib import (
     stake,
 )
 
-from oracle.agent import Honest, LazyStorage, Settings, SkipWork, create_app
-from oracle.api import create_api
-from oracle.chain import Chain, Deployment, load_abis
-from oracle.hardware import NodeKind, SlashReason
-from oracle.merkle import CHUNK_SIZE, ChunkTree
-from oracle.service import OracleService, PipelineSettings
-from oracle.store import Store
+from oracle.agent import Settings, create_app
+from oracle.committee.build import build_report
+from oracle.protocol.hardware import NodeKind, SlashReason
+from oracle.protocol.merkle import CHUNK_SIZE, ChunkTree
+from oracle.service.api import create_api
+from oracle.service.chain import Chain, Deployment, load_abis
+from oracle.service.pipeline import OracleService, PipelineSettings
+from oracle.service.store import Store
+from oracle.sim.behaviours import Honest, LazyStorage, SkipWork
 from scripts._deploy import TOKEN
 
 
@@ -116,7 +118,7 @@ async def test_oracle_settles_epochs_rewards_honest_nodes_and_slashes_cheaters(
         assert await service.challenge_epoch(epoch, http) == 0  # once per epoch
 
     advance_to_epoch(suite, epoch + 1)
-    build = service.build_report(epoch)
+    build = build_report(service, epoch)
     results = {json.loads(line)["node"]: json.loads(line) for line in build.node_lines}
     by_name = {n: results[nodes[n].address.lower()] for n in nodes}
     assert by_name["honest_compute"]["reward"] > 0 and by_name["honest_storage"]["reward"] > 0
@@ -165,7 +167,7 @@ async def test_oracle_settles_epochs_rewards_honest_nodes_and_slashes_cheaters(
 async def test_runner_step_challenges_the_current_epoch_and_reports_the_ended_one(
     suite, deployer, provider, accounts, tmp_path
 ):
-    from oracle.runner import step
+    from oracle.app import step
 
     oracle = Account.from_key(accounts[6].private_key)
     suite.hub.setCommittee([oracle.address], 1, ECDSA, sender=deployer)

@@ -27,7 +27,13 @@ from plinth_testlib import (
     submit,
 )
 
-from oracle.eip712 import EpochReport, SlashRequest, pack_signatures, report_digest, sign_report
+from oracle.protocol.eip712 import (
+    EpochReport,
+    SlashRequest,
+    pack_signatures,
+    report_digest,
+    sign_report,
+)
 from scripts._deploy import TOKEN, TX_GAS_CAP
 
 # The largest maxSlashesPerReport the hub accepts: the worst case at this cap must fit 2**24 gas.

@@ -9,10 +9,11 @@ from plinth_testlib import COMPUTE, ECDSA, advance_to_epoch
 from test_oracle_e2e import onboard, start_agent
 
 from oracle.agent import Honest
-from oracle.chain import Chain, Deployment, load_abis
-from oracle.hardware import NodeKind
-from oracle.service import OracleService, PipelineSettings
-from oracle.store import Store
+from oracle.committee.build import build_report
+from oracle.protocol.hardware import NodeKind
+from oracle.service.chain import Chain, Deployment, load_abis
+from oracle.service.pipeline import OracleService, PipelineSettings
+from oracle.service.store import Store
 
 
 @pytest.mark.asyncio
@@ -47,9 +48,9 @@ async def test_restart_after_each_stage_gives_exactly_one_report(
         await server.close()
     advance_to_epoch(suite, epoch + 1)
 
-    first = process().build_report(epoch)  # scored + reported, then "crash" before submitting
+    first = build_report(process(), epoch)  # scored + reported, then "crash" before submitting
     again = process()
-    rebuilt = again.build_report(epoch)  # restart: the same report, not a second one
+    rebuilt = build_report(again, epoch)  # restart: the same report, not a second one
     assert rebuilt.results_file == first.results_file
     assert (
         rebuilt.digest(view.chain_id, suite.hub.address) == again.store.report_for(epoch)["digest"]
@@ -63,7 +64,7 @@ async def test_restart_after_each_stage_gives_exactly_one_report(
     with late.store.transaction() as sql:  # the state the crash left behind
         sql.execute("UPDATE epochs SET state = 'submitted' WHERE epoch = ?", (epoch,))
         sql.execute("UPDATE submissions SET status = 'pending' WHERE epoch = ?", (epoch,))
-    assert late.submit(epoch, late.build_report(epoch)) is None
+    assert late.submit(epoch, build_report(late, epoch)) is None
     assert late.store.epoch(epoch)["state"] == "confirmed"
     assert late.store.submission_for(epoch)["status"] == "confirmed"
     logs = list(suite.hub.ReportAccepted.range(0, ape_chain.blocks.head.number + 1))

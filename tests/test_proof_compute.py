@@ -12,16 +12,8 @@ import numpy as np
 import pytest
 from eth_utils import keccak
 
-from oracle.merkle import (
-    CHUNK_SIZE,
-    ChunkTree,
-    PositionalTree,
-    chunk_leaf,
-    verify_chunk_proof,
-    verify_positional_proof,
-)
-from oracle.proofs import compute
-from oracle.proofs.compute import (
+from oracle.protocol import compute
+from oracle.protocol.compute import (
     DEFAULT_K,
     HARDWARE_CLASSES,
     MAX_N,
@@ -46,6 +38,14 @@ from oracle.proofs.compute import (
     rows_for_detection,
     sample_rows,
     verify,
+)
+from oracle.protocol.merkle import (
+    CHUNK_SIZE,
+    ChunkTree,
+    PositionalTree,
+    chunk_leaf,
+    verify_chunk_proof,
+    verify_positional_proof,
 )
 
 NODE = "0x" + "11" * 20

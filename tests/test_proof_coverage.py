@@ -13,8 +13,7 @@ import numpy as np
 import pytest
 from eth_utils import keccak, to_checksum_address
 
-from oracle.hardware import HardwareClaim
-from oracle.proofs.coverage import (
+from oracle.protocol.coverage import (
     DEFAULT_PARAMS,
     EU868,
     US915,
@@ -37,7 +36,8 @@ from oracle.proofs.coverage import (
     validate_witnesses,
     witness_units,
 )
-from oracle.radio import SNR_REPORT_RANGE_DB, MediumParams, Radio, RadioMedium
+from oracle.protocol.hardware import HardwareClaim
+from oracle.sim.radio import SNR_REPORT_RANGE_DB, MediumParams, Radio, RadioMedium
 
 SEED = keccak(b"epoch seed")
 T0 = 1_700_000_000.0

@@ -1,4 +1,5 @@
-"""oracle.report: determinism, cumulative amounts, results-file proofs, rewards-tree proofs."""
+"""oracle.service.report: determinism, cumulative amounts, results-file proofs, rewards-tree
+proofs."""
 
 import json
 import random
@@ -7,11 +8,11 @@ import pytest
 from eth_account import Account
 from eth_utils import to_checksum_address
 
-from oracle.eip712 import report_digest
-from oracle.hardware import NodeKind, SlashReason
-from oracle.merkle import ZERO_HASH, verify_positional_proof, verify_rewards_proof
-from oracle.report import build_epoch, parse_results_file, result_leaf
-from oracle.score import NodeInput, VerdictRecord, score_epoch
+from oracle.protocol.eip712 import report_digest
+from oracle.protocol.hardware import NodeKind, SlashReason
+from oracle.protocol.merkle import ZERO_HASH, verify_positional_proof, verify_rewards_proof
+from oracle.service.report import build_epoch, parse_results_file, result_leaf
+from oracle.service.score import NodeInput, VerdictRecord, score_epoch
 
 HUB = "0x" + "11" * 20
 CHAIN = 31337
@@ -148,7 +149,7 @@ def test_slashes_listed_sorted_and_capped():
 
 
 def test_report_signs_with_eip712():
-    from oracle.eip712 import pack_signatures, sign_report
+    from oracle.protocol.eip712 import pack_signatures, sign_report
 
     build = build_epoch(9, 3, make_results(), {})
     keys = [Account.create() for _ in range(2)]

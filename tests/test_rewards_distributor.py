@@ -9,7 +9,7 @@ from ape import chain, project
 from eth_utils import to_checksum_address
 from plinth_testlib import advance_to_epoch, make_report, submit
 
-from oracle.merkle import RewardsTree, rewards_leaf
+from oracle.protocol.merkle import RewardsTree, rewards_leaf
 from scripts._deploy import TOKEN
 
 ZERO_ROOT = b"\x00" * 32

@@ -1,13 +1,13 @@
-"""oracle.score: epoch scores, reputation EMA, the rewards split and slash decisions."""
+"""oracle.service.score: epoch scores, reputation EMA, the rewards split and slash decisions."""
 
 import random
 
 import pytest
 from eth_utils import keccak
 
-from oracle.envelope import canonical_json
-from oracle.hardware import NodeKind, SlashReason
-from oracle.score import (
+from oracle.protocol.envelope import canonical_json
+from oracle.protocol.hardware import NodeKind, SlashReason
+from oracle.service.score import (
     BPS,
     DEFAULT_PARAMS,
     NodeInput,

@@ -32,8 +32,8 @@ from plinth_testlib import (
 )
 
 import scripts._deploy as deploy_mod
-from oracle.eip712 import SlashRequest
-from oracle.merkle import ChunkTree
+from oracle.protocol.eip712 import SlashRequest
+from oracle.protocol.merkle import ChunkTree
 from scripts import admin as admin_script
 from scripts import market as market_script
 from scripts import provider as provider_script
@@ -516,7 +516,7 @@ def test_admin_committee_set_scheme_bls_when_members_registered_keys(
 ):
     from hexbytes import HexBytes
 
-    from oracle import bls
+    from oracle.protocol import bls
 
     members = [o.address for o in oracles]
     out = run(admin_script.cli, "committee", "set", *members, "--threshold", 3, "--scheme", "bls",

@@ -25,8 +25,14 @@ from plinth_testlib import (
     submit,
 )
 
-from oracle.eip712 import SlashRequest
-from oracle.merkle import CHUNK_SIZE, ChunkTree, chunk_leaf, split_chunks, verify_chunk_proof
+from oracle.protocol.eip712 import SlashRequest
+from oracle.protocol.merkle import (
+    CHUNK_SIZE,
+    ChunkTree,
+    chunk_leaf,
+    split_chunks,
+    verify_chunk_proof,
+)
 from scripts._deploy import TOKEN
 
 # SlashReason

@@ -28,7 +28,7 @@ from hypothesis.stateful import (
 )
 from plinth_testlib import COMPUTE, STORAGE, WIRELESS, make_report, register, reverts, submit
 
-from oracle.eip712 import SlashRequest
+from oracle.protocol.eip712 import SlashRequest
 from scripts._deploy import TOKEN
 
 CI = bool(os.environ.get("CI"))

@@ -1,4 +1,5 @@
-"""oracle.store: WAL, migrations, exactly-once ingest across crashes, one report per epoch."""
+"""oracle.service.store: WAL, migrations, exactly-once ingest across crashes, one report per
+epoch."""
 
 import sqlite3
 import subprocess
@@ -8,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from oracle.hardware import NodeKind
-from oracle.report import build_epoch
-from oracle.score import NodeInput, VerdictRecord, score_epoch
-from oracle.store import (
+from oracle.protocol.hardware import NodeKind
+from oracle.service.report import build_epoch
+from oracle.service.score import NodeInput, VerdictRecord, score_epoch
+from oracle.service.store import (
     MIGRATIONS,
     ChallengeRow,
     InvalidTransition,
@@ -109,7 +110,7 @@ def test_process_crash_mid_transaction_then_restart_resumes_pending_only(store, 
     code = textwrap.dedent(
         f"""
         import os
-        from oracle.store import Observation, Store
+        from oracle.service.store import Observation, Store
         s = Store({str(path)!r})
         def die(self, db, challenge_id):
             if challenge_id.endswith("4"):

@@ -1,7 +1,8 @@
-"""The node agent's HTTP app: `create_app(settings, behaviour, medium)`.
+"""The node agent's HTTP app: `create_app(settings, behaviour, radio)`.
 
-Every successful answer is an oracle.envelope.SignedResponse (`to_wire()` JSON) signed by the
-node key, whose challenge_id binds the chain, the node, the epoch, a kind and the caller's nonce:
+Every successful answer is an oracle.protocol.envelope.SignedResponse (`to_wire()` JSON)
+signed by the node key, whose challenge_id binds the chain, the node, the epoch, a kind and
+the caller's nonce:
 
     GET  /health[?nonce=0x..32 bytes]    kind "health", epoch 0 -> {node, kind, hw_class, version}
     POST /compute/commit  {epoch, nonce, seed, n, chain_id}   kind "compute"
@@ -11,7 +12,7 @@ node key, whose challenge_id binds the chain, the node, the epoch, a kind and th
     POST /storage/data    {lease_id, data}                    kind "storage-data", epoch 0,
          nonce uint256(lease_id) -> {lease_id, root, n_chunks, size}
     POST /storage/audit   {epoch, nonce, lease_id, chain_id}  kind "storage"
-         -> oracle.proofs.storage payload {chunks: [{index, chunk, proof}]}
+         -> oracle.protocol.storage payload {chunks: [{index, chunk, proof}]}
     POST /coverage/beacon {epoch, nonce, chain_id, beacon: wire.beacon_to_wire}  kind "beacon"
          -> {beacon_hash, heard_by}
     POST /coverage/witnesses {epoch, nonce, chain_id}         kind "coverage"
@@ -20,7 +21,7 @@ node key, whose challenge_id binds the chain, the node, the epoch, a kind and th
 Only the endpoints of the node's kind are served (and /health). Errors are plain JSON
 {"error": "..."}, unsigned: 400 for a body that fails validation (strict: exact keys, types,
 sizes; a chain_id other than the node's), 404 for an unknown lease or computation, 413 for a
-body over settings.max_body_bytes, 503 when offline or without a radio medium.
+body over settings.max_body_bytes, 503 when offline or without a radio.
 """
 
 from __future__ import annotations
@@ -32,19 +33,17 @@ import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from aiohttp import web
 
-from oracle.agent import wire
-from oracle.agent.air import Airwaves, airwaves_for
 from oracle.agent.behaviour import Behaviour, Honest
 from oracle.agent.config import VERSION, Settings
 from oracle.agent.store import LeaseNotFound, LeaseStore
-from oracle.envelope import challenge_id, sign_response
-from oracle.hardware import NodeKind
-from oracle.proofs import compute, storage
-from oracle.radio import RadioMedium
+from oracle.protocol import compute, storage, wire
+from oracle.protocol.coverage import Beacon, WitnessReport
+from oracle.protocol.envelope import challenge_id, sign_response
+from oracle.protocol.hardware import NodeKind
 
 log = logging.getLogger("oracle.agent")
 ZERO32 = b"\x00" * 32
@@ -54,12 +53,25 @@ class BadRequest(ValueError):
     pass
 
 
+class Radio(Protocol):
+    """What a wireless agent needs of its radio. The simulation plugs in oracle.sim.air (one
+    in-process medium shared by every agent); a real deployment plugs in its radio driver."""
+
+    def transmit(self, beacon: Beacon, sender: str) -> list[str]:
+        """Sends `beacon` at its scheduled time; returns who heard it, where known."""
+        ...
+
+    def heard(self, node: str, epoch: int) -> list[WitnessReport]:
+        """The witness reports of the beacons `node` heard in `epoch`, as it will sign them."""
+        ...
+
+
 @dataclass
 class Agent:
     settings: Settings
     behaviour: Behaviour
     store: LeaseStore | None
-    air: Airwaves | None
+    air: Radio | None
     address: str
     computations: OrderedDict[bytes, tuple[compute.Computation, float]] = field(
         default_factory=OrderedDict
@@ -294,9 +306,9 @@ async def storage_audit(request: web.Request) -> web.Response:
     return agent.signed(cid, storage.build_payload(chunks))
 
 
-def _need_air(agent: Agent) -> Airwaves:
+def _need_air(agent: Agent) -> Radio:
     if agent.air is None:
-        raise web.HTTPServiceUnavailable(reason="no radio medium attached to this agent")
+        raise web.HTTPServiceUnavailable(reason="no radio attached to this agent")
     return agent.air
 
 
@@ -320,7 +332,7 @@ async def coverage_witnesses(request: web.Request) -> web.Response:
     agent = request.app[AGENT]
     body = await _body(request, {"epoch": _uint(64), "nonce": _hex32, "chain_id": _uint(64)})
     heard = _need_air(agent).heard(agent.address, body["epoch"])
-    payload = wire.witnesses_payload(body["epoch"], [h.report for h in heard])
+    payload = wire.witnesses_payload(body["epoch"], heard)
     return agent.signed(agent.cid(body["epoch"], "coverage", body["nonce"]), payload)
 
 
@@ -330,15 +342,15 @@ async def coverage_witnesses(request: web.Request) -> web.Response:
 def create_app(
     settings: Settings,
     behaviour: Behaviour | None = None,
-    medium: RadioMedium | Airwaves | None = None,
+    radio: Radio | None = None,
 ) -> web.Application:
-    """The agent app. `medium`: the in-process radio medium shared by a simulation's agents
-    (wireless nodes only; without one the coverage endpoints answer 503)."""
+    """The agent app. `radio`: the node's radio (wireless nodes only; without one the coverage
+    endpoints answer 503)."""
     agent = Agent(
         settings=settings,
         behaviour=behaviour if behaviour is not None else Honest(),
         store=LeaseStore(settings.data_dir) if settings.kind == NodeKind.STORAGE else None,
-        air=airwaves_for(medium) if medium is not None else None,
+        air=radio,
         address=settings.address,
     )
     app = web.Application(middlewares=[_errors, _offline], client_max_size=settings.max_body_bytes)

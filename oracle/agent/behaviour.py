@@ -1,26 +1,7 @@
-"""How an agent behaves: honest by default, or one of the dishonest behaviours the simulation
-harness injects into `create_app`. A behaviour changes only what the node does, never how the
-oracle checks it, so every one of them must be caught by the ordinary verifiers.
-
-- `Honest`: does the work it claims.
-- `LazyStorage(fraction_kept)`: stores only a pseudo-random fraction of each lease's chunks
-  (the others are left as holes in a sparse file and read back as zeros); it keeps the chunk
-  hashes, so it still knows the root and can build proofs, but a missing chunk does not reach
-  the root: `bad_proof`, with the chunk's index.
-- `SkipWork(fraction)`: computes only 1 - fraction of the rows of C (compute.lazy_prover):
-  `wrong_row` once a sampled row is a skipped one.
-- `SlowGpu(delay_s=..., factor=...)`: a CPU claiming a GPU class; it does the real work on its
-  CPU and answers the commitment after an extra delay_s, or after factor times its real time:
-  `late` against the claimed class's deadline.
-- Spoofed location is a property of the radio medium, not of the agent: the harness registers
-  the node on-chain with a claimed position (HardwareClaim.wireless(lat, lon)) and places its
-  true `oracle.radio.Radio` elsewhere (`medium.place(node, Radio(true_lat, true_lon))`); the
-  medium delivers from the true position, the oracle checks against the claimed one.
-- `Offline(mode)`: every endpoint refuses with 503 (mode "refuse") or hangs for hang_s and then
-  refuses (mode "hang", which a caller with a shorter timeout sees as a timeout). Any behaviour
-  can be taken offline mid-run by setting its `offline` attribute (or `go_offline()`); the
-  harness should also `medium.set_online(node, False)` so the node stops hearing beacons.
-"""
+"""How an agent behaves: `Honest` does the work it claims. `Behaviour` is the base the
+simulation's dishonest behaviours (oracle.sim.behaviours) override: a behaviour changes only
+what the node does, never how the oracle checks it. `offline` may be flipped at any time (every
+endpoint then refuses with 503, or hangs for hang_s first in mode "hang")."""
 
 from __future__ import annotations
 
@@ -28,9 +9,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from eth_utils import keccak
-
-from oracle.proofs import compute
+from oracle.protocol import compute
 
 OFFLINE_MODES = ("refuse", "hang")
 
@@ -74,55 +53,3 @@ class Behaviour:
 @dataclass
 class Honest(Behaviour):
     name = "honest"
-
-
-@dataclass
-class LazyStorage(Behaviour):
-    name = "lazy_storage"
-    fraction_kept: float = 0.5
-
-    def __post_init__(self):
-        super().__post_init__()
-        if not 0 <= self.fraction_kept <= 1:
-            raise ValueError(f"fraction_kept must be in [0, 1], got {self.fraction_kept}")
-
-    def keeps_chunk(self, lease_id: int, index: int) -> bool:
-        digest = keccak(b"keep" + lease_id.to_bytes(32, "big") + index.to_bytes(32, "big"))
-        return int.from_bytes(digest, "big") < self.fraction_kept * 2**256
-
-
-@dataclass
-class SkipWork(Behaviour):
-    name = "skip_work"
-    fraction: float = 0.5
-
-    def __post_init__(self):
-        super().__post_init__()
-        if not 0 <= self.fraction <= 1:
-            raise ValueError(f"fraction must be in [0, 1], got {self.fraction}")
-
-    def prover(self) -> Callable[[compute.Challenge], compute.Computation]:
-        return compute.lazy_prover(self.fraction)
-
-
-@dataclass
-class SlowGpu(Behaviour):
-    name = "slow_gpu"
-    delay_s: float = 0.0
-    factor: float = 1.0  # answer after factor x the real time (a CPU some factor slower)
-
-    def __post_init__(self):
-        super().__post_init__()
-        if not (math.isfinite(self.delay_s) and self.delay_s >= 0):
-            raise ValueError("delay_s must be a finite number >= 0")
-        if not (math.isfinite(self.factor) and self.factor >= 1):
-            raise ValueError("factor must be a finite number >= 1")
-
-    def commit_delay_s(self, elapsed_s: float) -> float:
-        return self.delay_s + (self.factor - 1) * elapsed_s
-
-
-@dataclass
-class Offline(Behaviour):
-    name = "offline"
-    offline: bool = True

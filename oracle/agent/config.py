@@ -26,8 +26,8 @@ from typing import Any
 
 from eth_account import Account
 
-from oracle.hardware import NodeKind
-from oracle.proofs.compute import HARDWARE_CLASSES
+from oracle.protocol.compute import HARDWARE_CLASSES
+from oracle.protocol.hardware import NodeKind
 
 VERSION = "0.1.0"
 _KEYS = {

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from oracle.merkle import CHUNK_SIZE, PositionalTree, chunk_leaf, split_chunks
+from oracle.protocol.merkle import CHUNK_SIZE, PositionalTree, chunk_leaf, split_chunks
 
 MAGIC = b"PLINTHL1"
 _HEADER = struct.Struct(">8sQQ32s")

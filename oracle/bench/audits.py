@@ -19,9 +19,9 @@ from eth_account import Account
 from eth_utils import keccak
 
 from oracle.agent import Honest, Settings, create_app
-from oracle.challenge import Limits, challenge_all, challenge_storage
-from oracle.hardware import NodeKind
-from oracle.merkle import CHUNK_SIZE, ChunkTree
+from oracle.protocol.hardware import NodeKind
+from oracle.protocol.merkle import CHUNK_SIZE, ChunkTree
+from oracle.service.challenge import Limits, challenge_all, challenge_storage
 
 CHAIN_ID = 31337
 

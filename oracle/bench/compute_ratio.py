@@ -18,8 +18,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from oracle.merkle import verify_positional_proof
-from oracle.proofs.compute import (
+from oracle.protocol.compute import (
     DEFAULT_K,
     HARDWARE_CLASSES,
     LABEL_A,
@@ -36,6 +35,7 @@ from oracle.proofs.compute import (
     sample_rows,
     verify,
 )
+from oracle.protocol.merkle import verify_positional_proof
 
 NODE = "0x" + "5a" * 20
 

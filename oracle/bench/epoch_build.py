@@ -1,6 +1,6 @@
 """Time to build an epoch from simulated node results: scoring and the rewards split
-(oracle.score), cumulative amounts and the rewards tree, the results file and its tree, and the
-EpochReport digest (oracle.report, oracle.eip712).
+(oracle.service.score), cumulative amounts and the rewards tree, the results file and its tree,
+and the EpochReport digest (oracle.service.report, oracle.protocol.eip712).
 
     python -m oracle.bench.epoch_build [--sizes 1000 100000] [--verdicts 3] [--owners-ratio 1]
     ETH_HASH_BACKEND=pysha3 python -m oracle.bench.epoch_build   # the faster keccak backend
@@ -18,9 +18,9 @@ import os
 import random
 import time
 
-from oracle.hardware import NodeKind
-from oracle.report import build_epoch
-from oracle.score import NodeInput, VerdictRecord, score_epoch
+from oracle.protocol.hardware import NodeKind
+from oracle.service.report import build_epoch
+from oracle.service.score import NodeInput, VerdictRecord, score_epoch
 
 BUDGET = 1_000_000 * 10**18
 

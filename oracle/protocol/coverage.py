@@ -269,8 +269,8 @@ class RadioClaim:
 
     @classmethod
     def from_hardware(cls, claim) -> RadioClaim:
-        """From a NodeRegistry HardwareClaim (oracle.hardware): microdegrees and tenths of a dB.
-        The position is lat/lon when set, else the centre of the asserted H3 cell."""
+        """From a NodeRegistry HardwareClaim (oracle.protocol.hardware): microdegrees and tenths
+        of a dB. The position is lat/lon when set, else the centre of the asserted H3 cell."""
         if claim.lat_e6 == 0 and claim.lon_e6 == 0:
             if claim.h3_cell == 0:
                 raise ValueError("no location asserted")

@@ -1,5 +1,5 @@
 """The oracle committee's rules, pure: signed observation bundles, the report computed from
-them, and what a member checks before it signs. No I/O (oracle.committee_round does the HTTP).
+them, and what a member checks before it signs. No I/O (oracle.committee.member does the HTTP).
 
 **A round** for an ended epoch e, committee of n sorted members, threshold t:
 
@@ -15,7 +15,7 @@ them, and what a member checks before it signs. No I/O (oracle.committee_round d
 4. The leader posts t ECDSA signatures or the BLS aggregate of every signer. The hub settles
    an epoch once, so leaders racing after a timeout cannot settle it twice.
 
-**Bundle** = canonical JSON (oracle.envelope.canonical_json) of
+**Bundle** = canonical JSON (oracle.protocol.envelope.canonical_json) of
 ``{"chain_id", "hub", "epoch", "member", "verdicts"}``, verdicts sorted by challenge id, each
 ``{"challenge_id", "node", "kind", "passed", "reason", "detail", "latency_us", "deadline_us",
 "lease_id", "chunk_index", "coverage_micro"}`` with integers only (latency in microseconds,
@@ -25,7 +25,7 @@ Signature: EIP-191 personal_sign by the member's operator key of
 
 **Combining** (``score_bundles``): a node's verdicts are the union of every bundle's verdicts
 for it (a challenge id already seen in an earlier bundle, by member address, is dropped, so
-copying another member's bundle adds nothing), scored as one node by oracle.score. A slash
+copying another member's bundle adds nothing), scored as one node by oracle.service.score. A slash
 stands only if more than half of the members that challenged the node contributed a verdict
 to its evidence (a wrong row, a bad chunk, a too-strong witness, a late answer): one member,
 the leader included, cannot slash a node the others saw working, and "offline" needs every
@@ -46,9 +46,9 @@ from eth_account import Account
 from eth_account.messages import encode_defunct
 from eth_utils import is_address, keccak, to_checksum_address
 
-from oracle.envelope import canonical_json
-from oracle.report import EpochBuild
-from oracle.score import (
+from oracle.protocol.envelope import canonical_json
+from oracle.service.report import EpochBuild
+from oracle.service.score import (
     DEFAULT_PARAMS,
     NodeInput,
     NodeResult,

@@ -49,10 +49,10 @@ have at least one eligible node, so no share is stranded; within a kind by
     weight_i = work_i * reputation_i
 
 where work is, per kind (incomparable units, hence the per-kind shares):
-    compute  = hardware-class throughput in GMAC/s (oracle.proofs.compute.HARDWARE_CLASSES)
+    compute  = hardware-class throughput in GMAC/s (oracle.protocol.compute.HARDWARE_CLASSES)
                x max(gpu_count, 1)
     storage  = bytes of the node's leases whose audits this epoch all passed (at least one)
-    wireless = coverage units (oracle.proofs.coverage.coverage_scores) in millionths
+    wireless = coverage units (oracle.protocol.coverage.coverage_scores) in millionths
 
 Both splits use the largest-remainder method: each part gets floor(total * w_i / W), then the
 remainder (total - sum of floors, which is < number of parts) goes one unit each to the parts
@@ -77,7 +77,8 @@ and always sum(rewards) <= budget; no reward is ever rounded up beyond its exact
 Unattributable failures (a bad signature, a malformed body: anyone could have sent them) are
 never slashed, only unrewarded.
 
-Evidence = keccak256(canonical JSON of the evidence object) (oracle.envelope.canonical_json):
+Evidence = keccak256(canonical JSON of the evidence object)
+(oracle.protocol.envelope.canonical_json):
 {epoch, node, reason, lease_id, chunk_index, challenges: [{challenge_id, reason, detail}...]}
 sorted by challenge id; the JSON itself is kept in the results so anyone can recompute it.
 """
@@ -89,9 +90,9 @@ from dataclasses import dataclass, field, replace
 
 from eth_utils import keccak
 
-from oracle.envelope import canonical_json
-from oracle.hardware import NodeKind, SlashReason
-from oracle.proofs.compute import HARDWARE_CLASSES
+from oracle.protocol.compute import HARDWARE_CLASSES
+from oracle.protocol.envelope import canonical_json
+from oracle.protocol.hardware import NodeKind, SlashReason
 
 BPS = 10_000
 
@@ -189,7 +190,7 @@ class NodeResult:
 # Verifier reason -> (provider-facing code, slash reason or None), per kind. Unknown failing
 # reasons become f"{kind}_{reason}", unrewarded and never slashed.
 _COMPUTE_FRAUD = {"wrong_row", "bad_proof", "wrong_indices", "wrong_size"}
-# oracle.proofs.storage reasons (bad_chunk, bad_proof, wrong_indices) and the ingest stage's
+# oracle.protocol.storage reasons (bad_chunk, bad_proof, wrong_indices) and the ingest stage's
 # missing_chunk (the node said it does not have it); the verdict names the failing chunk.
 _STORAGE_FRAUD = {"bad_chunk", "bad_proof", "wrong_indices", "missing_chunk", "wrong_chunk"}
 

@@ -1,4 +1,4 @@
-"""The committee round over HTTP (aiohttp), for one member; the rules are oracle.committee's.
+"""The committee round over HTTP (aiohttp), for one member; the rules are oracle.committee.rules's.
 
     GET  /committee/epochs/{n}/bundle    this member's signed bundle, once epoch n has ended
     POST /committee/epochs/{n}/proposal  {"attempt", "digest", "bundles"} -> this member's
@@ -40,17 +40,18 @@ from eth_account import Account
 from eth_account.messages import encode_defunct
 from eth_utils import is_address, keccak, to_checksum_address
 
-from oracle import bls
-from oracle.api import epoch_param, http_error
-from oracle.chain import ChainError
-from oracle.committee import Bundle, CommitteeError, leader_of, refusals, validate_bundles
-from oracle.eip712 import pack_signatures, sign_report
-from oracle.service import OracleService
+from oracle.committee.build import build, own_bundle
+from oracle.committee.rules import Bundle, CommitteeError, leader_of, refusals, validate_bundles
+from oracle.protocol import bls
+from oracle.protocol.eip712 import pack_signatures, sign_report
+from oracle.service.api import epoch_param, http_error
+from oracle.service.chain import ChainError
+from oracle.service.pipeline import OracleService
 
 log = logging.getLogger("plinth.committee")
 AUTH_TAG = b"plinth-committee-v1"
 MAX_SKEW_S = 120.0
-MAX_BODY = 64 << 20  # as oracle.api.MAX_REQUEST
+MAX_BODY = 64 << 20  # as oracle.service.api.MAX_REQUEST
 KEEP_EPOCHS = 16  # settled proposals served to members catching up
 
 
@@ -184,7 +185,7 @@ class Member:
             raise http_error(web.HTTPServiceUnavailable, f"no chain view: {exc}") from None
         if not ended:
             raise http_error(web.HTTPConflict, f"epoch {epoch} has not ended")
-        bundle = await asyncio.to_thread(self.service.own_bundle, epoch)
+        bundle = await asyncio.to_thread(own_bundle, self.service, epoch)
         if bundle is None:
             raise http_error(web.HTTPNotFound, f"no observations for epoch {epoch}")
         return web.json_response(bundle.to_json())
@@ -223,6 +224,10 @@ class Member:
             raise http_error(web.HTTPNotFound, f"no proposal with that digest for epoch {epoch}")
         return web.json_response({"bundles": [b.to_json() for b in bundles]})
 
+    def build(self, epoch: int, bundles: list[Bundle]):
+        """The epoch's report from `bundles` (oracle.committee.build.build); writes nothing."""
+        return build(self.service, epoch, bundles)
+
     async def _view_or_503(self) -> View:
         try:
             return await asyncio.to_thread(self.view)
@@ -249,8 +254,8 @@ class Member:
                 members=view.members,
                 threshold=view.threshold,
             )
-            own = self.service.own_bundle(epoch)
-            build = self.service.build(epoch, valid)
+            own = own_bundle(self.service, epoch)
+            build = self.build(epoch, valid)
         except CommitteeError as exc:
             return [f"invalid bundles: {exc}"]
         except ChainError as exc:
@@ -297,7 +302,7 @@ class Member:
 
     async def _bundle_of(self, session, member: str, epoch: int) -> Bundle | None:
         if member == self.address:
-            return await asyncio.to_thread(self.service.own_bundle, epoch)
+            return await asyncio.to_thread(own_bundle, self.service, epoch)
         if member not in self.peers:
             return None
         try:
@@ -353,7 +358,7 @@ class Member:
             self.metrics["rounds_without_quorum"] += 1
             return None
         t1 = clock()
-        build = await asyncio.to_thread(self.service.build, epoch, bundles)
+        build = await asyncio.to_thread(self.build, epoch, bundles)
         digest = build.digest(self.chain.chain_id, self.hub)
         self.proposals[epoch][digest] = bundles
         self._builds[(epoch, digest)] = build
@@ -463,7 +468,7 @@ class Member:
                     self._unserved.add(epoch)
                     log.warning("epoch %d: settled, but no member served its bundles yet", epoch)
                 return False
-            build = await asyncio.to_thread(self.service.build, epoch, bundles)
+            build = await asyncio.to_thread(self.build, epoch, bundles)
             if build.digest(self.chain.chain_id, self.hub) != digest:
                 log.error("epoch %d: the settled report does not follow from its bundles", epoch)
                 self.metrics["adopt_mismatch"] += 1

@@ -17,9 +17,9 @@ import json
 from aiohttp import web
 from eth_utils import is_address, to_checksum_address
 
-from oracle.merkle import PositionalTree, RewardsTree
-from oracle.report import parse_results_file, result_leaf
-from oracle.store import Store
+from oracle.protocol.merkle import PositionalTree, RewardsTree
+from oracle.service.report import parse_results_file, result_leaf
+from oracle.service.store import Store
 
 STORE = web.AppKey("store", Store)
 METRICS = web.AppKey("metrics", dict)

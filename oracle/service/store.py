@@ -385,8 +385,8 @@ class Store:
     def save_scores(
         self, epoch: int, results: Iterable[Any], lines: dict[str, bytes] | None = None
     ):
-        """Writes the epoch's node results (oracle.score.NodeResult) and moves the epoch from
-        challenged to scored, in one transaction."""
+        """Writes the epoch's node results (oracle.service.score.NodeResult) and moves the epoch
+        from challenged to scored, in one transaction."""
         lines = lines or {}
         with self.transaction() as db:
             self._advance(db, epoch, "challenged", "scored")

@@ -1,6 +1,6 @@
 """The long-running oracle: the pipeline loop as a background task of the API's aiohttp app
 (cleanup_ctx), one ClientSession for all challenges, graceful shutdown. With [committee]
-peers in the config the operator runs as a committee member (oracle.committee_round) and the
+peers in the config the operator runs as a committee member (oracle.committee.member) and the
 API serves the committee endpoints too."""
 
 from __future__ import annotations
@@ -13,14 +13,15 @@ from collections.abc import AsyncIterator
 import aiohttp
 from aiohttp import web
 
-from oracle import bls
-from oracle.api import create_api
-from oracle.chain import Chain, ChainError, Deployment, load_abis
-from oracle.challenge import Limits
-from oracle.committee_round import CommitteeSettings, Member
-from oracle.config import Settings
-from oracle.service import OracleService, PipelineSettings
-from oracle.store import Store
+from oracle.committee.build import build_report
+from oracle.committee.member import CommitteeSettings, Member
+from oracle.protocol import bls
+from oracle.service.api import create_api
+from oracle.service.chain import Chain, ChainError, Deployment, load_abis
+from oracle.service.challenge import Limits
+from oracle.service.config import Settings
+from oracle.service.pipeline import OracleService, PipelineSettings
+from oracle.service.store import Store
 
 log = logging.getLogger("plinth.oracle")
 ACTIVE = ("challenged", "scored", "reported", "submitted")
@@ -39,7 +40,7 @@ async def step(service: OracleService, session: aiohttp.ClientSession) -> None:
         row = store.epoch(epoch)
         if row is None or row["state"] not in ACTIVE:
             continue
-        build = await asyncio.to_thread(service.build_report, epoch)
+        build = await asyncio.to_thread(build_report, service, epoch)
         await asyncio.to_thread(service.submit, epoch, build)
 
 
@@ -68,7 +69,7 @@ def _chain(settings: Settings) -> Chain:
 
 
 def register_bls_key(settings: Settings) -> str:
-    """Registers the operator's BLS key (oracle.bls.derive_secret_key of its keystore key)
+    """Registers the operator's BLS key (oracle.protocol.bls.derive_secret_key of its keystore key)
     with its proof of possession; returns what happened, for the operator."""
     key = settings.load_key()
     chain = _chain(settings)
@@ -82,7 +83,9 @@ def register_bls_key(settings: Settings) -> str:
     )
 
 
-def build_app(settings: Settings) -> web.Application:
+def create_app(settings: Settings) -> web.Application:
+    """The operator's oracle (pipeline, API and, with [committee] peers, the committee
+    endpoints) from its settings: the one composition root."""
     key = settings.load_key()
     chain = _chain(settings)
     store = Store(settings.store_path)

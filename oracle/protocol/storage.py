@@ -4,11 +4,11 @@ I/O, no clock reads (the caller measures the latency and passes it in).
 Protocol, version 1. All integers big-endian; || is concatenation; keccak256 is Ethereum's.
 
 1. Data. A lease's data is zero-padded to whole CHUNK_SIZE (1024-byte) chunks; the data root is
-   oracle.merkle.ChunkTree over them: leaf_i = keccak256(uint256(i) || chunk_i), positional
+   oracle.protocol.merkle.ChunkTree over them: leaf_i = keccak256(uint256(i) || chunk_i), positional
    parents keccak256(left || right), leaves padded with zero hashes to a power of two. This is
    the tree SlashingManager.disputeStorageSlash checks, so any proof a node gives the oracle is
-   also what it can put on-chain to dispute a slash (`oracle.merkle.verify_chunk_proof` is the
-   Python twin of that check). The oracle keeps only (root, n_chunks) per lease.
+   also what it can put on-chain to dispute a slash (`oracle.protocol.merkle.verify_chunk_proof`
+   is the Python twin of that check). The oracle keeps only (root, n_chunks) per lease.
 
 2. Challenge. Per epoch, node and lease the oracle derives a 32-byte nonce from the epoch seed
    (`audit_nonce`: keccak256("plinth-storage-audit-v1" || seed || uint64(epoch) || node ||
@@ -18,7 +18,7 @@ Protocol, version 1. All integers big-endian; || is concatenation; keccak256 is 
    j = 0, 1, ..., keeping the first k = min(DEFAULT_K, n_chunks) distinct values in order of
    appearance (`audit_indices`).
 
-3. Response payload (canonical JSON, signed in an oracle.envelope.SignedResponse whose
+3. Response payload (canonical JSON, signed in an oracle.protocol.envelope.SignedResponse whose
    challenge_id binds chain, node, epoch, kind "storage" and the nonce):
        {"chunks": [{"index": x_0, "chunk": "0x" + 2048 hex digits,
                     "proof": ["0x" + 64 hex digits, ... tree_depth(n_chunks) siblings]}, ...]}
@@ -49,8 +49,8 @@ from typing import Any
 
 from eth_utils import keccak
 
-from oracle.merkle import CHUNK_SIZE, tree_depth, verify_chunk_proof
-from oracle.proofs._checks import distinct_indices, is_int, is_seconds, node_bytes, samples_needed
+from oracle.protocol._checks import distinct_indices, is_int, is_seconds, node_bytes, samples_needed
+from oracle.protocol.merkle import CHUNK_SIZE, tree_depth, verify_chunk_proof
 
 NONCE_BYTES = 32
 ROOT_BYTES = 32

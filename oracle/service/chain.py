@@ -15,11 +15,11 @@ from eth_utils import keccak, to_checksum_address
 from web3 import HTTPProvider, Web3
 from web3.exceptions import ContractCustomError, ContractLogicError, Web3Exception
 
-from oracle import bls
-from oracle.eip712 import EpochReport, report_digest
-from oracle.hardware import HardwareClaim, NodeKind, NodeStatus
+from oracle.protocol import bls
+from oracle.protocol.eip712 import EpochReport, report_digest
+from oracle.protocol.hardware import HardwareClaim, NodeKind, NodeStatus
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 BUILD_MANIFEST = ROOT / ".build" / "__local__.json"
 CONTRACTS = (
     "PlinthToken",
@@ -285,7 +285,7 @@ class Chain:
             "receipt",
         )
 
-    # ------------------------------------------------------------------ BLS (oracle.bls)
+    # ------------------------------------------------------------------ BLS (oracle.protocol.bls)
     def scheme(self) -> str:
         """How the current committee signs reports: "ecdsa" or "bls"."""
         return ("ecdsa", "bls")[self.call("OracleHub", "scheme")]

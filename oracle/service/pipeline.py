@@ -8,7 +8,7 @@ once per node (a restart skips nodes already observed), a report is built once p
 (the store refuses a second), and a report already on-chain is never sent again.
 
 Alone (`build_report` + `submit`) the operator scores its own verdicts and signs with its key
-and local `cosigners`. In a committee (oracle.committee_round) the report is built from every
+and local `cosigners`. In a committee (oracle.committee.member) the report is built from every
 member's signed bundle (`build`), stored only once the hub settled it (`adopt`), and posted
 with the members' signatures (`submit(..., post)`)."""
 
@@ -22,8 +22,12 @@ from dataclasses import dataclass, field
 
 import aiohttp
 
-from oracle.chain import Chain, ChainError, LeaseInfo, NodeInfo
-from oracle.challenge import (
+from oracle.protocol.coverage import CoverageParams, RadioClaim
+from oracle.protocol.eip712 import EpochReport, SlashRequest, pack_signatures, sign_report
+from oracle.protocol.hardware import NodeKind
+from oracle.protocol.merkle import CHUNK_SIZE
+from oracle.service.chain import Chain, ChainError, LeaseInfo, NodeInfo
+from oracle.service.challenge import (
     Limits,
     Outcome,
     challenge_all,
@@ -31,22 +35,15 @@ from oracle.challenge import (
     challenge_coverage,
     challenge_storage,
 )
-from oracle.committee import Bundle, score_bundles, sign_bundle
-from oracle.eip712 import EpochReport, SlashRequest, pack_signatures, sign_report
-from oracle.hardware import NodeKind
-from oracle.merkle import CHUNK_SIZE
-from oracle.proofs import compute
-from oracle.proofs.coverage import CoverageParams, RadioClaim
-from oracle.report import EpochBuild, build_epoch
-from oracle.score import NodeInput
-from oracle.store import ChallengeRow, Observation, Store
+from oracle.service.report import EpochBuild
+from oracle.service.store import ChallengeRow, Observation, Store
 
 log = logging.getLogger("plinth.oracle")
 
 
 @dataclass(frozen=True)
 class PipelineSettings:
-    compute_n: int = 4096  # see oracle.config.ChallengeSettings
+    compute_n: int = 4096  # see oracle.service.config.ChallengeSettings
     storage_deadline_s: float = 2.0
     concurrency: int = 64
     limits: Limits = field(default_factory=Limits)
@@ -180,65 +177,6 @@ class OracleService:
         )
 
     # ------------------------------------------------------------------ score + report
-    def verdict_entries(self, epoch: int) -> list[dict]:
-        """This operator's verdicts of `epoch` as bundle entries (oracle.committee): integers
-        only, so every committee member scores them the same way."""
-        out = []
-        for v in self.store.verdicts_of(epoch):
-            request, detail = v["request"], v["detail"] or ""
-            chunk = 0
-            if "[index " in detail:
-                chunk = int(detail.rsplit("[index ", 1)[1].rstrip("]"))
-            latency = v["latency_s"]
-            out.append(
-                {
-                    "challenge_id": v["challenge_id"],
-                    "node": v["node"].lower(),
-                    "kind": v["kind"],
-                    "passed": bool(v["passed"]),
-                    "reason": v["reason"],
-                    "detail": detail,
-                    "latency_us": None if latency is None else max(round(latency * 1e6), 0),
-                    "deadline_us": round(self._deadline(v) * 1e6),
-                    "lease_id": int(request.get("lease_id") or 0),
-                    "chunk_index": chunk,
-                    "coverage_micro": max(int(request.get("coverage_micro", 0)), 0),
-                }
-            )
-        return out
-
-    def own_bundle(self, epoch: int) -> Bundle | None:
-        """This operator's signed bundle of `epoch`, or None if it has not challenged it."""
-        row = self.store.epoch(epoch)
-        if row is None or row["state"] == "scheduled":
-            return None
-        hub = self.chain.deployment.addresses["OracleHub"]
-        return sign_bundle(self.key, self.chain.chain_id, hub, epoch, self.verdict_entries(epoch))
-
-    def build(self, epoch: int, bundles: list[Bundle]) -> EpochBuild:
-        """The epoch's report from validated bundles, this operator's chain view and its stored
-        earlier reports (reputations, cumulative rewards). Writes nothing."""
-        nodes = {n.node.lower(): n for n in self.chain.nodes()}
-        leases = {x.lease_id: x for x in self.chain.leases()}
-        previous = self.store.reputations(epoch)
-
-        def make_input(node: str, verdicts, coverage_micro: int):
-            if node not in nodes:
-                return None
-            return self._node_input(
-                nodes[node], verdicts, previous.get(node), leases, coverage_micro
-            )
-
-        results = score_bundles(epoch, bundles, make_input, self.chain.budget(epoch))
-        version = self.chain.committee()[0]
-        return build_epoch(
-            epoch,
-            version,
-            results,
-            self.store.previous_cumulative(epoch),
-            self.settings.max_slashes,
-        )
-
     def mark_missed(self, epoch: int) -> None:
         """Records an ended epoch this operator did not challenge (it was down) as challenged
         with no verdicts, so it can still adopt the committee's report of it (the next
@@ -262,43 +200,11 @@ class OracleService:
                 build.report.results_root,
             )
 
-    def build_report(self, epoch: int) -> EpochBuild:
-        """Scores the epoch from this operator's own verdicts alone and stores its report
-        (once): a committee of one. Scoring is a pure function of the stored verdicts and
-        earlier reputations, so a restart after any step rebuilds the same report byte for
-        byte."""
-        build = self.build(epoch, [self.own_bundle(epoch)])
-        self.adopt(epoch, build)
-        return build
-
-    def _deadline(self, v: dict) -> float:
-        if v["kind"] == "compute":
-            return compute.deadline_s(
-                self.settings.compute_n, compute.HARDWARE_CLASSES[v["request"].get("hw_class", 0)]
-            )
-        return self.settings.storage_deadline_s
-
-    @staticmethod
-    def _node_input(n: NodeInfo, verdicts, previous, leases, coverage_micro=0) -> NodeInput:
-        rep, streak = previous if previous else (None, 0)
-        return NodeInput(
-            node=n.node,
-            owner=n.owner,
-            kind=n.kind,
-            verdicts=tuple(verdicts),
-            prev_reputation_bps=rep,
-            prev_late_streak=streak,
-            hw_class=n.hardware.hw_class,
-            gpu_count=n.hardware.gpu_count,
-            leases={x.lease_id: x.data_size for x in leases.values() if x.node == n.node},
-            coverage_micro=coverage_micro,
-        )
-
     # ------------------------------------------------------------------ sign + submit
     def submit(self, epoch: int, build: EpochBuild, post=None) -> bytes | None:
         """Sends the report unless the hub already has one for `epoch`; returns the
         transaction hash, or None when there was nothing to send (or another member's report
-        won the race). `post` (oracle.committee_round.Post) carries the committee's ECDSA
+        won the race). `post` (oracle.committee.member.Post) carries the committee's ECDSA
         signatures or BLS aggregate; without it this operator signs with its own key and its
         local `cosigners`. The attempt is recorded before the broadcast; the epoch goes
         reported -> submitted -> confirmed (or back to reported if the transaction reverted,

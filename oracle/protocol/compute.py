@@ -23,7 +23,7 @@ Protocol, version 1. All integers big-endian; || is concatenation; keccak256 is 
    SPOT_CHECK_ROWS rows match the CPU (reduced-precision accumulators are known to drop low
    bits), otherwise the CPU result is used.
    Row commitment: leaf_i = keccak256(uint256(i) || C[i, 0] || ... || C[i, n-1]), each entry
-   int32 two's complement (4n bytes a row); root = oracle.merkle.PositionalTree over
+   int32 two's complement (4n bytes a row); root = oracle.protocol.merkle.PositionalTree over
    leaf_0..leaf_{n-1}: parent = keccak256(left || right), leaves padded with 32 zero bytes to a
    power of two. A proof is the tree_depth(n) siblings from the leaf level up.
 
@@ -73,8 +73,8 @@ from typing import Any
 import numpy as np
 from eth_utils import keccak
 
-from oracle.merkle import PositionalTree, tree_depth, verify_positional_proof
-from oracle.proofs._checks import distinct_indices, is_int, is_seconds, node_bytes, samples_needed
+from oracle.protocol._checks import distinct_indices, is_int, is_seconds, node_bytes, samples_needed
+from oracle.protocol.merkle import PositionalTree, tree_depth, verify_positional_proof
 
 SEED_BYTES = 32
 SALT_BYTES = 32

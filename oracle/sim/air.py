@@ -2,8 +2,8 @@
 each node (the beacons it heard, per epoch). A beaconer's agent transmits through the medium and
 the receptions land in the witnesses' inboxes; each witness's agent reports its own inbox.
 
-Agents that are given the same RadioMedium share the same Airwaves (`airwaves_for`), so the
-harness only hands one medium to all the agents it runs in one process.
+Airwaves implements the agent's `Radio` (oracle.agent.app): the harness hands
+`airwaves_for(medium)` to every agent it runs in one process.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from oracle.proofs.coverage import Beacon, WitnessReport, node_id
-from oracle.radio import RadioMedium
+from oracle.protocol.coverage import Beacon, WitnessReport, node_id
+from oracle.sim.radio import RadioMedium
 
 EPOCHS_KEPT = 8  # inbox epochs kept per node; older ones are dropped
 MAX_HEARD_PER_EPOCH = 10_000
@@ -47,8 +47,8 @@ class Airwaves:
         if len(heard) < MAX_HEARD_PER_EPOCH and all(h.beacon.hash != beacon.hash for h in heard):
             heard.append(Heard(beacon, report))
 
-    def heard(self, node: str, epoch: int) -> list[Heard]:
-        return list(self._inbox.get(node_id(node), {}).get(epoch, ()))
+    def heard(self, node: str, epoch: int) -> list[WitnessReport]:
+        return [h.report for h in self._inbox.get(node_id(node), {}).get(epoch, ())]
 
 
 _AIRWAVES: weakref.WeakKeyDictionary[RadioMedium, Airwaves] = weakref.WeakKeyDictionary()

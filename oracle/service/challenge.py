@@ -19,9 +19,8 @@ from typing import Any
 import aiohttp
 from eth_utils import keccak
 
-from oracle.agent import wire
-from oracle.envelope import EnvelopeError, SignedResponse, challenge_id, verify_response
-from oracle.proofs import compute, coverage, storage
+from oracle.protocol import compute, coverage, storage, wire
+from oracle.protocol.envelope import EnvelopeError, SignedResponse, challenge_id, verify_response
 
 
 @dataclass
@@ -322,9 +321,9 @@ async def challenge_coverage(
     "offline" etc. when not), kind "coverage" per node for its witness answer, and kind
     "witness" per witness report (passed iff valid, over_hex_cap included; the reason is the
     verifier's). A too_strong report is recorded against the endpoint `_blame_too_strong`
-    blames (so two too_strong links make LocationSpoofed in oracle.score). Every coverage
+    blames (so two too_strong links make LocationSpoofed in oracle.service.score). Every coverage
     outcome's request carries the node's "coverage_micro" (coverage units x 1e6, hex-density
-    weighted), the work oracle.score weighs wireless nodes by."""
+    weighted), the work oracle.service.score weighs wireless nodes by."""
     claims = {coverage.node_id(a): claim for a, (_, claim) in nodes.items()}
     endpoint = {coverage.node_id(a): url for a, (url, _) in nodes.items()}
     start = time.time() if start_time is None else start_time

@@ -1,7 +1,7 @@
 """Report stage: node results -> cumulative rewards, rewards tree, results file, EpochReport.
 Pure: no I/O, no clock, no signing (the report stage signs `build.report` with
-oracle.eip712.sign_report). Deterministic: the same results, in any order, give byte-identical
-files and identical roots on every oracle; nothing hashed or signed contains a float.
+oracle.protocol.eip712.sign_report). Deterministic: the same results, in any order, give
+byte-identical files and identical roots on every oracle; nothing hashed or signed contains a float.
 
 **Cumulative rewards** (IRewardsDistributor): per OWNER account,
 cumulative_e = cumulative_{e-1} + sum of this epoch's rewards of the owner's nodes. Owners
@@ -16,7 +16,8 @@ with a cumulative amount of 0 are left out of the tree. totalRewards = this epoc
 
 nodes sorted by ascending address. **Leaf encoding**: leaf_i = keccak256(b"plinth-result-v1\\n"
 || bytes of node line i without its "\\n"). resultsRoot = PositionalTree(leaf_0..leaf_{N-1})
-(oracle.merkle: parent = keccak256(left || right), padded with zero hashes to a power of two).
+(oracle.protocol.merkle: parent = keccak256(left || right), padded with zero hashes to a power
+of two).
 A provider proves its line with verify_positional_proof(resultsRoot, N, i, leaf_i, proof).
 The tag keeps a leaf from being a 64-byte inner node preimage. Empty epoch: resultsRoot = 0.
 
@@ -34,11 +35,11 @@ from itertools import pairwise
 
 from eth_utils import keccak, to_checksum_address
 
-from oracle.eip712 import EpochReport, SlashRequest, report_digest
-from oracle.envelope import canonical_json
-from oracle.hardware import NodeKind, SlashReason
-from oracle.merkle import ZERO_HASH, PositionalTree, RewardsTree
-from oracle.score import NodeResult
+from oracle.protocol.eip712 import EpochReport, SlashRequest, report_digest
+from oracle.protocol.envelope import canonical_json
+from oracle.protocol.hardware import NodeKind, SlashReason
+from oracle.protocol.merkle import ZERO_HASH, PositionalTree, RewardsTree
+from oracle.service.score import NodeResult
 
 RESULT_LEAF_TAG = b"plinth-result-v1\n"
 RESULTS_VERSION = 1

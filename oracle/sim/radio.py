@@ -37,7 +37,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from eth_utils import keccak
 
-from oracle.proofs.coverage import (
+from oracle.protocol.coverage import (
     LORA_DEMOD_SNR_DB,
     SPEED_OF_LIGHT,
     Beacon,

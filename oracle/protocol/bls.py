@@ -20,8 +20,8 @@ Hash to G1, try-and-increment with keccak (dst and m are 32 bytes each)
     checks with one mulmod per counter instead of a modexp.
 
 Domain separation
-    REPORT_DST for reports: the message is the report's EIP-712 digest (oracle.eip712), which
-    binds chain id, hub, epoch and committee version.
+    REPORT_DST for reports: the message is the report's EIP-712 digest (oracle.protocol.eip712),
+    which binds chain id, hub, epoch and committee version.
     POP_DST for proofs of possession: the message is keccak(abi.encode(uint256 chainId, address
     hub, address operator, uint256 pk1.x, uint256 pk1.y)), so a key's PoP cannot be replayed by
     another operator, on another hub or chain. A PoP is what stops a rogue key

@@ -1,9 +1,9 @@
 """Payload formats of the agent's answers, shared by the agent (encode) and the oracle (decode).
-Every payload is canonical JSON inside an oracle.envelope.SignedResponse; bytes are 0x-hex.
+Every payload is canonical JSON inside an oracle.protocol.envelope.SignedResponse; bytes are 0x-hex.
 
 compute commit  {"stage": "commit", "root": hex32, "elapsed_s": float, "backend": str}
 compute reveal  {"stage": "reveal", "rows": [{"index": int, "row": hex(4n), "proof": [hex32]}]}
-storage audit   oracle.proofs.storage: {"chunks": [{"index", "chunk", "proof"}]}
+storage audit   oracle.protocol.storage: {"chunks": [{"index", "chunk", "proof"}]}
 beacon          {"beacon_hash": hex32, "heard_by": int}
 witnesses       {"epoch": int, "witnesses": [{"witness": address, "beacon_hash": hex32,
                  "rssi_cdbm": int, "snr_cdb": int, "frequency_hz": int, "received_at_ms": int}]}
@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from oracle.proofs import compute
-from oracle.proofs.coverage import Beacon, WitnessReport, node_id
+from oracle.protocol import compute
+from oracle.protocol.coverage import Beacon, WitnessReport, node_id
 
 
 def hexb(raw: bytes) -> str:

@@ -1,1 +1,0 @@
-"""The proofs the oracle checks and the node agent answers: pure protocol code, no I/O."""
