@@ -27,7 +27,6 @@ body over settings.max_body_bytes, 503 when offline or without a radio.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections import OrderedDict
@@ -44,6 +43,7 @@ from oracle.protocol import compute, storage, wire
 from oracle.protocol.coverage import Beacon, WitnessReport
 from oracle.protocol.envelope import challenge_id, sign_response
 from oracle.protocol.hardware import NodeKind
+from oracle.protocol.strict import DecodeError, JsonLimits, decode_json
 
 log = logging.getLogger("oracle.agent")
 ZERO32 = b"\x00" * 32
@@ -133,9 +133,11 @@ async def _body(request: web.Request, schema: dict[str, Callable[[Any], Any]]) -
     """The JSON object of the request, with exactly the schema's keys, each checked."""
     raw = await request.read()  # HTTPRequestEntityTooLarge past client_max_size
     try:
-        body = json.loads(raw)
-    except ValueError:
-        raise BadRequest("body is not JSON") from None
+        body = await asyncio.to_thread(
+            decode_json, raw, JsonLimits(max_bytes=request.app[AGENT].settings.max_body_bytes)
+        )
+    except DecodeError as exc:
+        raise BadRequest(f"body: {exc}") from None
     if not isinstance(body, dict):
         raise BadRequest("body must be a JSON object")
     missing, extra = sorted(set(schema) - set(body)), sorted(set(body) - set(schema))

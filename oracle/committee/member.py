@@ -41,9 +41,18 @@ from eth_account.messages import encode_defunct
 from eth_utils import is_address, keccak, to_checksum_address
 
 from oracle.committee.build import build, own_bundle
-from oracle.committee.rules import Bundle, CommitteeError, leader_of, refusals, validate_bundles
+from oracle.committee.rules import (
+    BODY_LIMITS,
+    MAX_BODY,
+    Bundle,
+    CommitteeError,
+    leader_of,
+    refusals,
+    validate_bundles,
+)
 from oracle.protocol import bls
 from oracle.protocol.eip712 import pack_signatures, sign_report
+from oracle.protocol.strict import decode_json
 from oracle.service.api import epoch_param, http_error
 from oracle.service.chain import ChainError
 from oracle.service.pipeline import OracleService
@@ -51,7 +60,6 @@ from oracle.service.pipeline import OracleService
 log = logging.getLogger("plinth.committee")
 AUTH_TAG = b"plinth-committee-v1"
 MAX_SKEW_S = 120.0
-MAX_BODY = 64 << 20  # as oracle.service.api.MAX_REQUEST
 KEEP_EPOCHS = 16  # settled proposals served to members catching up
 
 
@@ -196,10 +204,11 @@ class Member:
         view = await self._view_or_503()
         leader = self._authenticate(request, body, view.members)
         try:
-            proposal = json.loads(body)
-            digest = _bytes32(proposal["digest"])
-            bundles = [Bundle.from_json(b) for b in proposal["bundles"]]
-        except (ValueError, KeyError, TypeError) as exc:
+            digest, bundles = await asyncio.to_thread(_parse_proposal, body, len(view.members))
+        except ValueError as exc:  # DecodeError and CommitteeError are ValueErrors
+            self.metrics["proposals_malformed"] += 1
+            log.warning("%s: malformed proposal for epoch %d from %s: %s", self.address, epoch,
+                        leader, exc)  # fmt: skip
             raise http_error(web.HTTPBadRequest, f"malformed proposal: {exc}") from None
         reasons = await asyncio.to_thread(self._review, epoch, view, digest, bundles)
         if reasons:
@@ -298,7 +307,12 @@ class Member:
                 raw += chunk
                 if len(raw) > MAX_BODY:
                     raise CommitteeError(f"{member}: response over {MAX_BODY} bytes")
-            return r.status, json.loads(raw) if raw else {}
+            if not raw:
+                return r.status, {}
+            body = await asyncio.to_thread(decode_json, bytes(raw), BODY_LIMITS)
+            if not isinstance(body, dict):
+                raise CommitteeError(f"{member}: the answer is not a JSON object")
+            return r.status, body
 
     async def _bundle_of(self, session, member: str, epoch: int) -> Bundle | None:
         if member == self.address:
@@ -548,7 +562,21 @@ class Member:
                 await self.lead(session, epoch, attempt)
 
 
+def _parse_proposal(body: bytes, members: int) -> tuple[bytes, list[Bundle]]:
+    """A proposal's digest and bundles, decoded strictly; ValueError (with the reason) for
+    anything outside the schema: {"attempt": int, "digest": hex32, "bundles": [bundle...]}."""
+    proposal = decode_json(body, BODY_LIMITS)
+    if not isinstance(proposal, dict) or set(proposal) != {"attempt", "digest", "bundles"}:
+        raise CommitteeError('a proposal has exactly the keys "attempt", "digest", "bundles"')
+    if type(proposal["attempt"]) is not int or not 0 <= proposal["attempt"] < 2**32:
+        raise CommitteeError("proposal attempt must be an integer in [0, 2^32)")
+    bundles = proposal["bundles"]
+    if not isinstance(bundles, list) or len(bundles) > members:
+        raise CommitteeError(f"proposal bundles must be a list of at most {members}")
+    return _bytes32(proposal["digest"]), [Bundle.from_json(b) for b in bundles]
+
+
 def _bytes32(value) -> bytes:
     if not isinstance(value, str) or not value.startswith("0x") or len(value) != 66:
         raise ValueError("a digest is 32 bytes of 0x-hex")
-    return bytes.fromhex(value[2:])
+    return bytes.fromhex(value[2:])  # ValueError for non-hex digits

@@ -47,6 +47,7 @@ from eth_account.messages import encode_defunct
 from eth_utils import is_address, keccak, to_checksum_address
 
 from oracle.protocol.envelope import canonical_json
+from oracle.protocol.strict import JsonLimits
 from oracle.service.report import EpochBuild
 from oracle.service.score import (
     DEFAULT_PARAMS,
@@ -64,6 +65,16 @@ VERDICT_KEYS = frozenset(
      "lease_id", "chunk_index", "coverage_micro"}
 )  # fmt: skip
 MAX_VERDICTS = 100_000
+# Field bounds of a verdict entry: a bundle with any field outside them is refused whole, so no
+# member's number can make another member's report build raise (or overflow).
+MAX_MICROS = 10**12  # latency and deadline, about 11.6 days in microseconds
+MAX_ID = 2**64 - 1  # lease id, chunk index
+MAX_COVERAGE_MICRO = 10**15
+MAX_REASON = 64
+MAX_DETAIL = 1_024
+KINDS = frozenset({"compute", "storage", "beacon", "coverage", "witness"})
+MAX_BODY = 64 << 20  # a proposal carries every member's bundle
+BODY_LIMITS = JsonLimits(max_bytes=MAX_BODY, max_depth=8, max_items=4_000_000)
 
 
 class CommitteeError(ValueError):
@@ -77,28 +88,37 @@ def leader_of(members: Sequence[str], epoch: int, attempt: int) -> str:
     return members[(epoch + attempt) % len(members)]
 
 
-def _int(v: Any, what: str, *, nullable: bool = False) -> int | None:
+def _int(v: Any, what: str, upper: int = MAX_ID, *, nullable: bool = False) -> int | None:
     if v is None and nullable:
         return None
-    if type(v) is not int or v < 0:
-        raise CommitteeError(f"{what} must be a natural number, got {v!r}")
+    if type(v) is not int or not 0 <= v <= upper:
+        shown = f"an integer of {v.bit_length()} bits" if type(v) is int else repr(v)[:40]
+        raise CommitteeError(f"{what} must be an integer in [0, {upper}], got {shown}")
     return v
 
 
 def _verdict(v: Any) -> dict:
-    """One verdict entry, validated (strict keys and types)."""
+    """One verdict entry, validated (strict keys, types and ranges)."""
     if not isinstance(v, dict) or set(v) != VERDICT_KEYS:
         raise CommitteeError(f"a verdict has exactly the keys {sorted(VERDICT_KEYS)}")
-    for k in ("challenge_id", "node", "kind", "reason", "detail"):
-        if not isinstance(v[k], str):
-            raise CommitteeError(f"verdict {k} must be a string")
+    for k, limit in (("challenge_id", 66), ("node", 42), ("kind", 16), ("reason", MAX_REASON),
+                     ("detail", MAX_DETAIL)):  # fmt: skip
+        if not isinstance(v[k], str) or len(v[k]) > limit:
+            raise CommitteeError(f"verdict {k} must be a string of at most {limit} characters")
     if not is_address(v["node"]) or v["node"] != v["node"].lower():
         raise CommitteeError(f"verdict node must be a lowercase address, got {v['node']!r}")
+    cid = v["challenge_id"]
+    if len(cid) != 66 or cid[:2] != "0x" or any(c not in "0123456789abcdef" for c in cid[2:]):
+        raise CommitteeError("verdict challenge_id must be 32 bytes of lowercase 0x-hex")
+    if v["kind"] not in KINDS:
+        raise CommitteeError(f"verdict kind must be one of {sorted(KINDS)}")
     if type(v["passed"]) is not bool:
         raise CommitteeError("verdict passed must be a boolean")
-    _int(v["latency_us"], "latency_us", nullable=True)
-    for k in ("deadline_us", "lease_id", "chunk_index", "coverage_micro"):
-        _int(v[k], k)
+    _int(v["latency_us"], "latency_us", MAX_MICROS, nullable=True)
+    _int(v["deadline_us"], "deadline_us", MAX_MICROS)
+    _int(v["lease_id"], "lease_id")
+    _int(v["chunk_index"], "chunk_index")
+    _int(v["coverage_micro"], "coverage_micro", MAX_COVERAGE_MICRO)
     return v
 
 
@@ -166,7 +186,7 @@ class Bundle:
         return cls(
             chain_id=_int(body["chain_id"], "chain_id"),
             hub=to_checksum_address(body["hub"]),
-            epoch=_int(body["epoch"], "epoch"),
+            epoch=_int(body["epoch"], "epoch", 2**63 - 1),
             member=to_checksum_address(body["member"]),
             verdicts=tuple(_verdict(v) for v in verdicts),
             signature=signature,

@@ -40,12 +40,15 @@ zeros) is never a valid key or signature, and no coordinate may be >= P.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable
 from functools import reduce
 
 from eth_abi import encode
 from eth_utils import keccak, to_checksum_address
-from py_ecc.optimized_bn128 import (
+
+_RECURSION_LIMIT = sys.getrecursionlimit()
+from py_ecc.optimized_bn128 import (  # noqa: E402 (the limit is read before py-ecc raises it)
     FQ,
     FQ2,
     FQ12,
@@ -66,6 +69,11 @@ from py_ecc.optimized_bn128 import (
     normalize,
     pairing,
 )
+
+# py-ecc raises the interpreter's recursion limit to 100,000 when imported, far past what the C
+# stack holds: a deeply nested JSON body would then crash the process instead of raising. BN254
+# arithmetic here needs no deep recursion, so the limit goes back to what it was.
+sys.setrecursionlimit(_RECURSION_LIMIT)
 
 P = field_modulus
 R = curve_order

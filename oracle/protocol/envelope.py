@@ -26,9 +26,12 @@ from eth_account import Account
 from eth_account.messages import encode_defunct
 from eth_utils import keccak, to_checksum_address
 
+from oracle.protocol.strict import DecodeError, JsonLimits, decode_json
+
 CHALLENGE_TAG = b"plinth-challenge-v1"
 RESPONSE_TAG = b"plinth-response-v1"
 MAX_PAYLOAD = 8 * 1024 * 1024
+PAYLOAD_LIMITS = JsonLimits(max_bytes=MAX_PAYLOAD)
 
 
 class EnvelopeError(ValueError):
@@ -99,10 +102,11 @@ class SignedResponse:
         return cls(cid, raw, sig)
 
     def decoded(self) -> Any:
+        """The payload's JSON value, decoded strictly (oracle.protocol.strict)."""
         try:
-            return json.loads(self.payload)
-        except ValueError as exc:
-            raise EnvelopeError(f"payload is not JSON: {exc}") from None
+            return decode_json(self.payload, PAYLOAD_LIMITS)
+        except DecodeError as exc:
+            raise EnvelopeError(f"payload: {exc}") from None
 
 
 def _hex(value: Any, size: int) -> bytes:

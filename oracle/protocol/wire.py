@@ -10,7 +10,8 @@ witnesses       {"epoch": int, "witnesses": [{"witness": address, "beacon_hash":
                 (the fixed-point fields of WitnessReport.witness_message, so what is checked is
                 exactly what was signed)
 
-Decoders raise ValueError on anything malformed; the oracle turns that into "malformed".
+Decoders raise ValueError (oracle.protocol.strict.DecodeError) on anything malformed, and
+check every number's range before any arithmetic on it; the oracle turns that into "malformed".
 """
 
 from __future__ import annotations
@@ -19,6 +20,21 @@ from typing import Any
 
 from oracle.protocol import compute
 from oracle.protocol.coverage import Beacon, WitnessReport, node_id
+from oracle.protocol.strict import DecodeError, integer, items, nat, number, text
+
+# Bounds of the answers' fields: far outside what an honest node sends, tight enough that
+# nothing derived from them overflows.
+MAX_ELAPSED_S = 86_400.0
+MAX_BACKEND_CHARS = 64
+MAX_REVEALED_ROWS = 1_024
+MAX_PROOF_HASHES = 64
+MAX_ROW_INDEX = 2**32 - 1
+MAX_WITNESSES = 10_000  # as the simulation's air keeps per node and epoch
+RSSI_CDBM = (-30_000, 10_000)  # -300 dBm .. +100 dBm, in hundredths
+SNR_CDB = (-10_000, 10_000)  # -100 dB .. +100 dB, in hundredths
+MAX_FREQUENCY_HZ = 10**10
+MAX_TIME_MS = 2**53  # a JavaScript-safe integer, some 285,000 years after 1970
+MAX_EPOCH = 2**63 - 1
 
 
 def hexb(raw: bytes) -> str:
@@ -27,25 +43,21 @@ def hexb(raw: bytes) -> str:
 
 def unhex(value: Any, size: int | None = None, what: str = "value") -> bytes:
     if not isinstance(value, str) or value[:2] not in ("0x", "0X") or len(value) % 2:
-        raise ValueError(f"{what} must be 0x-hex")
+        raise DecodeError(f"{what} must be 0x-hex")
+    if size is not None and len(value) != 2 + 2 * size:
+        raise DecodeError(f"{what} must be {size} bytes, got {len(value) // 2 - 1}")
     try:
         raw = bytes.fromhex(value[2:])
     except ValueError:
-        raise ValueError(f"{what} must be 0x-hex") from None
-    if size is not None and len(raw) != size:
-        raise ValueError(f"{what} must be {size} bytes, got {len(raw)}")
+        raise DecodeError(f"{what} must be 0x-hex") from None
+    if 2 * len(raw) != len(value) - 2:  # fromhex skips whitespace
+        raise DecodeError(f"{what} must be 0x-hex")
     return raw
-
-
-def _int(value: Any, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"{what} must be an integer")
-    return value
 
 
 def _object(payload: Any, keys: set[str]) -> dict:
     if not isinstance(payload, dict) or set(payload) != keys:
-        raise ValueError(f"payload must be an object with exactly {sorted(keys)}")
+        raise DecodeError(f"payload must be an object with exactly {sorted(keys)}")
     return payload
 
 
@@ -59,11 +71,10 @@ def commit_payload(root: bytes, elapsed_s: float, backend: str) -> dict:
 def commitment_from_payload(payload: Any) -> compute.Commitment:
     p = _object(payload, {"stage", "root", "elapsed_s", "backend"})
     if p["stage"] != "commit":
-        raise ValueError("not a commitment")
-    elapsed = p["elapsed_s"]
-    if isinstance(elapsed, bool) or not isinstance(elapsed, int | float):
-        raise ValueError("elapsed_s must be a number")
-    return compute.Commitment(root=unhex(p["root"], 32, "root"), elapsed_s=float(elapsed))
+        raise DecodeError("not a commitment")
+    elapsed = number(p["elapsed_s"], "elapsed_s", 0.0, MAX_ELAPSED_S)
+    text(p["backend"], "backend", MAX_BACKEND_CHARS)
+    return compute.Commitment(root=unhex(p["root"], 32, "root"), elapsed_s=elapsed)
 
 
 def reveal_payload(reveal: compute.Reveal) -> dict:
@@ -78,18 +89,19 @@ def reveal_payload(reveal: compute.Reveal) -> dict:
 
 def reveal_from_payload(payload: Any) -> compute.Reveal:
     p = _object(payload, {"stage", "rows"})
-    if p["stage"] != "reveal" or not isinstance(p["rows"], list):
-        raise ValueError("not a reveal")
+    if p["stage"] != "reveal":
+        raise DecodeError("not a reveal")
     rows = []
-    for item in p["rows"]:
+    for item in items(p["rows"], "rows", MAX_REVEALED_ROWS):
         item = _object(item, {"index", "row", "proof"})
-        if not isinstance(item["proof"], list):
-            raise ValueError("proof must be a list")
         rows.append(
             compute.RevealedRow(
-                index=_int(item["index"], "index"),
+                index=nat(item["index"], "index", MAX_ROW_INDEX),
                 row=unhex(item["row"], None, "row"),
-                proof=tuple(unhex(s, 32, "proof hash") for s in item["proof"]),
+                proof=tuple(
+                    unhex(s, 32, "proof hash")
+                    for s in items(item["proof"], "proof", MAX_PROOF_HASHES)
+                ),
             )
         )
     return compute.Reveal(rows=tuple(rows))
@@ -109,10 +121,8 @@ def beacon_to_wire(beacon: Beacon) -> dict:
 
 def beacon_from_wire(epoch: int, body: Any) -> Beacon:
     b = _object(body, {"beaconer", "payload", "frequency_hz", "tx_time_ms"})
-    frequency = _int(b["frequency_hz"], "frequency_hz")
-    tx_ms = _int(b["tx_time_ms"], "tx_time_ms")
-    if not 0 < frequency <= 10**10 or not 0 < tx_ms < 2**63:
-        raise ValueError("frequency_hz or tx_time_ms out of range")
+    frequency = integer(b["frequency_hz"], "frequency_hz", 1, MAX_FREQUENCY_HZ)
+    tx_ms = integer(b["tx_time_ms"], "tx_time_ms", 1, MAX_TIME_MS)
     return Beacon(
         epoch, node_id(b["beaconer"]), unhex(b["payload"], 32, "payload"), frequency, tx_ms / 1000
     )
@@ -136,10 +146,8 @@ def witnesses_payload(epoch: int, reports: list[WitnessReport]) -> dict:
 
 def witnesses_from_payload(payload: Any) -> tuple[int, list[WitnessReport]]:
     p = _object(payload, {"epoch", "witnesses"})
-    if not isinstance(p["witnesses"], list):
-        raise ValueError("witnesses must be a list")
     reports = []
-    for item in p["witnesses"]:
+    for item in items(p["witnesses"], "witnesses", MAX_WITNESSES):
         w = _object(
             item,
             {"witness", "beacon_hash", "rssi_cdbm", "snr_cdb", "frequency_hz", "received_at_ms"},
@@ -147,10 +155,10 @@ def witnesses_from_payload(payload: Any) -> tuple[int, list[WitnessReport]]:
         fields = (
             node_id(w["witness"]),
             unhex(w["beacon_hash"], 32, "beacon_hash"),
-            _int(w["rssi_cdbm"], "rssi_cdbm"),
-            _int(w["snr_cdb"], "snr_cdb"),
-            _int(w["frequency_hz"], "frequency_hz"),
-            _int(w["received_at_ms"], "received_at_ms"),
+            integer(w["rssi_cdbm"], "rssi_cdbm", *RSSI_CDBM),
+            integer(w["snr_cdb"], "snr_cdb", *SNR_CDB),
+            integer(w["frequency_hz"], "frequency_hz", 1, MAX_FREQUENCY_HZ),
+            nat(w["received_at_ms"], "received_at_ms", MAX_TIME_MS),
         )
         reports.append(WitnessReport.from_message_fields(fields))
-    return _int(p["epoch"], "epoch"), reports
+    return nat(p["epoch"], "epoch", MAX_EPOCH), reports

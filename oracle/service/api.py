@@ -39,19 +39,16 @@ def http_error(cls: type[web.HTTPException], message: str) -> web.HTTPException:
 def _address(request: web.Request, name: str) -> str:
     value = request.match_info[name]
     if not is_address(value):
-        raise http_error(web.HTTPBadRequest, f"not an address: {value}")
+        raise http_error(web.HTTPBadRequest, f"not an address: {value[:60]!r}")
     return to_checksum_address(value)
 
 
 def epoch_param(request: web.Request) -> int:
     """The route's {epoch}, a natural number, or 400."""
-    try:
-        epoch = int(request.match_info["epoch"])
-    except ValueError:
-        epoch = -1
-    if epoch < 0:
-        raise http_error(web.HTTPBadRequest, "epoch must be a natural number")
-    return epoch
+    raw = request.match_info["epoch"]
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 18):
+        raise http_error(web.HTTPBadRequest, "epoch must be a natural number below 10^18")
+    return int(raw)
 
 
 def _not_found(what: str) -> web.HTTPException:

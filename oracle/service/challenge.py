@@ -2,14 +2,18 @@
 
 Each function challenges one node once and returns an Outcome: the verdict of the pure
 verifier, the reason code, and the raw signed responses (stored as evidence). Nothing here
-raises on what a node does: a node that hangs, sends garbage, a huge body or a response signed
-by someone else costs a failed verdict and nothing more. Timeouts and size limits bound every
-request; concurrency is bounded by the caller (`challenge_all`)."""
+raises on what a node does: a node that hangs, sends garbage, a huge or deeply nested body, an
+out-of-range number or a response signed by someone else costs that node a failed verdict and
+nothing more. Every answer is decoded by oracle.protocol.strict and the wire decoders before
+any field is used; timeouts and size limits bound every request; decoding and verification run
+in worker threads, so one node's answer never delays the timing of another; an unexpected error
+while handling one node's answer is logged and becomes that node's "internal_error" verdict
+(never slashed). Concurrency is bounded by the caller (`challenge_all`)."""
 
 from __future__ import annotations
 
 import asyncio
-import json
+import logging
 import os
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -21,6 +25,9 @@ from eth_utils import keccak
 
 from oracle.protocol import compute, coverage, storage, wire
 from oracle.protocol.envelope import EnvelopeError, SignedResponse, challenge_id, verify_response
+from oracle.protocol.strict import DecodeError, JsonLimits, decode_json
+
+log = logging.getLogger("plinth.challenge")
 
 
 @dataclass
@@ -80,9 +87,12 @@ async def _post(
     except aiohttp.ClientError as exc:
         raise _Refused("offline", f"{type(exc).__name__}: {exc}") from None
     try:
-        return json.loads(raw), latency
-    except ValueError:
-        raise _Refused("malformed", "answer is not JSON") from None
+        body = await asyncio.to_thread(
+            decode_json, raw, JsonLimits(max_bytes=limits.max_response_bytes)
+        )
+    except DecodeError as exc:
+        raise _Refused("malformed", f"answer: {exc}") from None
+    return body, latency
 
 
 async def _read_bounded(resp: aiohttp.ClientResponse, limit: int) -> bytes:
@@ -98,11 +108,35 @@ async def _read_bounded(resp: aiohttp.ClientResponse, limit: int) -> bytes:
     return b"".join(parts)
 
 
-def _open(body: dict, chain_id: int, cid: bytes, node: str) -> Any:
+def _open_sync(body: Any, chain_id: int, cid: bytes, node: str) -> Any:
     try:
         return verify_response(SignedResponse.from_wire(body), chain_id, cid, node)
     except EnvelopeError as exc:
         raise _Refused("bad_signature", str(exc)) from None
+
+
+async def _open(body: Any, chain_id: int, cid: bytes, node: str) -> Any:
+    """The payload of a node's signed answer (signature recovered and payload decoded in a
+    worker thread); refuses an answer not signed by `node` for `cid`."""
+    return await asyncio.to_thread(_open_sync, body, chain_id, cid, node)
+
+
+def _decode(decoder: Callable[[Any], Any], payload: Any) -> Any:
+    try:
+        return decoder(payload)
+    except ValueError as exc:
+        raise _Refused("malformed", str(exc)) from None
+
+
+def _internal_error(out: Outcome, exc: BaseException) -> Outcome:
+    """An unexpected error while handling `out.node`'s answer: that node's failed verdict,
+    unattributable (never slashed), logged with the traceback for the operator."""
+    log.error(
+        "%s challenge of %s: internal error", out.kind, out.node, exc_info=(type(exc), exc, None)
+    )
+    out.passed, out.reason = False, "internal_error"
+    out.detail = f"{type(exc).__name__}: {str(exc)[:200]}"
+    return out
 
 
 def fresh_nonce(epoch_seed: bytes) -> bytes:
@@ -152,10 +186,7 @@ async def challenge_compute(
         )
         out.responses.append(body)
         out.latency_s = latency
-        try:
-            commitment = wire.commitment_from_payload(_open(body, chain_id, cid, node))
-        except ValueError as exc:
-            raise _Refused("malformed", str(exc)) from None
+        commitment = _decode(wire.commitment_from_payload, await _open(body, chain_id, cid, node))
         salt = os.urandom(32)
         out.request["salt"] = wire.hexb(salt)
         body, _ = await _post(
@@ -165,21 +196,21 @@ async def challenge_compute(
             limits,
         )
         out.responses.append(body)
-        try:
-            reveal = wire.reveal_from_payload(_open(body, chain_id, cid, node))
-        except ValueError as exc:
-            raise _Refused("malformed", str(exc)) from None
+        reveal = _decode(wire.reveal_from_payload, await _open(body, chain_id, cid, node))
+        verdict = await asyncio.to_thread(
+            compute.verify,
+            compute.Challenge(seed=seed, n=n, node=node, epoch=epoch),
+            commitment,
+            reveal,
+            salt=salt,
+            hw_class=hw_class,
+            commit_latency_s=latency,
+        )
     except _Refused as r:
         out.reason, out.detail = r.reason, r.detail
         return out
-    verdict = compute.verify(
-        compute.Challenge(seed=seed, n=n, node=node, epoch=epoch),
-        commitment,
-        reveal,
-        salt=salt,
-        hw_class=hw_class,
-        commit_latency_s=latency,
-    )
+    except Exception as exc:  # CancelledError is a BaseException and propagates
+        return _internal_error(out, exc)
     out.passed, out.reason, out.detail, out.index = (
         verdict.passed,
         str(verdict.reason),
@@ -216,14 +247,16 @@ async def challenge_storage(
         body, latency = await _post(session, f"{endpoint}/storage/audit", request, limits)
         out.responses.append(body)
         out.latency_s = latency
-        payload = _open(body, chain_id, cid, node)
+        payload = await _open(body, chain_id, cid, node)
+        challenge = storage.Challenge(
+            nonce=nonce, node=node, lease_id=lease_id, n_chunks=n_chunks, root=root
+        )
+        verdict = await asyncio.to_thread(storage.verify, challenge, payload, latency, deadline_s)
     except _Refused as r:
         out.reason, out.detail = r.reason, r.detail
         return out
-    challenge = storage.Challenge(
-        nonce=nonce, node=node, lease_id=lease_id, n_chunks=n_chunks, root=root
-    )
-    verdict = storage.verify(challenge, payload, latency, deadline_s)
+    except Exception as exc:
+        return _internal_error(out, exc)
     out.passed, out.reason, out.detail, out.index = (
         verdict.passed,
         str(verdict.reason),
@@ -236,14 +269,20 @@ async def challenge_storage(
 async def challenge_all(
     jobs: list[Callable[[], Awaitable[Outcome]]], concurrency: int
 ) -> list[Outcome]:
-    """Runs the challenge coroutines with at most `concurrency` in flight; results in order."""
+    """Runs the challenge coroutines with at most `concurrency` in flight; the outcomes in
+    order. A job that raises (the challenge functions above do not on anything a node sends)
+    is logged and left out: its node has no verdict this time, and the others keep theirs."""
     gate = asyncio.Semaphore(concurrency)
 
     async def one(job):
         async with gate:
-            return await job()
+            try:
+                return await job()
+            except Exception:  # CancelledError is a BaseException and propagates
+                log.exception("a challenge job failed; its node gets no verdict from it")
+                return None
 
-    return await asyncio.gather(*(one(j) for j in jobs))
+    return [o for o in await asyncio.gather(*(one(j) for j in jobs)) if o is not None]
 
 
 # --- coverage ---------------------------------------------------------------------------------
@@ -300,6 +339,20 @@ def _blame_too_strong(beacons, reports, verdicts, claims, params) -> dict[int, s
     return blame
 
 
+def _judge(transmitted, reports, claims, params, now):
+    """The round's pure analysis (in a worker thread: the blame step grows with the links):
+    each report's verdict, the endpoint blamed for each too-strong one, coverage per node."""
+    verdicts = coverage.validate_witnesses(transmitted, reports, claims, params, now=now)
+    blame = _blame_too_strong(transmitted, reports, verdicts, claims, params)
+    weights = coverage.hex_density_weights(
+        {a: c.cell(params.hex_cap_resolution) for a, c in claims.items()}, params
+    )
+    scores = coverage.coverage_scores(
+        transmitted, zip(reports, verdicts, strict=True), weights, params
+    )
+    return verdicts, blame, scores
+
+
 async def challenge_coverage(
     session,
     nodes: Mapping[str, tuple[str, coverage.RadioClaim]],
@@ -345,13 +398,17 @@ async def challenge_coverage(
                 session, f"{endpoint[b.beaconer]}/coverage/beacon", request, limits
             )
             out.responses.append(body)
-            payload = _open(body, chain_id, cid, b.beaconer)
+            payload = await _open(body, chain_id, cid, b.beaconer)
             if not isinstance(payload, dict) or payload.get("beacon_hash") != wire.hexb(b.hash):
                 raise _Refused("malformed", "answer does not name this beacon")
         except _Refused as r:
             out.reason, out.detail = r.reason, r.detail
             return out, False
-        out.passed, out.reason, out.detail = True, "ok", f"heard by {payload.get('heard_by')}"
+        except Exception as exc:
+            return _internal_error(out, exc), False
+        heard_by = payload.get("heard_by")
+        out.passed, out.reason = True, "ok"
+        out.detail = f"heard by {heard_by if type(heard_by) is int else 'an unreadable count'}"
         return out, True
 
     sent = await asyncio.gather(*(beacon(b) for b in beacons))
@@ -368,15 +425,16 @@ async def challenge_coverage(
                 session, f"{endpoint[node]}/coverage/witnesses", request, limits
             )
             out.responses.append(body)
-            try:
-                got_epoch, reports = wire.witnesses_from_payload(_open(body, chain_id, cid, node))
-            except ValueError as exc:
-                raise _Refused("malformed", str(exc)) from None
+            got_epoch, reports = _decode(
+                wire.witnesses_from_payload, await _open(body, chain_id, cid, node)
+            )
             if got_epoch != epoch or any(r.witness != node for r in reports):
                 raise _Refused("malformed", "reports of another epoch or another witness")
         except _Refused as r:
             out.reason, out.detail = r.reason, r.detail
             return out, []
+        except Exception as exc:
+            return _internal_error(out, exc), []
         out.passed, out.reason, out.detail = True, "ok", f"{len(reports)} reports"
         return out, reports
 
@@ -388,8 +446,9 @@ async def challenge_coverage(
         outcomes.append(out)
         for r in rs:
             report_cid[id(r)] = keccak(out.challenge_id + bytes(r.beacon_hash))
-    verdicts = coverage.validate_witnesses(transmitted, reports, claims, params, now=now)
-    blame = _blame_too_strong(transmitted, reports, verdicts, claims, params)
+    verdicts, blame, scores = await asyncio.to_thread(
+        _judge, transmitted, reports, claims, params, now
+    )
     for i, (report, verdict) in enumerate(zip(reports, verdicts, strict=True)):
         node = blame.get(i, report.witness)
         passed = verdict.valid or verdict.reason == coverage.Reason.OVER_HEX_CAP
@@ -405,12 +464,6 @@ async def challenge_coverage(
                 request={"epoch": epoch, "beacon_hash": wire.hexb(report.beacon_hash)},
             )
         )
-    weights = coverage.hex_density_weights(
-        {a: c.cell(params.hex_cap_resolution) for a, c in claims.items()}, params
-    )
-    scores = coverage.coverage_scores(
-        transmitted, zip(reports, verdicts, strict=True), weights, params
-    )
     for o in outcomes:
         o.request["coverage_micro"] = int(scores.get(coverage.node_id(o.node), 0.0) * 1_000_000)
     return outcomes

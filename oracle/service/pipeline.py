@@ -84,15 +84,19 @@ class OracleService:
             jobs += self._jobs_for(n, leases, epoch, seed, session)
         outcomes = await challenge_all(jobs, self.settings.concurrency)
         if wireless:
-            outcomes += await challenge_coverage(
-                session,
-                wireless,
-                chain_id=self.chain.chain_id,
-                epoch=epoch,
-                epoch_seed=seed,
-                params=self.settings.coverage,
-                limits=self.settings.limits,
-            )
+            try:
+                outcomes += await challenge_coverage(
+                    session,
+                    wireless,
+                    chain_id=self.chain.chain_id,
+                    epoch=epoch,
+                    epoch_seed=seed,
+                    params=self.settings.coverage,
+                    limits=self.settings.limits,
+                )
+            except Exception:  # the epoch still settles; wireless nodes go unchallenged
+                self.metrics["coverage_round_errors"] += 1
+                log.exception("epoch %d: the coverage round failed", epoch)
         self._record(epoch, outcomes)
         self.store.advance_epoch(epoch, "scheduled", "challenged")
         for o in outcomes:

@@ -99,7 +99,10 @@ BPS = 10_000
 # Verdict reasons the challenge stage writes when no response came back at all.
 NO_ANSWER = frozenset({"timeout", "unreachable", "connection_error", "no_response", "offline"})
 # Verdicts that cannot be attributed to the node (anyone could send them): never slashed.
-UNATTRIBUTABLE = frozenset({"bad_signature", "malformed", "too_large", "http_error", "replayed"})
+# "internal_error": this oracle failed on the node's answer; never the node's proven fault.
+UNATTRIBUTABLE = frozenset(
+    {"bad_signature", "malformed", "too_large", "http_error", "replayed", "internal_error"}
+)
 
 
 @dataclass(frozen=True)
