@@ -296,3 +296,39 @@ async def test_a_job_that_raises_leaves_the_other_nodes_their_verdicts():
         return "outcome"
 
     assert await challenge_all([boom, fine, boom, fine], 2) == ["outcome", "outcome"]
+
+
+# ------------------------------------------------------------------------- typed verdicts
+
+
+def test_an_error_body_that_looks_like_an_index_still_yields_a_bundle(tmp_path):
+    """The review's reproduction: a node answering `500 busy [index 7]` made every member's
+    bundle raise (the index was parsed back out of the detail text), so no epoch settled."""
+    from oracle.committee.rules import sign_bundle
+    from oracle.service.challenge import Outcome
+    from oracle.service.pipeline import OracleService, PipelineSettings
+    from oracle.service.store import Store
+
+    store = Store(tmp_path / "o.sqlite")
+    store.schedule_epoch(5, b"\x02" * 32)
+    operator = Account.create()
+    service = OracleService(None, store, operator, PipelineSettings(compute_n=64))
+    hostile = Outcome(
+        HOSTILE.address, "compute", b"\x01" * 32, False, "offline",
+        "HTTP 500: b'busy [index 7]'", request={"hw_class": 99},
+        responses=[b"busy [index 7]"], latency_s=0.01, deadline_s=2.5,
+    )  # fmt: skip
+    failed_row = Outcome(
+        HONEST.address, "compute", b"\x03" * 32, False, "wrong_row", "row 12 differs",
+        index=12, latency_s=0.5, deadline_s=2.5, responses=[b"{}", b"{}"],
+    )  # fmt: skip
+    service._record(5, [hostile, failed_row])
+    entries = {e["node"]: e for e in (v.entry() for v in store.verdicts_of(5))}
+    assert entries[HOSTILE.address.lower()]["detail"] == "HTTP 500: b'busy [index 7]'"
+    assert entries[HOSTILE.address.lower()]["chunk_index"] == 0
+    assert entries[HONEST.address.lower()]["chunk_index"] == 12
+    assert entries[HONEST.address.lower()]["deadline_us"] == 2_500_000  # as the challenge ran
+    assert store.responses("0x" + "01" * 32) == [b"busy [index 7]"]
+    bundle = sign_bundle(operator, CHAIN, "0x" + "22" * 20, 5, list(entries.values()))
+    assert Bundle.from_json(bundle.to_json()) == bundle
+    store.close()

@@ -105,8 +105,8 @@ async def test_coverage_round_rewards_honest_radios_and_slashes_a_spoofer(
 
     verdicts = service.store.verdicts_of(epoch)
     spoofer = nodes["spoofer"].address.lower()
-    too_strong = [v for v in verdicts if v["reason"] == "too_strong"]
-    assert too_strong and all(v["node"] == spoofer for v in too_strong)
+    too_strong = [v for v in verdicts if v.reason == "too_strong"]
+    assert too_strong and all(v.node == spoofer for v in too_strong)
 
     advance_to_epoch(suite, epoch + 1)
     build = build_report(service, epoch)

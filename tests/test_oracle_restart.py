@@ -1,6 +1,8 @@
 """Crash safety of the oracle pipeline: a fresh process (new OracleService, same SQLite file)
 after each stage neither repeats work nor reports twice; the hub gets exactly one report."""
 
+import asyncio
+
 import aiohttp
 import pytest
 from ape import chain as ape_chain
@@ -8,12 +10,13 @@ from eth_account import Account
 from plinth_testlib import COMPUTE, ECDSA, advance_to_epoch
 from test_oracle_e2e import onboard, start_agent
 
-from oracle.agent import Honest
 from oracle.committee.build import build_report
 from oracle.protocol.hardware import NodeKind
 from oracle.service.chain import Chain, Deployment, load_abis
+from oracle.service.challenge import Limits
 from oracle.service.pipeline import OracleService, PipelineSettings
 from oracle.service.store import Store
+from oracle.sim.behaviours import Honest, Offline
 
 
 @pytest.mark.asyncio
@@ -69,3 +72,48 @@ async def test_restart_after_each_stage_gives_exactly_one_report(
     assert late.store.submission_for(epoch)["status"] == "confirmed"
     logs = list(suite.hub.ReportAccepted.range(0, ape_chain.blocks.head.number + 1))
     assert [log.epoch for log in logs].count(epoch) == 1
+
+
+@pytest.mark.asyncio
+async def test_a_crash_mid_epoch_loses_no_observation_already_written(
+    suite, deployer, provider, accounts, tmp_path
+):
+    """Killed while one node still hangs, the oracle keeps every answer it had: a fresh process
+    finds them in the store, with the node's exact bytes, and challenges only the rest."""
+    oracle = Account.from_key(accounts[6].private_key)
+    suite.hub.setCommittee([oracle.address], 1, ECDSA, sender=deployer)
+    servers, addresses = [], []
+    slow = Offline(offline_mode="hang", hang_s=5.0)
+    for i, behaviour in enumerate([Honest(), Honest(), slow]):
+        settings, url, server = await start_agent(tmp_path, f"m{i}", NodeKind.COMPUTE, behaviour)
+        onboard(suite, deployer, provider, COMPUTE, settings, url)
+        servers.append(server)
+        addresses.append(settings.address.lower())
+    view = Chain(ape_chain.provider.uri, Deployment.from_record(suite.record), load_abis())
+    db = tmp_path / "crash.sqlite"
+    epoch = suite.market.currentEpoch() + 1
+    advance_to_epoch(suite, epoch)
+    settings = PipelineSettings(compute_n=64, limits=Limits(timeout_s=20.0))
+    first = OracleService(view, Store(db), oracle, settings)
+    async with aiohttp.ClientSession() as http:
+        task = asyncio.create_task(first.challenge_epoch(epoch, http))
+        for _ in range(200):  # until the two honest answers are written
+            await asyncio.sleep(0.05)
+            if {v.node for v in Store(db).verdicts_of(epoch)} >= set(addresses[:2]):
+                break
+        task.cancel()  # the crash: the hanging node's challenge never completes
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        after = Store(db)
+        kept = [v for v in after.verdicts_of(epoch) if v.node in addresses]
+        assert sorted(v.node for v in kept) == sorted(addresses[:2])
+        assert all(v.passed and len(after.responses(v.challenge_id)) == 2 for v in kept)
+        assert after.epoch(epoch)["state"] == "scheduled"
+
+        slow.go_online()
+        again = OracleService(view, Store(db), oracle, settings)
+        assert await again.challenge_epoch(epoch, http) >= 1
+    final = [v.node for v in Store(db).verdicts_of(epoch) if v.node in addresses]
+    assert sorted(final) == sorted(addresses)  # each node challenged once: none repeated
+    for server in servers:
+        await server.close()

@@ -20,6 +20,7 @@ from oracle.service.store import (
     ReportExists,
     Store,
     StoreError,
+    Verdict,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -149,14 +150,16 @@ def test_epoch_state_is_compare_and_set(store):
 def _score_and_report(store):
     store.record_observations([obs(i) for i in range(10)])
     store.record_verdicts(
-        (c.id, True, "ok", "") for c, _ in store.unverified(EPOCH)
+        Verdict(c.id, c.node, c.kind, True, "ok", latency_us=round(o.latency_s * 1e6),
+                deadline_us=4_000_000, lease_id=c.request["lease"])
+        for c, o in store.unverified(EPOCH)
     )  # fmt: skip
     store.advance_epoch(EPOCH, "scheduled", "challenged")
     by_node: dict[str, list[VerdictRecord]] = {}
     for v in store.verdicts_of(EPOCH):
-        by_node.setdefault(v["node"], []).append(
-            VerdictRecord(v["challenge_id"], v["passed"], v["reason"], v["latency_s"], 4.0,
-                          lease_id=v["request"]["lease"])
+        by_node.setdefault(v.node, []).append(
+            VerdictRecord(v.challenge_id, v.passed, v.reason, v.latency_us / 1e6,
+                          v.deadline_us / 1e6, lease_id=v.lease_id)
         )  # fmt: skip
     reps = store.reputations(EPOCH)
     inputs = [
@@ -225,3 +228,28 @@ def test_submissions_track_attempts(store):
         "confirmed",
         2,
     )
+
+
+def test_verdicts_are_typed_and_read_back_unchanged(store):
+    """No field is parsed back from display text: a node's error body that looks like an
+    index stays text, and the chunk index is a column."""
+    store.record_observations([obs(0)])
+    v = Verdict(cid(0), node(0), "storage", False, "bad_chunk", "HTTP 500: b'busy [index 7]'",
+                latency_us=1_250_000, deadline_us=2_000_000, lease_id=9, chunk_index=3)  # fmt: skip
+    assert store.record_verdicts([v]) == 1
+    assert store.record_verdicts([v]) == 0  # written once
+    assert store.verdicts_of(EPOCH) == [v]
+    assert v.entry()["chunk_index"] == 3 and v.entry()["detail"].endswith("[index 7]'")
+
+
+def test_an_outcome_is_recorded_whole_once_with_the_exact_bytes_received(store):
+    answers = [b'{"challenge_id":"0x00"}', b"\xff\xfe not even utf-8 [index 7]"]
+    row = ChallengeRow(cid(20), EPOCH, node(1), "compute", {"n": 64})
+    v = Verdict(cid(20), node(1), "compute", True, "ok", latency_us=10, deadline_us=20)
+    outcome = (row, obs(20), answers, v)
+    assert store.record_outcomes([outcome]) == 1
+    assert store.record_outcomes([outcome]) == 0  # a replay adds nothing
+    assert store.responses(cid(20)) == answers
+    assert store.observation(cid(20)).latency_s == 0.5
+    assert cid(20) in [x.challenge_id for x in store.verdicts_of(EPOCH)]
+    assert store.challenge_counts(EPOCH)["pending"] == 10  # the fixture's, untouched

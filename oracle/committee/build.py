@@ -6,39 +6,10 @@ own chain view and stored earlier reports. A solo operator is a committee of one
 from __future__ import annotations
 
 from oracle.committee.rules import Bundle, score_bundles, sign_bundle
-from oracle.protocol import compute
 from oracle.service.chain import NodeInfo
 from oracle.service.pipeline import OracleService
 from oracle.service.report import EpochBuild, build_epoch
 from oracle.service.score import NodeInput
-
-
-def verdict_entries(service: OracleService, epoch: int) -> list[dict]:
-    """The operator's verdicts of `epoch` as bundle entries (oracle.committee.rules): integers
-    only, so every committee member scores them the same way."""
-    out = []
-    for v in service.store.verdicts_of(epoch):
-        request, detail = v["request"], v["detail"] or ""
-        chunk = 0
-        if "[index " in detail:
-            chunk = int(detail.rsplit("[index ", 1)[1].rstrip("]"))
-        latency = v["latency_s"]
-        out.append(
-            {
-                "challenge_id": v["challenge_id"],
-                "node": v["node"].lower(),
-                "kind": v["kind"],
-                "passed": bool(v["passed"]),
-                "reason": v["reason"],
-                "detail": detail,
-                "latency_us": None if latency is None else max(round(latency * 1e6), 0),
-                "deadline_us": round(_deadline(service, v) * 1e6),
-                "lease_id": int(request.get("lease_id") or 0),
-                "chunk_index": chunk,
-                "coverage_micro": max(int(request.get("coverage_micro", 0)), 0),
-            }
-        )
-    return out
 
 
 def own_bundle(service: OracleService, epoch: int) -> Bundle | None:
@@ -48,7 +19,13 @@ def own_bundle(service: OracleService, epoch: int) -> Bundle | None:
         return None
     chain = service.chain
     hub = chain.deployment.addresses["OracleHub"]
-    return sign_bundle(service.key, chain.chain_id, hub, epoch, verdict_entries(service, epoch))
+    return sign_bundle(
+        service.key,
+        chain.chain_id,
+        hub,
+        epoch,
+        [v.entry() for v in service.store.verdicts_of(epoch)],
+    )
 
 
 def build(service: OracleService, epoch: int, bundles: list[Bundle]) -> EpochBuild:
@@ -82,15 +59,6 @@ def build_report(service: OracleService, epoch: int) -> EpochBuild:
     result = build(service, epoch, [own_bundle(service, epoch)])
     service.adopt(epoch, result)
     return result
-
-
-def _deadline(service: OracleService, v: dict) -> float:
-    settings = service.settings
-    if v["kind"] == "compute":
-        return compute.deadline_s(
-            settings.compute_n, compute.HARDWARE_CLASSES[v["request"].get("hw_class", 0)]
-        )
-    return settings.storage_deadline_s
 
 
 def _node_input(n: NodeInfo, verdicts, previous, leases, coverage_micro=0) -> NodeInput:

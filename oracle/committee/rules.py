@@ -58,6 +58,14 @@ from oracle.service.score import (
     reward_nodes,
     score_node,
 )
+from oracle.service.store import (
+    KINDS,
+    MAX_COVERAGE_MICRO,
+    MAX_DETAIL,
+    MAX_ID,
+    MAX_MICROS,
+    MAX_REASON,
+)
 
 BUNDLE_TAG = b"plinth-bundle-v1"
 VERDICT_KEYS = frozenset(
@@ -65,14 +73,8 @@ VERDICT_KEYS = frozenset(
      "lease_id", "chunk_index", "coverage_micro"}
 )  # fmt: skip
 MAX_VERDICTS = 100_000
-# Field bounds of a verdict entry: a bundle with any field outside them is refused whole, so no
-# member's number can make another member's report build raise (or overflow).
-MAX_MICROS = 10**12  # latency and deadline, about 11.6 days in microseconds
-MAX_ID = 2**64 - 1  # lease id, chunk index
-MAX_COVERAGE_MICRO = 10**15
-MAX_REASON = 64
-MAX_DETAIL = 1_024
-KINDS = frozenset({"compute", "storage", "beacon", "coverage", "witness"})
+# A bundle with any verdict field outside the bounds of oracle.service.store.Verdict is refused
+# whole, so no member's number can make another member's report build raise (or overflow).
 MAX_BODY = 64 << 20  # a proposal carries every member's bundle
 BODY_LIMITS = JsonLimits(max_bytes=MAX_BODY, max_depth=8, max_items=4_000_000)
 

@@ -41,8 +41,10 @@ class Outcome:
     latency_s: float | None = None
     lease_id: int | None = None
     index: int | None = None  # the failing row or chunk, when there is one
-    responses: list[dict] = field(default_factory=list)  # raw signed wire bodies, as received
+    responses: list[bytes] = field(default_factory=list)  # the node's answers, exact bytes
     request: dict = field(default_factory=dict)
+    deadline_s: float = 0.0  # the deadline this challenge ran with (scoring weighs latency by it)
+    coverage_micro: int = 0  # wireless: the node's coverage units x 1e6 in this round
 
 
 class _Refused(Exception):
@@ -65,9 +67,11 @@ async def _post(
     body: dict,
     limits: Limits,
     timeout_s: float | None = None,
-) -> tuple[dict, float]:
-    """POSTs `body`; returns the JSON answer and the latency. Refuses (with a reason code) on a
-    timeout, a connection error, a non-200 status, a body over the limit or non-JSON."""
+    out: Outcome | None = None,
+) -> tuple[Any, float]:
+    """POSTs `body`; returns the JSON answer and the latency. The answer's exact bytes are
+    appended to `out.responses` (the evidence, kept as received). Refuses (with a reason code)
+    on a timeout, a connection error, a non-200 status, a body over the limit or non-JSON."""
     started = time.perf_counter()
     try:
         async with session.post(
@@ -75,6 +79,8 @@ async def _post(
         ) as resp:
             raw = await _read_bounded(resp, limits.max_response_bytes)
             latency = time.perf_counter() - started
+            if out is not None:
+                out.responses.append(raw[: limits.max_response_bytes])
             if len(raw) > limits.max_response_bytes:
                 raise _Refused("too_large", f"answer over {limits.max_response_bytes} bytes")
             if resp.status != 200:
@@ -175,6 +181,7 @@ async def challenge_compute(
         if hw_class in compute.HARDWARE_CLASSES
         else limits.timeout_s
     )
+    out.deadline_s = deadline
     try:
         # Give a slow node room to answer late (so lateness is measured, not a timeout).
         body, latency = await _post(
@@ -183,8 +190,8 @@ async def challenge_compute(
             request,
             limits,
             timeout_s=max(limits.timeout_s, 2 * deadline),
+            out=out,
         )
-        out.responses.append(body)
         out.latency_s = latency
         commitment = _decode(wire.commitment_from_payload, await _open(body, chain_id, cid, node))
         salt = os.urandom(32)
@@ -194,8 +201,8 @@ async def challenge_compute(
             f"{endpoint}/compute/reveal",
             {"challenge_id": wire.hexb(cid), "salt": wire.hexb(salt), "k": compute.DEFAULT_K},
             limits,
+            out=out,
         )
-        out.responses.append(body)
         reveal = _decode(wire.reveal_from_payload, await _open(body, chain_id, cid, node))
         verdict = await asyncio.to_thread(
             compute.verify,
@@ -242,10 +249,12 @@ async def challenge_storage(
         "lease_id": lease_id,
         "chain_id": chain_id,
     }
-    out = Outcome(node, "storage", cid, False, "malformed", lease_id=lease_id, request=request)
+    out = Outcome(
+        node, "storage", cid, False, "malformed", lease_id=lease_id, request=request,
+        deadline_s=deadline_s,
+    )  # fmt: skip
     try:
-        body, latency = await _post(session, f"{endpoint}/storage/audit", request, limits)
-        out.responses.append(body)
+        body, latency = await _post(session, f"{endpoint}/storage/audit", request, limits, out=out)
         out.latency_s = latency
         payload = await _open(body, chain_id, cid, node)
         challenge = storage.Challenge(
@@ -267,20 +276,26 @@ async def challenge_storage(
 
 
 async def challenge_all(
-    jobs: list[Callable[[], Awaitable[Outcome]]], concurrency: int
+    jobs: list[Callable[[], Awaitable[Outcome]]],
+    concurrency: int,
+    on_done: Callable[[Outcome], None] | None = None,
 ) -> list[Outcome]:
     """Runs the challenge coroutines with at most `concurrency` in flight; the outcomes in
-    order. A job that raises (the challenge functions above do not on anything a node sends)
-    is logged and left out: its node has no verdict this time, and the others keep theirs."""
+    order, each also handed to `on_done` as soon as it is known (the pipeline writes it then).
+    A job that raises (the challenge functions above do not on anything a node sends) is
+    logged and left out: its node has no verdict this time, and the others keep theirs."""
     gate = asyncio.Semaphore(concurrency)
 
     async def one(job):
         async with gate:
             try:
-                return await job()
+                out = await job()
             except Exception:  # CancelledError is a BaseException and propagates
                 log.exception("a challenge job failed; its node gets no verdict from it")
                 return None
+        if on_done is not None:
+            on_done(out)
+        return out
 
     return [o for o in await asyncio.gather(*(one(j) for j in jobs)) if o is not None]
 
@@ -375,7 +390,7 @@ async def challenge_coverage(
     "witness" per witness report (passed iff valid, over_hex_cap included; the reason is the
     verifier's). A too_strong report is recorded against the endpoint `_blame_too_strong`
     blames (so two too_strong links make LocationSpoofed in oracle.service.score). Every coverage
-    outcome's request carries the node's "coverage_micro" (coverage units x 1e6, hex-density
+    outcome carries the node's `coverage_micro` (coverage units x 1e6, hex-density
     weighted), the work oracle.service.score weighs wireless nodes by."""
     claims = {coverage.node_id(a): claim for a, (_, claim) in nodes.items()}
     endpoint = {coverage.node_id(a): url for a, (url, _) in nodes.items()}
@@ -392,12 +407,14 @@ async def challenge_coverage(
             "chain_id": chain_id,
             "beacon": wire.beacon_to_wire(b),
         }
-        out = Outcome(b.beaconer, "beacon", cid, False, "malformed", request=request)
+        out = Outcome(
+            b.beaconer, "beacon", cid, False, "malformed", request=request,
+            deadline_s=limits.timeout_s,
+        )  # fmt: skip
         try:
             body, out.latency_s = await _post(
-                session, f"{endpoint[b.beaconer]}/coverage/beacon", request, limits
+                session, f"{endpoint[b.beaconer]}/coverage/beacon", request, limits, out=out
             )
-            out.responses.append(body)
             payload = await _open(body, chain_id, cid, b.beaconer)
             if not isinstance(payload, dict) or payload.get("beacon_hash") != wire.hexb(b.hash):
                 raise _Refused("malformed", "answer does not name this beacon")
@@ -419,12 +436,14 @@ async def challenge_coverage(
         nonce = fresh_nonce(epoch_seed)
         cid = challenge_id(chain_id, node, epoch, "coverage", nonce)
         request = {"epoch": epoch, "nonce": wire.hexb(nonce), "chain_id": chain_id}
-        out = Outcome(node, "coverage", cid, False, "malformed", request=dict(request))
+        out = Outcome(
+            node, "coverage", cid, False, "malformed", request=dict(request),
+            deadline_s=limits.timeout_s,
+        )  # fmt: skip
         try:
             body, out.latency_s = await _post(
-                session, f"{endpoint[node]}/coverage/witnesses", request, limits
+                session, f"{endpoint[node]}/coverage/witnesses", request, limits, out=out
             )
-            out.responses.append(body)
             got_epoch, reports = _decode(
                 wire.witnesses_from_payload, await _open(body, chain_id, cid, node)
             )
@@ -462,8 +481,9 @@ async def challenge_coverage(
                 detail=f"{verdict.detail} (witness {report.witness})",
                 latency_s=0.0,
                 request={"epoch": epoch, "beacon_hash": wire.hexb(report.beacon_hash)},
+                deadline_s=limits.timeout_s,
             )
         )
     for o in outcomes:
-        o.request["coverage_micro"] = int(scores.get(coverage.node_id(o.node), 0.0) * 1_000_000)
+        o.coverage_micro = int(scores.get(coverage.node_id(o.node), 0.0) * 1_000_000)
     return outcomes

@@ -36,7 +36,15 @@ from oracle.service.challenge import (
     challenge_storage,
 )
 from oracle.service.report import EpochBuild
-from oracle.service.store import ChallengeRow, Observation, Store
+from oracle.service.store import (
+    MAX_COVERAGE_MICRO,
+    MAX_DETAIL,
+    MAX_MICROS,
+    ChallengeRow,
+    Observation,
+    Store,
+    Verdict,
+)
 
 log = logging.getLogger("plinth.oracle")
 
@@ -49,6 +57,27 @@ class PipelineSettings:
     limits: Limits = field(default_factory=Limits)
     max_slashes: int = 64
     coverage: CoverageParams = field(default_factory=CoverageParams)
+
+
+def _micros(seconds: float) -> int:
+    return min(max(round(seconds * 1e6), 0), MAX_MICROS)
+
+
+def verdict_of(o: Outcome) -> Verdict:
+    """The typed verdict of one outcome: integers only (microseconds, ids), fixed now."""
+    return Verdict(
+        challenge_id="0x" + o.challenge_id.hex(),
+        node=o.node.lower(),
+        kind=o.kind,
+        passed=o.passed,
+        reason=o.reason,
+        detail=o.detail[:MAX_DETAIL],
+        latency_us=None if o.latency_s is None else _micros(o.latency_s),
+        deadline_us=_micros(o.deadline_s),
+        lease_id=o.lease_id or 0,
+        chunk_index=o.index or 0,
+        coverage_micro=min(max(o.coverage_micro, 0), MAX_COVERAGE_MICRO),
+    )
 
 
 class OracleService:
@@ -69,38 +98,39 @@ class OracleService:
             return 0
         nodes = await asyncio.to_thread(self.chain.nodes)
         leases = await asyncio.to_thread(self.chain.leases)
-        done = {v["node"] for v in self.store.verdicts_of(epoch)}
+        # What a restart already has: compute nodes and storage leases with a verdict, and the
+        # coverage round as a whole (its outcomes are written together).
+        recorded = self.store.verdicts_of(epoch)
+        done = {(v.node, v.lease_id if v.kind == "storage" else 0) for v in recorded}
+        coverage_done = any(v.kind in ("beacon", "coverage", "witness") for v in recorded)
         jobs = []
         wireless: dict[str, tuple[str, RadioClaim]] = {}
         for n in nodes:
-            if not n.eligible or n.node.lower() in done:
+            if not n.eligible or (n.node.lower(), 0) in done:
                 continue
             if n.kind == NodeKind.WIRELESS:
+                if coverage_done:
+                    continue
                 try:
                     wireless[n.node] = (n.endpoint, RadioClaim.from_hardware(n.hardware))
                 except ValueError as exc:  # no usable claim: not part of the coverage round
                     log.warning("epoch %d: wireless node %s skipped: %s", epoch, n.node, exc)
                 continue
-            jobs += self._jobs_for(n, leases, epoch, seed, session)
-        outcomes = await challenge_all(jobs, self.settings.concurrency)
-        if wireless:
-            try:
-                outcomes += await challenge_coverage(
-                    session,
-                    wireless,
-                    chain_id=self.chain.chain_id,
-                    epoch=epoch,
-                    epoch_seed=seed,
-                    params=self.settings.coverage,
-                    limits=self.settings.limits,
-                )
-            except Exception:  # the epoch still settles; wireless nodes go unchallenged
-                self.metrics["coverage_round_errors"] += 1
-                log.exception("epoch %d: the coverage round failed", epoch)
-        self._record(epoch, outcomes)
+            jobs += self._jobs_for(n, leases, epoch, seed, session, done)
+        # Each outcome is written as it arrives (batched while the previous write runs, in a
+        # worker thread), so a crash mid-epoch loses nothing already observed.
+        writes: asyncio.Queue[Outcome | None] = asyncio.Queue()
+        writer = asyncio.create_task(self._write_outcomes(epoch, writes))
+        try:
+            outcomes = await challenge_all(
+                jobs, self.settings.concurrency, on_done=writes.put_nowait
+            )
+            if wireless:
+                outcomes += await self._coverage_round(epoch, seed, wireless, session)
+        finally:
+            writes.put_nowait(None)
+            await writer
         self.store.advance_epoch(epoch, "scheduled", "challenged")
-        for o in outcomes:
-            self.metrics[f"challenges_{o.kind}_{'passed' if o.passed else 'failed'}"] += 1
         log.info(
             "epoch %d: %d challenges, %d passed",
             epoch,
@@ -109,7 +139,40 @@ class OracleService:
         )
         return len(outcomes)
 
-    def _jobs_for(self, n: NodeInfo, leases: list[LeaseInfo], epoch: int, seed: bytes, session):
+    async def _write_outcomes(self, epoch: int, writes: asyncio.Queue) -> None:
+        while True:
+            batch = [await writes.get()]
+            while not writes.empty():
+                batch.append(writes.get_nowait())
+            done = [o for o in batch if o is not None]
+            if done:
+                await asyncio.to_thread(self._record, epoch, done)
+            if None in batch:
+                return
+
+    async def _coverage_round(self, epoch, seed, wireless, session) -> list[Outcome]:
+        """The coverage round's outcomes, recorded together; none if the round failed (the
+        epoch still settles, the wireless nodes go unchallenged)."""
+        try:
+            outcomes = await challenge_coverage(
+                session,
+                wireless,
+                chain_id=self.chain.chain_id,
+                epoch=epoch,
+                epoch_seed=seed,
+                params=self.settings.coverage,
+                limits=self.settings.limits,
+            )
+        except Exception:
+            self.metrics["coverage_round_errors"] += 1
+            log.exception("epoch %d: the coverage round failed", epoch)
+            return []
+        await asyncio.to_thread(self._record, epoch, outcomes)
+        return outcomes
+
+    def _jobs_for(
+        self, n: NodeInfo, leases: list[LeaseInfo], epoch: int, seed: bytes, session, done=()
+    ):
         common = dict(
             chain_id=self.chain.chain_id,
             node=n.node,
@@ -139,46 +202,33 @@ class OracleService:
                     **common,
                 )
                 for lease in leases
-                if lease.node == n.node and lease.active_in(epoch) and not lease.closed
+                if lease.node == n.node
+                and lease.active_in(epoch)
+                and not lease.closed
+                and (n.node.lower(), lease.lease_id) not in done
             ]
         return []  # wireless: the coverage round of challenge_epoch (challenge_coverage)
 
     def _record(self, epoch: int, outcomes: list[Outcome]) -> None:
-        """Challenge rows, observations (raw signed responses) and verdicts. The observation
-        and its challenge's done mark share one transaction (Store.record_observations)."""
-        self.store.add_challenges(
-            ChallengeRow(
-                "0x" + o.challenge_id.hex(),
-                epoch,
-                o.node,
-                o.kind,
-                {**o.request, "lease_id": o.lease_id},
-            )
-            for o in outcomes
-        )
+        """Each outcome with its challenge row, observation, the node's answers (exact bytes)
+        and typed verdict, in one transaction (Store.record_outcomes)."""
         now = time.time()
-        self.store.record_observations(
-            [
-                Observation(
-                    "0x" + o.challenge_id.hex(),
-                    repr(o.responses).encode() if o.responses else None,
-                    None,
-                    o.latency_s,
-                    now,
-                    error=None if o.responses else o.reason,
+        rows = []
+        for o in outcomes:
+            cid = "0x" + o.challenge_id.hex()
+            request = {**o.request, "lease_id": o.lease_id}
+            error = None if o.responses else o.reason
+            rows.append(
+                (
+                    ChallengeRow(cid, epoch, o.node, o.kind, request),
+                    Observation(cid, None, None, o.latency_s, now, error=error),
+                    o.responses,
+                    verdict_of(o),
                 )
-                for o in outcomes
-            ]
-        )
-        self.store.record_verdicts(
-            (
-                "0x" + o.challenge_id.hex(),
-                o.passed,
-                o.reason,
-                o.detail if o.index is None else f"{o.detail} [index {o.index}]",
             )
-            for o in outcomes
-        )
+        self.store.record_outcomes(rows)
+        for o in outcomes:
+            self.metrics[f"challenges_{o.kind}_{'passed' if o.passed else 'failed'}"] += 1
 
     # ------------------------------------------------------------------ score + report
     def mark_missed(self, epoch: int) -> None:

@@ -121,6 +121,21 @@ MIGRATIONS: tuple[str, ...] = (
         updated_at  REAL NOT NULL
     );
     """,
+    # 2: typed verdicts (what a committee bundle carries, no field parsed back from a string)
+    # and the node's answers as the exact bytes received, one row per answer.
+    """
+    ALTER TABLE verdicts ADD COLUMN latency_us INTEGER;
+    ALTER TABLE verdicts ADD COLUMN deadline_us INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE verdicts ADD COLUMN lease_id INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE verdicts ADD COLUMN chunk_index INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE verdicts ADD COLUMN coverage_micro INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE responses (
+        challenge_id TEXT NOT NULL REFERENCES challenges(id),
+        seq          INTEGER NOT NULL,
+        body         BLOB NOT NULL,
+        PRIMARY KEY (challenge_id, seq)
+    );
+    """,
 )
 
 
@@ -143,6 +158,49 @@ class ChallengeRow:
     node: str
     kind: str
     request: dict
+
+
+# Bounds of a verdict's fields (a committee refuses a bundle with any field outside them).
+MAX_MICROS = 10**12  # latency and deadline, about 11.6 days in microseconds
+MAX_ID = 2**63 - 1  # lease id, chunk index (SQLite's INTEGER)
+MAX_COVERAGE_MICRO = 10**15
+MAX_REASON = 64
+MAX_DETAIL = 1_024
+KINDS = frozenset({"compute", "storage", "beacon", "coverage", "witness"})
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One challenge's verdict, typed, as the challenge stage wrote it (with the deadline the
+    challenge ran with) and as it is read back; `entry()` is its committee bundle entry
+    (oracle.committee.rules: integers only). `detail` is display text, never parsed."""
+
+    challenge_id: str  # 0x-hex
+    node: str  # lowercase 0x-hex
+    kind: str
+    passed: bool
+    reason: str
+    detail: str = ""
+    latency_us: int | None = None  # None: no answer
+    deadline_us: int = 0
+    lease_id: int = 0
+    chunk_index: int = 0
+    coverage_micro: int = 0
+
+    def entry(self) -> dict:
+        return {
+            "challenge_id": self.challenge_id,
+            "node": self.node,
+            "kind": self.kind,
+            "passed": self.passed,
+            "reason": self.reason,
+            "detail": self.detail,
+            "latency_us": self.latency_us,
+            "deadline_us": self.deadline_us,
+            "lease_id": self.lease_id,
+            "chunk_index": self.chunk_index,
+            "coverage_micro": self.coverage_micro,
+        }
 
 
 @dataclass(frozen=True)
@@ -353,33 +411,71 @@ class Store:
         )
         return [(_challenge(r), _observation(r)) for r in rows]
 
-    def record_verdicts(self, verdicts: Iterable[tuple[str, bool, str, str]]) -> int:
-        """(challenge_id, passed, reason, detail) rows; a verdict is written once, never
-        replaced (verification is a pure function: a replay computes the same one)."""
+    def record_verdicts(self, verdicts: Iterable[Verdict]) -> int:
+        """Writes each verdict (of a known challenge) once, never replaced (verification is a
+        pure function: a replay computes the same one); returns how many were added."""
         added = 0
         with self.transaction() as db:
-            for cid, passed, reason, detail in verdicts:
-                cur = db.execute(
-                    "INSERT OR IGNORE INTO verdicts (challenge_id, passed, reason, detail)"
-                    " VALUES (?, ?, ?, ?)",
-                    (cid, int(bool(passed)), reason, detail),
-                )
-                added += cur.rowcount
+            for v in verdicts:
+                added += self._insert_verdict(db, v)
         return added
 
-    def verdicts_of(self, epoch: int) -> list[dict]:
-        """Every verdict of the epoch with its challenge's node and kind and the latency."""
+    @staticmethod
+    def _insert_verdict(db: sqlite3.Connection, v: Verdict) -> int:
+        return db.execute(
+            "INSERT OR IGNORE INTO verdicts (challenge_id, passed, reason, detail, latency_us,"
+            " deadline_us, lease_id, chunk_index, coverage_micro) VALUES (?, ?, ?, ?, ?, ?, ?,"
+            " ?, ?)",
+            (v.challenge_id, int(bool(v.passed)), v.reason, v.detail, v.latency_us,
+             v.deadline_us, v.lease_id, v.chunk_index, v.coverage_micro),
+        ).rowcount  # fmt: skip
+
+    def verdicts_of(self, epoch: int) -> list[Verdict]:
+        """Every verdict of the epoch, with its challenge's node and kind, by node and id."""
         rows = self._db.execute(
-            "SELECT c.id AS challenge_id, c.node, c.kind, c.request, v.passed, v.reason,"
-            " v.detail, o.latency_s FROM challenges c JOIN verdicts v ON v.challenge_id = c.id"
-            " LEFT JOIN observations o ON o.challenge_id = c.id WHERE c.epoch = ?"
-            " ORDER BY c.node, c.id",
+            "SELECT c.id, c.node, c.kind, v.passed, v.reason, v.detail, v.latency_us,"
+            " v.deadline_us, v.lease_id, v.chunk_index, v.coverage_micro FROM challenges c"
+            " JOIN verdicts v ON v.challenge_id = c.id WHERE c.epoch = ? ORDER BY c.node, c.id",
             (epoch,),
         )
         return [
-            {**dict(r), "passed": bool(r["passed"]), "request": json.loads(r["request"])}
+            Verdict(r[0], r[1], r[2], bool(r[3]), r[4], r[5], r[6], r[7], r[8], r[9], r[10])
             for r in rows
         ]
+
+    def record_outcomes(
+        self, outcomes: Sequence[tuple[ChallengeRow, Observation, Sequence[bytes], Verdict]]
+    ) -> int:
+        """Each challenge with what came of it (its observation, the node's answers as exact
+        bytes, its verdict), all in one transaction: a crash leaves a challenge either fully
+        recorded or absent. A challenge already done is skipped; returns how many were new."""
+        recorded = 0
+        now = self._clock()
+        with self.transaction() as db:
+            for row, o, bodies, v in outcomes:
+                db.execute(
+                    "INSERT OR IGNORE INTO challenges (id, epoch, node, kind, request, created_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    (row.id, row.epoch, row.node.lower(), row.kind, _json(row.request), now),
+                )
+                status = db.execute("SELECT status FROM challenges WHERE id = ?", (row.id,))
+                if status.fetchone()[0] != "pending":
+                    continue
+                db.executemany(
+                    "INSERT OR IGNORE INTO responses (challenge_id, seq, body) VALUES (?, ?, ?)",
+                    [(row.id, i, bytes(b)) for i, b in enumerate(bodies)],
+                )
+                self._insert_observation(db, o)
+                self._mark_done(db, row.id)
+                self._insert_verdict(db, v)
+                recorded += 1
+        return recorded
+
+    def responses(self, challenge_id: str) -> list[bytes]:
+        rows = self._db.execute(
+            "SELECT body FROM responses WHERE challenge_id = ? ORDER BY seq", (challenge_id,)
+        )
+        return [bytes(r[0]) for r in rows]
 
     # ------------------------------------------------------------ node results (score)
     def save_scores(
