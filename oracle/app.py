@@ -98,7 +98,12 @@ def create_app(settings: Settings) -> web.Application:
             compute_n=ch.compute_n,
             storage_deadline_s=ch.storage_deadline_s,
             concurrency=ch.concurrency,
-            limits=Limits(timeout_s=ch.timeout_s, max_response_bytes=ch.max_response_bytes),
+            limits=Limits(
+                timeout_s=ch.timeout_s,
+                max_response_bytes=ch.max_response_bytes,
+                attempts=ch.attempts,
+                backoff_s=ch.backoff_s,
+            ),
         ),
     )
     app = create_api(store, service.metrics, {"operator": key.address, "chain_id": chain.chain_id})

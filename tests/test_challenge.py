@@ -9,7 +9,7 @@ from aiohttp import web
 from eth_account import Account
 
 from oracle.protocol.envelope import challenge_id, sign_response
-from oracle.service.challenge import Limits, challenge_all, challenge_storage
+from oracle.service.challenge import Limits, challenge_all, challenge_storage, with_retries
 
 CHAIN = 31337
 NODE = Account.create()
@@ -84,3 +84,58 @@ async def test_challenge_all_bounds_concurrency():
 
     await challenge_all([job for _ in range(50)], concurrency=4)
     assert peak == 4
+
+
+@pytest.mark.asyncio
+async def test_a_dropped_request_is_tried_again_as_a_new_challenge(aiohttp_server):
+    """The first two requests are dropped (the connection closes); the third try, a new
+    challenge with a fresh nonce, is answered: one passed-or-verified outcome, 3 attempts."""
+    nonces = []
+    honest = handler("signed_but_empty")
+
+    async def flaky(request: web.Request) -> web.StreamResponse:
+        body = await request.json()
+        nonces.append(body["nonce"])
+        if len(nonces) <= 2:
+            request.transport.close()
+            return web.Response(status=500)
+        return await honest(_replay(request, body))
+
+    app = web.Application()
+    app.router.add_post("/storage/audit", flaky)
+    server = await aiohttp_server(app)
+    limits = Limits(timeout_s=1.0, max_response_bytes=1 << 20, attempts=4, backoff_s=0.01)
+    async with aiohttp.ClientSession() as http:
+        out = await with_retries(lambda: _audit(http, server, limits), limits)
+    assert out.attempts == 3 and out.reason == "wrong_indices"  # answered (signed, empty)
+    assert len(set(nonces)) == 3  # every try was a new challenge
+
+
+@pytest.mark.asyncio
+async def test_a_node_that_never_answers_is_unanswered_after_every_try(aiohttp_server):
+    app = web.Application()
+    app.router.add_post("/storage/audit", handler("error"))
+    server = await aiohttp_server(app)
+    limits = Limits(timeout_s=1.0, max_response_bytes=1 << 20, attempts=3, backoff_s=0.01)
+    async with aiohttp.ClientSession() as http:
+        out = await with_retries(lambda: _audit(http, server, limits), limits)
+    assert (out.passed, out.reason, out.attempts) == (False, "offline", 3)
+    assert "no answer in 3 tries" in out.detail
+
+
+def _audit(http, server, limits):
+    return challenge_storage(
+        http, str(server.make_url("")).rstrip("/"), chain_id=CHAIN, node=NODE.address, epoch=3,
+        epoch_seed=b"\x01" * 32, lease_id=1, n_chunks=16, root=b"\x02" * 32, deadline_s=1.0,
+        limits=limits,
+    )  # fmt: skip
+
+
+class _replay:
+    """A request whose JSON body was already read (handler() reads it again)."""
+
+    def __init__(self, request, body):
+        self._body = body
+
+    async def json(self):
+        return self._body

@@ -29,8 +29,9 @@ def ok(i: int, latency: float = 1.0, lease: int = 0) -> VerdictRecord:
     return VerdictRecord(f"0x{i:064x}", True, "ok", latency, 4.0, lease_id=lease)
 
 
-def bad(i: int, reason: str, latency: float | None = 1.0, lease: int = 0, chunk: int = 0):
-    return VerdictRecord(f"0x{i:064x}", False, reason, latency, 4.0, lease, chunk, "detail")
+def bad(i: int, reason: str, latency: float | None = 1.0, lease: int = 0, chunk: int = 0,
+        tries: int = 1):  # fmt: skip
+    return VerdictRecord(f"0x{i:064x}", False, reason, latency, 4.0, lease, chunk, "detail", tries)
 
 
 def node(i: int, kind=NodeKind.COMPUTE, verdicts=(), **kw) -> NodeInput:
@@ -175,8 +176,26 @@ def test_reason_location_spoofed_needs_two_witnesses():
 
 
 def test_reason_offline_whole_epoch():
-    r = score_node(EPOCH, node(1, verdicts=[bad(1, "timeout", None), bad(2, "unreachable", None)]))
+    silent = [bad(1, "timeout", None, tries=4), bad(2, "unreachable", None, tries=4)]
+    r = score_node(EPOCH, node(1, verdicts=silent))
     assert (r.reason, r.slash_reason, r.uptime_bps) == ("offline", SlashReason.OFFLINE, 0)
+
+
+def test_one_unanswered_challenge_is_unrewarded_never_slashed():
+    """Four tries of one challenge all dropped (a transient fault, or a restart) cost the
+    epoch's reward, not stake: Offline needs OFFLINE_MIN_ATTEMPTS tries without an answer."""
+    r = score_node(EPOCH, node(1, verdicts=[bad(1, "timeout", None, tries=4)]))
+    assert (r.reason, r.slash_reason, r.reward) == ("offline", 0, 0)
+    seven = [bad(1, "timeout", None, tries=4), bad(2, "offline", None, tries=3)]
+    assert score_node(EPOCH, node(1, verdicts=seven)).slash_reason == 0
+
+
+def test_a_dropped_audit_among_passed_ones_does_not_void_the_lease():
+    vs = [ok(1, lease=1), bad(2, "timeout", None, lease=1, tries=4), ok(3, lease=1)]
+    r = score_node(EPOCH, node(1, NodeKind.STORAGE, vs))
+    assert r.work == 1 << 30 and r.slash_reason == 0
+    proven = [ok(1, lease=1), bad(2, "bad_chunk", lease=1, chunk=3)]
+    assert score_node(EPOCH, node(1, NodeKind.STORAGE, proven)).work == 0
 
 
 def test_late_is_unrewarded_then_slashed_when_repeated():

@@ -23,21 +23,28 @@ null when the node never answered), so every member scores the same bytes the sa
 Signature: EIP-191 personal_sign by the member's operator key of
 ``keccak256("plinth-bundle-v1" || payload)``.
 
-**Combining** (``score_bundles``): a node's verdicts are the union of every bundle's verdicts
-for it (a challenge id already seen in an earlier bundle, by member address, is dropped, so
-copying another member's bundle adds nothing), scored as one node by oracle.service.score. A slash
-stands only if more than half of the members that challenged the node contributed a verdict
-to its evidence (a wrong row, a bad chunk, a too-strong witness, a late answer): one member,
-the leader included, cannot slash a node the others saw working, and "offline" needs every
-member to have got no answer (the union has no answer at all). Otherwise the node is scored
-unslashed (its failed verdicts still count against its pass rate). Coverage units: the
-median of the members' values.
+**Combining** (``score_bundles``), per node, over the members that challenged it (a challenge
+id already seen in an earlier bundle, by member address, is dropped, so copying another
+member's bundle adds nothing). Each such member's verdicts are a *view* of the node, scored
+alone by oracle.service.score; the views are combined by majority, never by union, so a
+minority of members cannot move a node's result by inventing verdicts:
+
+- **Offline** when more than half of the views got no answer at all, judged on all of those
+  members' tries together (OFFLINE_MIN_ATTEMPTS of them; each challenge is tried several
+  times with fresh nonces before it counts as unanswered).
+- **Any other slash** when more than half of the views slash the node (the most common
+  reason, from the first such member's evidence): one member, the leader included, cannot
+  slash a node the others saw working.
+- **Otherwise** the lower median view, ranked by pass rate, uptime and score: invented
+  failures from a minority do not lower an honest node's reward, invented passes from a
+  minority do not pay an offline node.
+
+Coverage units: the median of the members' values.
 """
 
 from __future__ import annotations
 
-import json
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -47,6 +54,7 @@ from eth_account.messages import encode_defunct
 from eth_utils import is_address, keccak, to_checksum_address
 
 from oracle.protocol.envelope import canonical_json
+from oracle.protocol.hardware import SlashReason
 from oracle.protocol.strict import JsonLimits
 from oracle.service.report import EpochBuild
 from oracle.service.score import (
@@ -60,6 +68,7 @@ from oracle.service.score import (
 )
 from oracle.service.store import (
     KINDS,
+    MAX_ATTEMPTS,
     MAX_COVERAGE_MICRO,
     MAX_DETAIL,
     MAX_ID,
@@ -70,7 +79,7 @@ from oracle.service.store import (
 BUNDLE_TAG = b"plinth-bundle-v1"
 VERDICT_KEYS = frozenset(
     {"challenge_id", "node", "kind", "passed", "reason", "detail", "latency_us", "deadline_us",
-     "lease_id", "chunk_index", "coverage_micro"}
+     "lease_id", "chunk_index", "coverage_micro", "attempts"}
 )  # fmt: skip
 MAX_VERDICTS = 100_000
 # A bundle with any verdict field outside the bounds of oracle.service.store.Verdict is refused
@@ -121,6 +130,8 @@ def _verdict(v: Any) -> dict:
     _int(v["lease_id"], "lease_id")
     _int(v["chunk_index"], "chunk_index")
     _int(v["coverage_micro"], "coverage_micro", MAX_COVERAGE_MICRO)
+    if _int(v["attempts"], "attempts", MAX_ATTEMPTS) < 1:
+        raise CommitteeError("verdict attempts must be at least 1")
     return v
 
 
@@ -245,6 +256,7 @@ def record_of(v: Mapping) -> VerdictRecord:
         lease_id=v["lease_id"],
         chunk_index=v["chunk_index"],
         detail=v["detail"],
+        attempts=v["attempts"],
     )
 
 
@@ -281,22 +293,44 @@ def score_bundles(
     results = []
     for node in sorted(by_node, key=lambda a: int(a, 16)):
         members = by_node[node]
-        union = tuple(r for m in sorted(members, key=lambda a: int(a, 16)) for r in members[m])
-        node_input = make_input(node, union, _median_low(coverage[node]))
-        if node_input is None:
-            continue
-        result = score_node(epoch, node_input, params)
-        if result.slash_reason:
-            evidence = {c["challenge_id"] for c in json.loads(result.evidence_json)["challenges"]}
-            support = sum(
-                1
-                for records in members.values()
-                if any(r.challenge_id in evidence for r in records)
-            )
-            if 2 * support <= len(members):
-                result = score_node(epoch, node_input, params, slashable=False)
-        results.append(result)
+        cover = _median_low(coverage[node])
+        views: dict[str, NodeInput] = {}
+        for m in sorted(members, key=lambda a: int(a, 16)):
+            node_input = make_input(node, tuple(members[m]), cover)
+            if node_input is None:
+                break
+            views[m] = node_input
+        if views:
+            results.append(_combine(epoch, views, params))
     return reward_nodes(results, budget, params)
+
+
+def _combine(epoch: int, views: Mapping[str, NodeInput], params: ScoreParams) -> NodeResult:
+    """One node's result from the views of the members that challenged it (member -> the node
+    as that member's verdicts show it), by majority, never by union (module docstring)."""
+    n = len(views)
+    scored = {m: score_node(epoch, v, params, slashable=False) for m, v in views.items()}
+    silent = [m for m in views if scored[m].answered == 0]
+    if 2 * len(silent) > n:
+        # A majority got no answer at all: Offline is judged on all of their tries together.
+        tries = tuple(r for m in silent for r in views[m].verdicts)
+        offline = score_node(epoch, replace(views[silent[0]], verdicts=tries), params)
+        if offline.slash_reason == SlashReason.OFFLINE:
+            return offline
+    slashing = {}
+    for m, v in views.items():
+        r = score_node(epoch, v, params)
+        if r.slash_reason and r.slash_reason != SlashReason.OFFLINE:
+            slashing[m] = r
+    if 2 * len(slashing) > n:
+        counts = Counter(r.slash_reason for r in slashing.values())
+        reason = min(counts, key=lambda s: (-counts[s], s))
+        return slashing[next(m for m in slashing if slashing[m].slash_reason == reason)]
+    ranked = sorted(
+        scored,
+        key=lambda m: (scored[m].pass_bps, scored[m].uptime_bps, scored[m].score_bps, int(m, 16)),
+    )
+    return scored[ranked[(n - 1) // 2]]
 
 
 def refusals(

@@ -45,6 +45,7 @@ class Outcome:
     request: dict = field(default_factory=dict)
     deadline_s: float = 0.0  # the deadline this challenge ran with (scoring weighs latency by it)
     coverage_micro: int = 0  # wireless: the node's coverage units x 1e6 in this round
+    attempts: int = 1  # tries it took (each with a fresh nonce): see with_retries
 
 
 class _Refused(Exception):
@@ -59,6 +60,35 @@ class _Refused(Exception):
 class Limits:
     timeout_s: float = 5.0
     max_response_bytes: int = 4 << 20
+    attempts: int = 4  # tries before a challenge is recorded as unanswered
+    backoff_s: float = 0.5  # wait before the second try, doubled before each later one
+
+
+# Outcomes that say nothing about the node's honesty, only that no answer came through: the
+# request or the answer may have been dropped, so the challenge is tried again.
+RETRIED = frozenset({"timeout", "offline"})
+
+
+async def with_retries(attempt: Callable[[], Awaitable[Outcome]], limits: Limits) -> Outcome:
+    """`attempt()` until it gets an answer, at most `limits.attempts` times with exponential
+    backoff. Each attempt is a new challenge (a fresh nonce, so fresh work and fresh chunk
+    indices): a node that ignores the first request gains nothing by answering the next one
+    from work done meanwhile, and latency is measured on the attempt answered. The outcome is
+    the last attempt's, with `attempts` set; an unanswered one spans several seconds of tries,
+    so a dropped packet or a restart is not read as a node that is down."""
+    waited = 0.0
+    for i in range(max(limits.attempts, 1)):
+        if i:
+            delay = limits.backoff_s * 2 ** (i - 1)
+            await asyncio.sleep(delay)
+            waited += delay
+        out = await attempt()
+        out.attempts = i + 1
+        if out.reason not in RETRIED:
+            break
+    if out.attempts > 1 and out.reason in RETRIED:
+        out.detail = f"{out.detail} (no answer in {out.attempts} tries over {waited:.1f} s)"
+    return out
 
 
 async def _post(
@@ -354,6 +384,19 @@ def _blame_too_strong(beacons, reports, verdicts, claims, params) -> dict[int, s
     return blame
 
 
+async def _retried(fn, arg, limits: Limits):
+    """with_retries for a coverage step that returns (Outcome, what came with it)."""
+    result = None
+
+    async def attempt() -> Outcome:
+        nonlocal result
+        result = await fn(arg)
+        return result[0]
+
+    await with_retries(attempt, limits)
+    return result
+
+
 def _judge(transmitted, reports, claims, params, now):
     """The round's pure analysis (in a worker thread: the blame step grows with the links):
     each report's verdict, the endpoint blamed for each too-strong one, coverage per node."""
@@ -428,7 +471,7 @@ async def challenge_coverage(
         out.detail = f"heard by {heard_by if type(heard_by) is int else 'an unreadable count'}"
         return out, True
 
-    sent = await asyncio.gather(*(beacon(b) for b in beacons))
+    sent = await asyncio.gather(*(_retried(beacon, b, limits) for b in beacons))
     outcomes += [o for o, _ in sent]
     transmitted = [b for b, (_, ok) in zip(beacons, sent, strict=True) if ok]
 
@@ -457,7 +500,7 @@ async def challenge_coverage(
         out.passed, out.reason, out.detail = True, "ok", f"{len(reports)} reports"
         return out, reports
 
-    answers = await asyncio.gather(*(witnesses(n) for n in sorted(claims)))
+    answers = await asyncio.gather(*(_retried(witnesses, n, limits) for n in sorted(claims)))
     now = time.time()
     reports = [r for _, rs in answers for r in rs]
     report_cid = {}

@@ -29,6 +29,8 @@ class ChallengeSettings:
     # node needs about 1 s, a GPU class well under its 2.2 s deadline.
     compute_n: int = 4096
     storage_deadline_s: float = 2.0
+    attempts: int = 4  # tries (each a fresh challenge) before "no answer"
+    backoff_s: float = 0.5  # before the second try, doubled before each later one
 
 
 @dataclass(frozen=True)
@@ -169,5 +171,7 @@ def load_settings(path: str | Path) -> Settings:
             ),
             compute_n=_get(ch, "challenges", "compute_n", int, 4096, lambda x: 44 <= x <= 16384),
             storage_deadline_s=_get(ch, "challenges", "storage_deadline_s", float, 2.0, positive),
+            attempts=_get(ch, "challenges", "attempts", int, 4, lambda x: 1 <= x <= 10),
+            backoff_s=_get(ch, "challenges", "backoff_s", float, 0.5, lambda x: 0 <= x <= 60),
         ),
     )

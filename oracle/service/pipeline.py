@@ -34,9 +34,11 @@ from oracle.service.challenge import (
     challenge_compute,
     challenge_coverage,
     challenge_storage,
+    with_retries,
 )
 from oracle.service.report import EpochBuild
 from oracle.service.store import (
+    MAX_ATTEMPTS,
     MAX_COVERAGE_MICRO,
     MAX_DETAIL,
     MAX_MICROS,
@@ -77,6 +79,7 @@ def verdict_of(o: Outcome) -> Verdict:
         lease_id=o.lease_id or 0,
         chunk_index=o.index or 0,
         coverage_micro=min(max(o.coverage_micro, 0), MAX_COVERAGE_MICRO),
+        attempts=min(max(o.attempts, 1), MAX_ATTEMPTS),
     )
 
 
@@ -182,24 +185,30 @@ class OracleService:
         )
         if n.kind == NodeKind.COMPUTE:
             return [
-                lambda: challenge_compute(
-                    session,
-                    n.endpoint,
-                    n=self.settings.compute_n,
-                    hw_class=n.hardware.hw_class,
-                    **common,
+                lambda: with_retries(
+                    lambda: challenge_compute(
+                        session,
+                        n.endpoint,
+                        n=self.settings.compute_n,
+                        hw_class=n.hardware.hw_class,
+                        **common,
+                    ),
+                    self.settings.limits,
                 )
             ]
         if n.kind == NodeKind.STORAGE:
             return [
-                lambda lease=lease: challenge_storage(
-                    session,
-                    n.endpoint,
-                    lease_id=lease.lease_id,
-                    n_chunks=-(-lease.data_size // CHUNK_SIZE),
-                    root=lease.data_root,
-                    deadline_s=self.settings.storage_deadline_s,
-                    **common,
+                lambda lease=lease: with_retries(
+                    lambda: challenge_storage(
+                        session,
+                        n.endpoint,
+                        lease_id=lease.lease_id,
+                        n_chunks=-(-lease.data_size // CHUNK_SIZE),
+                        root=lease.data_root,
+                        deadline_s=self.settings.storage_deadline_s,
+                        **common,
+                    ),
+                    self.settings.limits,
                 )
                 for lease in leases
                 if lease.node == n.node

@@ -51,7 +51,9 @@ have at least one eligible node, so no share is stranded; within a kind by
 where work is, per kind (incomparable units, hence the per-kind shares):
     compute  = hardware-class throughput in GMAC/s (oracle.protocol.compute.HARDWARE_CLASSES)
                x max(gpu_count, 1)
-    storage  = bytes of the node's leases whose audits this epoch all passed (at least one)
+    storage  = bytes of the node's leases with a passed audit this epoch and no audit that
+               proved data missing, wrong or late (an audit that got no answer, among passed
+               ones, voids nothing)
     wireless = coverage units (oracle.protocol.coverage.coverage_scores) in millionths
 
 Both splits use the largest-remainder method: each part gets floor(total * w_i / W), then the
@@ -71,7 +73,11 @@ and always sum(rewards) <= budget; no reward is ever rounded up beyond its exact
                          that the slash is disputable on-chain with that chunk
     LocationSpoofed      at least SPOOF_MIN_WITNESSES (2) witnesses "too strong for the claimed
                          distance" in the epoch (one can be a fading outlier; two are evidence)
-    Offline              asked at least once and answered nothing the whole epoch
+    Offline              answered nothing the whole epoch, over at least OFFLINE_MIN_ATTEMPTS (8)
+                         tries (each challenge is tried up to 4 times with backoff, each try a
+                         fresh challenge): a dropped request, a restart or one lost challenge is
+                         never stake; a committee of one never Offline-slashes a node it asks
+                         once an epoch (it is only unrewarded)
     MissedDeadline       late on more than half its challenges in LATE_SLASH_EPOCHS (3)
                          consecutive epochs; a single late epoch is only unrewarded ("late")
 Unattributable failures (a bad signature, a malformed body: anyone could have sent them) are
@@ -115,6 +121,7 @@ class ScoreParams:
     min_pass_bps: int = 5_000
     spoof_min_witnesses: int = 2
     late_slash_epochs: int = 3
+    offline_min_attempts: int = 8
     kind_shares_bps: Mapping[NodeKind, int] = field(
         default_factory=lambda: {
             NodeKind.COMPUTE: 4_000,
@@ -126,6 +133,8 @@ class ScoreParams:
     def __post_init__(self) -> None:
         if self.w_pass + self.w_uptime + self.w_latency != 100:
             raise ValueError("score weights must add up to 100")
+        if self.offline_min_attempts < 1:
+            raise ValueError("offline_min_attempts must be at least 1")
         if not 0 < self.alpha_pct <= 100:
             raise ValueError("alpha_pct must be in (0, 100]")
         if sorted(self.kind_shares_bps) != sorted(NodeKind) or any(
@@ -149,6 +158,7 @@ class VerdictRecord:
     lease_id: int = 0  # storage audits: the lease and chunk audited
     chunk_index: int = 0
     detail: str = ""
+    attempts: int = 1  # tries behind this verdict (each a fresh challenge)
 
 
 @dataclass(frozen=True)
@@ -296,7 +306,10 @@ def score_node(
             }
         )
 
-    ok_leases = {v.lease_id for v in passed} - {v.lease_id for v in failures}
+    # A lease earns when an audit of it passed and none proved it missing or late: an audit
+    # that got no answer (or an unattributable one) among passed ones does not void it.
+    voided = {v.lease_id for v in failures if v.reason not in NO_ANSWER | UNATTRIBUTABLE}
+    ok_leases = {v.lease_id for v in passed} - voided
     work = work_of(node, ok_leases)
     if slash is not None:
         reason = _slash_code(node.kind, slash, slash_vs)
@@ -336,7 +349,7 @@ def _slash_of(
         fraud = [v for v in failures if v.reason == "too_strong"]
         if len(fraud) >= params.spoof_min_witnesses:
             return SlashReason.LOCATION_SPOOFED, fraud
-    if answered == 0 and failures:
+    if answered == 0 and sum(v.attempts for v in failures) >= params.offline_min_attempts:
         return SlashReason.OFFLINE, list(failures)
     if late_streak >= params.late_slash_epochs:
         return SlashReason.MISSED_DEADLINE, [v for v in failures if v.reason == "late"]

@@ -129,6 +129,7 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE verdicts ADD COLUMN lease_id INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE verdicts ADD COLUMN chunk_index INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE verdicts ADD COLUMN coverage_micro INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE verdicts ADD COLUMN attempts INTEGER NOT NULL DEFAULT 1;
     CREATE TABLE responses (
         challenge_id TEXT NOT NULL REFERENCES challenges(id),
         seq          INTEGER NOT NULL,
@@ -166,6 +167,7 @@ MAX_ID = 2**63 - 1  # lease id, chunk index (SQLite's INTEGER)
 MAX_COVERAGE_MICRO = 10**15
 MAX_REASON = 64
 MAX_DETAIL = 1_024
+MAX_ATTEMPTS = 64
 KINDS = frozenset({"compute", "storage", "beacon", "coverage", "witness"})
 
 
@@ -186,6 +188,7 @@ class Verdict:
     lease_id: int = 0
     chunk_index: int = 0
     coverage_micro: int = 0
+    attempts: int = 1  # tries, each a fresh challenge; an unanswered verdict spans them all
 
     def entry(self) -> dict:
         return {
@@ -200,6 +203,7 @@ class Verdict:
             "lease_id": self.lease_id,
             "chunk_index": self.chunk_index,
             "coverage_micro": self.coverage_micro,
+            "attempts": self.attempts,
         }
 
 
@@ -424,24 +428,22 @@ class Store:
     def _insert_verdict(db: sqlite3.Connection, v: Verdict) -> int:
         return db.execute(
             "INSERT OR IGNORE INTO verdicts (challenge_id, passed, reason, detail, latency_us,"
-            " deadline_us, lease_id, chunk_index, coverage_micro) VALUES (?, ?, ?, ?, ?, ?, ?,"
-            " ?, ?)",
+            " deadline_us, lease_id, chunk_index, coverage_micro, attempts) VALUES (?, ?, ?, ?,"
+            " ?, ?, ?, ?, ?, ?)",
             (v.challenge_id, int(bool(v.passed)), v.reason, v.detail, v.latency_us,
-             v.deadline_us, v.lease_id, v.chunk_index, v.coverage_micro),
+             v.deadline_us, v.lease_id, v.chunk_index, v.coverage_micro, v.attempts),
         ).rowcount  # fmt: skip
 
     def verdicts_of(self, epoch: int) -> list[Verdict]:
         """Every verdict of the epoch, with its challenge's node and kind, by node and id."""
         rows = self._db.execute(
             "SELECT c.id, c.node, c.kind, v.passed, v.reason, v.detail, v.latency_us,"
-            " v.deadline_us, v.lease_id, v.chunk_index, v.coverage_micro FROM challenges c"
-            " JOIN verdicts v ON v.challenge_id = c.id WHERE c.epoch = ? ORDER BY c.node, c.id",
+            " v.deadline_us, v.lease_id, v.chunk_index, v.coverage_micro, v.attempts"
+            " FROM challenges c JOIN verdicts v ON v.challenge_id = c.id WHERE c.epoch = ?"
+            " ORDER BY c.node, c.id",
             (epoch,),
         )
-        return [
-            Verdict(r[0], r[1], r[2], bool(r[3]), r[4], r[5], r[6], r[7], r[8], r[9], r[10])
-            for r in rows
-        ]
+        return [Verdict(*r[:3], bool(r[3]), *r[4:]) for r in rows]
 
     def record_outcomes(
         self, outcomes: Sequence[tuple[ChallengeRow, Observation, Sequence[bytes], Verdict]]
