@@ -104,6 +104,7 @@ def create_app(settings: Settings) -> web.Application:
                 attempts=ch.attempts,
                 backoff_s=ch.backoff_s,
             ),
+            member_spacing_s=settings.committee.spacing_s if settings.committee.peers else 0.0,
         ),
     )
     app = create_api(store, service.metrics, {"operator": key.address, "chain_id": chain.chain_id})

@@ -294,6 +294,21 @@ def print_summary(summary: dict, say) -> None:
     )
 
 
+def failed_checks(summary: dict, epochs: int) -> list[str]:
+    """The demo's own end-of-run checks; empty when the run showed what it should."""
+    failures = []
+    if len(summary["epochs"]) != epochs:
+        failures.append(f"{len(summary['epochs'])} of {epochs} epochs settled")
+    for n in summary["nodes"]:
+        if n["behaviour"] == "honest" and (n["rewards"] == 0 or n["slashed"] > 0):
+            failures.append(
+                f"honest node {n['name']} {'slashed' if n['slashed'] else 'unrewarded'}"
+            )
+        if n["behaviour"] != "honest" and n["rewards"] > 0 and n["slashed"] == 0:
+            failures.append(f"{n['behaviour']} node {n['name']} rewarded and not slashed")
+    return failures
+
+
 @click.command(cls=ConnectedProviderCommand)
 @click.option(
     "--params", "params_path", default=str(ROOT / "config" / "local.toml"), show_default=True
@@ -321,3 +336,6 @@ def cli(params_path, epochs, summary_path, scheme):
     print_summary(summary, click.echo)
     Path(summary_path).write_text(json.dumps(summary, indent=2))
     click.echo(f"\nSummary written to {os.path.relpath(summary_path)}")
+    failures = failed_checks(summary, epochs)
+    if failures:
+        raise click.ClickException("the demo's checks failed: " + "; ".join(failures))

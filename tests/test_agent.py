@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from aiohttp import ClientTimeout
 from eth_account import Account
+from eth_utils import keccak
 
 from oracle.agent import ConfigError, Settings, create_app, load_settings
 from oracle.protocol import compute, storage, wire
@@ -28,9 +29,9 @@ CHAIN = 31337
 aio = pytest.mark.asyncio
 
 
-def settings_for(tmp_path, kind: NodeKind, hw_class: int = 0, **kw) -> Settings:
+def settings_for(tmp_path, kind: NodeKind, hw_class: int = 0, key: bytes | None = None, **kw):
     return Settings(
-        node_key=bytes(Account.create().key),
+        node_key=key or bytes(Account.create().key),
         kind=kind,
         chain_id=CHAIN,
         data_dir=tmp_path / "data",
@@ -316,8 +317,10 @@ def offset(lat: float, lon: float, north_m: float) -> tuple[float, float]:
 
 async def coverage_round(aiohttp_client, tmp_path, witness_claim_m: float, true_m: float = 350):
     medium = RadioMedium(np.random.default_rng(7))
-    beaconer = settings_for(tmp_path / "b", NodeKind.WIRELESS)
-    witness = settings_for(tmp_path / "w", NodeKind.WIRELESS)
+    # Fixed keys: the medium's per-link shadowing (sigma 7 dB) follows the two addresses, so
+    # random keys would make the margins below a matter of luck.
+    beaconer = settings_for(tmp_path / "b", NodeKind.WIRELESS, key=keccak(b"beaconer"))
+    witness = settings_for(tmp_path / "w", NodeKind.WIRELESS, key=keccak(b"witness"))
     medium.place(beaconer.address, Radio(*BASE))
     medium.place(witness.address, Radio(*offset(*BASE, true_m)))  # where it really is
     claims = {

@@ -7,7 +7,7 @@ import asyncio
 from dataclasses import replace
 
 from scripts import _deploy
-from scripts.demo import run
+from scripts.demo import failed_checks, run
 
 
 def test_demo_settles_three_epochs_rewarding_honest_nodes_and_catching_cheaters(
@@ -50,4 +50,23 @@ def test_demo_settles_three_epochs_rewarding_honest_nodes_and_catching_cheaters(
     }
     assert all(n["rewards"] > 0 and n["slashed"] == 0 for n in honest), honest
     assert all(n["slashed"] > 0 or n["rewards"] == 0 for n in cheats), cheats
+    assert failed_checks(summary, 3) == []
     assert sum(n["claimed"] for n in nodes) > 0
+
+
+def test_the_demo_fails_when_its_checks_fail():
+    summary = {
+        "epochs": [{}, {}],
+        "nodes": [
+            {"name": "a", "behaviour": "honest", "rewards": 0, "slashed": 0},
+            {"name": "b", "behaviour": "honest", "rewards": 5, "slashed": 1},
+            {"name": "c", "behaviour": "lazy storage", "rewards": 5, "slashed": 0},
+            {"name": "d", "behaviour": "honest", "rewards": 5, "slashed": 0},
+        ],
+    }
+    assert failed_checks(summary, 3) == [
+        "2 of 3 epochs settled",
+        "honest node a unrewarded",
+        "honest node b slashed",
+        "lazy storage node c rewarded and not slashed",
+    ]

@@ -5,6 +5,7 @@ to an honest node, claiming a position 5 km away) earns nothing and is slashed L
 
 import json
 import math
+import time
 
 import aiohttp
 import h3
@@ -13,6 +14,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 from ape import chain as ape_chain
 from eth_account import Account
+from eth_utils import keccak
 from plinth_testlib import ECDSA, WIRELESS, NodeKey, advance_to_epoch, register, stake
 
 from oracle.agent import Honest, Settings, create_app
@@ -52,7 +54,8 @@ async def test_coverage_round_rewards_honest_radios_and_slashes_a_spoofer(
     ]
     nodes, servers = {}, []
     for name, true_pos, claimed in layout:
-        key = Account.create()
+        # Fixed keys: the medium's per-link shadowing follows the addresses (sigma 7 dB).
+        key = Account.from_key(keccak(b"coverage-test-" + name.encode()))
         settings = Settings(
             node_key=bytes(key.key),
             kind=NodeKind.WIRELESS,
@@ -121,3 +124,50 @@ async def test_coverage_round_rewards_honest_radios_and_slashes_a_spoofer(
     assert set(slashed) == {nodes["spoofer"].address}
     tx = service.submit(epoch, build)
     assert tx is not None and suite.hub.nextEpoch() == epoch + 1
+
+
+@pytest.mark.asyncio
+async def test_one_coverage_round_serves_the_whole_committee(tmp_path):
+    """Members that run the epoch's coverage round each (as a committee does) schedule the
+    same beacons from the seed and the epoch's start, so no honest report is an unknown
+    beacon to any of them, and they judge the same reports the same way."""
+    from oracle.protocol.coverage import RadioClaim
+    from oracle.service.challenge import Limits, challenge_coverage
+
+    medium = RadioMedium(np.random.default_rng(7))
+    nodes, servers = {}, []
+    for i, pos in enumerate([at(0, 0), at(1_500, 0), at(0, 1_500), at(1_500, 1_500)]):
+        key = Account.create()
+        settings = Settings(node_key=bytes(key.key), kind=NodeKind.WIRELESS, chain_id=31337,
+                            data_dir=tmp_path / f"w{i}")  # fmt: skip
+        medium.place(settings.address, Radio(*pos))
+        server = TestServer(create_app(settings, Honest(), airwaves_for(medium)), host="127.0.0.1")
+        await server.start_server()
+        servers.append(server)
+        nodes[settings.address] = (str(server.make_url("")).rstrip("/"), RadioClaim(*pos))
+    start = float(int(time.time()))
+    params = CoverageParams(beacon_fraction=1.0)
+    rounds = []
+    async with aiohttp.ClientSession() as http:
+        for _member in range(3):
+            rounds.append(
+                await challenge_coverage(
+                    http,
+                    nodes,
+                    chain_id=31337,
+                    epoch=12,
+                    epoch_seed=b"\x05" * 32,
+                    params=params,
+                    limits=Limits(timeout_s=2.0),
+                    start_time=start,
+                )
+            )
+    for server in servers:
+        await server.close()
+    judged = [
+        sorted((o.node, o.request["beacon_hash"], o.reason) for o in r if o.kind == "witness")
+        for r in rounds
+    ]
+    assert judged[0] and judged[0] == judged[1] == judged[2]
+    assert all(reason != "unknown_beacon" for _, _, reason in judged[0])
+    assert all(reason == "ok" for _, _, reason in judged[0]), judged[0]

@@ -540,7 +540,9 @@ class Member:
         current = await asyncio.to_thread(chain.current_epoch)
         row = store.epoch(current)
         if row is None or row["state"] == "scheduled":
-            await self.service.challenge_epoch(current, session)
+            members = (await asyncio.to_thread(self.view)).members
+            slot = members.index(self.address) if self.address in members else 0
+            await self.service.challenge_epoch(current, session, slot)
         next_epoch = await asyncio.to_thread(chain.next_report_epoch)
         await self._catch_up(session, next_epoch)
         members = None

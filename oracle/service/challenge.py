@@ -434,10 +434,18 @@ async def challenge_coverage(
     verifier's). A too_strong report is recorded against the endpoint `_blame_too_strong`
     blames (so two too_strong links make LocationSpoofed in oracle.service.score). Every coverage
     outcome carries the node's `coverage_micro` (coverage units x 1e6, hex-density
-    weighted), the work oracle.service.score weighs wireless nodes by."""
+    weighted), the work oracle.service.score weighs wireless nodes by.
+
+    One round serves the whole committee: `start_time` is the epoch's start on the chain, so
+    every member schedules the same beacons from the seed (a beacon asked for twice is sent
+    once), and a report of any scheduled beacon is judged the same way by every member, even
+    when another member's request made its beaconer transmit. Where the chain's clock runs
+    ahead of this machine's (a local chain moved forward), the round's clock is shifted to it.
+    """
     claims = {coverage.node_id(a): claim for a, (_, claim) in nodes.items()}
     endpoint = {coverage.node_id(a): url for a, (url, _) in nodes.items()}
     start = time.time() if start_time is None else start_time
+    clock_offset = max(0.0, start - time.time())
     beacons = coverage.schedule_beacons(epoch_seed, epoch, claims, start, params)
     outcomes: list[Outcome] = []
 
@@ -473,7 +481,6 @@ async def challenge_coverage(
 
     sent = await asyncio.gather(*(_retried(beacon, b, limits) for b in beacons))
     outcomes += [o for o, _ in sent]
-    transmitted = [b for b, (_, ok) in zip(beacons, sent, strict=True) if ok]
 
     async def witnesses(node: str) -> tuple[Outcome, list[coverage.WitnessReport]]:
         nonce = fresh_nonce(epoch_seed)
@@ -509,7 +516,7 @@ async def challenge_coverage(
         for r in rs:
             report_cid[id(r)] = keccak(out.challenge_id + bytes(r.beacon_hash))
     verdicts, blame, scores = await asyncio.to_thread(
-        _judge, transmitted, reports, claims, params, now
+        _judge, beacons, reports, claims, params, now + clock_offset
     )
     for i, (report, verdict) in enumerate(zip(reports, verdicts, strict=True)):
         node = blame.get(i, report.witness)

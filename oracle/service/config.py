@@ -41,6 +41,7 @@ class CommitteeConfig:
     peers: dict[str, str]
     leader_timeout_s: float = 30.0
     request_timeout_s: float = 10.0
+    spacing_s: float = 2.5  # members' compute challenges of one node are this far apart
 
 
 @dataclass(frozen=True)
@@ -145,6 +146,7 @@ def load_settings(path: str | Path) -> Settings:
         peers={to_checksum_address(m): u for m, u in peers.items()},
         leader_timeout_s=_get(cm, "committee", "leader_timeout_s", float, 30.0, positive),
         request_timeout_s=_get(cm, "committee", "request_timeout_s", float, 10.0, positive),
+        spacing_s=_get(cm, "committee", "spacing_s", float, 2.5, lambda x: 0 <= x <= 60),
     )
     return Settings(
         committee=committee,
