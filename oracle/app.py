@@ -41,7 +41,7 @@ async def step(service: OracleService, session: aiohttp.ClientSession) -> None:
         if row is None or row["state"] not in ACTIVE:
             continue
         build = await asyncio.to_thread(build_report, service, epoch)
-        await asyncio.to_thread(service.submit, epoch, build)
+        await asyncio.to_thread(service.submitter.submit, epoch, build)
 
 
 async def run_loop(

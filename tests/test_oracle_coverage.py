@@ -122,7 +122,7 @@ async def test_coverage_round_rewards_honest_radios_and_slashes_a_spoofer(
     slashed = {s.node: s for s in build.report.slashes}
     assert slashed[nodes["spoofer"].address].reason == SlashReason.LOCATION_SPOOFED
     assert set(slashed) == {nodes["spoofer"].address}
-    tx = service.submit(epoch, build)
+    tx = service.submitter.submit(epoch, build)
     assert tx is not None and suite.hub.nextEpoch() == epoch + 1
 
 

@@ -128,9 +128,9 @@ async def test_oracle_settles_epochs_rewards_honest_nodes_and_slashes_cheaters(
     lazy = slashed[nodes["lazy_storage"].address]
     assert lazy.reason == SlashReason.STORAGE_AUDIT_FAILED and lazy.lease_id > 0
 
-    tx = service.submit(epoch, build)
+    tx = service.submitter.submit(epoch, build)
     assert tx is not None and suite.hub.nextEpoch() == epoch + 1
-    assert service.submit(epoch, build) is None  # already on-chain: never sent again
+    assert service.submitter.submit(epoch, build) is None  # already on-chain: never sent again
     assert suite.slashing.pendingSlashCount(nodes["lazy_storage"].address) == 1
 
     # The provider claims on-chain with what the oracle's API serves.

@@ -58,7 +58,7 @@ async def test_restart_after_each_stage_gives_exactly_one_report(
     assert (
         rebuilt.digest(view.chain_id, suite.hub.address) == again.store.report_for(epoch)["digest"]
     )
-    tx = again.submit(epoch, rebuilt)
+    tx = again.submitter.submit(epoch, rebuilt)
     assert tx is not None and suite.hub.nextEpoch() == epoch + 1
 
     # Restart after the transaction was sent but before its receipt was recorded: the report
@@ -67,7 +67,7 @@ async def test_restart_after_each_stage_gives_exactly_one_report(
     with late.store.transaction() as sql:  # the state the crash left behind
         sql.execute("UPDATE epochs SET state = 'submitted' WHERE epoch = ?", (epoch,))
         sql.execute("UPDATE submissions SET status = 'pending' WHERE epoch = ?", (epoch,))
-    assert late.submit(epoch, build_report(late, epoch)) is None
+    assert late.submitter.submit(epoch, build_report(late, epoch)) is None
     assert late.store.epoch(epoch)["state"] == "confirmed"
     assert late.store.submission_for(epoch)["status"] == "confirmed"
     logs = list(suite.hub.ReportAccepted.range(0, ape_chain.blocks.head.number + 1))
@@ -117,3 +117,51 @@ async def test_a_crash_mid_epoch_loses_no_observation_already_written(
     assert sorted(final) == sorted(addresses)  # each node challenged once: none repeated
     for server in servers:
         await server.close()
+
+
+@pytest.mark.asyncio
+async def test_a_stuck_report_transaction_is_replaced_with_a_higher_fee(
+    suite, deployer, provider, accounts, tmp_path
+):
+    """The submit stage records the hash, nonce and fee before the broadcast; a transaction
+    still pending on the next pass is replaced (same nonce, higher fee), and the epoch's
+    record ends with the hash the hub accepted."""
+    from oracle.service.chain import ChainError
+    from oracle.service.submit import SubmitSettings, Submitter
+
+    oracle = Account.from_key(accounts[6].private_key)
+    suite.hub.setCommittee([oracle.address], 1, ECDSA, sender=deployer)
+    settings, url, server = await start_agent(tmp_path, "s0", NodeKind.COMPUTE, Honest())
+    onboard(suite, deployer, provider, COMPUTE, settings, url)
+    view = Chain(ape_chain.provider.uri, Deployment.from_record(suite.record), load_abis())
+    service = OracleService(view, Store(tmp_path / "s.sqlite"), oracle, PipelineSettings(64))
+    epoch = suite.market.currentEpoch() + 1
+    advance_to_epoch(suite, epoch)
+    async with aiohttp.ClientSession() as http:
+        await service.challenge_epoch(epoch, http)
+    await server.close()
+    advance_to_epoch(suite, epoch + 1)
+    build = build_report(service, epoch)
+    submitter = Submitter(view, service.store, oracle, service.metrics,
+                          SubmitSettings(receipt_timeout_s=0.5))  # fmt: skip
+    rpc = ape_chain.provider.make_request
+    rpc("evm_setAutomine", [False])
+    try:
+        with pytest.raises(ChainError):
+            submitter.submit(epoch, build)  # sent, never mined
+        first = service.store.submission_for(epoch)
+        assert first["status"] == "sent" and first["tx_hash"] and first["nonce"] is not None
+        with pytest.raises(ChainError):
+            submitter.submit(epoch, build)  # still pending: replaced
+        second = service.store.submission_for(epoch)
+        assert second["nonce"] == first["nonce"] and second["tx_hash"] != first["tx_hash"]
+        assert int(second["gas_price"]) > int(first["gas_price"])
+        assert service.metrics["submit_replacements"] == 1
+    finally:
+        rpc("evm_setAutomine", [True])
+    rpc("evm_mine", [])
+    assert submitter.submit(epoch, build) is None  # mined meanwhile: nothing more to send
+    record = service.store.submission_for(epoch)
+    assert record["status"] == "confirmed" and record["tx_hash"] == second["tx_hash"]
+    assert "0x" + view.accepted_report(epoch)[1].hex() == second["tx_hash"]
+    assert service.store.epoch(epoch)["state"] == "confirmed"

@@ -218,8 +218,9 @@ def test_submissions_track_attempts(store):
         EPOCH, b"\x05" * 32, build.report_json(), build.rewards_entries_json(),
         build.results_file, build.report.results_root,
     )  # fmt: skip
-    assert store.record_attempt(EPOCH, "0xaa", 7) == 1
-    assert store.record_attempt(EPOCH, "0xbb", 7) == 2  # gas bump: same nonce
+    assert store.record_submission(EPOCH, "0xaa", 7, 10**9) == 1
+    assert store.record_submission(EPOCH, "0xbb", 7, 2 * 10**19) == 2  # a replacement
+    assert store.submission_for(EPOCH)["gas_price"] == str(2 * 10**19)  # beyond 2^63 wei
     store.set_submission_status(EPOCH, "confirmed")
     sub = store.submission_for(EPOCH)
     assert (sub["tx_hash"], sub["nonce"], sub["status"], sub["attempts"]) == (

@@ -40,7 +40,7 @@ from eth_account import Account
 from eth_account.messages import encode_defunct
 from eth_utils import is_address, keccak, to_checksum_address
 
-from oracle.committee.build import build, own_bundle
+from oracle.committee import build as _build
 from oracle.committee.rules import (
     BODY_LIMITS,
     MAX_BODY,
@@ -193,7 +193,7 @@ class Member:
             raise http_error(web.HTTPServiceUnavailable, f"no chain view: {exc}") from None
         if not ended:
             raise http_error(web.HTTPConflict, f"epoch {epoch} has not ended")
-        bundle = await asyncio.to_thread(own_bundle, self.service, epoch)
+        bundle = await asyncio.to_thread(self.own_bundle, epoch)
         if bundle is None:
             raise http_error(web.HTTPNotFound, f"no observations for epoch {epoch}")
         return web.json_response(bundle.to_json())
@@ -235,7 +235,11 @@ class Member:
 
     def build(self, epoch: int, bundles: list[Bundle]):
         """The epoch's report from `bundles` (oracle.committee.build.build); writes nothing."""
-        return build(self.service, epoch, bundles)
+        return _build.build(self.service, epoch, bundles)
+
+    def own_bundle(self, epoch: int) -> Bundle | None:
+        """This member's signed bundle of `epoch` (None before it has challenged it)."""
+        return _build.own_bundle(self.service, epoch)
 
     async def _view_or_503(self) -> View:
         try:
@@ -263,7 +267,7 @@ class Member:
                 members=view.members,
                 threshold=view.threshold,
             )
-            own = own_bundle(self.service, epoch)
+            own = self.own_bundle(epoch)
             build = self.build(epoch, valid)
         except CommitteeError as exc:
             return [f"invalid bundles: {exc}"]
@@ -316,7 +320,7 @@ class Member:
 
     async def _bundle_of(self, session, member: str, epoch: int) -> Bundle | None:
         if member == self.address:
-            return await asyncio.to_thread(own_bundle, self.service, epoch)
+            return await asyncio.to_thread(self.own_bundle, epoch)
         if member not in self.peers:
             return None
         try:
@@ -393,7 +397,7 @@ class Member:
         if post is None:
             self.metrics["rounds_without_quorum"] += 1
             return None
-        tx = await asyncio.to_thread(self.service.submit, epoch, build, post)
+        tx = await asyncio.to_thread(self.service.submitter.submit, epoch, build, post)
         if tx is not None:
             timings = {"gather": t1 - t0, "compute": t2 - t1, "sign": t3 - t2,
                        "aggregate": t4 - t3}  # fmt: skip
@@ -488,7 +492,7 @@ class Member:
                 self.metrics["adopt_mismatch"] += 1
                 return False
             await asyncio.to_thread(self.service.adopt, epoch, build)
-        await asyncio.to_thread(self.service.mark_confirmed, epoch)
+        await asyncio.to_thread(self.service.submitter.mark_confirmed, epoch)
         for key in [k for k in self._builds if k[0] <= epoch]:
             del self._builds[key]
         self.led = {(e, a) for e, a in self.led if e > epoch}  # settled: no more attempts
@@ -540,9 +544,11 @@ class Member:
         current = await asyncio.to_thread(chain.current_epoch)
         row = store.epoch(current)
         if row is None or row["state"] == "scheduled":
-            members = (await asyncio.to_thread(self.view)).members
-            slot = members.index(self.address) if self.address in members else 0
+            members = [m.lower() for m in (await asyncio.to_thread(self.view)).members]
+            me = self.address.lower()
+            slot = members.index(me) if me in members else 0
             await self.service.challenge_epoch(current, session, slot)
+            members = None
         next_epoch = await asyncio.to_thread(chain.next_report_epoch)
         await self._catch_up(session, next_epoch)
         members = None

@@ -13,7 +13,12 @@ from typing import Any
 from eth_abi import decode
 from eth_utils import keccak, to_checksum_address
 from web3 import HTTPProvider, Web3
-from web3.exceptions import ContractCustomError, ContractLogicError, Web3Exception
+from web3.exceptions import (
+    ContractCustomError,
+    ContractLogicError,
+    TransactionNotFound,
+    Web3Exception,
+)
 
 from oracle.protocol import bls
 from oracle.protocol.eip712 import EpochReport, report_digest
@@ -103,6 +108,14 @@ class LeaseInfo:
 
     def active_in(self, epoch: int) -> bool:
         return self.start_epoch <= epoch < self.end_epoch
+
+
+@dataclass(frozen=True)
+class SignedTx:
+    raw: bytes
+    hash: bytes
+    nonce: int
+    gas_price: int
 
 
 class Chain:
@@ -206,8 +219,9 @@ class Chain:
         raw = self.batch([("Marketplace", "getLease", (i,)) for i in range(1, count + 1)])
         return [_lease_info(i, r) for i, r in enumerate(raw, start=1)]
 
-    def report_digest(self, epoch: int) -> bytes | None:
-        """The digest of the accepted report of `epoch`, from the hub's log; None if none."""
+    def accepted_report(self, epoch: int) -> tuple[bytes, bytes] | None:
+        """(digest, transaction hash) of the accepted report of `epoch`, from the hub's log;
+        None if none."""
         hub = self.c["OracleHub"]
         logs = self._rpc(
             lambda: hub.events.ReportAccepted.get_logs(
@@ -215,7 +229,14 @@ class Chain:
             ),
             "ReportAccepted logs",
         )
-        return bytes(logs[-1]["args"]["digest"]) if logs else None
+        if not logs:
+            return None
+        return bytes(logs[-1]["args"]["digest"]), bytes(logs[-1]["transactionHash"])
+
+    def report_digest(self, epoch: int) -> bytes | None:
+        """The digest of the accepted report of `epoch`; None if none."""
+        accepted = self.accepted_report(epoch)
+        return None if accepted is None else accepted[0]
 
     def epoch_seed(self, epoch: int) -> bytes:
         """keccak256(previous report digest || hash of the first block of `epoch`): fixed once
@@ -259,25 +280,55 @@ class Chain:
         """Signs and sends submitReport from `account` (an eth-account LocalAccount). The
         estimate runs first, so a report the hub would refuse never costs gas; returns the
         transaction hash."""
-        fn = self.c["OracleHub"].functions.submitReport(report.as_tuple(), signatures)
+        fn = self.report_call(report, signatures)
         return self._send(account, fn, "submitReport", nonce, gas_price)
 
-    def _send(self, account, fn, what: str, nonce: int | None, gas_price: int | None) -> bytes:
-        def build():
+    def report_call(self, report: EpochReport, signatures: bytes):
+        """The hub's submitReport call for `report` with packed ECDSA `signatures`."""
+        return self.c["OracleHub"].functions.submitReport(report.as_tuple(), signatures)
+
+    def prepare(
+        self, account, fn, what: str, nonce: int | None = None, gas_price: int | None = None
+    ) -> SignedTx:
+        """`fn` from `account` as a signed transaction, not yet sent: its hash is known (and
+        can be recorded) before the broadcast. The estimate runs first, so a call the contract
+        would refuse raises ChainError (its custom error decoded) and never costs gas."""
+
+        def build() -> SignedTx:
+            n = (
+                self.w3.eth.get_transaction_count(account.address, "pending")
+                if nonce is None
+                else nonce
+            )
+            price = self.w3.eth.gas_price if gas_price is None else gas_price
             tx = fn.build_transaction(
-                {
-                    "from": account.address,
-                    "nonce": self.w3.eth.get_transaction_count(account.address, "pending")
-                    if nonce is None
-                    else nonce,
-                    "chainId": self.chain_id,
-                    **({"gasPrice": gas_price} if gas_price else {}),
-                }
+                {"from": account.address, "nonce": n, "chainId": self.chain_id, "gasPrice": price}
             )
             signed = account.sign_transaction(tx)
-            return self.w3.eth.send_raw_transaction(signed.raw_transaction)
+            return SignedTx(bytes(signed.raw_transaction), bytes(signed.hash), n, price)
 
-        return bytes(self._rpc(build, what))
+        return self._rpc(build, what)
+
+    def broadcast(self, tx: SignedTx) -> bytes:
+        self._rpc(lambda: self.w3.eth.send_raw_transaction(tx.raw), "send transaction")
+        return tx.hash
+
+    def _send(
+        self, account, fn, what: str, nonce: int | None = None, gas_price: int | None = None
+    ) -> bytes:
+        return self.broadcast(self.prepare(account, fn, what, nonce, gas_price))
+
+    def gas_price(self) -> int:
+        return self._rpc(lambda: self.w3.eth.gas_price, "gas price")
+
+    def receipt_now(self, tx_hash: bytes):
+        """The receipt of `tx_hash` if it is mined, else None (pending, or dropped)."""
+        try:
+            return self.w3.eth.get_transaction_receipt(tx_hash)
+        except TransactionNotFound:
+            return None
+        except (Web3Exception, OSError, ValueError) as exc:
+            raise ChainError(f"receipt failed: {exc}") from None
 
     def receipt(self, tx_hash: bytes, timeout_s: float = 60.0):
         return self._rpc(
@@ -309,6 +360,11 @@ class Chain:
         signatures, `apk2` the sum of their G2 keys (py_ecc points, or their 64- and 128-byte
         encodings), bit i of `signers_bitmap` the i-th member of the sorted committee. Sends
         submitReportBlsWithHint with the hash-to-curve witness (cheaper than submitReportBls)."""
+        fn = self.report_call_bls(report, signers_bitmap, sigma, apk2)
+        return self._send(account, fn, "submitReportBlsWithHint", nonce, gas_price)
+
+    def report_call_bls(self, report: EpochReport, signers_bitmap: int, sigma, apk2):
+        """The hub's submitReportBlsWithHint call (see submit_report_bls)."""
         sigma = bls.decode_g1(sigma) if isinstance(sigma, bytes | bytearray) else sigma
         apk2 = bls.decode_g2(apk2) if isinstance(apk2, bytes | bytearray) else apk2
         digest = report_digest(report, self.chain_id, self.deployment.addresses["OracleHub"])
@@ -319,7 +375,7 @@ class Chain:
             bls.g2_abi(apk2),
             bls.hash_hint(bls.REPORT_DST, digest),
         )
-        return self._send(account, fn, "submitReportBlsWithHint", nonce, gas_price)
+        return fn
 
     def register_bls_key(self, account, sk: int) -> bytes:
         """Registers `account`'s BLS key (secret `sk`) at the hub with its proof of possession
@@ -330,7 +386,7 @@ class Chain:
         fn = self.c["OracleHub"].functions.registerBlsKey(
             bls.g1_abi(pk1), bls.g2_abi(pk2), bls.g1_abi(pop)
         )
-        return self._send(account, fn, "registerBlsKey", None, None)
+        return self._send(account, fn, "registerBlsKey")
 
 
 def _show(value: Any) -> str:

@@ -7,10 +7,11 @@ idempotent, so a restart resumes where the process stopped: an epoch's challenge
 once per node (a restart skips nodes already observed), a report is built once per epoch
 (the store refuses a second), and a report already on-chain is never sent again.
 
-Alone (`build_report` + `submit`) the operator scores its own verdicts and signs with its key
-and local `cosigners`. In a committee (oracle.committee.member) the report is built from every
-member's signed bundle (`build`), stored only once the hub settled it (`adopt`), and posted
-with the members' signatures (`submit(..., post)`)."""
+Alone (oracle.committee.build.build_report, then `submitter.submit`) the operator scores its
+own verdicts and signs with its key and local `cosigners`. In a committee
+(oracle.committee.member) the report is built from every member's signed bundle, stored only
+once the hub settled it (`adopt`), and posted with the members' signatures
+(`submitter.submit(..., post)`); oracle.service.submit is the only stage that sends."""
 
 from __future__ import annotations
 
@@ -23,10 +24,9 @@ from dataclasses import dataclass, field
 import aiohttp
 
 from oracle.protocol.coverage import CoverageParams, RadioClaim
-from oracle.protocol.eip712 import EpochReport, SlashRequest, pack_signatures, sign_report
 from oracle.protocol.hardware import NodeKind
 from oracle.protocol.merkle import CHUNK_SIZE
-from oracle.service.chain import Chain, ChainError, LeaseInfo, NodeInfo
+from oracle.service.chain import Chain, LeaseInfo, NodeInfo
 from oracle.service.challenge import (
     Limits,
     Outcome,
@@ -47,6 +47,7 @@ from oracle.service.store import (
     Store,
     Verdict,
 )
+from oracle.service.submit import Submitter
 
 log = logging.getLogger("plinth.oracle")
 
@@ -92,8 +93,8 @@ class OracleService:
         self, chain: Chain, store: Store, key, settings: PipelineSettings, cosigners: tuple = ()
     ):
         self.chain, self.store, self.key, self.settings = chain, store, key, settings
-        self.cosigners = cosigners
         self.metrics: dict[str, float] = defaultdict(float)
+        self.submitter = Submitter(chain, store, key, self.metrics, cosigners=cosigners)
 
     # ------------------------------------------------------------------ challenge + verify
     async def challenge_epoch(
@@ -282,81 +283,5 @@ class OracleService:
                 build.report.results_root,
             )
 
-    # ------------------------------------------------------------------ sign + submit
-    def submit(self, epoch: int, build: EpochBuild, post=None) -> bytes | None:
-        """Sends the report unless the hub already has one for `epoch`; returns the
-        transaction hash, or None when there was nothing to send (or another member's report
-        won the race). `post` (oracle.committee.member.Post) carries the committee's ECDSA
-        signatures or BLS aggregate; without it this operator signs with its own key and its
-        local `cosigners`. The attempt is recorded before the broadcast; the epoch goes
-        reported -> submitted -> confirmed (or back to reported if the transaction reverted,
-        so it can be sent again)."""
-        if self.chain.report_digest(epoch) is not None:
-            self.mark_confirmed(epoch)
-            return None
-        if post is not None and post.scheme == "bls":
 
-            def send():
-                return self.chain.submit_report_bls(
-                    self.key, build.report, post.bitmap, post.sigma, post.apk2
-                )
-        else:
-            if post is not None:
-                sigs = post.signatures
-            else:
-                hub = self.chain.deployment.addresses["OracleHub"]
-                sigs = pack_signatures(
-                    sign_report(k.key, build.report, self.chain.chain_id, hub)
-                    for k in (self.key, *self.cosigners)
-                )
-
-            def send():
-                return self.chain.submit_report(self.key, build.report, sigs)
-
-        # A committee's report is stored once the hub settled it (Member.adopt); only a
-        # stored report has a submission record.
-        tracked = self.store.report_for(epoch) is not None
-        if tracked:
-            self.store.record_attempt(epoch, None, None)
-            if self.store.epoch(epoch)["state"] == "reported":
-                self.store.advance_epoch(epoch, "reported", "submitted")
-        try:
-            tx = send()
-            receipt = self.chain.receipt(tx)
-        except ChainError as exc:
-            if self.chain.report_digest(epoch) is not None:  # another member settled it first
-                log.info("epoch %d: settled by another member (%s)", epoch, exc)
-                self.mark_confirmed(epoch)
-                return None
-            self._failed(epoch, tracked, "failed", str(exc))
-            self.metrics["submit_errors"] += 1
-            raise
-        if receipt["status"] != 1:
-            self._failed(epoch, tracked, "reverted")
-            return tx
-        self.mark_confirmed(epoch)
-        self.metrics["reports_submitted"] += 1
-        log.info("epoch %d: report 0x%s, gas %d", epoch, tx.hex(), receipt["gasUsed"])
-        return tx
-
-    def _failed(self, epoch: int, tracked: bool, status: str, error: str | None = None) -> None:
-        if tracked:
-            self.store.set_submission_status(epoch, status, error)
-            self.store.advance_epoch(epoch, "submitted", "reported")
-
-    def mark_confirmed(self, epoch: int) -> None:
-        if self.store.submission_for(epoch) is not None:
-            self.store.set_submission_status(epoch, "confirmed")
-        state = self.store.epoch(epoch)["state"]
-        if state == "reported":
-            self.store.advance_epoch(epoch, "reported", "submitted")
-            state = "submitted"
-        if state == "submitted":
-            self.store.advance_epoch(epoch, "submitted", "confirmed")
-
-
-def report_of(build: EpochBuild) -> EpochReport:
-    return build.report
-
-
-__all__ = ["OracleService", "PipelineSettings", "SlashRequest", "report_of"]
+__all__ = ["OracleService", "PipelineSettings"]

@@ -137,6 +137,26 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (challenge_id, seq)
     );
     """,
+    # 3: the submit stage's record: the gas price of the transaction in flight (a replacement
+    # pays more), 'reverted' as a status, and no tie to a stored report (a committee leader
+    # sends before the report is stored: it stores it once the hub has settled it).
+    """
+    CREATE TABLE submissions_v3 (
+        epoch       INTEGER PRIMARY KEY REFERENCES epochs(epoch),
+        tx_hash     TEXT,
+        nonce       INTEGER,
+        gas_price   TEXT,                     -- decimal string: wei may exceed 2^63
+        status      TEXT NOT NULL CHECK (status IN ('pending', 'sent', 'confirmed', 'failed',
+                                                    'reverted')),
+        attempts    INTEGER NOT NULL DEFAULT 0,
+        error       TEXT,
+        updated_at  REAL NOT NULL
+    );
+    INSERT INTO submissions_v3 (epoch, tx_hash, nonce, status, attempts, error, updated_at)
+        SELECT epoch, tx_hash, nonce, status, attempts, error, updated_at FROM submissions;
+    DROP TABLE submissions;
+    ALTER TABLE submissions_v3 RENAME TO submissions;
+    """,
 )
 
 
@@ -588,15 +608,20 @@ class Store:
         return {} if row is None else {a: int(v) for a, v in json.loads(row[0])}
 
     # ------------------------------------------------------------ submissions (submit)
-    def record_attempt(self, epoch: int, tx_hash: str | None, nonce: int | None) -> int:
-        """Persists a submission attempt (before it is broadcast); returns the attempt count."""
+    def record_submission(
+        self, epoch: int, tx_hash: str, nonce: int | None, gas_price: int | None
+    ) -> int:
+        """Persists the transaction about to be broadcast for `epoch` (status 'sent'),
+        replacing the record of an earlier one; returns the attempt count."""
+        price = None if gas_price is None else str(gas_price)
         with self.transaction() as db:
             db.execute(
-                "INSERT INTO submissions (epoch, tx_hash, nonce, status, attempts, updated_at)"
-                " VALUES (?, ?, ?, 'pending', 1, ?) ON CONFLICT(epoch) DO UPDATE SET"
-                " tx_hash = excluded.tx_hash, nonce = excluded.nonce, status = 'pending',"
-                " attempts = attempts + 1, updated_at = excluded.updated_at",
-                (epoch, tx_hash, nonce, self._clock()),
+                "INSERT INTO submissions (epoch, tx_hash, nonce, gas_price, status, attempts,"
+                " updated_at) VALUES (?, ?, ?, ?, 'sent', 1, ?) ON CONFLICT(epoch) DO UPDATE SET"
+                " tx_hash = excluded.tx_hash, nonce = excluded.nonce, gas_price ="
+                " excluded.gas_price, status = 'sent', error = NULL, attempts = attempts + 1,"
+                " updated_at = excluded.updated_at",
+                (epoch, tx_hash, nonce, price, self._clock()),
             )
             return db.execute(
                 "SELECT attempts FROM submissions WHERE epoch = ?", (epoch,)
