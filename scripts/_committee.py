@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import aiohttp
@@ -125,8 +126,10 @@ async def start_committee(
     compute_n: int = 128,
     leader_timeout_s: float = 3.0,
     start_loops: bool = True,
+    member_class: Callable[[str], type[Member]] = lambda address: Member,
 ) -> LocalCommittee:
-    """Starts one member per account (Ape test accounts or eth-account keys) on `suite`."""
+    """Starts one member per account (Ape test accounts or eth-account keys) on `suite`;
+    `member_class(address)` is the class each member runs (the demo's hostile member)."""
     members, runners, urls = [], [], {}
     for i, account in enumerate(accounts):
         key = Account.from_key(getattr(account, "private_key", None) or account.key)
@@ -141,7 +144,9 @@ async def start_committee(
                 compute_n=compute_n, concurrency=16, coverage=CoverageParams(beacon_fraction=1.0)
             ),
         )
-        member = Member(service, CommitteeSettings(peers={}, leader_timeout_s=leader_timeout_s))
+        member = member_class(key.address)(
+            service, CommitteeSettings(peers={}, leader_timeout_s=leader_timeout_s)
+        )
         app = create_api(store, service.metrics, {"operator": key.address})
         member.attach(app)
         runner = web.AppRunner(app)

@@ -23,6 +23,7 @@ from oracle.protocol.eip712 import sign_node_binding
 from oracle.protocol.hardware import HardwareClaim, NodeKind
 from oracle.protocol.merkle import CHUNK_SIZE, ChunkTree
 from oracle.sim.air import airwaves_for
+from oracle.sim.hostile import hostile_node_app
 from oracle.sim.radio import Radio, RadioMedium
 from scripts._deploy import TOKEN
 
@@ -59,6 +60,7 @@ class SimNode:
     true_position: tuple[float, float] | None = None
     rewards: int = 0
     slashed: int = 0
+    hostile: bool = False  # answers with attacks on the oracle (oracle.sim.hostile)
 
     @property
     def label(self) -> str:
@@ -89,7 +91,12 @@ class Network:
         if node.kind == NodeKind.WIRELESS:
             self.medium.place(node.address, Radio(*node.true_position))
             radio = airwaves_for(self.medium)
-        runner = web.AppRunner(create_app(settings, node.behaviour, radio), access_log=None)
+        app = (
+            hostile_node_app(settings)
+            if node.hostile
+            else create_app(settings, node.behaviour, radio)
+        )
+        runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()

@@ -1,19 +1,24 @@
 """`make demo` / `ape run demo`: a local Plinth network settling real epochs.
 
-On a fresh anvil: deploy the suite; three providers run 30 node agents (compute, storage,
+On a fresh anvil: deploy the suite; three providers run 31 node agents (compute, storage,
 wireless) on local ports, sharing one simulated radio medium; customers lease capacity and
-upload data; a committee of oracle operators (4, threshold 3, in config/local.toml), each with
+upload data; a committee of oracle operators (5, threshold 3, in config/local.toml), each with
 its own store, chain view and API server, challenges every node each epoch over HTTP and
 verifies the signed answers; each epoch's leader gathers the members' signed observations,
 computes the report, and posts it with the signatures of the members that recomputed it (ECDSA
 or one BLS aggregate, the deployment's `oracle.scheme`). One member, the leader of the second
 epoch, is stopped during that epoch: the next member takes over after the leader timeout.
+Another member is hostile: its signed bundles invent a dozen timeouts for an honest node and
+a dozen passes for the node that goes offline; the three honest members still settle every
+epoch, and the lies change nothing in the report.
 Slashes wait out the dispute window and execute; providers claim their rewards with the proofs
 a member's API serves.
 
 Among the nodes: lazy storage (keeps 30% of its chunks), a slow GPU (a CPU claiming an H100),
 skipped work (computes half the product), a spoofed location (claims a site 5 km from where it
-is), and a node that goes offline mid-run. Time moves by anvil's clock controls, so several
+is), a node that goes offline mid-run, and a hostile node whose answers are attacks on the
+oracle (a 100,000-level nested body, huge integers, garbage, error text that reads like an
+index, refusals). Time moves by anvil's clock controls, so several
 epochs take well under a minute. The summary is printed and written to demo-summary.json."""
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from oracle.protocol import compute
 from oracle.protocol.hardware import NodeKind, NodeStatus, SlashReason
 from oracle.service.report import parse_results_file
 from oracle.sim.behaviours import Honest, LazyStorage, SkipWork, SlowGpu
+from oracle.sim.hostile import HostileMember
 from scripts._committee import start_committee
 from scripts._deploy import ROOT, TOKEN, deploy_suite, load_params
 from scripts._simulation import Network, SimNode, at, fmt, short, test_account
@@ -49,7 +55,7 @@ def advance_to_epoch(suite, epoch: int) -> None:
 
 
 def layout(providers) -> list[SimNode]:
-    """30 nodes: 11 compute, 9 storage, 10 wireless; five of them dishonest."""
+    """31 nodes: 12 compute, 9 storage, 10 wireless; six of them dishonest."""
     p = lambda i: providers[i % len(providers)]  # noqa: E731
     h100 = compute.HARDWARE_CLASSES[3]
     nodes = [SimNode(f"compute-{i}", NodeKind.COMPUTE, Honest(), p(i)) for i in range(8)]
@@ -63,6 +69,7 @@ def layout(providers) -> list[SimNode]:
             hw_class=3,
         ),
         SimNode("compute-dropout", NodeKind.COMPUTE, Honest(), p(0)),
+        SimNode("compute-hostile", NodeKind.COMPUTE, Honest(), p(2), hostile=True),
     ]
     nodes += [SimNode(f"storage-{i}", NodeKind.STORAGE, Honest(), p(i)) for i in range(8)]
     nodes.append(SimNode("storage-lazy", NodeKind.STORAGE, LazyStorage(fraction_kept=0.3), p(1)))
@@ -89,6 +96,7 @@ BEHAVIOUR = {
     "compute-skip": "skipped work",
     "compute-slow": "slow GPU",
     "compute-dropout": "offline mid-run",
+    "compute-hostile": "hostile",
     "storage-lazy": "lazy storage",
     "wireless-spoof": "spoofed location",
 }
@@ -135,13 +143,21 @@ async def run(params, epochs: int, summary_path: Path, say) -> dict:
                 ) as r:
                     r.raise_for_status()
         say(f"  {len(net.leases)} leases open, escrow {fmt(suite.token.balanceOf(suite.market))}")
-        committee_net = await start_committee(suite, committee, tmp, chain.provider.uri)
+        committee_net = await start_committee(
+            suite, committee, tmp, chain.provider.uri, member_class=lambda address: HostileMember
+        )
         first_epoch = suite.market.currentEpoch() + 1
         stopped = committee_net.leader(first_epoch + 1, 0)
+        # One live member lies in every bundle: timeouts for an honest node, passes for the one
+        # that goes offline (a HostileMember without targets is an honest member).
+        hostile = next(m for m in reversed(committee_net.members) if m is not stopped)
+        hostile.victim = next(n for n in nodes if n.name == "compute-0").address.lower()
+        hostile.offline = next(n for n in nodes if n.name == "compute-dropout").address.lower()
         say(
             f"\n== 4. A committee of {len(committee)} oracles (threshold {params.threshold}, "
             f"{committee_net.scheme.upper()}) settles {epochs} epochs; "
-            f"{short(stopped.address)} stops during epoch {first_epoch + 1}, which it would lead"
+            f"{short(stopped.address)} stops during epoch {first_epoch + 1}, which it would lead; "
+            f"{short(hostile.address)} lies in its bundles"
         )
         records = []
         for epoch in range(first_epoch, first_epoch + epochs):
@@ -234,6 +250,7 @@ async def run(params, epochs: int, summary_path: Path, say) -> dict:
         "threshold": committee_net.threshold,
         "scheme": committee_net.scheme,
         "stopped": stopped.address,
+        "hostile": hostile.address,
     }
     return summary
 

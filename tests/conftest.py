@@ -11,8 +11,14 @@ from scripts._deploy import ROOT, deploy_suite, load_params
 @pytest.fixture(scope="session")
 def params():
     # Distinct accounts for each role, so access-control tests can tell them apart.
+    # The contract tests sign as the four `oracles` below (the demo runs config's five).
     base = load_params(ROOT / "config" / "local.toml")
-    return replace(base, guardian="test:1", treasury="test:2")
+    return replace(
+        base,
+        guardian="test:1",
+        treasury="test:2",
+        committee=("test:6", "test:7", "test:8", "test:9"),
+    )
 
 
 @pytest.fixture(scope="session")

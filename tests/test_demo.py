@@ -1,12 +1,14 @@
-"""`make demo`'s network, run as a test: 30 agents, a committee of 4 oracles (threshold 3) of
-which one stops mid-run, three epochs on anvil. Every epoch is settled, by the members'
-signatures; honest nodes end rewarded and never slashed; every dishonest node ends slashed or
-unrewarded; the summary has the fields the README documents."""
+"""`make demo`'s network, run as a test: 31 agents (one hostile), a committee of 5 oracles
+(threshold 3) of which one stops mid-run and one lies in its bundles, three epochs on anvil.
+Every epoch is settled, by the members' signatures; honest nodes end rewarded and never
+slashed; every dishonest node ends slashed or unrewarded; the summary has the fields the
+README documents."""
 
 import asyncio
 from dataclasses import replace
 
 from scripts import _deploy
+from scripts._deploy import ROOT, load_params
 from scripts.demo import failed_checks, run
 
 
@@ -16,7 +18,12 @@ def test_demo_settles_three_epochs_rewarding_honest_nodes_and_catching_cheaters(
     monkeypatch.setattr(_deploy, "deployment_path", lambda name=None: tmp_path / "local.json")
     summary = asyncio.run(
         run(
-            replace(params, guardian="deployer", treasury="deployer"),
+            replace(
+                params,
+                guardian="deployer",
+                treasury="deployer",
+                committee=load_params(ROOT / "config" / "local.toml").committee,
+            ),
             3,
             tmp_path / "s.json",
             lambda *_: None,
@@ -25,7 +32,9 @@ def test_demo_settles_three_epochs_rewarding_honest_nodes_and_catching_cheaters(
     assert summary["chain_id"] == 31337
     assert len(summary["epochs"]) == 3
     committee = {a.lower() for a in summary["committee"]["members"]}
-    assert len(committee) == 4 and summary["committee"]["threshold"] == 3
+    assert len(committee) == 5 and summary["committee"]["threshold"] == 3
+    hostile = summary["committee"]["hostile"].lower()
+    assert hostile in committee and hostile != summary["committee"]["stopped"].lower()
     stopped = summary["committee"]["stopped"].lower()
     for e in summary["epochs"]:
         assert {"epoch", "report_tx", "demand", "emissions", "rewards_total", "slashes"} <= set(e)
@@ -47,6 +56,7 @@ def test_demo_settles_three_epochs_rewarding_honest_nodes_and_catching_cheaters(
         "skipped work",
         "spoofed location",
         "offline mid-run",
+        "hostile",
     }
     assert all(n["rewards"] > 0 and n["slashed"] == 0 for n in honest), honest
     assert all(n["slashed"] > 0 or n["rewards"] == 0 for n in cheats), cheats

@@ -49,7 +49,8 @@ def test_load_params_parses_local_toml_when_valid():
     assert p.min_stakes == (10_000 * TOKEN, 5_000 * TOKEN, 1_000 * TOKEN)
     assert p.penalties == (1_000, 200, 1_000, 1_500, 100)
     assert p.schedule == (10_000 * TOKEN, 99 * WAD // 100, 5 * WAD // 100, 100_000 * TOKEN)
-    assert p.committee == ("test:6", "test:7", "test:8", "test:9") and p.threshold == 3
+    assert p.committee == ("test:6", "test:7", "test:8", "test:9", "test:12")
+    assert p.threshold == 3
     assert p.max_slashes == 64 and p.scheme == "ecdsa" and p.source == str(LOCAL)
 
 
@@ -104,17 +105,17 @@ def test_load_params_parses_local_toml_when_valid():
         (
             r"^threshold = 3$",
             "threshold = 2",
-            "oracle.threshold 2 for 4 members: need n/2 < t <= n",
+            "oracle.threshold 2 for 5 members: need n/2 < t <= n",
         ),
         (
             r"^threshold = 3$",
-            "threshold = 5",
-            "oracle.threshold 5 for 4 members: need n/2 < t <= n",
+            "threshold = 6",
+            "oracle.threshold 6 for 5 members: need n/2 < t <= n",
         ),
         (
             r"^threshold = 3$",
             "threshold = 0",
-            "oracle.threshold 0 for 4 members: need n/2 < t <= n",
+            "oracle.threshold 0 for 5 members: need n/2 < t <= n",
         ),
         (
             r'^floor_decay = "0.99"',

@@ -15,8 +15,8 @@ ALLOWED = {
     "agent": {"protocol"},
     "service": {"protocol"},
     "committee": {"protocol", "service"},
-    "sim": {"protocol", "agent"},
-    "bench": {"protocol", "service", "agent", "sim"},
+    "sim": {"protocol", "agent", "service", "committee"},  # it wires hostile members too
+    "bench": {"protocol", "service", "committee", "agent", "sim"},
 }
 
 
@@ -36,7 +36,7 @@ def test_product_imports_only_what_its_layer_allows(product):
         "service": "oracle.service.pipeline",
         "committee": "oracle.committee.member",
         "agent": "oracle.agent.app",
-        "sim": "oracle.sim.behaviours",
+        "sim": "oracle.sim.hostile",
         "bench": "oracle.bench.audits",
     }
     loaded = _loaded_products(modules[product]) & set(PRODUCTS)
