@@ -439,13 +439,14 @@ async def challenge_coverage(
     One round serves the whole committee: `start_time` is the epoch's start on the chain, so
     every member schedules the same beacons from the seed (a beacon asked for twice is sent
     once), and a report of any scheduled beacon is judged the same way by every member, even
-    when another member's request made its beaconer transmit. Where the chain's clock runs
-    ahead of this machine's (a local chain moved forward), the round's clock is shifted to it.
+    when another member's request made its beaconer transmit. The round's clock starts at that
+    start, whatever this machine's clock says (a local chain is often moved ahead of it, or
+    left behind), so staleness is judged on the same time base as the schedule.
     """
     claims = {coverage.node_id(a): claim for a, (_, claim) in nodes.items()}
     endpoint = {coverage.node_id(a): url for a, (url, _) in nodes.items()}
     start = time.time() if start_time is None else start_time
-    clock_offset = max(0.0, start - time.time())
+    clock_offset = start - time.time()  # the round's clock starts at the epoch's start
     beacons = coverage.schedule_beacons(epoch_seed, epoch, claims, start, params)
     outcomes: list[Outcome] = []
 
