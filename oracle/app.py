@@ -16,6 +16,7 @@ from aiohttp import web
 from oracle.committee.build import build_report
 from oracle.committee.member import CommitteeSettings, Member
 from oracle.protocol import bls
+from oracle.protocol.coverage import CoverageParams
 from oracle.service.api import create_api
 from oracle.service.chain import Chain, ChainError, Deployment, load_abis
 from oracle.service.challenge import Limits
@@ -83,9 +84,17 @@ def register_bls_key(settings: Settings) -> str:
     )
 
 
-def create_app(settings: Settings) -> web.Application:
+SERVICE = web.AppKey("service", OracleService)
+MEMBER = web.AppKey("member", object)  # the Member, or None for an operator alone
+
+
+def create_app(
+    settings: Settings, *, member_class: type[Member] = Member, run_pipeline: bool = True
+) -> web.Application:
     """The operator's oracle (pipeline, API and, with [committee] peers, the committee
-    endpoints) from its settings: the one composition root."""
+    endpoints) from its settings: the one composition root, which `plinth-oracle run`, the
+    demo and the tests all start. `member_class` lets the simulation run a hostile member;
+    `run_pipeline=False` leaves the pipeline passes to the caller (tests that drive rounds)."""
     key = settings.load_key()
     chain = _chain(settings)
     store = Store(settings.store_path)
@@ -105,25 +114,32 @@ def create_app(settings: Settings) -> web.Application:
                 backoff_s=ch.backoff_s,
             ),
             member_spacing_s=settings.committee.spacing_s if settings.committee.peers else 0.0,
+            coverage=CoverageParams(beacon_fraction=ch.beacon_fraction),
         ),
     )
     app = create_api(store, service.metrics, {"operator": key.address, "chain_id": chain.chain_id})
     member = None
     if settings.committee.peers:
         cm = settings.committee
-        member = Member(
+        member = member_class(
             service,
             CommitteeSettings(cm.peers, cm.leader_timeout_s, cm.request_timeout_s),
         )
         member.attach(app)
+    app[SERVICE], app[MEMBER] = service, member
 
     async def pipeline(app: web.Application) -> AsyncIterator[None]:
         async with aiohttp.ClientSession() as session:
-            task = asyncio.create_task(run_loop(service, session, settings.poll_interval_s, member))
+            task = None
+            if run_pipeline:
+                task = asyncio.create_task(
+                    run_loop(service, session, settings.poll_interval_s, member)
+                )
             yield
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         store.close()
 
     app.cleanup_ctx.append(pipeline)

@@ -1,12 +1,13 @@
 """A committee of oracle operators on one machine, for the demo, the tests and the benchmark:
-each member has its own chain view, store, API server (with the committee endpoints) and
-pipeline loop, and talks to the others over HTTP exactly as separate machines would."""
+each member is what `plinth-oracle run --config oracle.toml` starts (oracle.app.create_app, with
+its own keystore, config, chain view, store, API server with the committee endpoints and
+pipeline loop), and talks to the others over HTTP exactly as separate machines would."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
+import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -15,20 +16,15 @@ import aiohttp
 from aiohttp import web
 from eth_account import Account
 
-from oracle.app import run_loop
-from oracle.committee.member import CommitteeSettings, Member
+from oracle.app import MEMBER, create_app
+from oracle.committee.member import Member
 from oracle.committee.rules import leader_of
-from oracle.protocol.coverage import CoverageParams
-from oracle.service.api import create_api
-from oracle.service.chain import Chain, Deployment, load_abis
-from oracle.service.pipeline import OracleService, PipelineSettings
-from oracle.service.store import Store
+from oracle.service.config import load_settings
 
 
 class LocalCommittee:
     def __init__(self, members: list[Member], runners: list[web.AppRunner], urls: dict[str, str]):
         self.members, self.runners, self.urls = members, runners, urls
-        self.tasks: dict[str, asyncio.Task] = {}
         self.session = aiohttp.ClientSession()
         self.live = {m.address: m for m in members}
         self.chain = members[0].chain
@@ -36,23 +32,12 @@ class LocalCommittee:
         self.addresses, self.threshold = addresses, threshold
         self.scheme = self.chain.scheme()
 
-    def start_loops(self, interval_s: float = 0.2) -> None:
-        for m in self.members:
-            self.tasks[m.address] = asyncio.create_task(
-                run_loop(m.service, self.session, interval_s, m)
-            )
-
     def leader(self, epoch: int, attempt: int) -> Member:
         address = leader_of(self.addresses, epoch, attempt)
         return next(m for m in self.members if m.address == address)
 
     async def stop(self, member: Member) -> None:
-        """Stops a member for good: its pipeline and its API server."""
-        task = self.tasks.pop(member.address, None)
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        """Stops a member for good: its app's cleanup ends its pipeline, API and store."""
         await self.runners[self.members.index(member)].cleanup()
         del self.live[member.address]
 
@@ -105,16 +90,13 @@ class LocalCommittee:
         return self.urls[next(iter(self.live))]
 
     async def close(self) -> None:
-        for address in list(self.tasks):
-            task = self.tasks.pop(address)
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
         for m, r in zip(self.members, self.runners, strict=True):
             if m.address in self.live:
                 await r.cleanup()
-            m.store.close()
         await self.session.close()
+
+
+PASSWORD = "local-committee"  # the local members' keystores (test keys, never real ones)
 
 
 async def start_committee(
@@ -126,39 +108,81 @@ async def start_committee(
     compute_n: int = 128,
     leader_timeout_s: float = 3.0,
     start_loops: bool = True,
+    spacing_s: float = 0.0,
     member_class: Callable[[str], type[Member]] = lambda address: Member,
 ) -> LocalCommittee:
-    """Starts one member per account (Ape test accounts or eth-account keys) on `suite`;
-    `member_class(address)` is the class each member runs (the demo's hostile member)."""
-    members, runners, urls = [], [], {}
-    for i, account in enumerate(accounts):
-        key = Account.from_key(getattr(account, "private_key", None) or account.key)
-        view = Chain(rpc_url, Deployment.from_record(suite.record), load_abis())
-        store = Store(tmp / f"oracle-{i}.sqlite")
-        service = OracleService(
-            view,
-            store,
-            key,
-            # Every radio beacons each epoch, so every link is tested in both directions.
-            PipelineSettings(
-                compute_n=compute_n, concurrency=16, coverage=CoverageParams(beacon_fraction=1.0)
-            ),
+    """Starts one oracle per account (Ape test accounts or eth-account keys) on `suite` the way
+    an operator does: an encrypted keystore, an oracle.toml naming the other members as peers,
+    then `oracle.app.create_app(load_settings(...))` served on its own port. `member_class`
+    (address) is the class each member runs (the demo's hostile member); with `start_loops`
+    False the pipeline passes are left to the caller."""
+    keys = [Account.from_key(getattr(a, "private_key", None) or a.key) for a in accounts]
+    deployment = tmp / "deployment.json"
+    deployment.write_text(json.dumps(suite.record))
+    ports = [_free_port() for _ in keys]
+    urls = {k.address: f"http://127.0.0.1:{port}" for k, port in zip(keys, ports, strict=True)}
+    members, runners = [], []
+    for i, (key, port) in enumerate(zip(keys, ports, strict=True)):
+        home = tmp / f"oracle-{i}"
+        home.mkdir(parents=True, exist_ok=True)
+        keystore = Account.encrypt(key.key, PASSWORD, kdf="pbkdf2", iterations=16)
+        (home / "keystore.json").write_text(json.dumps(keystore))
+        (home / "password").write_text(PASSWORD)
+        peers = "\n".join(f'"{a}" = "{u}"' for a, u in urls.items() if a != key.address)
+        (home / "oracle.toml").write_text(
+            ORACLE_TOML.format(
+                rpc_url=rpc_url, deployment=deployment, port=port, compute_n=compute_n,
+                leader_timeout_s=leader_timeout_s, spacing_s=spacing_s, peers=peers,
+            )
+        )  # fmt: skip
+        app = create_app(
+            load_settings(home / "oracle.toml"),
+            member_class=member_class(key.address),
+            run_pipeline=start_loops,
         )
-        member = member_class(key.address)(
-            service, CommitteeSettings(peers={}, leader_timeout_s=leader_timeout_s)
-        )
-        app = create_api(store, service.metrics, {"operator": key.address})
-        member.attach(app)
-        runner = web.AppRunner(app)
+        runner = web.AppRunner(app, access_log=None)
         await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        urls[key.address] = f"http://127.0.0.1:{runner.addresses[0][1]}"
-        members.append(member)
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        members.append(app[MEMBER])
         runners.append(runner)
-    for m in members:
-        m.peers = {a: u for a, u in urls.items() if a != m.address}
-    committee = LocalCommittee(members, runners, urls)
-    if start_loops:
-        committee.start_loops()
-    return committee
+    return LocalCommittee(members, runners, urls)
+
+
+# One member's oracle.toml: what an operator writes (README, "Running an oracle"), with the
+# local network's short timeouts. Every radio beacons each epoch, so every link is tested both
+# ways.
+ORACLE_TOML = """
+[chain]
+rpc_url = "{rpc_url}"
+deployment = "{deployment}"
+poll_interval_s = 0.2
+
+[operator]
+keystore = "keystore.json"
+password_file = "password"
+
+[store]
+path = "oracle.sqlite"
+
+[api]
+host = "127.0.0.1"
+port = {port}
+
+[challenges]
+concurrency = 16
+compute_n = {compute_n}
+beacon_fraction = 1.0
+
+[committee]
+leader_timeout_s = {leader_timeout_s}
+spacing_s = {spacing_s}
+
+[committee.peers]
+{peers}
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

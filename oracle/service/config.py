@@ -15,6 +15,8 @@ from urllib.parse import urlparse
 from eth_account import Account
 from eth_utils import is_address, to_checksum_address
 
+from oracle.protocol.coverage import CoverageParams
+
 
 class ConfigError(ValueError):
     """A setting that cannot be used; the message names the field."""
@@ -31,6 +33,9 @@ class ChallengeSettings:
     storage_deadline_s: float = 2.0
     attempts: int = 4  # tries (each a fresh challenge) before "no answer"
     backoff_s: float = 0.5  # before the second try, doubled before each later one
+    # Share of the wireless nodes that beacon each epoch; every member must use the same one
+    # (the beacon schedule follows it).
+    beacon_fraction: float = CoverageParams().beacon_fraction
 
 
 @dataclass(frozen=True)
@@ -175,5 +180,13 @@ def load_settings(path: str | Path) -> Settings:
             storage_deadline_s=_get(ch, "challenges", "storage_deadline_s", float, 2.0, positive),
             attempts=_get(ch, "challenges", "attempts", int, 4, lambda x: 1 <= x <= 10),
             backoff_s=_get(ch, "challenges", "backoff_s", float, 0.5, lambda x: 0 <= x <= 60),
+            beacon_fraction=_get(
+                ch,
+                "challenges",
+                "beacon_fraction",
+                float,
+                CoverageParams().beacon_fraction,
+                lambda x: 0 < x <= 1,
+            ),
         ),
     )
