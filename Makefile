@@ -39,11 +39,14 @@ gas: setup
 
 ## Benchmarks that print figures: gas per action, the compute proof's verifier/prover ratio,
 ## epoch build time for 1,000 and 100,000 node results, storage audits per second end to end,
-## a committee round by phase for 4 and 16 members, ECDSA and BLS.
+## a committee round by phase for 4 and 16 members, ECDSA and BLS, how often honest nodes
+## are slashed or unrewarded for dropped requests, and hostile inputs thrown at the oracle.
 bench: gas
 	python -m oracle.bench.compute_ratio
 	python -m oracle.bench.epoch_build
 	python -m oracle.bench.audits
+	python -m oracle.bench.false_positives
+	python -m oracle.bench.hostile_inputs
 	ape run committee_bench -v WARNING
 
 lint: setup
