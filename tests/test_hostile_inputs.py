@@ -138,7 +138,20 @@ DECODERS = {
         lambda b: wire.beacon_from_wire(1, b),
         ["beaconer", "payload", "frequency_hz", "tx_time_ms"],
     ),
+    # The storage verifier reads the audit payload itself and never raises: a verdict always.
+    "storage audit": (lambda p: _storage_verdict(p), ["chunks"]),
 }
+
+
+def _storage_verdict(payload):
+    from oracle.protocol import storage
+
+    challenge = storage.Challenge(
+        nonce=b"\x01" * 32, node=HONEST.address, lease_id=1, n_chunks=16, root=b"\x02" * 32
+    )
+    verdict = storage.verify(challenge, payload, 0.1, 2.0)
+    assert not verdict.passed  # nothing random proves a chunk of that root
+    return verdict
 
 
 @pytest.mark.parametrize("name", sorted(DECODERS))

@@ -348,6 +348,7 @@ class Member:
                     members=view.members, threshold=1,
                 )  # fmt: skip
             except CommitteeError as exc:
+                self.metrics["bundles_refused"] += 1
                 log.warning("epoch %d: dropped a bundle: %s", epoch, exc)
         return valid
 
