@@ -97,6 +97,8 @@ async def test_the_operators_oracle_settles_beside_a_hostile_node_and_hostile_cl
             await _until(lambda: (store.epoch(epoch) or {}).get("state") not in (None, "scheduled"))
             advance_to_epoch(suite, epoch + 1)
             await _until(lambda: suite.hub.nextEpoch() > epoch)
+            # the hub settled it; the oracle records that once it has the receipt
+            await _until(lambda: (store.submission_for(epoch) or {}).get("status") == "confirmed")
             async with http.get(f"{base}/epochs/{epoch}") as r:
                 record = await r.json()
         assert record["submission"]["tx_hash"] and record["submission"]["status"] == "confirmed"
