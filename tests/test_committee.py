@@ -238,8 +238,20 @@ def test_a_leader_and_one_colluder_cannot_slash_an_honest_node():
 def test_a_copied_challenge_adds_nothing():
     original = honest(0)
     copier = bundle(1, list(original.verdicts))  # member 1 replays member 0's verdicts
-    results = {r.node: r for r in score_bundles(EPOCH, [original, copier], make_input, 10**21)}
+    three = [original, copier, honest(2)]
+    results = {r.node: r for r in score_bundles(EPOCH, three, make_input, 10**21)}
     assert results[NODE_A.lower()].asked == 1
+    # the copy is no view of its own: beside the original alone, one member of two saw the node
+    assert score_bundles(EPOCH, [original, copier], make_input, 10**21) == []
+
+
+def test_a_node_only_a_minority_saw_gets_no_result():
+    """A member alone cannot pay (or slash) a node the other members did not challenge."""
+    node_c = "0x" + "0c" * 20
+    liar = bundle(0, [*_invented(0, node_c, True, "ok"), verdict(0, NODE_A, 1)])
+    results = {r.node for r in score_bundles(EPOCH, [liar, honest(1), honest(2)], make_input,
+                                             10**21)}  # fmt: skip
+    assert node_c not in results and NODE_A.lower() in results
 
 
 def test_unknown_nodes_are_left_out():

@@ -39,7 +39,9 @@ minority of members cannot move a node's result by inventing verdicts:
   failures from a minority do not lower an honest node's reward, invented passes from a
   minority do not pay an offline node.
 
-Coverage units: the median of the members' values.
+A node that half of the bundles or fewer have a view of gets no result this epoch (neither
+paid nor slashed): one member, or a minority, cannot pay or slash a node the others did not
+see. Coverage units: the median of the members' values.
 """
 
 from __future__ import annotations
@@ -293,6 +295,8 @@ def score_bundles(
     results = []
     for node in sorted(by_node, key=lambda a: int(a, 16)):
         members = by_node[node]
+        if 2 * len(members) <= len(bundles):
+            continue  # seen by half of the members or fewer: no result, paid or slashed
         cover = _median_low(coverage[node])
         views: dict[str, NodeInput] = {}
         for m in sorted(members, key=lambda a: int(a, 16)):

@@ -99,11 +99,10 @@ class Submitter:
         """The hub settled `epoch`: the submission record and the epoch say so."""
         sub = self.store.submission_for(epoch)
         if (sub is None or not sub["tx_hash"]) and self.store.epoch(epoch) is not None:
-            accepted = self.chain.accepted_report(epoch)
+            accepted = self.chain.accepted_report(epoch)  # another member's transaction
             if accepted is not None:
                 self.store.record_submission(epoch, "0x" + accepted[1].hex(), None, None)
-                sub = True
-        if sub is not None:
+        if self.store.submission_for(epoch) is not None:
             self.store.set_submission_status(epoch, "confirmed")
         row = self.store.epoch(epoch)
         state = row["state"] if row is not None else None
