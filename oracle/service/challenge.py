@@ -164,6 +164,22 @@ def _decode(decoder: Callable[[Any], Any], payload: Any) -> Any:
         raise _Refused("malformed", str(exc)) from None
 
 
+async def _settle(out: Outcome, exchange: Awaitable[tuple[Any, int | None]]) -> Outcome:
+    """`out` completed by one challenge's exchange and verification: the verifier's verdict
+    and the failing row or chunk, the refusal's reason, or (anything unexpected on the node's
+    answer) that node's internal_error."""
+    try:
+        verdict, index = await exchange
+    except _Refused as r:
+        out.reason, out.detail = r.reason, r.detail
+        return out
+    except Exception as exc:  # CancelledError is a BaseException and propagates
+        return _internal_error(out, exc)
+    out.passed, out.reason, out.detail = verdict.passed, str(verdict.reason), verdict.detail
+    out.index = index
+    return out
+
+
 def _internal_error(out: Outcome, exc: BaseException) -> Outcome:
     """An unexpected error while handling `out.node`'s answer: that node's failed verdict,
     unattributable (never slashed), logged with the traceback for the operator."""
@@ -212,7 +228,8 @@ async def challenge_compute(
         else limits.timeout_s
     )
     out.deadline_s = deadline
-    try:
+
+    async def exchange():
         # Give a slow node room to answer late (so lateness is measured, not a timeout).
         body, latency = await _post(
             session,
@@ -243,18 +260,9 @@ async def challenge_compute(
             hw_class=hw_class,
             commit_latency_s=latency,
         )
-    except _Refused as r:
-        out.reason, out.detail = r.reason, r.detail
-        return out
-    except Exception as exc:  # CancelledError is a BaseException and propagates
-        return _internal_error(out, exc)
-    out.passed, out.reason, out.detail, out.index = (
-        verdict.passed,
-        str(verdict.reason),
-        verdict.detail,
-        verdict.row,
-    )
-    return out
+        return verdict, verdict.row
+
+    return await _settle(out, exchange())
 
 
 async def challenge_storage(
@@ -283,7 +291,8 @@ async def challenge_storage(
         node, "storage", cid, False, "malformed", lease_id=lease_id, request=request,
         deadline_s=deadline_s,
     )  # fmt: skip
-    try:
+
+    async def exchange():
         body, latency = await _post(session, f"{endpoint}/storage/audit", request, limits, out=out)
         out.latency_s = latency
         payload = await _open(body, chain_id, cid, node)
@@ -291,18 +300,9 @@ async def challenge_storage(
             nonce=nonce, node=node, lease_id=lease_id, n_chunks=n_chunks, root=root
         )
         verdict = await asyncio.to_thread(storage.verify, challenge, payload, latency, deadline_s)
-    except _Refused as r:
-        out.reason, out.detail = r.reason, r.detail
-        return out
-    except Exception as exc:
-        return _internal_error(out, exc)
-    out.passed, out.reason, out.detail, out.index = (
-        verdict.passed,
-        str(verdict.reason),
-        verdict.detail,
-        verdict.index,
-    )
-    return out
+        return verdict, verdict.index
+
+    return await _settle(out, exchange())
 
 
 async def challenge_all(
