@@ -119,7 +119,7 @@ async def start_committee(
     keys = [Account.from_key(getattr(a, "private_key", None) or a.key) for a in accounts]
     deployment = tmp / "deployment.json"
     deployment.write_text(json.dumps(suite.record))
-    ports = [_free_port() for _ in keys]
+    ports = [free_port() for _ in keys]
     urls = {k.address: f"http://127.0.0.1:{port}" for k, port in zip(keys, ports, strict=True)}
     members, runners = [], []
     for i, (key, port) in enumerate(zip(keys, ports, strict=True)):
@@ -182,7 +182,8 @@ spacing_s = {spacing_s}
 """
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A local TCP port free at the time of the call."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]

@@ -6,7 +6,6 @@ epoch; the hostile node ends unrewarded and unslashed (nothing it sent proves fr
 
 import asyncio
 import json
-import socket
 
 import aiohttp
 import pytest
@@ -23,6 +22,7 @@ from oracle.protocol.hardware import NodeKind
 from oracle.service.config import load_settings
 from oracle.sim.behaviours import Honest
 from oracle.sim.hostile import hostile_node_app
+from scripts._committee import free_port
 
 HOSTILE_REQUESTS = [
     ("GET", "/epochs/" + "9" * 40),
@@ -36,12 +36,6 @@ HOSTILE_REQUESTS = [
     ("GET", "/metrics"),
     ("GET", "/health"),
 ]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.mark.asyncio
@@ -70,7 +64,7 @@ async def test_the_operators_oracle_settles_beside_a_hostile_node_and_hostile_cl
     keystore = Account.encrypt(operator.key, "pw", kdf="pbkdf2", iterations=16)
     (home / "keystore.json").write_text(json.dumps(keystore))
     (home / "password").write_text("pw")
-    port = _free_port()
+    port = free_port()
     (home / "oracle.toml").write_text(
         f'[chain]\nrpc_url = "{ape_chain.provider.uri}"\ndeployment = "deployment.json"\n'
         'poll_interval_s = 0.2\n[operator]\nkeystore = "keystore.json"\npassword_file = '

@@ -57,7 +57,7 @@ from eth_utils import is_address, keccak, to_checksum_address
 
 from oracle.protocol.envelope import canonical_json
 from oracle.protocol.hardware import SlashReason
-from oracle.protocol.strict import JsonLimits
+from oracle.protocol.strict import DecodeError, JsonLimits, nat
 from oracle.service.report import EpochBuild
 from oracle.service.score import (
     DEFAULT_PARAMS,
@@ -104,10 +104,10 @@ def leader_of(members: Sequence[str], epoch: int, attempt: int) -> str:
 def _int(v: Any, what: str, upper: int = MAX_ID, *, nullable: bool = False) -> int | None:
     if v is None and nullable:
         return None
-    if type(v) is not int or not 0 <= v <= upper:
-        shown = f"an integer of {v.bit_length()} bits" if type(v) is int else repr(v)[:40]
-        raise CommitteeError(f"{what} must be an integer in [0, {upper}], got {shown}")
-    return v
+    try:
+        return nat(v, what, upper)
+    except DecodeError as exc:
+        raise CommitteeError(str(exc)) from None
 
 
 def _verdict(v: Any) -> dict:
