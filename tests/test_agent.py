@@ -229,10 +229,11 @@ def honest_payload(data: bytes, challenge: storage.Challenge) -> dict:
     chunks = ChunkTree.from_data(data)
     padded = data + b"\x00" * (-len(data) % CHUNK_SIZE)
     return storage.build_payload(
+        challenge.lease_id,
         [
             (i, padded[i * CHUNK_SIZE : (i + 1) * CHUNK_SIZE], chunks.proof(i))
             for i in storage.audit_indices(challenge)
-        ]
+        ],
     )
 
 
@@ -251,10 +252,10 @@ def test_storage_verify_rejects_each_adversarial_answer(pure_case):
     def altered(position: int, **changes) -> dict:
         chunks = [dict(c) for c in good["chunks"]]
         chunks[position].update(changes)
-        return {"chunks": chunks}
+        return {**good, "chunks": chunks}
 
     cases = {
-        storage.Reason.WRONG_INDICES: {"chunks": good["chunks"][1:]},
+        storage.Reason.WRONG_INDICES: {**good, "chunks": good["chunks"][1:]},
         storage.Reason.BAD_CHUNK: altered(2, chunk=good["chunks"][2]["chunk"][:-2]),
         storage.Reason.BAD_PROOF: altered(3, chunk="0x" + "00" * CHUNK_SIZE),
     }
@@ -269,6 +270,9 @@ def test_storage_verify_rejects_each_adversarial_answer(pure_case):
     short_proof = altered(1, proof=good["chunks"][1]["proof"][:-1])
     assert storage.verify(challenge, short_proof, 0.1, 1.0).reason == storage.Reason.BAD_PROOF
     assert storage.verify(challenge, good, 1.5, 1.0).reason == storage.Reason.LATE
+    # An answer naming another lease is not evidence about this one (nor of fraud).
+    other = storage.verify(challenge, {**good, "lease_id": challenge.lease_id + 1}, 0.1, 1.0)
+    assert other.reason == storage.Reason.MALFORMED and "another lease" in other.detail
 
 
 @pytest.mark.parametrize(
@@ -283,7 +287,10 @@ def test_storage_verify_rejects_each_adversarial_answer(pure_case):
         {"chunks": [{"index": 0, "chunk": "zz", "proof": []}]},
         {"chunks": [{"index": 0, "chunk": "0x00", "proof": ["0x12"]}]},
         {"chunks": [{"index": 0, "chunk": "0x00", "proof": "0x"}]},
-        {"chunks": [], "extra": 1},
+        {"lease_id": 4, "chunks": [], "extra": 1},
+        {"chunks": []},
+        {"lease_id": "4", "chunks": []},
+        {"lease_id": 4, "chunks": [{"index": 0, "chunk": "zz", "proof": []}]},
     ],
 )
 def test_storage_verify_says_malformed_and_never_raises(pure_case, payload):

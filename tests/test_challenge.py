@@ -30,7 +30,8 @@ def handler(mode: str):
             CHAIN, NODE.address, body["epoch"], "storage", bytes.fromhex(body["nonce"][2:])
         )
         signer = Account.create() if mode == "wrong_key" else NODE
-        return web.json_response(sign_response(signer.key, CHAIN, cid, {"chunks": []}).to_wire())
+        payload = {"lease_id": body["lease_id"], "chunks": []}
+        return web.json_response(sign_response(signer.key, CHAIN, cid, payload).to_wire())
 
     return answer
 

@@ -1,15 +1,20 @@
-"""oracle.committee.rules: signed bundles, the report scored from several members' verdicts (with
-the majority gate on slashes), and the reasons a member refuses a proposal. Pure, no chain."""
+"""oracle.committee.rules: signed bundles, the report scored from several members' verdicts
+(claims of an answer by their evidence, the rest by majority), and the reasons a member refuses
+a proposal. Pure, no chain: what each verdict's evidence proves is given here as a table (the
+checks on real signed answers are tests/test_committee_evidence.py)."""
 
 from dataclasses import replace
 
 import pytest
 from eth_account import Account
+from eth_utils import keccak
 
+from oracle.committee.evidence import Checked
 from oracle.committee.rules import (
     Bundle,
     CommitteeError,
     leader_of,
+    needed,
     refusals,
     score_bundles,
     sign_bundle,
@@ -28,9 +33,14 @@ NODE_A, NODE_B = "0x" + "0a" * 20, "0x" + "0b" * 20
 OWNER = "0x" + "ee" * 20
 
 
+def evidence_of(cid: str) -> str:
+    return "0x" + keccak(text=cid).hex()
+
+
 def verdict(member: int, node: str, i: int, passed=True, reason="ok", latency_us=1_000, tries=1):
+    cid = f"0x{member:02x}{i:062x}"
     return {
-        "challenge_id": f"0x{member:02x}{i:062x}",
+        "challenge_id": cid,
         "node": node,
         "kind": "compute",
         "passed": passed,
@@ -42,7 +52,33 @@ def verdict(member: int, node: str, i: int, passed=True, reason="ok", latency_us
         "chunk_index": 0,
         "coverage_micro": 0,
         "attempts": tries,
+        "evidence": None if latency_us is None else evidence_of(cid),
     }
+
+
+# What the node really signed, by evidence digest: the honest members' claims are backed by
+# it; a liar's invented ones are not in it (its digests name nothing the node signed).
+SIGNED: dict[str, Checked] = {}
+
+
+def signed(*bundles: Bundle, fraud: str | None = None) -> None:
+    """Records the answered verdicts of `bundles` as backed by the node's signature: a pass
+    (or lateness) as verifying work, or `fraud` as the wrong work the evidence shows."""
+    for b in bundles:
+        for v in b.verdicts:
+            if v["evidence"] is not None:
+                SIGNED[v["evidence"]] = (
+                    Checked(True, False, fraud) if fraud else Checked(True, True, "ok")
+                )
+
+
+def check(entry):
+    return SIGNED.get(entry["evidence"])
+
+
+@pytest.fixture(autouse=True)
+def _no_signed_answers():
+    SIGNED.clear()
 
 
 def bundle(member: int, verdicts, epoch=EPOCH, key=None) -> Bundle:
@@ -50,20 +86,26 @@ def bundle(member: int, verdicts, epoch=EPOCH, key=None) -> Bundle:
 
 
 def honest(member: int) -> Bundle:
-    return bundle(member, [verdict(member, NODE_A, 1), verdict(member, NODE_B, 2)])
+    """Member i saw nodes A and B pass; both signed what it shows."""
+    b = bundle(member, [verdict(member, NODE_A, 1), verdict(member, NODE_B, 2)])
+    signed(b)
+    return b
 
 
 def make_input(node, verdicts, coverage_micro):
     return NodeInput(node, OWNER, NodeKind.COMPUTE, verdicts, hw_class=1, gpu_count=1)
 
 
+def results_of(bundles, budget=10**21, make=make_input):
+    return score_bundles(EPOCH, bundles, make, budget, check=check)
+
+
 def build_of(bundles, budget=10**21):
-    results = score_bundles(EPOCH, bundles, make_input, budget)
-    return build_epoch(EPOCH, 1, results, {}, 64)
+    return build_epoch(EPOCH, 1, results_of(bundles, budget), {}, 64)
 
 
 def slashed(bundles) -> dict[str, int]:
-    return {r.node: r.slash_reason for r in score_bundles(EPOCH, bundles, make_input, 10**21)}
+    return {r.node: r.slash_reason for r in results_of(bundles)}
 
 
 # ---------------------------------------------------------------------------- bundles
@@ -161,25 +203,46 @@ def test_one_member_cannot_slash_a_node_the_others_saw_working():
     assert (row.asked, row.passed, row.pass_bps) == (1, 1, 10_000) and row.reason == "ok"
 
 
-def test_a_majority_of_the_members_that_challenged_a_node_slashes_it():
-    cheat = [
-        bundle(i, [verdict(i, NODE_A, 1, passed=False, reason="wrong_row"), verdict(i, NODE_B, 2)])
-        for i in range(2)
-    ]
-    assert slashed([*cheat, honest(2)])[NODE_A.lower()] == int(SlashReason.INVALID_COMPUTE)
-    # 2 of 4 is not a majority
-    assert slashed([*cheat, honest(2), honest(3)])[NODE_A.lower()] == 0
+def _wrong_row(i: int) -> Bundle:
+    return bundle(i, [verdict(i, NODE_A, 1, passed=False, reason="wrong_row"),
+                      verdict(i, NODE_B, 2)])  # fmt: skip
+
+
+def test_wrong_work_the_node_signed_slashes_it_whoever_saw_it():
+    """Fraud counts by its evidence: one member holding the node's signed wrong row is enough
+    (a node may cheat on one member's challenge only), and the others' passes do not hide it."""
+    cheat = _wrong_row(0)
+    signed(cheat, fraud="wrong_row")
+    out = slashed([cheat, honest(1), honest(2), honest(3)])
+    assert out[NODE_A.lower()] == int(SlashReason.INVALID_COMPUTE)
+    assert out[NODE_B.lower()] == 0
+
+
+def test_a_fraud_claim_without_the_nodes_signature_counts_for_nothing():
+    """Three of four members claim a wrong row they cannot show: not even a majority slashes."""
+    liars = [_wrong_row(i) for i in range(3)]
+    out = {r.node: r for r in results_of([*liars, honest(3)])}
+    # The liars' views of node A are empty: one member of four has a view of it, which gives
+    # no result at all (neither paid nor slashed); node B, seen by all four, is paid.
+    assert NODE_A.lower() not in out
+    assert out[NODE_B.lower()].reason == "ok" and out[NODE_B.lower()].slash_reason == 0
+    # With a majority of honest views the node is paid as they saw it.
+    out = {r.node: r for r in results_of([liars[0], honest(1), honest(2)])}
+    assert (out[NODE_A.lower()].reason, out[NODE_A.lower()].slash_reason) == ("ok", 0)
 
 
 def silent(i: int, tries: int = 4) -> Bundle:
     """Member i got no answer from node A in `tries` tries; node B answered."""
-    return bundle(i, [verdict(i, NODE_A, 1, passed=False, reason="timeout", latency_us=None,
-                              tries=tries), verdict(i, NODE_B, 2)])  # fmt: skip
+    b = bundle(i, [verdict(i, NODE_A, 1, passed=False, reason="timeout", latency_us=None,
+                           tries=tries), verdict(i, NODE_B, 2)])  # fmt: skip
+    signed(b)
+    return b
 
 
 def test_offline_needs_a_majority_of_members_without_any_answer():
     assert slashed([silent(0), silent(1), silent(2)])[NODE_A.lower()] == int(SlashReason.OFFLINE)
-    assert slashed([silent(0), silent(1), honest(2)])[NODE_A.lower()] == int(SlashReason.OFFLINE)
+    unbacked = bundle(2, [verdict(2, NODE_A, 1), verdict(2, NODE_B, 2)])  # a pass it cannot show
+    assert slashed([silent(0), silent(1), unbacked])[NODE_A.lower()] == int(SlashReason.OFFLINE)
     assert slashed([silent(0), honest(1), honest(2)])[NODE_A.lower()] == 0
     assert slashed([silent(0), silent(1), honest(2), honest(3)])[NODE_A.lower()] == 0
 
@@ -188,8 +251,20 @@ def test_offline_needs_enough_tries_not_one_lost_challenge():
     assert (
         slashed([silent(0, tries=1), silent(1, tries=1), silent(2, tries=1)])[NODE_A.lower()] == 0
     )  # 3 tries in all: unrewarded, never slashed
-    results = {r.node: r for r in score_bundles(EPOCH, [silent(0)], make_input, 10**21)}
+    results = {r.node: r for r in results_of([silent(0)])}
     assert (results[NODE_A.lower()].reason, results[NODE_A.lower()].slash_reason) == ("offline", 0)
+
+
+def test_a_node_that_signed_answers_for_one_member_is_not_offline():
+    """Members 1 and 2 got no answer (a partition between them and the node); member 0 shows
+    the node's signed, verifying work: proof it was up. Not slashed; unrewarded this epoch, as
+    the majority of views got nothing."""
+    out = {r.node: r for r in results_of([honest(0), silent(1), silent(2)])}
+    assert out[NODE_A.lower()].slash_reason == 0
+    assert out[NODE_A.lower()].reward == 0
+    # the same claim without the node's signature is no proof: Offline
+    liar = bundle(0, [verdict(0, NODE_A, 5), verdict(0, NODE_B, 6)])
+    assert slashed([liar, silent(1), silent(2)])[NODE_A.lower()] == int(SlashReason.OFFLINE)
 
 
 # The hostile members the issue reproduced against the union rule: in each case the honest
@@ -217,7 +292,7 @@ def test_invented_timeouts_from_one_member_do_not_cut_an_honest_nodes_reward():
 
 
 def test_invented_passes_from_one_member_do_not_pay_an_offline_node():
-    liar = bundle(0, [*_invented(0, NODE_A, True, "ok"), verdict(0, NODE_B, 2)])
+    liar = bundle(0, [*_invented(0, NODE_A, True, "ok"), verdict(0, NODE_B, 2)])  # no signature
     honest_ones = [silent(1), silent(2), silent(3), silent(4)]
     with_liar = {r.node: r for r in build_of([liar, *honest_ones]).results}
     assert with_liar[NODE_A.lower()].reward == 0
@@ -225,38 +300,74 @@ def test_invented_passes_from_one_member_do_not_pay_an_offline_node():
     _same_as_without([liar], honest_ones)
 
 
-def test_a_leader_and_one_colluder_cannot_slash_an_honest_node():
-    """Two of five invent a wrong row; one honest member saw a transient timeout."""
-    fraud = [bundle(i, [verdict(i, NODE_A, 1, passed=False, reason="wrong_row"),
-                        verdict(i, NODE_B, 2)]) for i in (0, 1)]  # fmt: skip
+def test_a_leader_and_one_colluder_cannot_slash_or_unpay_an_honest_node():
+    """Two of five invent a wrong row; one honest member saw a transient timeout. The invented
+    fraud has no signature of the node behind it and counts for nothing: the node is paid as
+    the honest majority of the remaining views saw it."""
+    fraud = [_wrong_row(0), _wrong_row(1)]
     honest_ones = [silent(2, tries=1), honest(3), honest(4)]
-    assert slashed([*fraud, *honest_ones])[NODE_A.lower()] == 0
-    # Not slashed; unrewarded this epoch, since three of five views failed it. Counting a pass
-    # or a fraud by its re-verified evidence (not the member's word) is what pays it here.
+    out = {r.node: r for r in results_of([*fraud, *honest_ones])}
+    assert out[NODE_A.lower()].slash_reason == 0
+    assert out[NODE_A.lower()].reason == "ok" and out[NODE_A.lower()].reward > 0
+
+
+def test_a_colluding_majority_cannot_pay_an_offline_node():
+    """Three of five invent passes for a node that answered nobody: without the node's signed
+    answers their views are empty, two views of five give no result: the node is not paid."""
+    liars = [bundle(i, [*_invented(i, NODE_A, True, "ok"), verdict(i, NODE_B, 2)])
+             for i in range(3)]  # fmt: skip
+    signed(*liars)  # node B did answer them ...
+    for b in liars:  # ... node A did not
+        for v in b.verdicts:
+            if v["node"] == NODE_A:
+                del SIGNED[v["evidence"]]
+    out = {r.node: r for r in results_of([*liars, silent(3), silent(4)])}
+    assert NODE_A.lower() not in out  # neither paid nor slashed
+    assert out[NODE_B.lower()].reward > 0
+
+
+def test_a_pass_claim_whose_evidence_shows_wrong_work_is_wrong_work():
+    """A member that passes a node whose signed rows are wrong (a lazy or colluding member)
+    does not hide the fraud: the evidence speaks, not the member."""
+    lenient = bundle(0, [verdict(0, NODE_A, 1), verdict(0, NODE_B, 2)])
+    signed(lenient, fraud="wrong_row")
+    out = slashed([lenient, silent(1, tries=1), honest(2)])
+    assert out[NODE_A.lower()] == int(SlashReason.INVALID_COMPUTE)
+
+
+def test_evidence_is_asked_only_for_disputed_nodes():
+    """A node every member saw pass needs no evidence (no transfer, no re-verification)."""
+    assert needed([honest(i) for i in range(4)]) == {}
+    calls = []
+    score_bundles(EPOCH, [honest(i) for i in range(4)], make_input, 10**21,
+                  check=lambda v: calls.append(v))  # fmt: skip
+    assert calls == []
+    need = needed([honest(0), silent(1), honest(2)])
+    assert sorted(need) == sorted(KEYS[i].address.lower() for i in (0, 2))
+    assert all(v["node"] == NODE_A for vs in need.values() for v in vs)
 
 
 def test_a_copied_challenge_adds_nothing():
     original = honest(0)
     copier = bundle(1, list(original.verdicts))  # member 1 replays member 0's verdicts
     three = [original, copier, honest(2)]
-    results = {r.node: r for r in score_bundles(EPOCH, three, make_input, 10**21)}
+    results = {r.node: r for r in results_of(three)}
     assert results[NODE_A.lower()].asked == 1
     # the copy is no view of its own: beside the original alone, one member of two saw the node
-    assert score_bundles(EPOCH, [original, copier], make_input, 10**21) == []
+    assert results_of([original, copier]) == []
 
 
 def test_a_node_only_a_minority_saw_gets_no_result():
     """A member alone cannot pay (or slash) a node the other members did not challenge."""
     node_c = "0x" + "0c" * 20
     liar = bundle(0, [*_invented(0, node_c, True, "ok"), verdict(0, NODE_A, 1)])
-    results = {r.node for r in score_bundles(EPOCH, [liar, honest(1), honest(2)], make_input,
-                                             10**21)}  # fmt: skip
+    results = {r.node for r in results_of([liar, honest(1), honest(2)])}
     assert node_c not in results and NODE_A.lower() in results
 
 
 def test_unknown_nodes_are_left_out():
-    results = score_bundles(
-        EPOCH, [honest(0)], lambda n, v, c: make_input(n, v, c) if n == NODE_A else None, 10**21
+    results = results_of(
+        [honest(0)], make=lambda n, v, c: make_input(n, v, c) if n == NODE_A else None
     )
     assert [r.node for r in results] == [NODE_A.lower()]
 
@@ -285,9 +396,9 @@ def test_a_member_refuses_when_its_observations_were_dropped_or_it_has_none():
 def test_a_member_refuses_a_report_that_does_not_follow_from_the_bundles():
     bundles = [honest(0), honest(1), honest(2)]
     build = build_of(bundles)
-    invented = build_of([
-        bundle(i, [verdict(i, NODE_A, 1, passed=False, reason="wrong_row")]) for i in range(3)
-    ])  # fmt: skip
+    cheat = [bundle(i, [verdict(i, NODE_A, 1, passed=False, reason="wrong_row")]) for i in range(3)]
+    signed(*cheat, fraud="wrong_row")
+    invented = build_of(cheat)
     assert invented.report.slashes  # the leader's report slashes node A
     reasons = refusals(own=bundles[0], bundles=bundles,
                        proposed_digest=invented.digest(CHAIN, HUB), recomputed=build,
@@ -296,14 +407,45 @@ def test_a_member_refuses_a_report_that_does_not_follow_from_the_bundles():
 
 
 def test_a_member_refuses_to_slash_a_node_that_passed_all_its_challenges():
-    cheat = [bundle(i, [verdict(i, NODE_A, 1, passed=False, reason="wrong_row")]) for i in range(3)]
-    build = build_of(cheat)
+    """...unless the node's own signature proves the slash (it may have cheated on another
+    member's challenge only): a slash by majority (Offline here) needs its view not to
+    contradict it."""
+    quiet = [silent(i) for i in range(3)]
+    build = build_of(quiet)
+    assert [s.reason for s in build.report.slashes] == [int(SlashReason.OFFLINE)]
     d = build.digest(CHAIN, HUB)
-    reasons = refusals(own=honest(3), bundles=cheat, proposed_digest=d, recomputed=build,
+    mine = honest(3)
+    reasons = refusals(own=mine, bundles=[*quiet, mine], proposed_digest=d, recomputed=build,
                        recomputed_digest=d)  # fmt: skip
     assert (
         f"slash of node {build.report.slashes[0].node}, which passed all my challenges" in reasons
     )
+    cheat = [_wrong_row(0)]
+    signed(*cheat, fraud="wrong_row")
+    bundles = [*cheat, honest(1), honest(2)]
+    proven = build_of(bundles)
+    assert [s.reason for s in proven.report.slashes] == [int(SlashReason.INVALID_COMPUTE)]
+    d = proven.digest(CHAIN, HUB)
+    held = {v["evidence"] for vs in needed(bundles).values() for v in vs}
+    assert refusals(own=bundles[1], bundles=bundles, proposed_digest=d, recomputed=proven,
+                    recomputed_digest=d, evidence_held=held) == []  # fmt: skip
+
+
+def test_a_member_refuses_a_proposal_without_the_evidence_of_its_own_verdicts():
+    """A leader cannot drop an honest member's evidence to make its passes count for nothing."""
+    bundles = [honest(0), silent(1), honest(2)]
+    build = build_of(bundles)
+    d = build.digest(CHAIN, HUB)
+    held = {v["evidence"] for vs in needed(bundles).values() for v in vs}
+    mine = next(v["evidence"] for v in bundles[2].verdicts if v["node"] == NODE_A)
+    assert refusals(own=bundles[2], bundles=bundles, proposed_digest=d, recomputed=build,
+                    recomputed_digest=d, evidence_held=held) == []  # fmt: skip
+    reasons = refusals(own=bundles[2], bundles=bundles, proposed_digest=d, recomputed=build,
+                       recomputed_digest=d, evidence_held=held - {mine})  # fmt: skip
+    assert reasons == [
+        f"the evidence of 1 of my verdicts is missing from the proposal (first: challenge "
+        f"{next(v['challenge_id'] for v in bundles[2].verdicts if v['node'] == NODE_A)})"
+    ]
 
 
 def test_a_slash_stands_when_a_majority_of_members_each_hold_its_evidence():
@@ -318,7 +460,7 @@ def test_a_slash_stands_when_a_majority_of_members_each_hold_its_evidence():
                           for j in range(1, count + 1)] + [verdict(i, NODE_A, 9)])  # fmt: skip
 
     def slashes(bundles):
-        return {r.node: r.slash_reason for r in score_bundles(EPOCH, bundles, wireless, 10**21)}
+        return {r.node: r.slash_reason for r in results_of(bundles, make=wireless)}
 
     assert slashes([strong(i, 1) for i in range(3)])[NODE_A.lower()] == 0
     two_each = [strong(i, 2) for i in range(3)]

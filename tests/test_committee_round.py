@@ -84,6 +84,40 @@ async def test_the_leader_settles_the_epoch_with_the_members_signatures(suite, n
 
 
 @pytest.mark.asyncio
+async def test_a_disputed_node_is_paid_on_the_evidence_the_leader_gathers(suite, network):
+    """One member got no answer from node 0 (its verdict turned into a timeout here): the node is
+    disputed, so the leader fetches the other members' evidence of it over HTTP, puts it in the
+    proposal, and every member re-verifies the node's signed answers before they count. The
+    node is paid; a member that cannot show its evidence has its claim count for nothing."""
+    committee, epoch, nodes = network
+    leader = committee.leader(epoch, 0)
+    unlucky = next(m for m in committee.members if m is not leader)
+    node = nodes[0].lower()
+    with unlucky.store.transaction() as db:
+        db.execute(
+            "UPDATE verdicts SET passed = 0, reason = 'timeout', latency_us = NULL WHERE"
+            " challenge_id IN (SELECT id FROM challenges WHERE node = ? AND epoch = ?)",
+            (node, epoch),
+        )
+    unlucky._own.clear()
+    tx = await leader.lead(committee.session, epoch, 0)
+    assert tx is not None and suite.hub.nextEpoch() == epoch + 1
+    bundles, evidence = next(iter(leader.proposals[epoch].values()))
+    assert len(evidence) == 3  # the three members that saw node 0 answer
+    assert {o["challenge_id"] for o in evidence.values()} == {
+        v["challenge_id"] for b in bundles if b.member != unlucky.address for v in b.verdicts
+        if v["node"] == node
+    }  # fmt: skip
+    assert leader.metrics["evidence_missing"] == 0
+    await adopt_all(committee)
+    results = {
+        json.loads(x)["node"]: json.loads(x)
+        for x in leader.store.report_for(epoch)["results_file"].split(b"\n")[1:-1]
+    }
+    assert results[node]["reward"] > 0 and results[node]["reason"] == "ok"
+
+
+@pytest.mark.asyncio
 async def test_a_silent_leader_is_replaced_after_the_timeout(suite, network):
     committee, epoch, _ = network
     silent = committee.leader(epoch, 0)
@@ -143,8 +177,8 @@ async def test_a_malicious_leader_gets_no_quorum(suite, network, monkeypatch, ta
     if tamper == "invent_slash":
         honest_build = leader.build
 
-        def build(e, bundles):
-            b = honest_build(e, bundles)
+        def build(e, bundles, evidence=None):
+            b = honest_build(e, bundles, evidence)
             victim = replace(b.results[0], slash_reason=1, evidence=b"\x01" * 32)
             return build_epoch(e, b.report.committee_version, [victim, *b.results[1:]], {}, 64)
 

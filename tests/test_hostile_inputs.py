@@ -131,15 +131,18 @@ def test_importing_the_bls_module_restores_the_recursion_limit():
 # ------------------------------------------------------------------------- the wire decoders
 
 DECODERS = {
-    "commit": (wire.commitment_from_payload, ["stage", "root", "elapsed_s", "backend"]),
-    "reveal": (wire.reveal_from_payload, ["stage", "rows"]),
+    "commit": (
+        wire.commitment_from_payload,
+        ["stage", "root", "elapsed_s", "backend", "seed", "n"],
+    ),
+    "reveal": (wire.reveal_from_payload, ["stage", "salt", "k", "rows"]),
     "witnesses": (wire.witnesses_from_payload, ["epoch", "witnesses"]),
     "beacon": (
         lambda b: wire.beacon_from_wire(1, b),
         ["beaconer", "payload", "frequency_hz", "tx_time_ms"],
     ),
     # The storage verifier reads the audit payload itself and never raises: a verdict always.
-    "storage audit": (lambda p: _storage_verdict(p), ["chunks"]),
+    "storage audit": (lambda p: _storage_verdict(p), ["lease_id", "chunks"]),
 }
 
 
@@ -165,6 +168,8 @@ def test_wire_decoders_return_a_value_or_refuse(name, data):
 
 
 HASH = "0x" + "00" * 32
+COMMIT = {"stage": "commit", "root": HASH, "elapsed_s": 1.0, "backend": "x", "seed": HASH, "n": 64}
+REVEAL = {"stage": "reveal", "salt": HASH, "k": 44, "rows": []}
 WITNESS = {
     "witness": Account.create().address,
     "beacon_hash": "0x" + "11" * 32,
@@ -179,11 +184,11 @@ WITNESS = {
     ("payload", "message"),
     [
         (
-            {"stage": "commit", "root": "0x" + "00" * 32, "elapsed_s": 10**70, "backend": "x"},
+            {**COMMIT, "elapsed_s": 10**70},
             "elapsed_s must be a number in",
         ),
         (
-            {"stage": "commit", "root": "0x" + "00" * 32, "elapsed_s": 1.0, "backend": "x" * 65},
+            {**COMMIT, "backend": "x" * 65},
             "backend",
         ),
         ({"epoch": 1, "witnesses": [{**WITNESS, "rssi_cdbm": 10**70}]}, "rssi_cdbm"),
@@ -191,9 +196,12 @@ WITNESS = {
         ({"epoch": 1, "witnesses": [{**WITNESS, "received_at_ms": 2**60}]}, "received_at_ms"),
         ({"epoch": 2**64, "witnesses": []}, "epoch"),
         ({"epoch": 1, "witnesses": [WITNESS] * 10_001}, "at most 10000"),
-        ({"stage": "reveal", "rows": [{"index": 2**40, "row": "0x", "proof": []}]}, "index"),
-        ({"stage": "reveal", "rows": [{"index": 1, "row": "0x", "proof": [HASH] * 65}]}, "proof"),
-        ({"stage": "commit", "root": "0x" + "00 " * 21, "elapsed_s": 1, "backend": "x"}, "root"),
+        ({**REVEAL, "rows": [{"index": 2**40, "row": "0x", "proof": []}]}, "index"),
+        ({**REVEAL, "rows": [{"index": 1, "row": "0x", "proof": [HASH] * 65}]}, "proof"),
+        ({**REVEAL, "k": 2**40}, "k"),
+        ({**COMMIT, "root": "0x" + "00 " * 21}, "root"),
+        ({**COMMIT, "n": 10**70}, "n"),
+        ({**COMMIT, "seed": "0x12"}, "seed"),
     ],
 )  # fmt: skip
 def test_wire_decoders_check_ranges_before_arithmetic(payload, message):
@@ -260,19 +268,9 @@ def _signed(key, payload):
 HOSTILE_ANSWERS = [
     lambda cid: (200, b"[" * 100_000),
     lambda cid: (200, b'{"a":' + b"9" * 300 + b"}"),
-    _signed(
-        HOSTILE,
-        {"stage": "commit", "root": "0x" + "00" * 32, "elapsed_s": 10**70, "backend": "cpu"},
-    ),
-    _signed(
-        HOSTILE,
-        {
-            "stage": "commit",
-            "root": "0x" + "00" * 32,
-            "elapsed_s": float("1e308"),
-            "backend": "cpu",
-        },
-    ),
+    _signed(HOSTILE, {**COMMIT, "elapsed_s": 10**70}),
+    _signed(HOSTILE, {**COMMIT, "elapsed_s": float("1e308")}),
+    _signed(HOSTILE, {**COMMIT, "n": 2**200}),
     lambda cid: (500, b"busy [index 7]"),
     lambda cid: (200, b"\xff\xfe garbage"),
 ]

@@ -64,7 +64,7 @@ def salt_of(i: int) -> bytes:
 def answer(computation: Computation, salt: bytes, k: int = DEFAULT_K) -> tuple[Commitment, Reveal]:
     """What a node sends: its commitment, then the rows the verifier asks for."""
     rows = sample_rows(computation.challenge, computation.root, salt, k)
-    return computation.commitment(elapsed_s=0.01), computation.reveal(rows)
+    return computation.commitment(elapsed_s=0.01), computation.reveal(rows, salt, k)
 
 
 def check(challenge, commitment, reveal, salt, latency=0.0, hw_class=CPU, k=DEFAULT_K) -> Verdict:
@@ -467,7 +467,17 @@ def test_verify_fails_when_response_replayed_for_another_node_epoch_or_seed(hone
     commitment, reveal = answer(honest, salt)
     verdict = check(replace(honest.challenge, **change), commitment, reveal, salt)
     assert not verdict.passed
-    assert verdict.reason in (Reason.WRONG_INDICES, Reason.BAD_PROOF, Reason.WRONG_ROW)
+    if "seed" in change:  # the signed commitment names its seed: it answers another challenge
+        assert verdict.reason == Reason.MALFORMED and "another challenge" in verdict.detail
+    else:
+        assert verdict.reason in (Reason.WRONG_INDICES, Reason.BAD_PROOF, Reason.WRONG_ROW)
+
+
+def test_verify_refuses_a_reveal_that_names_another_salt_or_k(honest, salt):
+    commitment, reveal = answer(honest, salt)
+    for echo in ({"salt": b"\x09" * 32}, {"k": reveal.k + 1}):
+        verdict = check(honest.challenge, commitment, replace(reveal, **echo), salt)
+        assert verdict.reason == Reason.MALFORMED and "another salt or k" in verdict.detail
 
 
 def test_verify_fails_wrong_row_when_replayed_with_rows_reasked_for_another_epoch(honest, salt):

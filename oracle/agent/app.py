@@ -6,13 +6,13 @@ the caller's nonce:
 
     GET  /health[?nonce=0x..32 bytes]    kind "health", epoch 0 -> {node, kind, hw_class, version}
     POST /compute/commit  {epoch, nonce, seed, n, chain_id}   kind "compute"
-         -> wire.commit_payload {stage, root, elapsed_s, backend}
+         -> wire.commit_payload {stage, root, elapsed_s, backend, seed, n}
     POST /compute/reveal  {challenge_id, salt, k}             the commit's challenge_id
-         -> wire.reveal_payload {stage, rows: [{index, row, proof}]}
+         -> wire.reveal_payload {stage, salt, k, rows: [{index, row, proof}]}
     POST /storage/data    {lease_id, data}                    kind "storage-data", epoch 0,
          nonce uint256(lease_id) -> {lease_id, root, n_chunks, size}
     POST /storage/audit   {epoch, nonce, lease_id, chain_id}  kind "storage"
-         -> oracle.protocol.storage payload {chunks: [{index, chunk, proof}]}
+         -> oracle.protocol.storage payload {lease_id, chunks: [{index, chunk, proof}]}
     POST /coverage/beacon {epoch, nonce, chain_id, beacon: wire.beacon_to_wire}  kind "beacon"
          -> {beacon_hash, heard_by}
     POST /coverage/witnesses {epoch, nonce, chain_id}         kind "coverage"
@@ -212,7 +212,7 @@ async def compute_commit(request: web.Request) -> web.Response:
         else:
             cached = await _prove(agent, cid, body)
     computation, elapsed = cached
-    payload = wire.commit_payload(computation.root, elapsed, computation.backend)
+    payload = wire.commit_payload(computation.commitment(elapsed), computation.backend)
     return agent.signed(cid, payload)
 
 
@@ -266,7 +266,8 @@ async def compute_reveal(request: web.Request) -> web.Response:
     if not 1 <= body["k"] <= computation.challenge.n:
         raise BadRequest(f"k: must be in [1, n = {computation.challenge.n}]")
     rows = compute.sample_rows(computation.challenge, computation.root, body["salt"], body["k"])
-    return agent.signed(cid, wire.reveal_payload(computation.reveal(rows)))
+    reveal = computation.reveal(rows, salt=body["salt"], k=body["k"])
+    return agent.signed(cid, wire.reveal_payload(reveal))
 
 
 async def storage_data(request: web.Request) -> web.Response:
@@ -305,7 +306,7 @@ async def storage_audit(request: web.Request) -> web.Response:
     )
     chunks = agent.store.read(info.lease_id, storage.audit_indices(challenge))
     cid = agent.cid(body["epoch"], "storage", body["nonce"])
-    return agent.signed(cid, storage.build_payload(chunks))
+    return agent.signed(cid, storage.build_payload(info.lease_id, chunks))
 
 
 def _need_air(agent: Agent) -> Radio:

@@ -32,9 +32,11 @@ timeout: "timeout"); every other request is delayed by a uniform 0..--jitter-ms 
 handles it.
 
 **How the committee combines** (oracle.committee.rules.score_bundles): each member's verdicts
-are a view of the node; a slash stands only when more than half of the views slash it (Offline:
-more than half got no answer, over at least 8 tries in all), otherwise the node gets the lower
-median view.
+are a view of the node; for a node some member did not see pass, every claim of an answer is
+re-verified from the node's signed answers (oracle.committee.evidence) before it counts; a
+slash by majority stands only when more than half of the views slash it (Offline: more than
+half got no answer, over at least 8 tries in all, and no member shows a signed answer),
+otherwise the node gets the lower median view.
 
 **Timing.** The compute deadline of class 0 at small n is about its 0.5 s network allowance, so
 the bench must not make honest answers late itself (100 agents and the oracle share 2 cores
@@ -81,7 +83,8 @@ from eth_account import Account
 from eth_utils import keccak
 
 from oracle.agent import Honest, Settings, create_app
-from oracle.committee.build import _node_input
+from oracle.committee import evidence as ev
+from oracle.committee.build import _node_input, checker, facts_of
 from oracle.committee.rules import Bundle, score_bundles, sign_bundle, validate_bundles
 from oracle.protocol import compute
 from oracle.protocol.coverage import CoverageParams, RadioClaim
@@ -98,7 +101,7 @@ from oracle.service.challenge import (
     challenge_storage,
     with_retries,
 )
-from oracle.service.pipeline import PipelineSettings, verdict_of
+from oracle.service.pipeline import PipelineSettings, challenge_row, verdict_of
 from oracle.service.score import NodeResult
 from oracle.sim.air import airwaves_for
 from oracle.sim.radio import Radio, RadioMedium
@@ -294,6 +297,7 @@ class Regime:
     verdicts: int = 0
     lost_jobs: int = 0  # challenge jobs that raised (challenge_all leaves them out)
     coverage_errors: int = 0  # coverage rounds that raised (the pipeline records nothing)
+    evidence: Counter = field(default_factory=Counter)  # re-verified claims by what they proved
     compute_ratios: list[float] = field(default_factory=list)  # answered: latency / deadline
     faults: FaultStats | None = None
     window: int = 1
@@ -391,32 +395,45 @@ class Bench:
             rounds.append(outcomes)
         return rounds
 
-    async def observe(self, http, epoch: int) -> list[Bundle]:
-        """Every member's signed bundle of `epoch`."""
+    async def observe(self, http, epoch: int) -> tuple[list[Bundle], dict[str, dict]]:
+        """Every member's signed bundle of `epoch`, and the evidence objects of its verdicts by
+        digest (what the leader gathers from the members: oracle.committee.evidence)."""
         seed = self.epoch_seed(epoch)
         per_member_jobs = [self._jobs(http, epoch, seed) for _ in self.members]
         *direct, rounds = await asyncio.gather(
             *(challenge_all(jobs, self.regime.concurrency) for jobs in per_member_jobs),
             self._coverage_rounds(http, epoch, seed, time.time()),
         )
-        bundles = []
+        bundles, evidence = [], {}
         for member, jobs, outs, covered in zip(
             self.members, per_member_jobs, direct, rounds, strict=True
         ):
             self.regime.lost_jobs += len(jobs) - len(outs)
             verdicts = [verdict_of(o) for o in outs + covered]
+            entries = []
+            for o, v in zip(outs + covered, verdicts, strict=True):
+                entry = v.entry()
+                if o.responses:
+                    row = challenge_row(epoch, o)
+                    obj = ev.evidence_object(row.id, row.request, o.responses)
+                    entry["evidence"] = ev.digest(obj)
+                    evidence[entry["evidence"]] = obj
+                entries.append(entry)
             self.regime.verdicts += len(verdicts)
             for v in verdicts:
                 if not v.passed:
                     self.regime.failed_verdicts[(v.kind, v.reason)] += 1
                 if v.kind == "compute" and v.latency_us is not None and v.deadline_us:
                     self.regime.compute_ratios.append(v.latency_us / v.deadline_us)
-            bundles.append(sign_bundle(member, CHAIN_ID, HUB, epoch, [v.entry() for v in verdicts]))
-        return bundles
+            bundles.append(sign_bundle(member, CHAIN_ID, HUB, epoch, entries))
+        return bundles, evidence
 
-    def score(self, epoch: int, bundles: list[Bundle]) -> list[NodeResult]:
-        """The epoch's results from the bundles, as a committee scores them; tallied, and the
-        reputations carried to the next epoch."""
+    def score(
+        self, epoch: int, bundles: list[Bundle], evidence: dict[str, dict]
+    ) -> list[NodeResult]:
+        """The epoch's results from the bundles, as a committee scores them (every claim about a
+        disputed node re-verified from its evidence); tallied, and the reputations carried to
+        the next epoch."""
         bundles = validate_bundles(
             bundles,
             chain_id=CHAIN_ID,
@@ -432,7 +449,15 @@ class Bench:
             info = self.nodes[node]
             return _node_input(info, verdicts, self.previous.get(node), self.leases, coverage_micro)
 
-        results = score_bundles(epoch, bundles, make_input, BUDGET)
+        check = checker(evidence, facts_of(CHAIN_ID, epoch, self.nodes, self.leases))
+
+        def counted(entry):
+            got = check(entry)
+            proved = "none held" if got is None else "backed" if got.backed else "not backed"
+            self.regime.evidence[proved] += 1
+            return got
+
+        results = score_bundles(epoch, bundles, make_input, BUDGET, check=counted)
         by_node = {r.node: r for r in results}
         for node, info in self.nodes.items():
             r = by_node.get(node)
@@ -515,8 +540,8 @@ async def _upload(http, specs: list[NodeSpec], urls: list[str]) -> None:
 
 
 async def _settle(bench: Bench, epoch: int, task: asyncio.Task, started: float) -> None:
-    bundles = await task
-    results = bench.score(epoch, bundles)
+    bundles, evidence = await task
+    results = bench.score(epoch, bundles, evidence)
     r = bench.regime
     slashed = sum(1 for x in results if x.slash_reason)
     unrewarded = sum(1 for x in results if x.reward == 0 and x.reason != "ok")
@@ -583,6 +608,11 @@ def render(cfg: Config, regimes: list[Regime], wall_s: float) -> str:
                 "    compute commit latency / deadline: "
                 f"median {_quantile(ratios, 0.5):.0%}, p99 {_quantile(ratios, 0.99):.0%}, "
                 f"max {ratios[-1]:.0%}"
+            )
+        if r.evidence:
+            lines.append(
+                f"    claims about disputed nodes re-verified from evidence: "
+                f"{sum(r.evidence.values())} ({_top(r.evidence, 3)})"
             )
         if r.tallies["all"].slash_reasons:
             lines.append(f"    slashed as: {_top(r.tallies['all'].slash_reasons, 6)}")

@@ -42,8 +42,8 @@ from oracle.service.challenge import Limits, challenge_all, challenge_compute, w
 
 CHAIN_ID = 31337
 KEYS = {
-    "commit": ["stage", "root", "elapsed_s", "backend"],
-    "reveal": ["stage", "rows"],
+    "commit": ["stage", "root", "elapsed_s", "backend", "seed", "n"],
+    "reveal": ["stage", "salt", "k", "rows"],
     "witnesses": ["epoch", "witnesses"],
     "beacon": ["beaconer", "payload", "frequency_hz", "tx_time_ms"],
     "bundle": ["chain_id", "hub", "epoch", "member", "verdicts", "signature"],

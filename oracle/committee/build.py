@@ -5,8 +5,12 @@ own chain view and stored earlier reports. A solo operator is a committee of one
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+from oracle.committee import evidence as ev
 from oracle.committee.rules import Bundle, score_bundles, sign_bundle
-from oracle.service.chain import NodeInfo
+from oracle.protocol.hardware import NodeKind
+from oracle.service.chain import LeaseInfo, NodeInfo
 from oracle.service.pipeline import OracleService
 from oracle.service.report import EpochBuild, build_epoch
 from oracle.service.score import NodeInput
@@ -19,29 +23,50 @@ def own_bundle(service: OracleService, epoch: int) -> Bundle | None:
         return None
     chain = service.chain
     hub = chain.deployment.addresses["OracleHub"]
+    digests = {o["challenge_id"]: ev.digest(o) for o in own_evidence(service, epoch).values()}
     return sign_bundle(
         service.key,
         chain.chain_id,
         hub,
         epoch,
-        [v.entry() for v in service.store.verdicts_of(epoch)],
-    )
+        [{**v.entry(), "evidence": digests.get(v.challenge_id)}
+         for v in service.store.verdicts_of(epoch)],
+    )  # fmt: skip
 
 
-def build(service: OracleService, epoch: int, bundles: list[Bundle]) -> EpochBuild:
-    """The epoch's report from validated bundles, the operator's chain view and its stored
-    earlier reports (reputations, cumulative rewards). Writes nothing."""
+def own_evidence(service: OracleService, epoch: int) -> dict[str, dict]:
+    """digest -> evidence object (oracle.committee.evidence) of each of the operator's
+    challenges of `epoch` that got an answer."""
+    out = {}
+    for cid, (request, responses) in service.store.exchanges(epoch).items():
+        if responses:
+            obj = ev.evidence_object(cid, request, responses)
+            out[ev.digest(obj)] = obj
+    return out
+
+
+def build(
+    service: OracleService,
+    epoch: int,
+    bundles: list[Bundle],
+    evidence: Mapping[str, dict] | None = None,
+) -> EpochBuild:
+    """The epoch's report from validated bundles, the evidence objects the round holds (digest
+    -> object), the operator's chain view and its stored earlier reports (reputations,
+    cumulative rewards). Writes nothing."""
     chain, store = service.chain, service.store
     nodes = {n.node.lower(): n for n in chain.nodes()}
     leases = {x.lease_id: x for x in chain.leases()}
     previous = store.reputations(epoch)
+    evidence = evidence or {}
 
     def make_input(node: str, verdicts, coverage_micro: int):
         if node not in nodes:
             return None
         return _node_input(nodes[node], verdicts, previous.get(node), leases, coverage_micro)
 
-    results = score_bundles(epoch, bundles, make_input, chain.budget(epoch))
+    check = checker(evidence, facts_of(chain.chain_id, epoch, nodes, leases))
+    results = score_bundles(epoch, bundles, make_input, chain.budget(epoch), check=check)
     version = chain.committee()[0]
     return build_epoch(
         epoch,
@@ -52,11 +77,39 @@ def build(service: OracleService, epoch: int, bundles: list[Bundle]) -> EpochBui
     )
 
 
+def facts_of(
+    chain_id: int, epoch: int, nodes: Mapping[str, NodeInfo], leases: Mapping[int, LeaseInfo]
+) -> ev.Facts:
+    """The chain's view an evidence check needs, from the nodes (by lowercase address) and
+    leases (by id) as oracle.service.chain reads them."""
+
+    def hw_class(node: str) -> int | None:
+        n = nodes.get(node)
+        return n.hardware.hw_class if n is not None and n.kind == NodeKind.COMPUTE else None
+
+    def lease(lease_id: int):
+        x = leases.get(lease_id)
+        return None if x is None else (x.node.lower(), x.data_root, x.data_size)
+
+    return ev.Facts(chain_id, epoch, hw_class, lease)
+
+
+def checker(evidence: Mapping[str, dict], facts: ev.Facts):
+    """score_bundles's `check`: what the evidence object a verdict names proves (None when the
+    round holds none)."""
+
+    def check(entry):
+        obj = evidence.get(entry["evidence"])
+        return None if obj is None else ev.check(entry, obj, facts)
+
+    return check
+
+
 def build_report(service: OracleService, epoch: int) -> EpochBuild:
     """Scores the epoch from the operator's own verdicts alone and stores its report (once): a
     committee of one. Scoring is a pure function of the stored verdicts and earlier
     reputations, so a restart after any step rebuilds the same report byte for byte."""
-    result = build(service, epoch, [own_bundle(service, epoch)])
+    result = build(service, epoch, [own_bundle(service, epoch)], own_evidence(service, epoch))
     service.adopt(epoch, result)
     return result
 

@@ -1,11 +1,14 @@
 """The committee round over HTTP (aiohttp), for one member; the rules are oracle.committee.rules's.
 
     GET  /committee/epochs/{n}/bundle    this member's signed bundle, once epoch n has ended
-    POST /committee/epochs/{n}/proposal  {"attempt", "digest", "bundles"} -> this member's
-                                         signature, or 409 {"refused": [reasons]}
-    GET  /committee/epochs/{n}/proposal  the bundles of the report settled for epoch n
-                                         (?digest=0x..), so a member that missed the round
-                                         can recompute and adopt it
+    POST /committee/epochs/{n}/evidence  {"challenge_ids": [...]} -> {"evidence": [objects]}:
+                                         this member's evidence of those verdicts
+                                         (oracle.committee.evidence), once epoch n has ended
+    POST /committee/epochs/{n}/proposal  {"attempt", "digest", "bundles", "evidence"} -> this
+                                         member's signature, or 409 {"refused": [reasons]}
+    GET  /committee/epochs/{n}/proposal  the bundles and evidence of the report settled for
+                                         epoch n (?digest=0x..), so a member that missed the
+                                         round can recompute and adopt it
 
 Every request carries X-Plinth-Member, X-Plinth-Time and X-Plinth-Signature: the member's
 EIP-191 signature of keccak256("plinth-committee-v1" || chain id || hub || method || path ||
@@ -19,9 +22,12 @@ settled epoch since its last confirmed one, those it missed while down included 
 it signed, or one fetched from a peer and recomputed);
 then, for each ended epoch the hub still waits for, lead the current attempt if it is this
 member's turn: attempt = (seconds since this member saw the epoch end) // leader_timeout_s,
-leader = members[(epoch + attempt) % n]. A silent leader is replaced one timeout later; two
-leaders racing both reach the hub, which settles the epoch once (the loser's transaction
-reverts with StaleEpoch and it marks the epoch confirmed).
+leader = members[(epoch + attempt) % n]. The leader gathers the bundles, then the evidence
+the round needs (oracle.committee.rules.needed: the verdicts of disputed nodes that claim an
+answer) from the members that hold it, and proposes the report with both; a member refuses a
+proposal that leaves out the evidence of its own such verdicts. A silent leader is replaced
+one timeout later; two leaders racing both reach the hub, which settles the epoch once (the
+loser's transaction reverts with StaleEpoch and it marks the epoch confirmed).
 """
 
 from __future__ import annotations
@@ -41,18 +47,21 @@ from eth_account.messages import encode_defunct
 from eth_utils import is_address, keccak, to_checksum_address
 
 from oracle.committee import build as _build
+from oracle.committee import evidence as ev
 from oracle.committee.rules import (
     BODY_LIMITS,
     MAX_BODY,
+    MAX_VERDICTS,
     Bundle,
     CommitteeError,
     leader_of,
+    needed,
     refusals,
     validate_bundles,
 )
 from oracle.protocol import bls
 from oracle.protocol.eip712 import pack_signatures, sign_report
-from oracle.protocol.strict import decode_json
+from oracle.protocol.strict import DecodeError, JsonLimits, decode_json, items
 from oracle.service.api import epoch_param, http_error
 from oracle.service.chain import ChainError
 from oracle.service.pipeline import OracleService
@@ -61,6 +70,8 @@ log = logging.getLogger("plinth.committee")
 AUTH_TAG = b"plinth-committee-v1"
 MAX_SKEW_S = 120.0
 KEEP_EPOCHS = 16  # settled proposals served to members catching up
+MAX_EVIDENCE_IDS = 10_000  # challenge ids in one evidence request
+EVIDENCE_REQUEST_LIMITS = JsonLimits(max_bytes=1 << 20, max_depth=3)
 
 
 @dataclass(frozen=True)
@@ -104,12 +115,15 @@ class Member:
     clock: object = time.monotonic
     ended_at: dict[int, float] = field(default_factory=dict)
     led: set[tuple[int, int]] = field(default_factory=set)
-    proposals: dict[int, dict[bytes, list[Bundle]]] = field(
+    # epoch -> digest -> (the bundles, the evidence objects by digest) of a report this
+    # member proposed or signed
+    proposals: dict[int, dict[bytes, tuple[list[Bundle], dict[str, dict]]]] = field(
         default_factory=lambda: defaultdict(dict)
     )
     posted: dict[int, Post] = field(default_factory=dict)
     _builds: dict = field(default_factory=dict)
     _unserved: set[int] = field(default_factory=set)
+    _own: dict[int, Bundle] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.chain, self.store, self.key = self.service.chain, self.service.store, self.service.key
@@ -180,23 +194,45 @@ class Member:
     # ------------------------------------------------------------------ server side
     def attach(self, app: web.Application) -> None:
         app.router.add_get("/committee/epochs/{epoch}/bundle", self.handle_bundle)
+        app.router.add_post("/committee/epochs/{epoch}/evidence", self.handle_evidence)
         app.router.add_post("/committee/epochs/{epoch}/proposal", self.handle_proposal)
         app.router.add_get("/committee/epochs/{epoch}/proposal", self.handle_get_proposal)
 
-    async def handle_bundle(self, request: web.Request) -> web.Response:
-        epoch = epoch_param(request)
-        view = await self._view_or_503()
-        self._authenticate(request, b"", view.members)
+    async def _ended(self, epoch: int) -> None:
         try:
             ended = await asyncio.to_thread(self.chain.current_epoch) > epoch
         except ChainError as exc:
             raise http_error(web.HTTPServiceUnavailable, f"no chain view: {exc}") from None
         if not ended:
             raise http_error(web.HTTPConflict, f"epoch {epoch} has not ended")
+
+    async def handle_bundle(self, request: web.Request) -> web.Response:
+        epoch = epoch_param(request)
+        view = await self._view_or_503()
+        self._authenticate(request, b"", view.members)
+        await self._ended(epoch)
         bundle = await asyncio.to_thread(self.own_bundle, epoch)
         if bundle is None:
             raise http_error(web.HTTPNotFound, f"no observations for epoch {epoch}")
         return web.json_response(bundle.to_json())
+
+    async def handle_evidence(self, request: web.Request) -> web.Response:
+        epoch = epoch_param(request)
+        body = await request.read()
+        view = await self._view_or_503()
+        self._authenticate(request, body, view.members)
+        await self._ended(epoch)
+        try:
+            asked = decode_json(body, EVIDENCE_REQUEST_LIMITS)
+            if not isinstance(asked, dict) or set(asked) != {"challenge_ids"}:
+                raise DecodeError('an evidence request has exactly the key "challenge_ids"')
+            ids = set(items(asked["challenge_ids"], "challenge_ids", MAX_EVIDENCE_IDS))
+        except DecodeError as exc:
+            raise http_error(web.HTTPBadRequest, f"malformed evidence request: {exc}") from None
+        held = await asyncio.to_thread(_build.own_evidence, self.service, epoch)
+        return web.json_response(
+            {"evidence": [o for o in held.values() if o["challenge_id"] in ids]}
+        )
 
     async def handle_proposal(self, request: web.Request) -> web.Response:
         epoch = epoch_param(request)
@@ -204,13 +240,15 @@ class Member:
         view = await self._view_or_503()
         leader = self._authenticate(request, body, view.members)
         try:
-            digest, bundles = await asyncio.to_thread(_parse_proposal, body, len(view.members))
+            digest, bundles, evidence = await asyncio.to_thread(
+                _parse_proposal, body, len(view.members)
+            )
         except ValueError as exc:  # DecodeError and CommitteeError are ValueErrors
             self.metrics["proposals_malformed"] += 1
             log.warning("%s: malformed proposal for epoch %d from %s: %s", self.address, epoch,
                         leader, exc)  # fmt: skip
             raise http_error(web.HTTPBadRequest, f"malformed proposal: {exc}") from None
-        reasons = await asyncio.to_thread(self._review, epoch, view, digest, bundles)
+        reasons = await asyncio.to_thread(self._review, epoch, view, digest, bundles, evidence)
         if reasons:
             self.metrics["proposals_refused"] += 1
             log.warning(
@@ -228,18 +266,30 @@ class Member:
             digest = _bytes32(request.query.get("digest", ""))
         except ValueError as exc:
             raise http_error(web.HTTPBadRequest, str(exc)) from None
-        bundles = self.proposals.get(epoch, {}).get(digest)
-        if bundles is None:
+        held = self.proposals.get(epoch, {}).get(digest)
+        if held is None:
             raise http_error(web.HTTPNotFound, f"no proposal with that digest for epoch {epoch}")
-        return web.json_response({"bundles": [b.to_json() for b in bundles]})
+        bundles, evidence = held
+        return web.json_response(
+            {"bundles": [b.to_json() for b in bundles], "evidence": list(evidence.values())}
+        )
 
-    def build(self, epoch: int, bundles: list[Bundle]):
-        """The epoch's report from `bundles` (oracle.committee.build.build); writes nothing."""
-        return _build.build(self.service, epoch, bundles)
+    def build(self, epoch: int, bundles: list[Bundle], evidence: dict | None = None):
+        """The epoch's report from `bundles` and the evidence objects by digest
+        (oracle.committee.build.build); writes nothing."""
+        return _build.build(self.service, epoch, bundles, evidence)
 
     def own_bundle(self, epoch: int) -> Bundle | None:
-        """This member's signed bundle of `epoch` (None before it has challenged it)."""
-        return _build.own_bundle(self.service, epoch)
+        """This member's signed bundle of `epoch` (None before it has challenged it); the
+        same bytes every time once made (an epoch's verdicts do not change once challenged)."""
+        if epoch not in self._own:
+            bundle = _build.own_bundle(self.service, epoch)
+            if bundle is None:
+                return None
+            self._own[epoch] = bundle
+            for old in [e for e in self._own if e < epoch - KEEP_EPOCHS]:
+                del self._own[old]
+        return self._own[epoch]
 
     async def _view_or_503(self) -> View:
         try:
@@ -247,7 +297,9 @@ class Member:
         except ChainError as exc:
             raise http_error(web.HTTPServiceUnavailable, f"no chain view: {exc}") from None
 
-    def _review(self, epoch: int, view: View, digest: bytes, bundles: list[Bundle]) -> list[str]:
+    def _review(
+        self, epoch: int, view: View, digest: bytes, bundles: list[Bundle], evidence: dict
+    ) -> list[str]:
         """The member's checks of a proposal (blocking: chain reads and scoring)."""
         try:
             if self.chain.current_epoch() <= epoch:
@@ -268,17 +320,18 @@ class Member:
                 threshold=view.threshold,
             )
             own = self.own_bundle(epoch)
-            build = self.build(epoch, valid)
+            build = self.build(epoch, valid, evidence)
         except CommitteeError as exc:
             return [f"invalid bundles: {exc}"]
         except ChainError as exc:
             return [f"no chain view: {exc}"]
         mine = build.digest(self.chain.chain_id, self.hub)
         reasons = refusals(
-            own=own, bundles=valid, proposed_digest=digest, recomputed=build, recomputed_digest=mine
-        )
+            own=own, bundles=valid, proposed_digest=digest, recomputed=build,
+            recomputed_digest=mine, evidence_held=evidence,
+        )  # fmt: skip
         if not reasons:
-            self.proposals[epoch][digest] = valid
+            self.proposals[epoch][digest] = (valid, evidence)
             self._builds[(epoch, digest)] = build
         return reasons
 
@@ -352,6 +405,46 @@ class Member:
                 log.warning("epoch %d: dropped a bundle: %s", epoch, exc)
         return valid
 
+    async def _evidence_of(self, session, member: str, epoch: int, wanted: list[dict]) -> list:
+        """`member`'s evidence objects of its verdicts `wanted` (what it serves; nothing if it
+        does not answer)."""
+        if member.lower() == self.address.lower():
+            held = await asyncio.to_thread(_build.own_evidence, self.service, epoch)
+            return list(held.values())
+        peer = next((m for m in self.peers if m.lower() == member), None)
+        if peer is None:
+            return []
+        body = json.dumps({"challenge_ids": [v["challenge_id"] for v in wanted]}).encode()
+        try:
+            status, reply = await self._request(
+                session, "POST", peer, f"/committee/epochs/{epoch}/evidence", body
+            )
+            if status == 200 and isinstance(reply.get("evidence"), list):
+                return reply["evidence"]
+            log.warning("epoch %d: no evidence from %s (%s)", epoch, peer, reply.get("error"))
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            log.warning("epoch %d: no evidence from %s: %s", epoch, peer, exc or type(exc).__name__)
+        return []
+
+    async def gather_evidence(self, session, epoch: int, bundles: list[Bundle]) -> dict:
+        """digest -> evidence object, for every verdict of `bundles` whose evidence the round
+        needs and whose member served the very object its bundle names."""
+        need = needed(bundles)
+        got = await asyncio.gather(
+            *(self._evidence_of(session, m, epoch, wanted) for m, wanted in need.items())
+        )
+        out = {}
+        for wanted, objects in zip(need.values(), got, strict=True):
+            digests = {v["evidence"] for v in wanted}
+            for obj in objects[: len(wanted) if len(objects) > len(wanted) else None]:
+                d = await asyncio.to_thread(_digest_or_none, obj)
+                if d in digests:
+                    out[d] = obj
+            missing = len(digests - set(out))
+            if missing:
+                self.metrics["evidence_missing"] += missing
+        return out
+
     async def _ask_signature(self, session, member: str, epoch: int, body: bytes):
         try:
             status, reply = await self._request(
@@ -376,15 +469,16 @@ class Member:
                         len(bundles), view.threshold)  # fmt: skip
             self.metrics["rounds_without_quorum"] += 1
             return None
+        evidence = await self.gather_evidence(session, epoch, bundles)
         t1 = clock()
-        build = await asyncio.to_thread(self.build, epoch, bundles)
+        build = await asyncio.to_thread(self.build, epoch, bundles, evidence)
         digest = build.digest(self.chain.chain_id, self.hub)
-        self.proposals[epoch][digest] = bundles
+        self.proposals[epoch][digest] = (bundles, evidence)
         self._builds[(epoch, digest)] = build
         t2 = clock()
         body = json.dumps(
             {"attempt": attempt, "digest": "0x" + digest.hex(),
-             "bundles": [b.to_json() for b in bundles]}
+             "bundles": [b.to_json() for b in bundles], "evidence": list(evidence.values())}
         ).encode()  # fmt: skip
         others = [m for m in view.members if m != self.address and m in self.peers]
         replies = await asyncio.gather(
@@ -479,15 +573,15 @@ class Member:
         if digest is None:
             return False
         if self.store.report_for(epoch) is None:
-            bundles = self.proposals.get(epoch, {}).get(digest)
-            if bundles is None:
-                bundles = await self._fetch_proposal(session, epoch, digest)
-            if bundles is None:
+            held = self.proposals.get(epoch, {}).get(digest)
+            if held is None:
+                held = await self._fetch_proposal(session, epoch, digest)
+            if held is None:
                 if epoch not in self._unserved:
                     self._unserved.add(epoch)
                     log.warning("epoch %d: settled, but no member served its bundles yet", epoch)
                 return False
-            build = await asyncio.to_thread(self.build, epoch, bundles)
+            build = await asyncio.to_thread(self.build, epoch, *held)
             if build.digest(self.chain.chain_id, self.hub) != digest:
                 log.error("epoch %d: the settled report does not follow from its bundles", epoch)
                 self.metrics["adopt_mismatch"] += 1
@@ -502,7 +596,7 @@ class Member:
             del self.proposals[old]
         return True
 
-    async def _fetch_proposal(self, session, epoch: int, digest: bytes) -> list[Bundle] | None:
+    async def _fetch_proposal(self, session, epoch: int, digest: bytes):
         view = await asyncio.to_thread(self.view)
         for member in view.members:
             if member == self.address or member not in self.peers:
@@ -512,10 +606,11 @@ class Member:
                 status, body = await self._request(session, "GET", member, path)
                 if status == 200:
                     bundles = [Bundle.from_json(b) for b in body["bundles"]]
-                    return validate_bundles(
+                    valid = validate_bundles(
                         bundles, chain_id=self.chain.chain_id, hub=self.hub, epoch=epoch,
                         members=view.members, threshold=view.threshold,
                     )  # fmt: skip
+                    return valid, await asyncio.to_thread(_evidence_map, body["evidence"])
             except (aiohttp.ClientError, TimeoutError, ValueError, KeyError, TypeError) as exc:
                 log.info("epoch %d: proposal from %s unusable: %s", epoch, member, exc)
         return None
@@ -571,18 +666,42 @@ class Member:
                 await self.lead(session, epoch, attempt)
 
 
-def _parse_proposal(body: bytes, members: int) -> tuple[bytes, list[Bundle]]:
-    """A proposal's digest and bundles, decoded strictly; ValueError (with the reason) for
-    anything outside the schema: {"attempt": int, "digest": hex32, "bundles": [bundle...]}."""
+def _digest_or_none(obj) -> str | None:
+    try:
+        return ev.digest(obj)
+    except (TypeError, ValueError):  # not JSON-encodable as canonical JSON
+        return None
+
+
+def _evidence_map(objects) -> dict[str, dict]:
+    """digest -> object of a proposal's evidence list (a list of at most MAX_VERDICTS
+    objects; what each proves is oracle.committee.evidence.check's to say)."""
+    out = {}
+    for obj in items(objects, "evidence", MAX_VERDICTS):
+        if not isinstance(obj, dict):
+            raise CommitteeError("every evidence item must be an object")
+        out[ev.digest(obj)] = obj
+    return out
+
+
+def _parse_proposal(body: bytes, members: int) -> tuple[bytes, list[Bundle], dict[str, dict]]:
+    """A proposal's digest, bundles and evidence (by digest), decoded strictly; ValueError
+    (with the reason) for anything outside the schema: {"attempt": int, "digest": hex32,
+    "bundles": [bundle...], "evidence": [evidence object...]}."""
     proposal = decode_json(body, BODY_LIMITS)
-    if not isinstance(proposal, dict) or set(proposal) != {"attempt", "digest", "bundles"}:
-        raise CommitteeError('a proposal has exactly the keys "attempt", "digest", "bundles"')
+    keys = {"attempt", "digest", "bundles", "evidence"}
+    if not isinstance(proposal, dict) or set(proposal) != keys:
+        raise CommitteeError(f"a proposal has exactly the keys {sorted(keys)}")
     if type(proposal["attempt"]) is not int or not 0 <= proposal["attempt"] < 2**32:
         raise CommitteeError("proposal attempt must be an integer in [0, 2^32)")
     bundles = proposal["bundles"]
     if not isinstance(bundles, list) or len(bundles) > members:
         raise CommitteeError(f"proposal bundles must be a list of at most {members}")
-    return _bytes32(proposal["digest"]), [Bundle.from_json(b) for b in bundles]
+    return (
+        _bytes32(proposal["digest"]),
+        [Bundle.from_json(b) for b in bundles],
+        _evidence_map(proposal["evidence"]),
+    )
 
 
 def _bytes32(value) -> bytes:

@@ -21,7 +21,7 @@ them, and what a member checks before it signs. No I/O (oracle.committee.member 
 "lease_id", "chunk_index", "coverage_micro"}`` with integers only (latency in microseconds,
 null when the node never answered), so every member scores the same bytes the same way.
 Signature: EIP-191 personal_sign by the member's operator key of
-``keccak256("plinth-bundle-v1" || payload)``.
+``keccak256("plinth-bundle-v2" || payload)``.
 
 **Combining** (``score_bundles``), per node, over the members that challenged it (a challenge
 id already seen in an earlier bundle, by member address, is dropped, so copying another
@@ -55,6 +55,7 @@ from eth_account import Account
 from eth_account.messages import encode_defunct
 from eth_utils import is_address, keccak, to_checksum_address
 
+from oracle.committee.evidence import Checked, needs_evidence
 from oracle.protocol.envelope import canonical_json
 from oracle.protocol.hardware import SlashReason
 from oracle.protocol.strict import DecodeError, JsonLimits, nat
@@ -78,16 +79,19 @@ from oracle.service.store import (
     MAX_REASON,
 )
 
-BUNDLE_TAG = b"plinth-bundle-v1"
+BUNDLE_TAG = b"plinth-bundle-v2"
 VERDICT_KEYS = frozenset(
     {"challenge_id", "node", "kind", "passed", "reason", "detail", "latency_us", "deadline_us",
-     "lease_id", "chunk_index", "coverage_micro", "attempts"}
+     "lease_id", "chunk_index", "coverage_micro", "attempts", "evidence"}
 )  # fmt: skip
 MAX_VERDICTS = 100_000
 # A bundle with any verdict field outside the bounds of oracle.service.store.Verdict is refused
 # whole, so no member's number can make another member's report build raise (or overflow).
 MAX_BODY = 64 << 20  # a proposal carries every member's bundle
 BODY_LIMITS = JsonLimits(max_bytes=MAX_BODY, max_depth=8, max_items=4_000_000)
+
+
+Check = Callable[[Mapping], Checked | None]
 
 
 class CommitteeError(ValueError):
@@ -120,8 +124,7 @@ def _verdict(v: Any) -> dict:
             raise CommitteeError(f"verdict {k} must be a string of at most {limit} characters")
     if not is_address(v["node"]) or v["node"] != v["node"].lower():
         raise CommitteeError(f"verdict node must be a lowercase address, got {v['node']!r}")
-    cid = v["challenge_id"]
-    if len(cid) != 66 or cid[:2] != "0x" or any(c not in "0123456789abcdef" for c in cid[2:]):
+    if not _is_hex32(v["challenge_id"]):
         raise CommitteeError("verdict challenge_id must be 32 bytes of lowercase 0x-hex")
     if v["kind"] not in KINDS:
         raise CommitteeError(f"verdict kind must be one of {sorted(KINDS)}")
@@ -134,7 +137,18 @@ def _verdict(v: Any) -> dict:
     _int(v["coverage_micro"], "coverage_micro", MAX_COVERAGE_MICRO)
     if _int(v["attempts"], "attempts", MAX_ATTEMPTS) < 1:
         raise CommitteeError("verdict attempts must be at least 1")
+    if v["evidence"] is not None and not _is_hex32(v["evidence"]):
+        raise CommitteeError("verdict evidence must be null or 32 bytes of lowercase 0x-hex")
     return v
+
+
+def _is_hex32(value: Any) -> bool:
+    return (
+        isinstance(value, str)
+        and len(value) == 66
+        and value[:2] == "0x"
+        and all(c in "0123456789abcdef" for c in value[2:])
+    )
 
 
 @dataclass(frozen=True)
@@ -267,65 +281,130 @@ def _median_low(values: Sequence[int]) -> int:
     return ordered[(len(ordered) - 1) // 2] if ordered else 0
 
 
+def _views(bundles: Sequence[Bundle]) -> dict[str, dict[str, list[dict]]]:
+    """node -> member (lowercase) -> its verdict entries of the node; a challenge id already
+    in an earlier bundle (by member address) is dropped, so a copy adds nothing."""
+    by_node: dict[str, dict[str, list[dict]]] = defaultdict(dict)
+    seen: set[str] = set()
+    for b in sorted(bundles, key=lambda b: int(b.member, 16)):
+        mine: dict[str, list[dict]] = defaultdict(list)
+        for v in b.verdicts:
+            if v["challenge_id"] not in seen:
+                seen.add(v["challenge_id"])
+                mine[v["node"]].append(v)
+        for node, entries in mine.items():
+            by_node[node][b.member.lower()] = entries
+    return by_node
+
+
+def _disputed(members: Mapping[str, list[dict]]) -> bool:
+    """A node some member did not see pass every challenge: its members' claims need evidence."""
+    return any(not v["passed"] for entries in members.values() for v in entries)
+
+
+def needed(bundles: Sequence[Bundle]) -> dict[str, list[dict]]:
+    """member (lowercase) -> its verdicts whose evidence this round needs: those of disputed
+    nodes that claim an answer (oracle.committee.evidence.needs_evidence) and name evidence."""
+    out: dict[str, list[dict]] = defaultdict(list)
+    for members in _views(bundles).values():
+        if _disputed(members):
+            for m, entries in members.items():
+                claims = [v for v in entries if needs_evidence(v) and v["evidence"] is not None]
+                if claims:
+                    out[m] += claims
+    return dict(out)
+
+
+def _adjudicated(entries: list[dict], check: Check, disputed: bool) -> tuple[list, bool]:
+    """A member's verdicts of one node as they count (module docstring, "Evidence") and
+    whether any of them is backed by the node's signed answers."""
+    records, backed = [], False
+    for v in entries:
+        if not (disputed and needs_evidence(v)):
+            records.append(record_of(v))
+            continue
+        c = check(v)
+        if c is None or not c.backed:
+            continue  # an answer the member claims and cannot show: counts for nothing
+        backed = True
+        if c.passed:
+            if v["passed"] or v["reason"] == "late":  # the member's timing stands
+                records.append(record_of(v))
+            # else: a fraud claim its own evidence refutes counts for nothing
+        else:  # the node signed wrong work: a failure whatever the member claimed
+            records.append(replace(record_of(v), passed=False, reason=c.reason,
+                                   chunk_index=c.index, detail=c.detail))  # fmt: skip
+    return records, backed
+
+
 def score_bundles(
     epoch: int,
     bundles: Sequence[Bundle],
     make_input: Callable[[str, tuple[VerdictRecord, ...], int], NodeInput | None],
     budget: int,
     params: ScoreParams = DEFAULT_PARAMS,
+    check: Check | None = None,
 ) -> list[NodeResult]:
     """Node results with rewards, from validated bundles (see the module docstring).
     `make_input(node, verdicts, coverage_micro)` adds the chain's view of the node (None: the
-    node is unknown to the chain and is left out)."""
-    by_node: dict[str, dict[str, list[VerdictRecord]]] = defaultdict(dict)
-    coverage: dict[str, list[int]] = defaultdict(list)
-    seen: set[str] = set()
-    for b in sorted(bundles, key=lambda b: int(b.member, 16)):
-        mine: dict[str, list[VerdictRecord]] = defaultdict(list)
-        best: dict[str, int] = {}
-        for v in b.verdicts:
-            if v["challenge_id"] in seen:
-                continue
-            seen.add(v["challenge_id"])
-            mine[v["node"]].append(record_of(v))
-            best[v["node"]] = max(best.get(v["node"], 0), v["coverage_micro"])
-        for node, records in mine.items():
-            by_node[node][b.member.lower()] = records
-            coverage[node].append(best[node])
+    node is unknown to the chain and is left out). `check(entry)` is what the verdict's
+    evidence proves (oracle.committee.evidence.check on the object the round holds; None when
+    it holds none): without it no claim about a disputed node counts."""
+    check = check or (lambda v: None)
     results = []
-    for node in sorted(by_node, key=lambda a: int(a, 16)):
-        members = by_node[node]
-        if 2 * len(members) <= len(bundles):
-            continue  # seen by half of the members or fewer: no result, paid or slashed
-        cover = _median_low(coverage[node])
-        views: dict[str, NodeInput] = {}
+    for node, members in sorted(_views(bundles).items(), key=lambda kv: int(kv[0], 16)):
+        disputed = _disputed(members)
+        counted: dict[str, list[VerdictRecord]] = {}
+        coverage: list[int] = []
+        alive = False
         for m in sorted(members, key=lambda a: int(a, 16)):
-            node_input = make_input(node, tuple(members[m]), cover)
+            records, backed = _adjudicated(members[m], check, disputed)
+            alive = alive or backed
+            if records:
+                counted[m] = records
+                coverage.append(max(v["coverage_micro"] for v in members[m]))
+        if 2 * len(counted) <= len(bundles):
+            continue  # seen by half of the members or fewer: no result, paid or slashed
+        cover = _median_low(coverage)
+        views: dict[str, NodeInput] = {}
+        for m, records in counted.items():
+            node_input = make_input(node, tuple(records), cover)
             if node_input is None:
                 break
             views[m] = node_input
         if views:
-            results.append(_combine(epoch, views, params))
+            results.append(_combine(epoch, views, params, alive))
     return reward_nodes(results, budget, params)
 
 
-def _combine(epoch: int, views: Mapping[str, NodeInput], params: ScoreParams) -> NodeResult:
+_PROVEN = frozenset({SlashReason.INVALID_COMPUTE, SlashReason.STORAGE_AUDIT_FAILED})
+
+
+def _combine(
+    epoch: int, views: Mapping[str, NodeInput], params: ScoreParams, alive: bool
+) -> NodeResult:
     """One node's result from the views of the members that challenged it (member -> the node
-    as that member's verdicts show it), by majority, never by union (module docstring)."""
+    as that member's counted verdicts show it): fraud by its evidence, the rest by majority,
+    never by union (module docstring). `alive`: some member holds the node's signed answers."""
     n = len(views)
+    full = {m: score_node(epoch, v, params) for m, v in views.items()}
+    for m in views:  # every fraud verdict left is proven by the node's own signature
+        if full[m].slash_reason in _PROVEN:
+            return full[m]
     scored = {m: score_node(epoch, v, params, slashable=False) for m, v in views.items()}
     silent = [m for m in views if scored[m].answered == 0]
-    if 2 * len(silent) > n:
-        # A majority got no answer at all: Offline is judged on all of their tries together.
+    if 2 * len(silent) > n and not alive:
+        # A majority got no answer at all and nobody shows one: Offline is judged on all of
+        # their tries together.
         tries = tuple(r for m in silent for r in views[m].verdicts)
         offline = score_node(epoch, replace(views[silent[0]], verdicts=tries), params)
         if offline.slash_reason == SlashReason.OFFLINE:
             return offline
-    slashing = {}
-    for m, v in views.items():
-        r = score_node(epoch, v, params)
-        if r.slash_reason and r.slash_reason != SlashReason.OFFLINE:
-            slashing[m] = r
+    slashing = {
+        m: r
+        for m, r in full.items()
+        if r.slash_reason and r.slash_reason not in _PROVEN | {SlashReason.OFFLINE}
+    }
     if 2 * len(slashing) > n:
         counts = Counter(r.slash_reason for r in slashing.values())
         reason = min(counts, key=lambda s: (-counts[s], s))
@@ -344,14 +423,25 @@ def refusals(
     proposed_digest: bytes,
     recomputed: EpochBuild,
     recomputed_digest: bytes,
+    evidence_held: Iterable[str] = (),
 ) -> list[str]:
     """Why a member will not sign a proposal (empty: it signs). `bundles` are the proposal's,
-    already validated; `recomputed` is the member's own build from them."""
+    already validated; `recomputed` is the member's own build from them; `evidence_held` the
+    digests of the evidence objects the proposal carries."""
     reasons = []
     if own is None:
         reasons.append("no observations of my own for this epoch")
     elif own.digest() not in {b.digest() for b in bundles}:
         reasons.append("my observations are missing from the proposal or altered")
+    else:
+        held = set(evidence_held)
+        missing = [v for v in needed(bundles).get(own.member.lower(), [])
+                   if v["evidence"] not in held]  # fmt: skip
+        if missing:
+            reasons.append(
+                f"the evidence of {len(missing)} of my verdicts is missing from the proposal "
+                f"(first: challenge {missing[0]['challenge_id']})"
+            )
     if recomputed_digest != proposed_digest:
         reasons.append(
             f"the report does not follow from the observations: recomputed digest "
@@ -362,6 +452,9 @@ def refusals(
         for v in own.verdicts:
             passed[v["node"]] = passed.get(v["node"], True) and v["passed"]
         for s in recomputed.report.slashes:
-            if passed.get(s.node.lower()):
+            # A slash by the node's own signed wrong work stands whatever this member saw (the
+            # node may cheat on one member's challenge only); any other needs this member's
+            # view not to contradict it.
+            if s.reason not in _PROVEN and passed.get(s.node.lower()):
                 reasons.append(f"slash of node {s.node}, which passed all my challenges")
     return reasons

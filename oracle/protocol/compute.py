@@ -27,8 +27,11 @@ Protocol, version 1. All integers big-endian; || is concatenation; keccak256 is 
    leaf_0..leaf_{n-1}: parent = keccak256(left || right), leaves padded with 32 zero bytes to a
    power of two. A proof is the tree_depth(n) siblings from the leaf level up.
 
-3. Commit. The node returns (root, elapsed_s), signed by the node key. The verifier times the
-   commitment itself (challenge sent -> commitment received); the node's elapsed_s is
+3. Commit. The node returns (root, elapsed_s, seed, n), signed by the node key: the seed and
+   size it answered are part of what it signs, so its signed answers are evidence anyone can
+   replay against exactly the challenge it took (a committee member re-verifies another
+   member's evidence this way) and nobody can pin them on another challenge. The verifier times
+   the commitment itself (challenge sent -> commitment received); the node's elapsed_s is
    informational only.
 
 4. Reveal. After the commitment arrives the verifier draws `salt` (32 fresh bytes, recorded with
@@ -38,15 +41,17 @@ Protocol, version 1. All integers big-endian; || is concatenation; keccak256 is 
    unpredictable when the root is fixed: with rows drawn from the root alone, a node that skips
    a fraction f of the rows can re-roll garbage rows until the sample misses all of them, which
    takes about (1 - f)^-k tries of log2(n) hashes each (about 100 tries for f = 0.1, k = 44).
-   The node answers with, for each asked row in the same order: index, the 4n-byte row, proof.
+   The node answers with the salt and k it was given (signed, as in 3) and, for each asked row
+   in the same order: index, the 4n-byte row, proof.
 
 5. Verify (`verify`, never raises on bad input). The first failing check is the verdict:
    challenge, commitment, salt and latency well formed (malformed) with n in [k, MAX_N]
-   (wrong_size); the claimed class known (unknown_class); the reveal well formed (malformed:
-   types, index out of range, proof not tree_depth(n) hashes of 32 bytes; wrong_size: a row not
-   4n bytes); exactly the asked rows in the asked order (wrong_indices); every proof reaches
-   the root (bad_proof); every row equals A[i] @ B, recomputed in O(n^2) (wrong_row); the
-   commitment latency within deadline_s(n, class) (late). Else ok.
+   (wrong_size); the claimed class known (unknown_class); the commitment's and the reveal's
+   echoes of seed, n, salt and k equal to the challenge's (malformed); the reveal well formed
+   (malformed: types, index out of range, proof not tree_depth(n) hashes of 32 bytes;
+   wrong_size: a row not 4n bytes); exactly the asked rows in the asked order (wrong_indices);
+   every proof reaches the root (bad_proof); every row equals A[i] @ B, recomputed in O(n^2)
+   (wrong_row); the commitment latency within deadline_s(n, class) (late). Else ok.
 
 6. Hardware classes (HARDWARE_CLASSES, index = NodeRegistry's hwClass):
        deadline_s(n, c) = c.slack * (n^3 / c.macs_per_s + n^2 / c.host_entries_per_s)
@@ -114,6 +119,11 @@ class Challenge:
 class Commitment:
     root: bytes
     elapsed_s: float  # the node's own measurement; the verifier times the commitment itself
+    # The challenge the node says it answered, signed with the root (None only for a commitment
+    # built in-process): a signed answer names its seed and size, so it is evidence anyone can
+    # replay, and nobody can pin it on another challenge.
+    seed: bytes | None = None
+    n: int | None = None
 
 
 @dataclass(frozen=True)
@@ -126,6 +136,8 @@ class RevealedRow:
 @dataclass(frozen=True)
 class Reveal:
     rows: tuple[RevealedRow, ...]
+    salt: bytes | None = None  # the salt and k the node answered (signed), as for Commitment
+    k: int | None = None
 
 
 @dataclass(frozen=True)
@@ -343,16 +355,19 @@ class Computation:
         return self.tree.root
 
     def commitment(self, elapsed_s: float) -> Commitment:
-        return Commitment(root=self.root, elapsed_s=elapsed_s)
+        c = self.challenge
+        return Commitment(root=self.root, elapsed_s=elapsed_s, seed=c.seed, n=c.n)
 
-    def reveal(self, indices: Sequence[int]) -> Reveal:
+    def reveal(self, indices: Sequence[int], salt: bytes | None = None, k: int | None = None):
         return Reveal(
             rows=tuple(
                 RevealedRow(
                     index=i, row=encode_row(self.product[i]), proof=tuple(self.tree.proof(i))
                 )
                 for i in indices
-            )
+            ),
+            salt=salt,
+            k=k,
         )
 
 
@@ -460,9 +475,13 @@ def verify(
     cls = classes.get(hw_class) if is_int(hw_class) else None
     if cls is None:
         return _fail(Reason.UNKNOWN_CLASS, f"no hardware class {hw_class!r}")
+    if commitment.seed is not None and (commitment.seed, commitment.n) != (challenge.seed, n):
+        return _fail(Reason.MALFORMED, "the commitment answers another challenge (seed or n)")
     failed = _reveal_error(reveal, n)
     if failed is not None:
         return failed
+    if reveal.salt is not None and (reveal.salt, reveal.k) != (salt, k):
+        return _fail(Reason.MALFORMED, "the reveal answers another salt or k")
 
     asked = sample_rows(challenge, commitment.root, salt, k)
     given = [item.index for item in reveal.rows]

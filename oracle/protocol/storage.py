@@ -20,12 +20,16 @@ Protocol, version 1. All integers big-endian; || is concatenation; keccak256 is 
 
 3. Response payload (canonical JSON, signed in an oracle.protocol.envelope.SignedResponse whose
    challenge_id binds chain, node, epoch, kind "storage" and the nonce):
-       {"chunks": [{"index": x_0, "chunk": "0x" + 2048 hex digits,
+       {"lease_id": lease_id,
+        "chunks": [{"index": x_0, "chunk": "0x" + 2048 hex digits,
                     "proof": ["0x" + 64 hex digits, ... tree_depth(n_chunks) siblings]}, ...]}
-   one item per audited index, in the asked order.
+   one item per audited index, in the asked order. The lease id names the lease answered, so
+   the signed answer is evidence against exactly that lease's root and nobody can pin it on
+   another lease.
 
 4. Verify (`verify`, never raises on bad input). The first failing check is the verdict:
-   challenge or payload not well formed (malformed: types, hex, sizes of the proof hashes);
+   challenge or payload not well formed (malformed: types, hex, sizes of the proof hashes, a
+   lease id other than the challenge's);
    not exactly the asked indices in the asked order (wrong_indices); a chunk that is not
    CHUNK_SIZE bytes (bad_chunk); a proof that does not reach the root, including one with the
    wrong number of siblings (bad_proof); the answer after the deadline (late). Else ok. A
@@ -160,13 +164,14 @@ def _hex(raw: bytes) -> str:
     return "0x" + raw.hex()
 
 
-def build_payload(chunks: list[tuple[int, bytes, list[bytes]]]) -> dict:
+def build_payload(lease_id: int, chunks: list[tuple[int, bytes, list[bytes]]]) -> dict:
     """The response payload from (index, chunk, proof) triples, in the asked order."""
     return {
+        "lease_id": lease_id,
         "chunks": [
             {"index": i, "chunk": _hex(chunk), "proof": [_hex(s) for s in proof]}
             for i, chunk, proof in chunks
-        ]
+        ],
     }
 
 
@@ -201,8 +206,10 @@ def verify(
         return _fail(Reason.MALFORMED, f"k must be a positive int, got {k!r}")
     if not is_seconds(latency_s) or not is_seconds(deadline_s):
         return _fail(Reason.MALFORMED, "latency and deadline must be finite seconds >= 0")
-    if not isinstance(payload, dict) or set(payload) != {"chunks"}:
-        return _fail(Reason.MALFORMED, 'payload must be an object with only "chunks"')
+    if not isinstance(payload, dict) or set(payload) != {"lease_id", "chunks"}:
+        return _fail(Reason.MALFORMED, 'payload must be an object with "lease_id" and "chunks"')
+    if not is_int(payload["lease_id"]) or payload["lease_id"] != challenge.lease_id:
+        return _fail(Reason.MALFORMED, f"the answer is for another lease than {challenge.lease_id}")
     items = payload["chunks"]
     if not isinstance(items, list):
         return _fail(Reason.MALFORMED, "chunks must be a list")

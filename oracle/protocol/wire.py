@@ -1,9 +1,13 @@
 """Payload formats of the agent's answers, shared by the agent (encode) and the oracle (decode).
 Every payload is canonical JSON inside an oracle.protocol.envelope.SignedResponse; bytes are 0x-hex.
 
-compute commit  {"stage": "commit", "root": hex32, "elapsed_s": float, "backend": str}
-compute reveal  {"stage": "reveal", "rows": [{"index": int, "row": hex(4n), "proof": [hex32]}]}
-storage audit   oracle.protocol.storage: {"chunks": [{"index", "chunk", "proof"}]}
+compute commit  {"stage": "commit", "root": hex32, "elapsed_s": float, "backend": str,
+                 "seed": hex32, "n": int}
+compute reveal  {"stage": "reveal", "salt": hex32, "k": int,
+                 "rows": [{"index": int, "row": hex(4n), "proof": [hex32]}]}
+storage audit   oracle.protocol.storage: {"lease_id": int, "chunks": [{"index", "chunk", "proof"}]}
+(each answer names the challenge it answers: seed and n, salt and k, lease_id; so a signed
+answer is evidence of exactly what the node did, oracle.committee.evidence)
 beacon          {"beacon_hash": hex32, "heard_by": int}
 witnesses       {"epoch": int, "witnesses": [{"witness": address, "beacon_hash": hex32,
                  "rssi_cdbm": int, "snr_cdb": int, "frequency_hz": int, "received_at_ms": int}]}
@@ -64,22 +68,36 @@ def _object(payload: Any, keys: set[str]) -> dict:
 # --- compute
 
 
-def commit_payload(root: bytes, elapsed_s: float, backend: str) -> dict:
-    return {"stage": "commit", "root": hexb(root), "elapsed_s": elapsed_s, "backend": backend}
+def commit_payload(commitment: compute.Commitment, backend: str) -> dict:
+    return {
+        "stage": "commit",
+        "root": hexb(commitment.root),
+        "elapsed_s": commitment.elapsed_s,
+        "backend": backend,
+        "seed": hexb(commitment.seed),
+        "n": commitment.n,
+    }
 
 
 def commitment_from_payload(payload: Any) -> compute.Commitment:
-    p = _object(payload, {"stage", "root", "elapsed_s", "backend"})
+    p = _object(payload, {"stage", "root", "elapsed_s", "backend", "seed", "n"})
     if p["stage"] != "commit":
         raise DecodeError("not a commitment")
     elapsed = number(p["elapsed_s"], "elapsed_s", 0.0, MAX_ELAPSED_S)
     text(p["backend"], "backend", MAX_BACKEND_CHARS)
-    return compute.Commitment(root=unhex(p["root"], 32, "root"), elapsed_s=elapsed)
+    return compute.Commitment(
+        root=unhex(p["root"], 32, "root"),
+        elapsed_s=elapsed,
+        seed=unhex(p["seed"], 32, "seed"),
+        n=integer(p["n"], "n", 1, compute.MAX_N),
+    )
 
 
 def reveal_payload(reveal: compute.Reveal) -> dict:
     return {
         "stage": "reveal",
+        "salt": hexb(reveal.salt),
+        "k": reveal.k,
         "rows": [
             {"index": r.index, "row": hexb(r.row), "proof": [hexb(s) for s in r.proof]}
             for r in reveal.rows
@@ -88,9 +106,11 @@ def reveal_payload(reveal: compute.Reveal) -> dict:
 
 
 def reveal_from_payload(payload: Any) -> compute.Reveal:
-    p = _object(payload, {"stage", "rows"})
+    p = _object(payload, {"stage", "salt", "k", "rows"})
     if p["stage"] != "reveal":
         raise DecodeError("not a reveal")
+    salt = unhex(p["salt"], 32, "salt")
+    k = integer(p["k"], "k", 1, MAX_REVEALED_ROWS)
     rows = []
     for item in items(p["rows"], "rows", MAX_REVEALED_ROWS):
         item = _object(item, {"index", "row", "proof"})
@@ -104,7 +124,7 @@ def reveal_from_payload(payload: Any) -> compute.Reveal:
                 ),
             )
         )
-    return compute.Reveal(rows=tuple(rows))
+    return compute.Reveal(rows=tuple(rows), salt=salt, k=k)
 
 
 # --- coverage

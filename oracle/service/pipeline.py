@@ -244,13 +244,12 @@ class OracleService:
         now = time.time()
         rows = []
         for o in outcomes:
-            cid = "0x" + o.challenge_id.hex()
-            request = {**o.request, "lease_id": o.lease_id}
+            row = challenge_row(epoch, o)
             error = None if o.responses else o.reason
             rows.append(
                 (
-                    ChallengeRow(cid, epoch, o.node, o.kind, request),
-                    Observation(cid, None, None, o.latency_s, now, error=error),
+                    row,
+                    Observation(row.id, None, None, o.latency_s, now, error=error),
                     o.responses,
                     verdict_of(o),
                 )
@@ -284,4 +283,11 @@ class OracleService:
             )
 
 
-__all__ = ["OracleService", "PipelineSettings"]
+def challenge_row(epoch: int, o: Outcome) -> ChallengeRow:
+    """The stored row of an outcome's challenge: what was sent (with the lease audited)."""
+    return ChallengeRow(
+        "0x" + o.challenge_id.hex(), epoch, o.node, o.kind, {**o.request, "lease_id": o.lease_id}
+    )
+
+
+__all__ = ["OracleService", "PipelineSettings", "challenge_row"]

@@ -224,6 +224,7 @@ class Verdict:
             "chunk_index": self.chunk_index,
             "coverage_micro": self.coverage_micro,
             "attempts": self.attempts,
+            "evidence": None,  # its digest, which oracle.committee.build.own_bundle fills in
         }
 
 
@@ -492,6 +493,23 @@ class Store:
                 self._insert_verdict(db, v)
                 recorded += 1
         return recorded
+
+    def exchanges(self, epoch: int) -> dict[str, tuple[dict, list[bytes]]]:
+        """challenge id -> (the request as sent, the node's answers as exact bytes), for every
+        challenge of the epoch: what the committee's evidence objects are made of."""
+        out: dict[str, tuple[dict, list[bytes]]] = {
+            cid: (json.loads(request), [])
+            for cid, request in self._db.execute(
+                "SELECT id, request FROM challenges WHERE epoch = ?", (epoch,)
+            )
+        }
+        for cid, body in self._db.execute(
+            "SELECT r.challenge_id, r.body FROM responses r JOIN challenges c"
+            " ON c.id = r.challenge_id WHERE c.epoch = ? ORDER BY r.challenge_id, r.seq",
+            (epoch,),
+        ):
+            out[cid][1].append(bytes(body))
+        return out
 
     def responses(self, challenge_id: str) -> list[bytes]:
         rows = self._db.execute(

@@ -46,7 +46,7 @@ def _answers(settings: Settings) -> list[Callable[[str, dict], web.Response]]:
             {"epoch": body["epoch"], "witnesses": [{"rssi_cdbm": 10**70}]}
             if kind == "coverage"
             else {"stage": "commit", "root": "0x" + "00" * 32, "elapsed_s": 10**70,
-                  "backend": "cpu"}
+                  "backend": "cpu", "seed": "0x" + "00" * 32, "n": 10**70}
         )  # fmt: skip
         return signed(kind, body, payload)
 
@@ -126,4 +126,6 @@ def _invented(epoch: int, node: str, i: int, passed: bool) -> dict:
         "chunk_index": 0,
         "coverage_micro": 0,
         "attempts": 1 if passed else 4,
+        # an invented pass names evidence that does not exist (no node signed it)
+        "evidence": "0x" + keccak(b"no such evidence" + cid).hex() if passed else None,
     }

@@ -1,0 +1,207 @@
+"""Evidence between committee members: what a member shows for a verdict, and the check another
+member runs on it before the verdict counts. Pure: no I/O, no clock.
+
+**Evidence of one challenge** = the canonical JSON (oracle.protocol.envelope.canonical_json) of
+
+    {"challenge_id": 0x-hex32, "request": {what the member sent, as stored},
+     "responses": [0x-hex of each answer's exact bytes, in the order received]}
+
+and its digest keccak256("plinth-evidence-v1" || that JSON). A bundle verdict names the digest
+(``"evidence"``; null when the node sent nothing); the member serves the object itself
+(``POST /committee/epochs/{n}/evidence``) and the leader puts the objects a round needs into
+the proposal, so every member checks the same bytes.
+
+**The check** (``check``) proves only what the node itself signed, never what the member says:
+
+1. the object is the one the verdict names (digest), for this chain, epoch and node: the
+   challenge id is recomputed from the request's nonce (oracle.protocol.envelope.challenge_id);
+2. every answer is signed by the node's key for that challenge id (a member cannot forge one);
+3. the answers are replayed through the protocol's own verifier against the challenge they
+   name themselves (each signed answer echoes its seed and n, salt and k, lease id:
+   oracle.protocol.wire), with the node's hardware class and the lease's root and size from the
+   chain, and the timing left out: the compute seed must be the one the nonce derives, a pass
+   needs at least DEFAULT_K revealed rows, a storage answer must name the verdict's lease, a
+   lease of that node.
+
+Its result (``Checked``): ``backed`` when the node signed answers to exactly this challenge;
+then ``passed`` when they verify, or the verifier's fraud ``reason`` (and failing row or chunk)
+when the node signed work that is wrong. Anything else is not backed, and the verdict counts
+for nothing (oracle.committee.rules). Timing (late, no answer) is the one thing evidence cannot
+show: it counts by majority.
+
+Witness verdicts are derived by each member from the whole coverage round (every node's signed
+reports judged together), not from one exchange: they carry no evidence and count by majority;
+the beacon and witness-list answers behind them are checked like any other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from eth_utils import keccak
+
+from oracle.protocol import compute, storage, wire
+from oracle.protocol.envelope import (
+    EnvelopeError,
+    SignedResponse,
+    canonical_json,
+    challenge_id,
+    verify_response,
+)
+from oracle.protocol.merkle import CHUNK_SIZE
+from oracle.protocol.strict import DecodeError, JsonLimits, decode_json, items, nat
+
+EVIDENCE_TAG = b"plinth-evidence-v1"
+MAX_RESPONSES = 4  # compute: commit and reveal; the other kinds: one answer
+MAX_RESPONSE_BYTES = 4 << 20  # the challenge stage's own limit (challenge.Limits)
+RESPONSE_LIMITS = JsonLimits(max_bytes=MAX_RESPONSE_BYTES)
+# Verdict reasons that say the node signed wrong work: a slash when its evidence proves it.
+FRAUD = {
+    "compute": frozenset({"wrong_row", "bad_proof", "wrong_indices", "wrong_size"}),
+    "storage": frozenset({"bad_chunk", "bad_proof", "wrong_indices"}),
+}
+CHECKED_KINDS = frozenset({"compute", "storage", "beacon", "coverage"})
+COMPUTE_SEED_TAG = b"compute-seed"
+
+
+@dataclass(frozen=True)
+class Checked:
+    backed: bool  # the node signed answers to exactly this challenge
+    passed: bool = False  # ... and they verify (timing left out)
+    reason: str = ""  # the verifier's reason (a fraud reason when backed and not passed)
+    index: int = 0  # the failing row or chunk
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Facts:
+    """The chain's view a check needs (every member reads the same from its own RPC)."""
+
+    chain_id: int
+    epoch: int
+    hw_class: Callable[[str], int | None]  # node (lowercase) -> its registered class
+    lease: Callable[[int], tuple[str, bytes, int] | None]  # id -> (node lowercase, root, size)
+
+
+def needs_evidence(entry: Mapping) -> bool:
+    """A verdict that claims the node answered (a pass, lateness, or fraud): what only the
+    node's signed answers can show."""
+    if entry["kind"] not in CHECKED_KINDS:
+        return False
+    return (
+        entry["passed"]
+        or entry["reason"] == "late"
+        or entry["reason"] in FRAUD.get(entry["kind"], ())
+    )
+
+
+def evidence_object(cid: str, request: Mapping, responses: list[bytes]) -> dict:
+    return {
+        "challenge_id": cid,
+        "request": dict(request),
+        "responses": [wire.hexb(r) for r in responses],
+    }
+
+
+def digest(obj: Mapping) -> str:
+    """The 0x-hex digest a verdict names its evidence by."""
+    return wire.hexb(keccak(EVIDENCE_TAG + canonical_json(obj)))
+
+
+def _unbacked(detail: str) -> Checked:
+    return Checked(backed=False, detail=detail)
+
+
+def check(entry: Mapping, obj: Any, facts: Facts) -> Checked:
+    """What `obj` (the decoded evidence object) proves about the bundle verdict `entry`
+    (module docstring). Never raises on anything in `obj`."""
+    try:
+        return _check(entry, obj, facts)
+    except (DecodeError, EnvelopeError, ValueError, TypeError, KeyError) as exc:
+        return _unbacked(f"unreadable evidence: {exc}")
+
+
+def _check(entry: Mapping, obj: Any, facts: Facts) -> Checked:
+    if not isinstance(obj, dict) or set(obj) != {"challenge_id", "request", "responses"}:
+        return _unbacked("evidence must have exactly challenge_id, request and responses")
+    if entry["evidence"] is None or digest(obj) != entry["evidence"]:
+        return _unbacked("not the evidence the verdict names")
+    node, kind, cid = entry["node"], entry["kind"], entry["challenge_id"]
+    request = obj["request"]
+    if not isinstance(request, dict):
+        return _unbacked("request must be an object")
+    nonce = wire.unhex(request.get("nonce"), 32, "nonce")
+    if (
+        nat(request.get("epoch"), "epoch", 2**64 - 1) != facts.epoch
+        or request.get("chain_id") != facts.chain_id
+    ):
+        return _unbacked("evidence of another epoch or chain")
+    raw_cid = challenge_id(facts.chain_id, node, facts.epoch, kind, nonce)
+    if wire.hexb(raw_cid) != cid or obj["challenge_id"] != cid:
+        return _unbacked("the request's nonce does not give the verdict's challenge id")
+    payloads = []
+    for r in items(obj["responses"], "responses", MAX_RESPONSES):
+        body = decode_json(wire.unhex(r, None, "response"), RESPONSE_LIMITS)
+        payloads.append(verify_response(SignedResponse.from_wire(body), facts.chain_id, raw_cid,
+                                        node))  # fmt: skip
+    if kind == "compute":
+        return _compute(entry, payloads, nonce, facts)
+    if kind == "storage":
+        return _storage(entry, payloads, nonce, facts)
+    if len(payloads) != 1:
+        return _unbacked(f"a {kind} answer is one signed response")
+    if kind == "beacon":
+        if not isinstance(payloads[0], dict):
+            return _unbacked("a beacon answer is an object")
+        wire.unhex(payloads[0].get("beacon_hash"), 32, "beacon_hash")
+    else:
+        got_epoch, reports = wire.witnesses_from_payload(payloads[0])
+        if got_epoch != facts.epoch or any(r.witness != node for r in reports):
+            return _unbacked("witness reports of another epoch or witness")
+    return Checked(backed=True, passed=True, reason="ok")
+
+
+def _verdict(v, index: int | None, kind: str) -> Checked:
+    if v.passed:
+        return Checked(backed=True, passed=True, reason="ok")
+    if str(v.reason) in FRAUD[kind]:
+        return Checked(backed=True, reason=str(v.reason), index=index or 0, detail=v.detail)
+    return _unbacked(f"the answers prove nothing: {v.reason} ({v.detail})")
+
+
+def _compute(entry, payloads, nonce: bytes, facts: Facts) -> Checked:
+    if len(payloads) != 2:
+        return _unbacked("a compute answer is a commitment and a reveal")
+    commitment = wire.commitment_from_payload(payloads[0])
+    reveal = wire.reveal_from_payload(payloads[1])
+    if commitment.seed != keccak(nonce + COMPUTE_SEED_TAG):
+        return _unbacked("the seed is not the one the nonce derives")
+    hw_class = facts.hw_class(entry["node"])
+    if hw_class is None:
+        return _unbacked("not a registered compute node")
+    if not reveal.k <= commitment.n:
+        return _unbacked(f"k = {reveal.k} rows of n = {commitment.n}")
+    challenge = compute.Challenge(commitment.seed, commitment.n, entry["node"], facts.epoch)
+    v = compute.verify(challenge, commitment, reveal, salt=reveal.salt, hw_class=hw_class,
+                       commit_latency_s=0.0, k=reveal.k)  # fmt: skip
+    if v.passed and reveal.k < compute.DEFAULT_K:
+        return _unbacked(f"a pass needs {compute.DEFAULT_K} revealed rows, not {reveal.k}")
+    return _verdict(v, v.row, "compute")
+
+
+def _storage(entry, payloads, nonce: bytes, facts: Facts) -> Checked:
+    if len(payloads) != 1 or not isinstance(payloads[0], dict):
+        return _unbacked("a storage answer is one signed object")
+    lease_id = payloads[0].get("lease_id")
+    if lease_id != entry["lease_id"]:
+        return _unbacked(f"the answer is for lease {lease_id!r}, the verdict names another")
+    lease = facts.lease(entry["lease_id"])
+    if lease is None or lease[0] != entry["node"]:
+        return _unbacked(f"lease {lease_id} is not a lease of this node")
+    _, root, size = lease
+    challenge = storage.Challenge(nonce=nonce, node=entry["node"], lease_id=lease_id,
+                                  n_chunks=-(-size // CHUNK_SIZE), root=root)  # fmt: skip
+    v = storage.verify(challenge, payloads[0], 0.0, 1.0)
+    return _verdict(v, v.index, "storage")

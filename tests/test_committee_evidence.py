@@ -1,0 +1,179 @@
+"""oracle.committee.evidence on real signed answers: what a node signed is proven, what a member
+says is not. Each answer here is built and signed exactly as the reference agent does
+(oracle.protocol.wire payloads in oracle.protocol.envelope.SignedResponse)."""
+
+import json
+import os
+from dataclasses import replace
+
+import pytest
+from eth_account import Account
+from eth_utils import keccak
+
+from oracle.committee.evidence import Facts, check, digest, evidence_object, needs_evidence
+from oracle.protocol import compute, storage, wire
+from oracle.protocol.envelope import challenge_id, sign_response
+from oracle.protocol.merkle import CHUNK_SIZE, ChunkTree
+
+CHAIN, EPOCH, N, CLASS = 31337, 9, 64, 0
+NODE, OTHER = Account.create(), Account.create()
+LEASE_ID = 3
+DATA = bytes(range(256)) * 40  # 10 chunks
+TREE = ChunkTree.from_data(DATA)
+
+
+def facts(lease_owner=NODE.address, hw_class=CLASS) -> Facts:
+    leases = {LEASE_ID: (lease_owner.lower(), TREE.root, len(DATA))}
+    return Facts(CHAIN, EPOCH, lambda node: hw_class, leases.get)
+
+
+def _raw(key, cid: bytes, payload) -> bytes:
+    return json.dumps(sign_response(key.key, CHAIN, cid, payload).to_wire()).encode()
+
+
+def entry(kind: str, cid: bytes, obj: dict, *, passed=True, reason="ok", lease_id=0) -> dict:
+    return {"challenge_id": wire.hexb(cid), "node": NODE.address.lower(), "kind": kind,
+            "passed": passed, "reason": reason, "detail": "", "latency_us": 1_000,
+            "deadline_us": 2_000_000, "lease_id": lease_id, "chunk_index": 0,
+            "coverage_micro": 0, "attempts": 1, "evidence": digest(obj)}  # fmt: skip
+
+
+def compute_case(prover=compute.prove, *, seed=None, k=compute.DEFAULT_K, key=NODE, nonce=None):
+    """(entry, evidence object) of one compute challenge answered by `prover`, signed by `key`."""
+    nonce = nonce or os.urandom(32)
+    seed = seed or keccak(nonce + b"compute-seed")
+    cid = challenge_id(CHAIN, NODE.address, EPOCH, "compute", nonce)
+    done = prover(compute.Challenge(seed, N, NODE.address, EPOCH))
+    salt = os.urandom(32)
+    rows = compute.sample_rows(done.challenge, done.root, salt, k)
+    responses = [
+        _raw(key, cid, wire.commit_payload(done.commitment(0.01), "cpu")),
+        _raw(key, cid, wire.reveal_payload(done.reveal(rows, salt, k))),
+    ]
+    request = {"epoch": EPOCH, "nonce": wire.hexb(nonce), "seed": wire.hexb(seed), "n": N,
+               "chain_id": CHAIN, "hw_class": CLASS, "salt": wire.hexb(salt),
+               "lease_id": None}  # fmt: skip
+    obj = evidence_object(wire.hexb(cid), request, responses)
+    return entry("compute", cid, obj), obj
+
+
+def storage_case(*, alter=None, lease_id=LEASE_ID, key=NODE):
+    nonce = os.urandom(32)
+    cid = challenge_id(CHAIN, NODE.address, EPOCH, "storage", nonce)
+    challenge = storage.Challenge(nonce, NODE.address, LEASE_ID, TREE.n_chunks, TREE.root)
+    padded = DATA + b"\x00" * (-len(DATA) % CHUNK_SIZE)
+    chunks = [(i, padded[i * CHUNK_SIZE : (i + 1) * CHUNK_SIZE], TREE.proof(i))
+              for i in storage.audit_indices(challenge)]  # fmt: skip
+    if alter is not None:
+        i, _, proof = chunks[alter]
+        chunks[alter] = (i, b"\x00" * CHUNK_SIZE, proof)
+    payload = storage.build_payload(lease_id, chunks)
+    request = {"epoch": EPOCH, "nonce": wire.hexb(nonce), "lease_id": LEASE_ID, "chain_id": CHAIN}
+    obj = evidence_object(wire.hexb(cid), request, [_raw(key, cid, payload)])
+    return entry("storage", cid, obj, lease_id=LEASE_ID), obj
+
+
+def test_an_honest_compute_answer_is_a_backed_pass():
+    e, obj = compute_case()
+    assert needs_evidence(e)
+    got = check(e, obj, facts())
+    assert (got.backed, got.passed, got.reason) == (True, True, "ok")
+
+
+def test_wrong_rows_the_node_signed_are_proven_fraud_whatever_the_member_claims():
+    e, obj = compute_case(compute.lazy_prover(1.0))
+    for claim in (e, {**e, "passed": False, "reason": "wrong_row"}):
+        got = check(claim, obj, facts())
+        assert (got.backed, got.passed, got.reason) == (True, False, "wrong_row")
+        assert 0 <= got.index < N
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        "digest",  # not the object the verdict names
+        "signature",  # an answer not signed by the node
+        "other_node",  # signed, by another key
+        "nonce",  # a request whose nonce gives another challenge id
+        "epoch",  # evidence of another epoch
+        "shape",  # not an evidence object
+        "seed",  # the node answered a seed the nonce does not derive
+        "few_rows",  # a pass with fewer rows revealed than the protocol asks
+        "unregistered",  # not a compute node on the chain
+    ],
+)
+def test_compute_evidence_that_does_not_hold_backs_nothing(tamper):
+    e, obj = compute_case()
+    f = facts()
+    if tamper == "digest":
+        e = {**e, "evidence": "0x" + "00" * 32}
+    elif tamper == "signature":
+        body = json.loads(bytes.fromhex(obj["responses"][1][2:]))
+        sig = body["signature"]
+        body["signature"] = sig[:20] + ("1" if sig[20] != "1" else "2") + sig[21:]
+        obj = {**obj, "responses": [obj["responses"][0], wire.hexb(json.dumps(body).encode())]}
+        e = {**e, "evidence": digest(obj)}
+    elif tamper == "other_node":
+        e, obj = compute_case(key=OTHER)
+    elif tamper == "nonce":
+        obj = {**obj, "request": {**obj["request"], "nonce": wire.hexb(os.urandom(32))}}
+        e = {**e, "evidence": digest(obj)}
+    elif tamper == "epoch":
+        f = replace(f, epoch=EPOCH + 1)
+    elif tamper == "shape":
+        obj = {**obj, "extra": 1}
+        e = {**e, "evidence": digest(obj)}
+    elif tamper == "seed":
+        e, obj = compute_case(seed=os.urandom(32))
+    elif tamper == "few_rows":
+        e, obj = compute_case(k=2)
+    elif tamper == "unregistered":
+        f = replace(f, hw_class=lambda node: None)
+    got = check(e, obj, f)
+    assert not got.backed, got
+
+
+def test_a_storage_answer_is_checked_against_the_chains_root_for_that_lease():
+    e, obj = storage_case()
+    got = check(e, obj, facts())
+    assert (got.backed, got.passed) == (True, True)
+    # a chunk that does not reach the root, signed by the node: proven, and it names the chunk
+    e, obj = storage_case(alter=2)
+    got = check({**e, "passed": False, "reason": "bad_proof"}, obj, facts())
+    assert (got.backed, got.passed, got.reason) == (True, False, "bad_proof")
+    assert got.index == storage.audit_indices(
+        storage.Challenge(
+            bytes.fromhex(obj["request"]["nonce"][2:]), NODE.address, LEASE_ID, TREE.n_chunks,
+            TREE.root,
+        )
+    )[2]  # fmt: skip
+
+
+def test_storage_evidence_for_another_lease_or_node_backs_nothing():
+    e, obj = storage_case(lease_id=LEASE_ID + 1)  # the node answered about another lease
+    assert not check(e, obj, facts()).backed
+    e, obj = storage_case()
+    assert not check({**e, "lease_id": LEASE_ID + 1}, obj, facts()).backed
+    assert not check(e, obj, facts(lease_owner=OTHER.address)).backed  # not this node's lease
+
+
+def test_check_never_raises_on_hostile_objects():
+    e, obj = compute_case()
+    hostile = [
+        None,
+        [],
+        "x",
+        {**obj, "responses": "0x"},
+        {**obj, "responses": ["0x" + "5b" * 9]},
+        {**obj, "responses": [1, 2]},
+        {**obj, "request": []},
+        {**obj, "request": {**obj["request"], "nonce": 7}},
+        {**obj, "request": {**obj["request"], "epoch": 2**80}},
+        {**obj, "responses": [obj["responses"][0]] * 5},
+    ]
+    for h in hostile:
+        try:
+            d = digest(h)
+        except TypeError:
+            d = "0x" + "00" * 32
+        assert not check({**e, "evidence": d}, h, facts()).backed
