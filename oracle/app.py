@@ -35,7 +35,7 @@ async def step(service: OracleService, session: aiohttp.ClientSession) -> None:
     current = await asyncio.to_thread(chain.current_epoch)
     row = store.epoch(current)
     if row is None or row["state"] == "scheduled":
-        await service.challenge_epoch(current, session)
+        await service.challenge_current(current, session)
     next_epoch = await asyncio.to_thread(chain.next_report_epoch)
     for epoch in range(next_epoch, current):
         row = store.epoch(epoch)
@@ -114,6 +114,7 @@ def create_app(
                 backoff_s=ch.backoff_s,
             ),
             member_spacing_s=settings.committee.spacing_s if settings.committee.peers else 0.0,
+            recheck_after_s=ch.recheck_after_s,
             coverage=CoverageParams(beacon_fraction=ch.beacon_fraction),
         ),
     )
@@ -140,6 +141,7 @@ def create_app(
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            await service.close()
         store.close()
 
     app.cleanup_ctx.append(pipeline)

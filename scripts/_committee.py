@@ -66,9 +66,13 @@ class LocalCommittee:
         poster = next(m for m in self.members if epoch in m.posted)
         post = poster.posted[epoch]
         report = next(iter(self.live.values())).store.report_for(epoch)
+        held = poster.proposals.get(epoch, {}).get(bytes(report["digest"]))
         return {
             "tx": post.tx,
             "post": post,
+            # evidence objects the round needed (the node's signed answers behind the claims
+            # about disputed nodes), each re-verified by every signer
+            "evidence": len(held[1]) if held else 0,
             "leader": poster.address,
             "attempt": post.attempt,
             "round_s": post.round_s,
@@ -172,6 +176,7 @@ port = {port}
 concurrency = 16
 compute_n = {compute_n}
 beacon_fraction = 1.0
+recheck_after_s = 2.0
 
 [committee]
 leader_timeout_s = {leader_timeout_s}

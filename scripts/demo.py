@@ -202,14 +202,15 @@ async def run(params, epochs: int, summary_path: Path, say) -> dict:
                     "leader": outcome["leader"],
                     "attempt": outcome["attempt"],
                     "round_s": round(outcome["round_s"], 3),
+                    "evidence": outcome["evidence"],
                 }
             )
             say(
                 f"  epoch {epoch}: {outcome['challenges']} challenges, demand "
                 f"{fmt(records[-1]['demand'])}, minted {fmt(header['total_rewards'])}, "
                 f"{len(slashes)} slash(es); leader {short(outcome['leader'])} (attempt "
-                f"{outcome['attempt']}), {len(post.signers)} {post.scheme} signers, "
-                f"{receipt.gas_used:,} gas"
+                f"{outcome['attempt']}), {outcome['evidence']} signed answers re-verified, "
+                f"{len(post.signers)} {post.scheme} signers, {receipt.gas_used:,} gas"
             )
         api_url = committee_net.api_url()
 

@@ -17,7 +17,8 @@ from eth_account import Account
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from oracle.committee.member import _parse_proposal
+from oracle.committee import evidence as ev
+from oracle.committee.member import _parse_evidence_request, _parse_proposal
 from oracle.committee.rules import Bundle, CommitteeError
 from oracle.protocol import wire
 from oracle.protocol.envelope import challenge_id, sign_response
@@ -229,6 +230,39 @@ def test_bundle_decoder_returns_a_bundle_or_refuses(body):
 def test_proposal_decoder_returns_a_proposal_or_refuses(raw):
     with contextlib.suppress(ValueError):
         _parse_proposal(raw, members=5)
+
+
+@EXAMPLES
+@given(st.one_of(st.binary(max_size=2048), values.map(lambda v: json.dumps(v).encode()),
+                 _with_keys(["challenge_ids"]).map(lambda v: json.dumps(v).encode())))  # fmt: skip
+def test_evidence_request_decoder_returns_ids_or_refuses(raw):
+    with contextlib.suppress(DecodeError):
+        ids = _parse_evidence_request(raw)
+        assert all(isinstance(i, str) for i in ids)
+
+
+EVIDENCE_ENTRY = {
+    "challenge_id": "0x" + "01" * 32, "node": "0x" + "0a" * 20, "kind": "compute",
+    "passed": True, "reason": "ok", "detail": "", "latency_us": 1, "deadline_us": 2,
+    "lease_id": 0, "chunk_index": 0, "coverage_micro": 0, "attempts": 1,
+}  # fmt: skip
+EVIDENCE_FACTS = ev.Facts(CHAIN, 5, lambda node: 0, lambda lease: None)
+
+
+@EXAMPLES
+@given(
+    obj=st.one_of(values, _with_keys(["challenge_id", "request", "responses"])),
+    kind=st.sampled_from(sorted(ev.CHECKED_KINDS)),
+)
+def test_the_evidence_check_backs_nothing_hostile_and_never_raises(obj, kind):
+    """Evidence a member serves (or a leader puts in a proposal) is checked, never trusted: no
+    hostile object is backed (it carries no node signature), and none raises."""
+    try:
+        digest = ev.digest(obj)
+    except (TypeError, ValueError):
+        digest = "0x" + "00" * 32
+    got = ev.check({**EVIDENCE_ENTRY, "kind": kind, "evidence": digest}, obj, EVIDENCE_FACTS)
+    assert not got.backed
 
 
 def test_a_deeply_nested_proposal_is_refused_not_parsed():

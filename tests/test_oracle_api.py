@@ -1,8 +1,18 @@
 """The oracle's HTTP API with aiohttp_client over a store holding one scored, reported epoch."""
 
+import asyncio
+import json
+import os
+from urllib.parse import quote, urlencode
+
+import aiohttp
 import pytest
 import pytest_asyncio
+import yarl
+from aiohttp.test_utils import TestServer
 from eth_account import Account
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from oracle.protocol.hardware import NodeKind
 from oracle.protocol.merkle import verify_positional_proof, verify_rewards_proof
@@ -100,3 +110,70 @@ async def test_epoch_results_health_and_metrics(client, reported):
 async def test_bad_or_unknown_requests_get_clear_errors(client, path, status):
     resp = await client.get(path)
     assert resp.status == status and "error" in await resp.json()
+
+
+# Every route, hostile requests (Hypothesis): any path segment (percent-encoded, so it stays one
+# segment and reaches the handler decoded), query, method and body. The API answers each with a
+# client error or a normal answer, never a server error, and goes on serving the real answers.
+ROUTES = ["/health", "/metrics", "/epochs/{}", "/epochs/{}/results", "/nodes/{}", "/claims/{}"]
+SEGMENTS = st.one_of(
+    st.text(max_size=300),
+    st.integers().map(str),
+    st.integers(min_value=10**17, max_value=10**400).map(str),
+    st.sampled_from(
+        ["-1", "0x", "0x" + "zz" * 20, "\uff11\uff12", "7" * 19, "[" * 2000, "%00", "..", ""]
+    ),
+    st.binary(max_size=40).map(lambda b: "0x" + b.hex()),
+)
+REQUESTS = settings(
+    max_examples=1_000 if os.environ.get("CI") == "true" else 150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+
+def test_every_route_answers_hostile_requests_without_a_server_error(reported):
+    store, build, owner, good, _ = reported
+    loop = asyncio.new_event_loop()
+    server = TestServer(create_api(store, {}, {"operator": "0xop"}), host="127.0.0.1")
+    loop.run_until_complete(server.start_server())
+    http = loop.run_until_complete(_session())
+    base = str(server.make_url("")).rstrip("/")
+
+    async def send(method: str, path: str, body: bytes) -> tuple[int, bytes]:
+        url = yarl.URL(base + path, encoded=True)
+        async with http.request(method, url, data=body or None) as r:
+            return r.status, await r.read()
+
+    @REQUESTS
+    @given(
+        route=st.sampled_from(ROUTES),
+        segment=SEGMENTS,
+        query=st.dictionaries(st.text(max_size=20), st.text(max_size=60), max_size=3),
+        method=st.sampled_from(["GET", "GET", "POST", "PUT", "DELETE", "HEAD"]),
+        body=st.one_of(st.just(b""), st.binary(max_size=2048), st.just(b"[" * 100_000)),
+    )
+    def one(route, segment, query, method, body):
+        path = route.format(quote(segment, safe=""))
+        if query:
+            path += "?" + urlencode(query)
+        status, raw = loop.run_until_complete(send(method, path, body))
+        assert status < 500, (method, path, status, raw[:200])
+        if status == 400 and method != "HEAD":
+            assert "error" in json.loads(raw)
+
+    try:
+        one()
+        # still serving the real answers
+        status, raw = loop.run_until_complete(send("GET", f"/claims/{owner}", b""))
+        assert status == 200 and int(json.loads(raw)["amount"]) == build.cumulative[owner]
+        status, _ = loop.run_until_complete(send("GET", f"/nodes/{good}", b""))
+        assert status == 200
+    finally:
+        loop.run_until_complete(http.close())
+        loop.run_until_complete(server.close())
+        loop.close()
+
+
+async def _session() -> aiohttp.ClientSession:
+    return aiohttp.ClientSession()

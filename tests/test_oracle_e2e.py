@@ -195,3 +195,57 @@ async def test_runner_step_challenges_the_current_epoch_and_reports_the_ended_on
     assert service.store.epoch(epoch + 1)["state"] == "challenged"
     assert service.store.node_history(node.address)[0]["reason"] == "ok"
     assert service.metrics["reports_submitted"] == 1
+
+
+@pytest.mark.asyncio
+async def test_a_node_silent_at_the_first_sweep_is_challenged_again_later_in_the_epoch(
+    suite, deployer, provider, accounts, tmp_path
+):
+    """Offline takes silence at two moments of the epoch. A node down during the first sweep
+    (all its tries refused) and back before the recheck is challenged again and answers: it
+    is not slashed. A node down at both sweeps, 4 + 4 tries, is Offline even for an oracle
+    alone. The pass returns while the recheck waits, so ended epochs are not held up."""
+    from oracle.service.challenge import Limits
+
+    oracle = Account.from_key(accounts[6].private_key)
+    suite.hub.setCommittee([oracle.address], 1, ECDSA, sender=deployer)
+    flaky, down = Honest(), Honest()
+    agents = {}
+    for name, behaviour in (("flaky", flaky), ("down", down)):
+        settings, url, server = await start_agent(tmp_path, name, NodeKind.COMPUTE, behaviour)
+        agents[name] = (onboard(suite, deployer, provider, COMPUTE, settings, url), server)
+    view = Chain(ape_chain.provider.uri, Deployment.from_record(suite.record), load_abis())
+    limits = Limits(timeout_s=2.0, attempts=4, backoff_s=0.05)
+    service = OracleService(
+        view, Store(tmp_path / "o.sqlite"), oracle,
+        PipelineSettings(compute_n=64, limits=limits, recheck_after_s=1.0),
+    )  # fmt: skip
+    flaky.go_offline()
+    down.go_offline()
+    epoch = suite.market.currentEpoch() + 1
+    advance_to_epoch(suite, epoch)
+    async with aiohttp.ClientSession() as http:
+        await service.challenge_current(epoch, http)  # the first sweep is done
+        assert service.store.epoch(epoch)["state"] == "scheduled"  # the recheck is waiting
+        flaky.go_online()
+        task, _ = service._challenging[epoch]
+        await task
+    assert service.store.epoch(epoch)["state"] == "challenged"
+    assert service.metrics["rechecked_nodes"] == 2
+    by_node: dict[str, list] = {}
+    for v in service.store.verdicts_of(epoch):
+        by_node.setdefault(v.node, []).append(v)
+    flaky_node, down_node = (agents[n][0].address.lower() for n in ("flaky", "down"))
+    assert sorted((v.passed, v.reason, v.attempts) for v in by_node[flaky_node]) == [
+        (False, "offline", 4),
+        (True, "ok", 1),
+    ]
+    assert [(v.reason, v.attempts) for v in by_node[down_node]] == [("offline", 4)] * 2
+    advance_to_epoch(suite, epoch + 1)
+    build_report(service, epoch)
+    results = {r["node"]: r for r in service.store.node_results(epoch)}
+    assert results[flaky_node]["slash_reason"] == 0
+    assert results[down_node]["slash_reason"] == int(SlashReason.OFFLINE)
+    for _, server in agents.values():
+        await server.close()
+    service.store.close()

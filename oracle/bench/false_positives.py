@@ -99,9 +99,10 @@ from oracle.service.challenge import (
     challenge_compute,
     challenge_coverage,
     challenge_storage,
+    challenge_witnesses,
     with_retries,
 )
-from oracle.service.pipeline import PipelineSettings, challenge_row, verdict_of
+from oracle.service.pipeline import PipelineSettings, challenge_row, silent_nodes, verdict_of
 from oracle.service.score import NodeResult
 from oracle.sim.air import airwaves_for
 from oracle.sim.radio import Radio, RadioMedium
@@ -275,6 +276,7 @@ class Config:
     timeout_s: float
     concurrency: int
     window: int
+    recheck_after_s: float = 1.0
 
 
 @dataclass
@@ -298,6 +300,7 @@ class Regime:
     lost_jobs: int = 0  # challenge jobs that raised (challenge_all leaves them out)
     coverage_errors: int = 0  # coverage rounds that raised (the pipeline records nothing)
     evidence: Counter = field(default_factory=Counter)  # re-verified claims by what they proved
+    rechecked: int = 0  # node-epochs of a member challenged again (silent at its first sweep)
     compute_ratios: list[float] = field(default_factory=list)  # answered: latency / deadline
     faults: FaultStats | None = None
     window: int = 1
@@ -339,10 +342,30 @@ class Bench:
     def epoch_seed(self, epoch: int) -> bytes:
         return keccak(f"plinth-fp-epoch/{self.cfg.seed}".encode() + epoch.to_bytes(8, "big"))
 
-    def _jobs(self, http, epoch: int, seed: bytes) -> list[Callable[[], Awaitable[Outcome]]]:
-        """The compute and storage challenges of one member (as OracleService._jobs_for)."""
+    def _jobs(
+        self, http, epoch: int, seed: bytes, only: set[str] | None = None
+    ) -> list[Callable[[], Awaitable[Outcome]]]:
+        """The compute and storage challenges of one member (as OracleService._jobs_for), of
+        the nodes `only` names (lowercase; None: all), and for the wireless ones of `only` a
+        witness-list request (the recheck's liveness check, as OracleService._recheck)."""
         jobs = []
         for n in self.nodes.values():
+            if only is not None and n.node.lower() not in only:
+                continue
+            if only is not None and n.kind == NodeKind.WIRELESS:
+
+                async def liveness(n=n) -> Outcome:
+                    async def once() -> Outcome:
+                        out, _ = await challenge_witnesses(
+                            http, n.endpoint, chain_id=CHAIN_ID, node=n.node, epoch=epoch,
+                            epoch_seed=seed, limits=self.limits,
+                        )  # fmt: skip
+                        return out
+
+                    return await with_retries(once, self.limits)
+
+                jobs.append(liveness)
+                continue
             common = dict(
                 chain_id=CHAIN_ID, node=n.node, epoch=epoch, epoch_seed=seed, limits=self.limits
             )
@@ -404,6 +427,20 @@ class Bench:
             *(challenge_all(jobs, self.regime.concurrency) for jobs in per_member_jobs),
             self._coverage_rounds(http, epoch, seed, time.time()),
         )
+        # The recheck: each member challenges again, --recheck-after later, the nodes that
+        # answered none of its challenges (as OracleService._recheck).
+        silent = [
+            silent_nodes(outs + covered) for outs, covered in zip(direct, rounds, strict=True)
+        ]
+        if any(silent) and self.cfg.recheck_after_s > 0:
+            await asyncio.sleep(self.cfg.recheck_after_s)
+            again = [self._jobs(http, epoch, seed, only) if only else [] for only in silent]
+            self.regime.rechecked += sum(len(s) for s in silent)
+            more = await asyncio.gather(
+                *(challenge_all(jobs, self.regime.concurrency) for jobs in again)
+            )
+            direct = [d + m for d, m in zip(direct, more, strict=True)]
+            per_member_jobs = [j + a for j, a in zip(per_member_jobs, again, strict=True)]
         bundles, evidence = [], {}
         for member, jobs, outs, covered in zip(
             self.members, per_member_jobs, direct, rounds, strict=True
@@ -609,6 +646,8 @@ def render(cfg: Config, regimes: list[Regime], wall_s: float) -> str:
                 f"median {_quantile(ratios, 0.5):.0%}, p99 {_quantile(ratios, 0.99):.0%}, "
                 f"max {ratios[-1]:.0%}"
             )
+        if r.rechecked:
+            lines.append(f"    silent at a member's first sweep, challenged again: {r.rechecked}")
         if r.evidence:
             lines.append(
                 f"    claims about disputed nodes re-verified from evidence: "
@@ -649,7 +688,7 @@ def render(cfg: Config, regimes: list[Regime], wall_s: float) -> str:
         f"(class 0), storage {cfg.chunks} chunks, wireless {cfg.spacing_m:g} m grid, "
         f"jitter 0-{cfg.jitter_ms:g} ms, timeout {cfg.timeout_s:g} s, seed {cfg.seed}, "
         f"epochs overlapped {', '.join(sorted({f'{r.window} (m={r.members})' for r in regimes}))}, "
-        f"{ATTEMPTS} tries per challenge"
+        f"{ATTEMPTS} tries per challenge, a silent node rechecked {cfg.recheck_after_s:g} s later"
     )
     lines.append(f"Wall time: {wall_s:.0f} s ({wall_s / 60:.1f} min)")
     return "\n".join(lines)
@@ -682,6 +721,13 @@ def parse(argv: list[str] | None = None) -> Config:
     ap.add_argument("--spacing-m", type=float, default=1_500.0, help="wireless grid spacing")
     ap.add_argument("--timeout", type=float, default=2.0, help="the oracle's client timeout, s")
     ap.add_argument(
+        "--recheck-after",
+        type=float,
+        default=1.0,
+        help="a node silent at a member's first sweep is challenged again this long after (0: "
+        "never; the service waits a third of the epoch)",
+    )
+    ap.add_argument(
         "--concurrency",
         type=int,
         default=0,
@@ -708,6 +754,7 @@ def parse(argv: list[str] | None = None) -> Config:
     return Config(
         a.nodes, a.epochs, tuple(a.drops), tuple(a.committees), a.seed, a.jitter_ms,
         a.compute_n, a.chunks, a.spacing_m, a.timeout, a.concurrency, a.window,
+        a.recheck_after,
     )  # fmt: skip
 
 

@@ -223,10 +223,7 @@ class Member:
         self._authenticate(request, body, view.members)
         await self._ended(epoch)
         try:
-            asked = decode_json(body, EVIDENCE_REQUEST_LIMITS)
-            if not isinstance(asked, dict) or set(asked) != {"challenge_ids"}:
-                raise DecodeError('an evidence request has exactly the key "challenge_ids"')
-            ids = set(items(asked["challenge_ids"], "challenge_ids", MAX_EVIDENCE_IDS))
+            ids = _parse_evidence_request(body)
         except DecodeError as exc:
             raise http_error(web.HTTPBadRequest, f"malformed evidence request: {exc}") from None
         held = await asyncio.to_thread(_build.own_evidence, self.service, epoch)
@@ -436,7 +433,10 @@ class Member:
         out = {}
         for wanted, objects in zip(need.values(), got, strict=True):
             digests = {v["evidence"] for v in wanted}
-            for obj in objects[: len(wanted) if len(objects) > len(wanted) else None]:
+            ids = {v["challenge_id"] for v in wanted}
+            # only the objects of the challenges asked for are hashed (a peer may send more)
+            asked = [o for o in objects if isinstance(o, dict) and o.get("challenge_id") in ids]
+            for obj in asked[: len(wanted)]:
                 d = await asyncio.to_thread(_digest_or_none, obj)
                 if d in digests:
                     out[d] = obj
@@ -643,7 +643,7 @@ class Member:
             members = [m.lower() for m in (await asyncio.to_thread(self.view)).members]
             me = self.address.lower()
             slot = members.index(me) if me in members else 0
-            await self.service.challenge_epoch(current, session, slot)
+            await self.service.challenge_current(current, session, slot)
             members = None
         next_epoch = await asyncio.to_thread(chain.next_report_epoch)
         await self._catch_up(session, next_epoch)
@@ -664,6 +664,19 @@ class Member:
                 self.led.add((epoch, attempt))
                 log.info("epoch %d: %s leads attempt %d", epoch, self.address, attempt)
                 await self.lead(session, epoch, attempt)
+
+
+def _parse_evidence_request(body: bytes) -> set:
+    """The challenge ids an evidence request asks for ({"challenge_ids": [...]}, at most
+    MAX_EVIDENCE_IDS); DecodeError with the reason for anything else. An id that names no
+    challenge of this member's simply matches nothing."""
+    asked = decode_json(body, EVIDENCE_REQUEST_LIMITS)
+    if not isinstance(asked, dict) or set(asked) != {"challenge_ids"}:
+        raise DecodeError('an evidence request has exactly the key "challenge_ids"')
+    ids = items(asked["challenge_ids"], "challenge_ids", MAX_EVIDENCE_IDS)
+    if not all(isinstance(i, str) for i in ids):
+        raise DecodeError("challenge ids are strings")
+    return set(ids)
 
 
 def _digest_or_none(obj) -> str | None:

@@ -5,39 +5,52 @@ them, and what a member checks before it signs. No I/O (oracle.committee.member 
 
 1. Every member challenged the nodes itself during e and signs a **Bundle** of its verdicts.
 2. The leader of attempt a, ``members[(e + a) % n]`` (a = leader timeouts elapsed since the
-   member saw e end), gathers the bundles, needs at least t valid ones, computes the report
-   from them with ``score_bundles`` and the report stage, and sends the bundles and the digest
-   to every member (a **proposal**).
+   member saw e end), gathers the bundles, needs at least t valid ones, gathers the evidence
+   objects the round needs (``needed``) from the members that hold them, computes the report
+   with ``score_bundles`` and the report stage, and sends the bundles, the evidence and the
+   digest to every member (a **proposal**).
 3. A member signs the report's EIP-712 digest (ECDSA, or BLS on BN254 when the hub's scheme
-   is BLS) only when ``refusals`` finds nothing: its own bundle is in the proposal unaltered,
-   every bundle is a member's and signed by it, it recomputes the same digest from the same
-   bundles and its own chain view, and no slashed node passed all of its own challenges.
+   is BLS) only when ``refusals`` finds nothing: its own bundle is in the proposal unaltered
+   with the evidence of its own needed verdicts, every bundle is a member's and signed by it,
+   it recomputes the same digest from the same bundles, evidence and its own chain view, and
+   no node slashed by majority passed all of its own challenges.
 4. The leader posts t ECDSA signatures or the BLS aggregate of every signer. The hub settles
    an epoch once, so leaders racing after a timeout cannot settle it twice.
 
 **Bundle** = canonical JSON (oracle.protocol.envelope.canonical_json) of
 ``{"chain_id", "hub", "epoch", "member", "verdicts"}``, verdicts sorted by challenge id, each
 ``{"challenge_id", "node", "kind", "passed", "reason", "detail", "latency_us", "deadline_us",
-"lease_id", "chunk_index", "coverage_micro"}`` with integers only (latency in microseconds,
-null when the node never answered), so every member scores the same bytes the same way.
-Signature: EIP-191 personal_sign by the member's operator key of
-``keccak256("plinth-bundle-v2" || payload)``.
+"lease_id", "chunk_index", "coverage_micro", "attempts", "evidence"}`` with integers only
+(latency in microseconds, null when the node never answered; evidence: the 0x-hex digest of
+the verdict's evidence object, oracle.committee.evidence, null when the node sent nothing), so
+every member scores the same bytes the same way. Signature: EIP-191 personal_sign by the
+member's operator key of ``keccak256("plinth-bundle-v2" || payload)``.
+
+**Evidence.** A node every member saw pass every challenge is undisputed: its verdicts count
+as they are. For a *disputed* node, each verdict that claims the node answered (a pass,
+lateness, or wrong work: oracle.committee.evidence.needs_evidence) counts only by what its
+evidence object, re-verified by every member, proves: backed and verifying, it counts as the
+member measured it (a fraud claim the evidence refutes counts for nothing); backed wrong work
+counts as that fraud whatever the member claimed; not backed (or not held), it counts for
+nothing. What evidence cannot show, no answer and the time an answer took, is the member's
+word, and counts by majority below.
 
 **Combining** (``score_bundles``), per node, over the members that challenged it (a challenge
 id already seen in an earlier bundle, by member address, is dropped, so copying another
-member's bundle adds nothing). Each such member's verdicts are a *view* of the node, scored
-alone by oracle.service.score; the views are combined by majority, never by union, so a
-minority of members cannot move a node's result by inventing verdicts:
+member's bundle adds nothing). Each such member's counted verdicts are a *view* of the node,
+scored alone by oracle.service.score:
 
-- **Offline** when more than half of the views got no answer at all, judged on all of those
-  members' tries together (OFFLINE_MIN_ATTEMPTS of them; each challenge is tried several
-  times with fresh nonces before it counts as unanswered).
-- **Any other slash** when more than half of the views slash the node (the most common
-  reason, from the first such member's evidence): one member, the leader included, cannot
-  slash a node the others saw working.
+- **Fraud proven by evidence** (InvalidCompute, StorageAuditFailed) slashes the node whoever
+  holds it: a node may cheat on one member's challenge only.
+- **Offline** when more than half of the views got no answer at all and no member shows one
+  of the node's signed answers, judged on all of those members' tries together
+  (OFFLINE_MIN_ATTEMPTS of them; each challenge is tried several times with fresh nonces
+  before it counts as unanswered).
+- **Any other slash** (MissedDeadline, LocationSpoofed) when more than half of the views slash
+  the node (the most common reason, from the first such member's verdicts): one member, the
+  leader included, cannot slash a node the others saw working.
 - **Otherwise** the lower median view, ranked by pass rate, uptime and score: invented
-  failures from a minority do not lower an honest node's reward, invented passes from a
-  minority do not pay an offline node.
+  timeouts from a minority do not lower an honest node's reward.
 
 A node that half of the bundles or fewer have a view of gets no result this epoch (neither
 paid nor slashed): one member, or a minority, cannot pay or slash a node the others did not

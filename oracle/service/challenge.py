@@ -411,6 +411,46 @@ def _judge(transmitted, reports, claims, params, now):
     return verdicts, blame, scores
 
 
+async def challenge_witnesses(
+    session,
+    endpoint: str,
+    *,
+    chain_id: int,
+    node: str,
+    epoch: int,
+    epoch_seed: bytes,
+    limits: Limits,
+) -> tuple[Outcome, list[coverage.WitnessReport]]:
+    """One wireless node's witness reports of `epoch` (POST /coverage/witnesses), signed by
+    it: the outcome (kind "coverage": passed iff it answered, signed, with its own reports of
+    this epoch) and the reports. Once in the coverage round; again, alone, when the node
+    answered none of the epoch's challenges (a liveness check, reports unused)."""
+    node = coverage.node_id(node)
+    nonce = fresh_nonce(epoch_seed)
+    cid = challenge_id(chain_id, node, epoch, "coverage", nonce)
+    request = {"epoch": epoch, "nonce": wire.hexb(nonce), "chain_id": chain_id}
+    out = Outcome(
+        node, "coverage", cid, False, "malformed", request=dict(request),
+        deadline_s=limits.timeout_s,
+    )  # fmt: skip
+    try:
+        body, out.latency_s = await _post(
+            session, f"{endpoint}/coverage/witnesses", request, limits, out=out
+        )
+        got_epoch, reports = _decode(
+            wire.witnesses_from_payload, await _open(body, chain_id, cid, node)
+        )
+        if got_epoch != epoch or any(r.witness != node for r in reports):
+            raise _Refused("malformed", "reports of another epoch or another witness")
+    except _Refused as r:
+        out.reason, out.detail = r.reason, r.detail
+        return out, []
+    except Exception as exc:
+        return _internal_error(out, exc), []
+    out.passed, out.reason, out.detail = True, "ok", f"{len(reports)} reports"
+    return out, reports
+
+
 async def challenge_coverage(
     session,
     nodes: Mapping[str, tuple[str, coverage.RadioClaim]],
@@ -484,29 +524,10 @@ async def challenge_coverage(
     outcomes += [o for o, _ in sent]
 
     async def witnesses(node: str) -> tuple[Outcome, list[coverage.WitnessReport]]:
-        nonce = fresh_nonce(epoch_seed)
-        cid = challenge_id(chain_id, node, epoch, "coverage", nonce)
-        request = {"epoch": epoch, "nonce": wire.hexb(nonce), "chain_id": chain_id}
-        out = Outcome(
-            node, "coverage", cid, False, "malformed", request=dict(request),
-            deadline_s=limits.timeout_s,
+        return await challenge_witnesses(
+            session, endpoint[node], chain_id=chain_id, node=node, epoch=epoch,
+            epoch_seed=epoch_seed, limits=limits,
         )  # fmt: skip
-        try:
-            body, out.latency_s = await _post(
-                session, f"{endpoint[node]}/coverage/witnesses", request, limits, out=out
-            )
-            got_epoch, reports = _decode(
-                wire.witnesses_from_payload, await _open(body, chain_id, cid, node)
-            )
-            if got_epoch != epoch or any(r.witness != node for r in reports):
-                raise _Refused("malformed", "reports of another epoch or another witness")
-        except _Refused as r:
-            out.reason, out.detail = r.reason, r.detail
-            return out, []
-        except Exception as exc:
-            return _internal_error(out, exc), []
-        out.passed, out.reason, out.detail = True, "ok", f"{len(reports)} reports"
-        return out, reports
 
     answers = await asyncio.gather(*(_retried(witnesses, n, limits) for n in sorted(claims)))
     now = time.time()

@@ -33,6 +33,9 @@ class ChallengeSettings:
     storage_deadline_s: float = 2.0
     attempts: int = 4  # tries (each a fresh challenge) before "no answer"
     backoff_s: float = 0.5  # before the second try, doubled before each later one
+    # A node that answered nothing is challenged again this long after the first sweep (absent:
+    # a third of the epoch; 0: never): Offline needs silence at two moments of the epoch.
+    recheck_after_s: float | None = None
     # Share of the wireless nodes that beacon each epoch; every member must use the same one
     # (the beacon schedule follows it).
     beacon_fraction: float = CoverageParams().beacon_fraction
@@ -180,6 +183,9 @@ def load_settings(path: str | Path) -> Settings:
             storage_deadline_s=_get(ch, "challenges", "storage_deadline_s", float, 2.0, positive),
             attempts=_get(ch, "challenges", "attempts", int, 4, lambda x: 1 <= x <= 10),
             backoff_s=_get(ch, "challenges", "backoff_s", float, 0.5, lambda x: 0 <= x <= 60),
+            recheck_after_s=_get(
+                ch, "challenges", "recheck_after_s", float, None, lambda x: 0 <= x <= 86_400
+            ),
             beacon_fraction=_get(
                 ch,
                 "challenges",

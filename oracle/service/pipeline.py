@@ -34,9 +34,11 @@ from oracle.service.challenge import (
     challenge_compute,
     challenge_coverage,
     challenge_storage,
+    challenge_witnesses,
     with_retries,
 )
 from oracle.service.report import EpochBuild
+from oracle.service.score import NO_ANSWER
 from oracle.service.store import (
     MAX_ATTEMPTS,
     MAX_COVERAGE_MICRO,
@@ -64,6 +66,10 @@ class PipelineSettings:
     # epoch, its slot being its place in the committee: members' proofs of one node follow
     # each other instead of queueing on the node's device and making it look late.
     member_spacing_s: float = 0.0
+    # A node that answered none of the epoch's challenges is challenged again this long after
+    # the first sweep (None: a third of the epoch; 0: never), so Offline needs silence at two
+    # moments of the epoch, not one burst of lost packets or one restart.
+    recheck_after_s: float | None = None
 
 
 def _micros(seconds: float) -> int:
@@ -95,13 +101,60 @@ class OracleService:
         self.chain, self.store, self.key, self.settings = chain, store, key, settings
         self.metrics: dict[str, float] = defaultdict(float)
         self.submitter = Submitter(chain, store, key, self.metrics, cosigners=cosigners)
+        # epoch -> (the task challenging it, set once its first sweep is done)
+        self._challenging: dict[int, tuple[asyncio.Task, asyncio.Event]] = {}
+
+    async def challenge_current(
+        self, epoch: int, session: aiohttp.ClientSession, slot: int = 0
+    ) -> None:
+        """Starts challenging `epoch` in the background (once) and returns when its first sweep
+        is done: at once when no node needs a recheck (the epoch is then challenged), else
+        while the recheck waits, so the pipeline pass goes on to report ended epochs. A failure
+        is logged and counted (loop_errors); the next pass starts again."""
+        if epoch not in self._challenging:
+            first = asyncio.Event()
+            task = asyncio.create_task(self.challenge_epoch(epoch, session, slot, first))
+            self._challenging[epoch] = (task, first)
+            task.add_done_callback(lambda t, e=epoch: self._challenged(e, t))
+        task, first = self._challenging[epoch]
+        waiter = asyncio.create_task(first.wait())
+        try:
+            await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            waiter.cancel()
+
+    def _challenged(self, epoch: int, task: asyncio.Task) -> None:
+        self._challenging.pop(epoch, None)
+        if not task.cancelled() and task.exception() is not None:
+            self.metrics["loop_errors"] += 1
+            log.error("epoch %d: challenging failed", epoch, exc_info=task.exception())
+
+    async def close(self) -> None:
+        """Cancels the challenges still running (a recheck waiting, for instance)."""
+        tasks = [t for t, _ in self._challenging.values()]
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     # ------------------------------------------------------------------ challenge + verify
     async def challenge_epoch(
-        self, epoch: int, session: aiohttp.ClientSession, slot: int = 0
+        self,
+        epoch: int,
+        session: aiohttp.ClientSession,
+        slot: int = 0,
+        first_sweep: asyncio.Event | None = None,
     ) -> int:
         """Challenges every eligible node once for `epoch` (compute nodes after `slot` x
-        member_spacing_s); returns how many challenges ran."""
+        member_spacing_s), then again, later in the epoch, every node that answered none of
+        them (`_recheck`); returns how many challenges ran. `first_sweep` is set when the
+        first sweep is done."""
+        first_sweep = first_sweep or asyncio.Event()
+        try:
+            return await self._challenge_epoch(epoch, session, slot, first_sweep)
+        finally:
+            first_sweep.set()
+
+    async def _challenge_epoch(self, epoch, session, slot, first_sweep) -> int:
         seed = await asyncio.to_thread(self.chain.epoch_seed, epoch)
         self.store.schedule_epoch(epoch, seed)
         state = self.store.epoch(epoch)["state"]
@@ -138,6 +191,9 @@ class OracleService:
             )
             if wireless:
                 outcomes += await self._coverage_round(epoch, seed, wireless, session)
+            outcomes += await self._recheck(
+                epoch, seed, session, nodes, leases, outcomes, writes.put_nowait, first_sweep
+            )
         finally:
             writes.put_nowait(None)
             await writer
@@ -149,6 +205,50 @@ class OracleService:
             sum(o.passed for o in outcomes),
         )
         return len(outcomes)
+
+    async def _recheck(self, epoch, seed, session, nodes, leases, outcomes, on_done, waiting):
+        """The second sweep: every node whose challenges this epoch all went unanswered (after
+        their retries) is challenged again `recheck_after_s` later, each challenge with its
+        retries again; a wireless node with a request for its witness reports (a liveness
+        check: the round's coverage was judged already). Outcomes go to `on_done` as they
+        arrive, as in the first sweep; `waiting` is set while the recheck waits."""
+        silent = silent_nodes(outcomes)
+        if not silent:
+            return []
+        delay = self.settings.recheck_after_s
+        if delay is None:
+            start, end = await asyncio.gather(
+                asyncio.to_thread(self.chain.epoch_start, epoch),
+                asyncio.to_thread(self.chain.epoch_start, epoch + 1),
+            )
+            delay = max(end - start, 0) / 3
+        if delay <= 0:
+            return []
+        log.info("epoch %d: %d silent nodes, challenged again in %.0f s", epoch, len(silent), delay)
+        waiting.set()
+        await asyncio.sleep(delay)
+        limits = self.settings.limits
+        jobs = []
+        for n in nodes:
+            if n.node.lower() not in silent:
+                continue
+            if n.kind != NodeKind.WIRELESS:
+                jobs += self._jobs_for(n, leases, epoch, seed, session)
+                continue
+
+            async def liveness(n=n) -> Outcome:
+                async def once() -> Outcome:
+                    out, _ = await challenge_witnesses(
+                        session, n.endpoint, chain_id=self.chain.chain_id, node=n.node,
+                        epoch=epoch, epoch_seed=seed, limits=limits,
+                    )  # fmt: skip
+                    return out
+
+                return await with_retries(once, limits)
+
+            jobs.append(liveness)
+        self.metrics["rechecked_nodes"] += len(silent)
+        return await challenge_all(jobs, self.settings.concurrency, on_done=on_done)
 
     async def _write_outcomes(self, epoch: int, writes: asyncio.Queue) -> None:
         while True:
@@ -281,6 +381,17 @@ class OracleService:
                 build.results_file,
                 build.report.results_root,
             )
+
+
+def silent_nodes(outcomes: list[Outcome]) -> set[str]:
+    """The nodes (lowercase) none of whose challenges got an answer (oracle.service.score's
+    NO_ANSWER reasons). Witness verdicts are about reports, not answers, and do not count."""
+    answered: dict[str, bool] = {}
+    for o in outcomes:
+        if o.kind != "witness":
+            node = o.node.lower()
+            answered[node] = answered.get(node, False) or o.reason not in NO_ANSWER
+    return {node for node, yes in answered.items() if not yes}
 
 
 def challenge_row(epoch: int, o: Outcome) -> ChallengeRow:

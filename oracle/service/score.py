@@ -75,9 +75,9 @@ and always sum(rewards) <= budget; no reward is ever rounded up beyond its exact
                          distance" in the epoch (one can be a fading outlier; two are evidence)
     Offline              answered nothing the whole epoch, over at least OFFLINE_MIN_ATTEMPTS (8)
                          tries (each challenge is tried up to 4 times with backoff, each try a
-                         fresh challenge): a dropped request, a restart or one lost challenge is
-                         never stake; a committee of one never Offline-slashes a node it asks
-                         once an epoch (it is only unrewarded)
+                         fresh challenge, and a node silent at the first sweep is challenged
+                         again later in the epoch: oracle.service.pipeline): a dropped request,
+                         a restart or one lost challenge is never stake
     MissedDeadline       late on more than half its challenges in LATE_SLASH_EPOCHS (3)
                          consecutive epochs; a single late epoch is only unrewarded ("late")
 Unattributable failures (a bad signature, a malformed body: anyone could have sent them) are
