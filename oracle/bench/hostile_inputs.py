@@ -4,9 +4,11 @@ anything. `python -m oracle.bench.hostile_inputs [--inputs 12000] [--epochs 30]`
 1. **Decoders.** Random hostile messages (JSON-like values with huge integers, NaN and
    Infinity, deep nesting, long strings, wrong types; raw garbage bytes; 100,000-level nested
    bodies) go to every decoder that reads bytes from outside: the strict JSON decoder, the wire
-   decoders of node answers (commitment, reveal, beacon, witness list), the committee's bundle
-   and proposal decoders. A refusal is a ValueError naming the problem; anything else is a
-   crash.
+   decoders of node answers (commitment, reveal, beacon, witness list), the committee's bundle,
+   proposal and evidence-request decoders, and the evidence check a member runs on another
+   member's evidence objects (which must back none of them: none carries a node's signature).
+   A refusal is a ValueError naming the problem; a backed hostile evidence object or anything
+   else is a crash.
 2. **The challenge stage over HTTP.** A node whose every answer is a random hostile body (any
    status, any bytes) is challenged beside an honest node, with the real challenge functions
    and retries, epoch after epoch. A crash is an exception out of the stage; a stall is an
@@ -33,7 +35,8 @@ from aiohttp import web
 from eth_account import Account
 
 from oracle.agent import Honest, Settings, create_app
-from oracle.committee.member import _parse_proposal
+from oracle.committee import evidence as ev
+from oracle.committee.member import _parse_evidence_request, _parse_proposal
 from oracle.committee.rules import Bundle
 from oracle.protocol import wire
 from oracle.protocol.hardware import NodeKind
@@ -47,7 +50,27 @@ KEYS = {
     "witnesses": ["epoch", "witnesses"],
     "beacon": ["beaconer", "payload", "frequency_hz", "tx_time_ms"],
     "bundle": ["chain_id", "hub", "epoch", "member", "verdicts", "signature"],
+    "evidence": ["challenge_id", "request", "responses"],
+    "evidence request": ["challenge_ids"],
 }
+EVIDENCE_FACTS = ev.Facts(CHAIN_ID, 5, lambda node: 0, lambda lease: None)
+
+
+def check_evidence(rng: random.Random) -> None:
+    """A hostile evidence object checked against a verdict that names it: never backed."""
+    obj = _either(rng, "evidence")
+    try:
+        digest = ev.digest(obj)
+    except (TypeError, ValueError):
+        digest = "0x" + "00" * 32
+    entry = {
+        "challenge_id": "0x" + "01" * 32, "node": "0x" + "0a" * 20,
+        "kind": rng.choice(sorted(ev.CHECKED_KINDS)), "passed": True, "reason": "ok",
+        "detail": "", "latency_us": 1, "deadline_us": 2, "lease_id": 0, "chunk_index": 0,
+        "coverage_micro": 0, "attempts": 1, "evidence": digest,
+    }  # fmt: skip
+    if ev.check(entry, obj, EVIDENCE_FACTS).backed:
+        raise AssertionError("a hostile evidence object was backed")
 
 
 def hostile_value(rng: random.Random, depth: int = 0):
@@ -107,6 +130,12 @@ def throw_at_decoders(rng: random.Random, n: int) -> tuple[Counter, Counter]:
         "beacon": lambda: wire.beacon_from_wire(1, _either(rng, "beacon")),
         "bundle": lambda: Bundle.from_json(_either(rng, "bundle")),
         "proposal": lambda: _parse_proposal(hostile_bytes(rng), 5),
+        "evidence request": lambda: _parse_evidence_request(
+            json.dumps(_either(rng, "evidence request"), default=str).encode()
+            if rng.random() < 0.5
+            else hostile_bytes(rng)
+        ),
+        "evidence check": lambda: check_evidence(rng),
     }
     names = sorted(targets)
     for i in range(n):
@@ -203,9 +232,9 @@ def main(argv: list[str] | None = None) -> int:
     stage = asyncio.run(throw_at_challenge_stage(args.epochs, args.seed))
     total = sum(thrown.values()) + stage["answers"]
     print("Hostile inputs at the oracle's boundaries")
-    print(f"  {'decoder':14s} {'inputs':>8s}")
+    print(f"  {'decoder':16s} {'inputs':>8s}")
     for name in sorted(thrown):
-        print(f"  {name:14s} {thrown[name]:>8,}")
+        print(f"  {name:16s} {thrown[name]:>8,}")
     print(f"  decoder crashes: {sum(crashes.values())} {dict(crashes) or ''}")
     print(
         f"  challenge stage: {stage['epochs']} epochs, {stage['answers']:,} hostile answers "
