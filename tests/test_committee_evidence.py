@@ -177,3 +177,15 @@ def test_check_never_raises_on_hostile_objects():
         except TypeError:
             d = "0x" + "00" * 32
         assert not check({**e, "evidence": d}, h, facts()).backed
+
+
+def test_every_reason_that_can_slash_for_wrong_work_needs_evidence():
+    """The scoring's fraud lists are the evidence check's: no reason slashes on a member's word."""
+    from oracle.service.score import COMPUTE_FRAUD, STORAGE_FRAUD
+
+    e, _ = compute_case()
+    for kind, reasons in (("compute", COMPUTE_FRAUD), ("storage", STORAGE_FRAUD)):
+        for reason in reasons:
+            assert needs_evidence({**e, "kind": kind, "passed": False, "reason": reason})
+    assert not needs_evidence({**e, "passed": False, "reason": "timeout"})
+    assert not needs_evidence({**e, "kind": "witness", "passed": False, "reason": "too_strong"})

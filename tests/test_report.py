@@ -34,7 +34,7 @@ def make_results(seed: int = 1, n: int = 60, budget: int = 10**24):
             if roll < 0.1:
                 vs.append(VerdictRecord(cid, False, "timeout", None, 4.0))
             elif roll < 0.15:
-                reason = ["wrong_row", "missing_chunk", "too_strong"][kind]
+                reason = ["wrong_row", "bad_chunk", "too_strong"][kind]
                 vs.append(VerdictRecord(cid, False, reason, 1.0, 4.0, lease_id=1, chunk_index=2))
             else:
                 vs.append(VerdictRecord(cid, True, "ok", rng.uniform(0, 4), 4.0, lease_id=1))

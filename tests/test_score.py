@@ -118,7 +118,7 @@ def test_kind_without_eligible_nodes_leaves_no_share_stranded():
 def test_zero_eligible_nodes_mint_nothing():
     nodes = [
         node(1, verdicts=[bad(1, "timeout", None)]),
-        node(2, NodeKind.STORAGE, [bad(2, "missing_chunk", lease=1, chunk=3)]),
+        node(2, NodeKind.STORAGE, [bad(2, "bad_chunk", lease=1, chunk=3)]),
         node(3, NodeKind.WIRELESS, []),
     ]
     results = score_epoch(EPOCH, nodes, 10**21)
@@ -152,11 +152,11 @@ def test_reason_invalid_compute_wrong_row():
 
 
 def test_reason_storage_audit_names_lease_and_chunk():
-    vs = [bad(1, "missing_chunk", lease=9, chunk=4), bad(2, "wrong_chunk", lease=2, chunk=17)]
+    vs = [bad(1, "bad_chunk", lease=9, chunk=4), bad(2, "bad_proof", lease=2, chunk=17)]
     r = score_node(EPOCH, node(1, NodeKind.STORAGE, [*vs, ok(3, lease=1)], leases={1: 5, 2: 5}))
     assert r.slash_reason == SlashReason.STORAGE_AUDIT_FAILED
     assert (r.slash_lease, r.slash_chunk) == (2, 17)  # lowest lease id first
-    assert r.reason in {"storage_missing_chunk", "storage_wrong_chunk"}
+    assert r.reason in {"storage_bad_chunk", "storage_bad_proof"}
     assert r.reward == 0
     for reason in ("bad_chunk", "bad_proof", "wrong_indices"):
         r = score_node(EPOCH, node(1, NodeKind.STORAGE, [bad(1, reason, lease=1, chunk=2)]))

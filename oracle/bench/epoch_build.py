@@ -42,7 +42,7 @@ def simulate(n: int, verdicts: int, owners_ratio: float, seed: int = 1) -> list[
             elif fail < 0.10:
                 vs.append(VerdictRecord(cid, False, "late", 5.0, 4.0))
             elif fail < 0.15 and j == 0:
-                bad = {NodeKind.COMPUTE: "wrong_row", NodeKind.STORAGE: "missing_chunk"}
+                bad = {NodeKind.COMPUTE: "wrong_row", NodeKind.STORAGE: "bad_chunk"}
                 vs.append(
                     VerdictRecord(cid, False, bad.get(kind, "too_strong"), lat, 4.0, j + 1, 7)
                 )

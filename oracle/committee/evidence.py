@@ -52,16 +52,15 @@ from oracle.protocol.envelope import (
 )
 from oracle.protocol.merkle import CHUNK_SIZE
 from oracle.protocol.strict import DecodeError, JsonLimits, decode_json, items, nat
+from oracle.service.score import COMPUTE_FRAUD, STORAGE_FRAUD
 
 EVIDENCE_TAG = b"plinth-evidence-v1"
 MAX_RESPONSES = 4  # compute: commit and reveal; the other kinds: one answer
 MAX_RESPONSE_BYTES = 4 << 20  # the challenge stage's own limit (challenge.Limits)
 RESPONSE_LIMITS = JsonLimits(max_bytes=MAX_RESPONSE_BYTES)
-# Verdict reasons that say the node signed wrong work: a slash when its evidence proves it.
-FRAUD = {
-    "compute": frozenset({"wrong_row", "bad_proof", "wrong_indices", "wrong_size"}),
-    "storage": frozenset({"bad_chunk", "bad_proof", "wrong_indices"}),
-}
+# Verdict reasons that say the node signed wrong work: a slash when its evidence proves it (the
+# scoring stage's own lists, so every reason that can slash is one that needs evidence).
+FRAUD = {"compute": COMPUTE_FRAUD, "storage": STORAGE_FRAUD}
 CHECKED_KINDS = frozenset({"compute", "storage", "beacon", "coverage"})
 COMPUTE_SEED_TAG = b"compute-seed"
 

@@ -200,12 +200,12 @@ class NodeResult:
     evidence_json: bytes = b""
 
 
-# Verifier reason -> (provider-facing code, slash reason or None), per kind. Unknown failing
-# reasons become f"{kind}_{reason}", unrewarded and never slashed.
-_COMPUTE_FRAUD = {"wrong_row", "bad_proof", "wrong_indices", "wrong_size"}
-# oracle.protocol.storage reasons (bad_chunk, bad_proof, wrong_indices) and the ingest stage's
-# missing_chunk (the node said it does not have it); the verdict names the failing chunk.
-_STORAGE_FRAUD = {"bad_chunk", "bad_proof", "wrong_indices", "missing_chunk", "wrong_chunk"}
+# The verifier reasons that say a node signed wrong work (a slash), per kind: the one list the
+# scoring and the committee's evidence check (oracle.committee.evidence) both use. Any other
+# failing reason is unrewarded and never slashed (its code: failure_code).
+COMPUTE_FRAUD = frozenset({"wrong_row", "bad_proof", "wrong_indices", "wrong_size"})
+# oracle.protocol.storage's; the verdict names the failing chunk
+STORAGE_FRAUD = frozenset({"bad_chunk", "bad_proof", "wrong_indices"})
 
 
 def failure_code(kind: NodeKind, reason: str) -> str:
@@ -338,11 +338,11 @@ def _slash_of(
     params: ScoreParams,
 ) -> tuple[SlashReason | None, list[VerdictRecord]]:
     if node.kind == NodeKind.COMPUTE:
-        fraud = [v for v in failures if v.reason in _COMPUTE_FRAUD]
+        fraud = [v for v in failures if v.reason in COMPUTE_FRAUD]
         if fraud:
             return SlashReason.INVALID_COMPUTE, fraud
     elif node.kind == NodeKind.STORAGE:
-        fraud = [v for v in failures if v.reason in _STORAGE_FRAUD]
+        fraud = [v for v in failures if v.reason in STORAGE_FRAUD]
         if fraud:
             return SlashReason.STORAGE_AUDIT_FAILED, fraud
     else:
