@@ -309,6 +309,7 @@ def test_a_leader_and_one_colluder_cannot_slash_or_unpay_an_honest_node():
     out = {r.node: r for r in results_of([*fraud, *honest_ones])}
     assert out[NODE_A.lower()].slash_reason == 0
     assert out[NODE_A.lower()].reason == "ok" and out[NODE_A.lower()].reward > 0
+    _same_as_without(fraud, honest_ones)
 
 
 def test_a_colluding_majority_cannot_pay_an_offline_node():
