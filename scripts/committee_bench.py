@@ -26,7 +26,7 @@ from oracle.agent import Honest
 from oracle.protocol import bls
 from oracle.protocol.hardware import NodeKind
 from oracle.service.chain import Chain, Deployment, load_abis
-from scripts._committee import start_committee
+from oracle.sim.committee import start_committee
 from scripts._deploy import ROOT, TOKEN, deploy_suite, load_params
 from scripts._simulation import Network, SimNode
 

@@ -39,8 +39,8 @@ from oracle.protocol import compute
 from oracle.protocol.hardware import NodeKind, NodeStatus, SlashReason
 from oracle.service.report import parse_results_file
 from oracle.sim.behaviours import Honest, LazyStorage, SkipWork, SlowGpu
+from oracle.sim.committee import start_committee
 from oracle.sim.hostile import HostileMember
-from scripts._committee import start_committee
 from scripts._deploy import ROOT, TOKEN, deploy_suite, load_params
 from scripts._simulation import Network, SimNode, at, fmt, short, test_account
 

@@ -17,7 +17,7 @@ from test_oracle_e2e import onboard, start_agent
 from oracle.agent import Honest
 from oracle.protocol.hardware import NodeKind
 from oracle.service.report import build_epoch
-from scripts._committee import start_committee
+from oracle.sim.committee import start_committee
 
 ECDSA, BLS = 0, 1
 

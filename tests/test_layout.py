@@ -36,7 +36,7 @@ def test_product_imports_only_what_its_layer_allows(product):
         "service": "oracle.service.pipeline",
         "committee": "oracle.committee.member",
         "agent": "oracle.agent.app",
-        "sim": "oracle.sim.hostile",
+        "sim": "oracle.sim.committee",
         "bench": "oracle.bench.audits",
     }
     loaded = _loaded_products(modules[product]) & set(PRODUCTS)

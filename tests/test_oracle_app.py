@@ -21,8 +21,8 @@ from oracle.app import SERVICE, create_app
 from oracle.protocol.hardware import NodeKind
 from oracle.service.config import load_settings
 from oracle.sim.behaviours import Honest
+from oracle.sim.committee import free_port
 from oracle.sim.hostile import hostile_node_app
-from scripts._committee import free_port
 
 HOSTILE_REQUESTS = [
     ("GET", "/epochs/" + "9" * 40),
