@@ -56,9 +56,10 @@ def verdict(member: int, node: str, i: int, passed=True, reason="ok", latency_us
     }
 
 
-# What the node really signed, by evidence digest: the honest members' claims are backed by
-# it; a liar's invented ones are not in it (its digests name nothing the node signed).
-SIGNED: dict[str, Checked] = {}
+# What the node really signed, by (member, evidence digest): the honest members' claims are
+# backed by it; a liar's invented ones are not in it (its digests name nothing the node signed)
+# and evidence is the member's own (a challenge is tied to the member that sent it).
+SIGNED: dict[tuple[str, str], Checked] = {}
 
 
 def signed(*bundles: Bundle, fraud: str | None = None) -> None:
@@ -67,13 +68,13 @@ def signed(*bundles: Bundle, fraud: str | None = None) -> None:
     for b in bundles:
         for v in b.verdicts:
             if v["evidence"] is not None:
-                SIGNED[v["evidence"]] = (
+                SIGNED[(b.member.lower(), v["evidence"])] = (
                     Checked(True, False, fraud) if fraud else Checked(True, True, "ok")
                 )
 
 
-def check(entry):
-    return SIGNED.get(entry["evidence"])
+def check(entry, member):
+    return SIGNED.get((member, entry["evidence"]))
 
 
 @pytest.fixture(autouse=True)
@@ -321,7 +322,7 @@ def test_a_colluding_majority_cannot_pay_an_offline_node():
     for b in liars:  # ... node A did not
         for v in b.verdicts:
             if v["node"] == NODE_A:
-                del SIGNED[v["evidence"]]
+                del SIGNED[(b.member.lower(), v["evidence"])]
     out = {r.node: r for r in results_of([*liars, silent(3), silent(4)])}
     assert NODE_A.lower() not in out  # neither paid nor slashed
     assert out[NODE_B.lower()].reward > 0
@@ -348,14 +349,25 @@ def test_evidence_is_asked_only_for_disputed_nodes():
     assert all(v["node"] == NODE_A for vs in need.values() for v in vs)
 
 
-def test_a_copied_challenge_adds_nothing():
-    original = honest(0)
-    copier = bundle(1, list(original.verdicts))  # member 1 replays member 0's verdicts
-    three = [original, copier, honest(2)]
-    results = {r.node: r for r in results_of(three)}
-    assert results[NODE_A.lower()].asked == 1
-    # the copy is no view of its own: beside the original alone, one member of two saw the node
-    assert results_of([original, copier]) == []
+def test_copying_another_members_challenges_erases_nothing_and_backs_nothing():
+    """The review's attack: a member copies another member's challenge ids into its bundle with
+    other verdicts. The other member's view is untouched (each bundle counts in its own view),
+    and the copier's claims are not backed: the evidence is the other member's challenge."""
+    shown = honest(0)  # member 0 holds node A's signed pass
+    down = [silent(1), silent(2)]  # two members saw node A down (a partition)
+    # member 3 restates member 0's challenge of node A as a timeout: no longer erases it
+    thief = bundle(3, [{**shown.verdicts[0], "passed": False, "reason": "timeout",
+                        "latency_us": None, "evidence": None, "attempts": 4},
+                       verdict(3, NODE_B, 2)])  # fmt: skip
+    signed(thief)
+    out = {r.node: r for r in results_of([shown, *down, thief])}
+    assert out[NODE_A.lower()].slash_reason == 0  # member 0's proof of life still counts
+    # a copy of member 0's backed pass is not the copier's evidence: with it the node would be
+    # paid by two passing views of three; without, it is not
+    copier = bundle(3, [shown.verdicts[0], verdict(3, NODE_B, 2)])
+    assert check(copier.verdicts[0], copier.member.lower()) is None
+    out = {r.node: r for r in results_of([shown, *down, copier])}
+    assert out[NODE_A.lower()].reward == 0
 
 
 def test_a_node_only_a_minority_saw_gets_no_result():

@@ -12,11 +12,12 @@ from eth_utils import keccak
 
 from oracle.committee.evidence import Facts, check, digest, evidence_object, needs_evidence
 from oracle.protocol import compute, storage, wire
-from oracle.protocol.envelope import challenge_id, sign_response
+from oracle.protocol.envelope import challenge_id, member_nonce, sign_response
 from oracle.protocol.merkle import CHUNK_SIZE, ChunkTree
 
 CHAIN, EPOCH, N, CLASS = 31337, 9, 64, 0
 NODE, OTHER = Account.create(), Account.create()
+MEMBER, PEER = Account.create().address.lower(), Account.create().address.lower()
 LEASE_ID = 3
 DATA = bytes(range(256)) * 40  # 10 chunks
 TREE = ChunkTree.from_data(DATA)
@@ -24,7 +25,13 @@ TREE = ChunkTree.from_data(DATA)
 
 def facts(lease_owner=NODE.address, hw_class=CLASS) -> Facts:
     leases = {LEASE_ID: (lease_owner.lower(), TREE.root, len(DATA))}
-    return Facts(CHAIN, EPOCH, lambda node: hw_class, leases.get)
+    return Facts(CHAIN, EPOCH, lambda node: hw_class, N, leases.get)
+
+
+def origin() -> tuple[bytes, dict]:
+    """A nonce of MEMBER's, and the fields its request keeps (oracle.service.challenge)."""
+    r = os.urandom(32)
+    return member_nonce(MEMBER, r), {"member": MEMBER, "member_r": wire.hexb(r)}
 
 
 def _raw(key, cid: bytes, payload) -> bytes:
@@ -38,12 +45,12 @@ def entry(kind: str, cid: bytes, obj: dict, *, passed=True, reason="ok", lease_i
             "coverage_micro": 0, "attempts": 1, "evidence": digest(obj)}  # fmt: skip
 
 
-def compute_case(prover=compute.prove, *, seed=None, k=compute.DEFAULT_K, key=NODE, nonce=None):
+def compute_case(prover=compute.prove, *, seed=None, k=compute.DEFAULT_K, key=NODE, n=N):
     """(entry, evidence object) of one compute challenge answered by `prover`, signed by `key`."""
-    nonce = nonce or os.urandom(32)
+    nonce, fields = origin()
     seed = seed or keccak(nonce + b"compute-seed")
     cid = challenge_id(CHAIN, NODE.address, EPOCH, "compute", nonce)
-    done = prover(compute.Challenge(seed, N, NODE.address, EPOCH))
+    done = prover(compute.Challenge(seed, n, NODE.address, EPOCH))
     salt = os.urandom(32)
     rows = compute.sample_rows(done.challenge, done.root, salt, k)
     responses = [
@@ -52,13 +59,13 @@ def compute_case(prover=compute.prove, *, seed=None, k=compute.DEFAULT_K, key=NO
     ]
     request = {"epoch": EPOCH, "nonce": wire.hexb(nonce), "seed": wire.hexb(seed), "n": N,
                "chain_id": CHAIN, "hw_class": CLASS, "salt": wire.hexb(salt),
-               "lease_id": None}  # fmt: skip
+               "lease_id": None, **fields}  # fmt: skip
     obj = evidence_object(wire.hexb(cid), request, responses)
     return entry("compute", cid, obj), obj
 
 
 def storage_case(*, alter=None, lease_id=LEASE_ID, key=NODE):
-    nonce = os.urandom(32)
+    nonce, fields = origin()
     cid = challenge_id(CHAIN, NODE.address, EPOCH, "storage", nonce)
     challenge = storage.Challenge(nonce, NODE.address, LEASE_ID, TREE.n_chunks, TREE.root)
     padded = DATA + b"\x00" * (-len(DATA) % CHUNK_SIZE)
@@ -68,7 +75,8 @@ def storage_case(*, alter=None, lease_id=LEASE_ID, key=NODE):
         i, _, proof = chunks[alter]
         chunks[alter] = (i, b"\x00" * CHUNK_SIZE, proof)
     payload = storage.build_payload(lease_id, chunks)
-    request = {"epoch": EPOCH, "nonce": wire.hexb(nonce), "lease_id": LEASE_ID, "chain_id": CHAIN}
+    request = {"epoch": EPOCH, "nonce": wire.hexb(nonce), "lease_id": LEASE_ID, "chain_id": CHAIN,
+               **fields}  # fmt: skip
     obj = evidence_object(wire.hexb(cid), request, [_raw(key, cid, payload)])
     return entry("storage", cid, obj, lease_id=LEASE_ID), obj
 
@@ -76,14 +84,14 @@ def storage_case(*, alter=None, lease_id=LEASE_ID, key=NODE):
 def test_an_honest_compute_answer_is_a_backed_pass():
     e, obj = compute_case()
     assert needs_evidence(e)
-    got = check(e, obj, facts())
+    got = check(e, obj, facts(), MEMBER)
     assert (got.backed, got.passed, got.reason) == (True, True, "ok")
 
 
 def test_wrong_rows_the_node_signed_are_proven_fraud_whatever_the_member_claims():
     e, obj = compute_case(compute.lazy_prover(1.0))
     for claim in (e, {**e, "passed": False, "reason": "wrong_row"}):
-        got = check(claim, obj, facts())
+        got = check(claim, obj, facts(), MEMBER)
         assert (got.backed, got.passed, got.reason) == (True, False, "wrong_row")
         assert 0 <= got.index < N
 
@@ -98,8 +106,10 @@ def test_wrong_rows_the_node_signed_are_proven_fraud_whatever_the_member_claims(
         "epoch",  # evidence of another epoch
         "shape",  # not an evidence object
         "seed",  # the node answered a seed the nonce does not derive
-        "few_rows",  # a pass with fewer rows revealed than the protocol asks
+        "few_rows",  # fewer rows revealed than the protocol asks (checked before any work)
+        "other_size",  # n other than the committee's (a 16384 x 16384 product to re-derive)
         "unregistered",  # not a compute node on the chain
+        "another_member",  # another member's challenge, shown as this member's
     ],
 )
 def test_compute_evidence_that_does_not_hold_backs_nothing(tamper):
@@ -127,19 +137,21 @@ def test_compute_evidence_that_does_not_hold_backs_nothing(tamper):
         e, obj = compute_case(seed=os.urandom(32))
     elif tamper == "few_rows":
         e, obj = compute_case(k=2)
+    elif tamper == "other_size":
+        e, obj = compute_case(n=N * 2)
     elif tamper == "unregistered":
         f = replace(f, hw_class=lambda node: None)
-    got = check(e, obj, f)
+    got = check(e, obj, f, PEER if tamper == "another_member" else MEMBER)
     assert not got.backed, got
 
 
 def test_a_storage_answer_is_checked_against_the_chains_root_for_that_lease():
     e, obj = storage_case()
-    got = check(e, obj, facts())
+    got = check(e, obj, facts(), MEMBER)
     assert (got.backed, got.passed) == (True, True)
     # a chunk that does not reach the root, signed by the node: proven, and it names the chunk
     e, obj = storage_case(alter=2)
-    got = check({**e, "passed": False, "reason": "bad_proof"}, obj, facts())
+    got = check({**e, "passed": False, "reason": "bad_proof"}, obj, facts(), MEMBER)
     assert (got.backed, got.passed, got.reason) == (True, False, "bad_proof")
     assert got.index == storage.audit_indices(
         storage.Challenge(
@@ -151,10 +163,11 @@ def test_a_storage_answer_is_checked_against_the_chains_root_for_that_lease():
 
 def test_storage_evidence_for_another_lease_or_node_backs_nothing():
     e, obj = storage_case(lease_id=LEASE_ID + 1)  # the node answered about another lease
-    assert not check(e, obj, facts()).backed
+    assert not check(e, obj, facts(), MEMBER).backed
     e, obj = storage_case()
-    assert not check({**e, "lease_id": LEASE_ID + 1}, obj, facts()).backed
-    assert not check(e, obj, facts(lease_owner=OTHER.address)).backed  # not this node's lease
+    assert not check({**e, "lease_id": LEASE_ID + 1}, obj, facts(), MEMBER).backed
+    assert not check(e, obj, facts(lease_owner=OTHER.address), MEMBER).backed  # not its lease
+    assert not check(e, obj, facts(), PEER).backed  # another member's audit
 
 
 def test_check_never_raises_on_hostile_objects():
@@ -176,7 +189,7 @@ def test_check_never_raises_on_hostile_objects():
             d = digest(h)
         except TypeError:
             d = "0x" + "00" * 32
-        assert not check({**e, "evidence": d}, h, facts()).backed
+        assert not check({**e, "evidence": d}, h, facts(), MEMBER).backed
 
 
 def test_every_reason_that_can_slash_for_wrong_work_needs_evidence():

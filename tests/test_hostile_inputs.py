@@ -246,7 +246,7 @@ EVIDENCE_ENTRY = {
     "passed": True, "reason": "ok", "detail": "", "latency_us": 1, "deadline_us": 2,
     "lease_id": 0, "chunk_index": 0, "coverage_micro": 0, "attempts": 1,
 }  # fmt: skip
-EVIDENCE_FACTS = ev.Facts(CHAIN, 5, lambda node: 0, lambda lease: None)
+EVIDENCE_FACTS = ev.Facts(CHAIN, 5, lambda node: 0, 64, lambda lease: None)
 
 
 @EXAMPLES
@@ -261,7 +261,8 @@ def test_the_evidence_check_backs_nothing_hostile_and_never_raises(obj, kind):
         digest = ev.digest(obj)
     except (TypeError, ValueError):
         digest = "0x" + "00" * 32
-    got = ev.check({**EVIDENCE_ENTRY, "kind": kind, "evidence": digest}, obj, EVIDENCE_FACTS)
+    entry = {**EVIDENCE_ENTRY, "kind": kind, "evidence": digest}
+    got = ev.check(entry, obj, EVIDENCE_FACTS, "0x" + "0b" * 20)
     assert not got.backed
 
 

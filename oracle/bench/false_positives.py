@@ -343,7 +343,7 @@ class Bench:
         return keccak(f"plinth-fp-epoch/{self.cfg.seed}".encode() + epoch.to_bytes(8, "big"))
 
     def _jobs(
-        self, http, epoch: int, seed: bytes, only: set[str] | None = None
+        self, http, epoch: int, seed: bytes, member: str, only: set[str] | None = None
     ) -> list[Callable[[], Awaitable[Outcome]]]:
         """The compute and storage challenges of one member (as OracleService._jobs_for), of
         the nodes `only` names (lowercase; None: all), and for the wireless ones of `only` a
@@ -358,7 +358,7 @@ class Bench:
                     async def once() -> Outcome:
                         out, _ = await challenge_witnesses(
                             http, n.endpoint, chain_id=CHAIN_ID, node=n.node, epoch=epoch,
-                            epoch_seed=seed, limits=self.limits,
+                            epoch_seed=seed, limits=self.limits, member=member,
                         )  # fmt: skip
                         return out
 
@@ -367,8 +367,9 @@ class Bench:
                 jobs.append(liveness)
                 continue
             common = dict(
-                chain_id=CHAIN_ID, node=n.node, epoch=epoch, epoch_seed=seed, limits=self.limits
-            )
+                chain_id=CHAIN_ID, node=n.node, epoch=epoch, epoch_seed=seed, limits=self.limits,
+                member=member,
+            )  # fmt: skip
             if n.kind == NodeKind.COMPUTE:
                 jobs.append(
                     lambda n=n, common=common: with_retries(
@@ -402,7 +403,7 @@ class Bench:
         its own moment), all scheduled from the epoch's start as OracleService does; a round
         that raises yields no outcomes, as in OracleService._coverage_round, and is counted."""
         rounds = []
-        for _ in self.members:
+        for member in self.members:
             if not self.wireless:
                 rounds.append([])
                 continue
@@ -410,6 +411,7 @@ class Bench:
                 outcomes = await challenge_coverage(
                     http, self.wireless, chain_id=CHAIN_ID, epoch=epoch, epoch_seed=seed,
                     params=self.coverage, limits=self.limits, start_time=start,
+                    member=member.address,
                 )  # fmt: skip
             except Exception:
                 self.regime.coverage_errors += 1
@@ -422,7 +424,7 @@ class Bench:
         """Every member's signed bundle of `epoch`, and the evidence objects of its verdicts by
         digest (what the leader gathers from the members: oracle.committee.evidence)."""
         seed = self.epoch_seed(epoch)
-        per_member_jobs = [self._jobs(http, epoch, seed) for _ in self.members]
+        per_member_jobs = [self._jobs(http, epoch, seed, m.address) for m in self.members]
         *direct, rounds = await asyncio.gather(
             *(challenge_all(jobs, self.regime.concurrency) for jobs in per_member_jobs),
             self._coverage_rounds(http, epoch, seed, time.time()),
@@ -434,7 +436,10 @@ class Bench:
         ]
         if any(silent) and self.cfg.recheck_after_s > 0:
             await asyncio.sleep(self.cfg.recheck_after_s)
-            again = [self._jobs(http, epoch, seed, only) if only else [] for only in silent]
+            again = [
+                self._jobs(http, epoch, seed, m.address, only) if only else []
+                for m, only in zip(self.members, silent, strict=True)
+            ]
             self.regime.rechecked += sum(len(s) for s in silent)
             more = await asyncio.gather(
                 *(challenge_all(jobs, self.regime.concurrency) for jobs in again)
@@ -484,12 +489,15 @@ class Bench:
             if node not in self.nodes:
                 return None
             info = self.nodes[node]
-            return _node_input(info, verdicts, self.previous.get(node), self.leases, coverage_micro)
+            return _node_input(
+                info, verdicts, self.previous.get(node), self.leases, coverage_micro, epoch
+            )
 
-        check = checker(evidence, facts_of(CHAIN_ID, epoch, self.nodes, self.leases))
+        facts = facts_of(CHAIN_ID, epoch, self.nodes, self.leases, self.cfg.compute_n)
+        check = checker(evidence, facts)
 
-        def counted(entry):
-            got = check(entry)
+        def counted(entry, member):
+            got = check(entry, member)
             proved = "none held" if got is None else "backed" if got.backed else "not backed"
             self.regime.evidence[proved] += 1
             return got

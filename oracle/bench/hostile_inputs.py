@@ -53,7 +53,7 @@ KEYS = {
     "evidence": ["challenge_id", "request", "responses"],
     "evidence request": ["challenge_ids"],
 }
-EVIDENCE_FACTS = ev.Facts(CHAIN_ID, 5, lambda node: 0, lambda lease: None)
+EVIDENCE_FACTS = ev.Facts(CHAIN_ID, 5, lambda node: 0, 64, lambda lease: None)
 
 
 def check_evidence(rng: random.Random) -> None:
@@ -69,7 +69,7 @@ def check_evidence(rng: random.Random) -> None:
         "detail": "", "latency_us": 1, "deadline_us": 2, "lease_id": 0, "chunk_index": 0,
         "coverage_micro": 0, "attempts": 1, "evidence": digest,
     }  # fmt: skip
-    if ev.check(entry, obj, EVIDENCE_FACTS).backed:
+    if ev.check(entry, obj, EVIDENCE_FACTS, "0x" + "0b" * 20).backed:
         raise AssertionError("a hostile evidence object was backed")
 
 

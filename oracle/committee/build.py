@@ -63,9 +63,10 @@ def build(
     def make_input(node: str, verdicts, coverage_micro: int):
         if node not in nodes:
             return None
-        return _node_input(nodes[node], verdicts, previous.get(node), leases, coverage_micro)
+        return _node_input(nodes[node], verdicts, previous.get(node), leases, coverage_micro, epoch)
 
-    check = checker(evidence, facts_of(chain.chain_id, epoch, nodes, leases))
+    facts = facts_of(chain.chain_id, epoch, nodes, leases, service.settings.compute_n)
+    check = checker(evidence, facts)
     results = score_bundles(epoch, bundles, make_input, chain.budget(epoch), check=check)
     version = chain.committee()[0]
     return build_epoch(
@@ -78,7 +79,11 @@ def build(
 
 
 def facts_of(
-    chain_id: int, epoch: int, nodes: Mapping[str, NodeInfo], leases: Mapping[int, LeaseInfo]
+    chain_id: int,
+    epoch: int,
+    nodes: Mapping[str, NodeInfo],
+    leases: Mapping[int, LeaseInfo],
+    compute_n: int,
 ) -> ev.Facts:
     """The chain's view an evidence check needs, from the nodes (by lowercase address) and
     leases (by id) as oracle.service.chain reads them."""
@@ -91,16 +96,16 @@ def facts_of(
         x = leases.get(lease_id)
         return None if x is None else (x.node.lower(), x.data_root, x.data_size)
 
-    return ev.Facts(chain_id, epoch, hw_class, lease)
+    return ev.Facts(chain_id, epoch, hw_class, compute_n, lease)
 
 
 def checker(evidence: Mapping[str, dict], facts: ev.Facts):
     """score_bundles's `check`: what the evidence object a verdict names proves (None when the
     round holds none)."""
 
-    def check(entry):
+    def check(entry, member: str):
         obj = evidence.get(entry["evidence"])
-        return None if obj is None else ev.check(entry, obj, facts)
+        return None if obj is None else ev.check(entry, obj, facts, member)
 
     return check
 
@@ -114,7 +119,10 @@ def build_report(service: OracleService, epoch: int) -> EpochBuild:
     return result
 
 
-def _node_input(n: NodeInfo, verdicts, previous, leases, coverage_micro=0) -> NodeInput:
+def _node_input(n: NodeInfo, verdicts, previous, leases, coverage_micro, epoch) -> NodeInput:
+    """The scoring stage's input for one node: its counted verdicts and the chain's view. Its
+    leases are those active in `epoch` (a closed lease ends where it was closed), so a pass
+    claimed for any other lease weighs nothing."""
     rep, streak = previous if previous else (None, 0)
     return NodeInput(
         node=n.node,
@@ -125,6 +133,10 @@ def _node_input(n: NodeInfo, verdicts, previous, leases, coverage_micro=0) -> No
         prev_late_streak=streak,
         hw_class=n.hardware.hw_class,
         gpu_count=n.hardware.gpu_count,
-        leases={x.lease_id: x.data_size for x in leases.values() if x.node == n.node},
+        leases={
+            x.lease_id: x.data_size
+            for x in leases.values()
+            if x.node == n.node and x.active_in(epoch)
+        },
         coverage_micro=coverage_micro,
     )

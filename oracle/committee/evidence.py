@@ -14,13 +14,17 @@ the proposal, so every member checks the same bytes.
 **The check** (``check``) proves only what the node itself signed, never what the member says:
 
 1. the object is the one the verdict names (digest), for this chain, epoch and node: the
-   challenge id is recomputed from the request's nonce (oracle.protocol.envelope.challenge_id);
+   challenge id is recomputed from the request's nonce (oracle.protocol.envelope.challenge_id),
+   and the nonce from the claiming member's address and the request's `member_r`
+   (oracle.service.challenge.fresh_nonce), so a member cannot show another member's challenge
+   as its own;
 2. every answer is signed by the node's key for that challenge id (a member cannot forge one);
 3. the answers are replayed through the protocol's own verifier against the challenge they
    name themselves (each signed answer echoes its seed and n, salt and k, lease id:
    oracle.protocol.wire), with the node's hardware class and the lease's root and size from the
-   chain, and the timing left out: the compute seed must be the one the nonce derives, a pass
-   needs at least DEFAULT_K revealed rows, a storage answer must name the verdict's lease, a
+   chain, and the timing left out: the compute seed must be the one the nonce derives, n the
+   committee's compute_n and k the protocol's DEFAULT_K (checked before any work, so a check
+   costs what an honest verification costs), a storage answer must name the verdict's lease, a
    lease of that node.
 
 Its result (``Checked``): ``backed`` when the node signed answers to exactly this challenge;
@@ -48,6 +52,7 @@ from oracle.protocol.envelope import (
     SignedResponse,
     canonical_json,
     challenge_id,
+    member_nonce,
     verify_response,
 )
 from oracle.protocol.merkle import CHUNK_SIZE
@@ -81,6 +86,7 @@ class Facts:
     chain_id: int
     epoch: int
     hw_class: Callable[[str], int | None]  # node (lowercase) -> its registered class
+    compute_n: int  # the committee's challenge size (every member uses the same)
     lease: Callable[[int], tuple[str, bytes, int] | None]  # id -> (node lowercase, root, size)
 
 
@@ -113,16 +119,16 @@ def _unbacked(detail: str) -> Checked:
     return Checked(backed=False, detail=detail)
 
 
-def check(entry: Mapping, obj: Any, facts: Facts) -> Checked:
-    """What `obj` (the decoded evidence object) proves about the bundle verdict `entry`
-    (module docstring). Never raises on anything in `obj`."""
+def check(entry: Mapping, obj: Any, facts: Facts, member: str) -> Checked:
+    """What `obj` (the decoded evidence object) proves about the verdict `entry` of `member`'s
+    bundle (module docstring). Never raises on anything in `obj`."""
     try:
-        return _check(entry, obj, facts)
-    except (DecodeError, EnvelopeError, ValueError, TypeError, KeyError) as exc:
-        return _unbacked(f"unreadable evidence: {exc}")
+        return _check(entry, obj, facts, member)
+    except (DecodeError, EnvelopeError, ValueError, TypeError, KeyError, MemoryError) as exc:
+        return _unbacked(f"unreadable evidence: {type(exc).__name__}: {exc}")
 
 
-def _check(entry: Mapping, obj: Any, facts: Facts) -> Checked:
+def _check(entry: Mapping, obj: Any, facts: Facts, member: str) -> Checked:
     if not isinstance(obj, dict) or set(obj) != {"challenge_id", "request", "responses"}:
         return _unbacked("evidence must have exactly challenge_id, request and responses")
     if entry["evidence"] is None or digest(obj) != entry["evidence"]:
@@ -132,6 +138,9 @@ def _check(entry: Mapping, obj: Any, facts: Facts) -> Checked:
     if not isinstance(request, dict):
         return _unbacked("request must be an object")
     nonce = wire.unhex(request.get("nonce"), 32, "nonce")
+    r = wire.unhex(request.get("member_r"), 32, "member_r")
+    if nonce != member_nonce(member, r):
+        return _unbacked("not a challenge of this member (the nonce is another member's)")
     if (
         nat(request.get("epoch"), "epoch", 2**64 - 1) != facts.epoch
         or request.get("chain_id") != facts.chain_id
@@ -180,13 +189,14 @@ def _compute(entry, payloads, nonce: bytes, facts: Facts) -> Checked:
     hw_class = facts.hw_class(entry["node"])
     if hw_class is None:
         return _unbacked("not a registered compute node")
-    if not reveal.k <= commitment.n:
-        return _unbacked(f"k = {reveal.k} rows of n = {commitment.n}")
+    if (commitment.n, reveal.k) != (facts.compute_n, compute.DEFAULT_K):
+        return _unbacked(
+            f"n = {commitment.n}, k = {reveal.k}: the committee asks n = {facts.compute_n}, "
+            f"k = {compute.DEFAULT_K}"
+        )
     challenge = compute.Challenge(commitment.seed, commitment.n, entry["node"], facts.epoch)
     v = compute.verify(challenge, commitment, reveal, salt=reveal.salt, hw_class=hw_class,
                        commit_latency_s=0.0, k=reveal.k)  # fmt: skip
-    if v.passed and reveal.k < compute.DEFAULT_K:
-        return _unbacked(f"a pass needs {compute.DEFAULT_K} revealed rows, not {reveal.k}")
     return _verdict(v, v.row, "compute")
 
 

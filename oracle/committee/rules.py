@@ -35,10 +35,11 @@ counts as that fraud whatever the member claimed; not backed (or not held), it c
 nothing. What evidence cannot show, no answer and the time an answer took, is the member's
 word, and counts by majority below.
 
-**Combining** (``score_bundles``), per node, over the members that challenged it (a challenge
-id already seen in an earlier bundle, by member address, is dropped, so copying another
-member's bundle adds nothing). Each such member's counted verdicts are a *view* of the node,
-scored alone by oracle.service.score:
+**Combining** (``score_bundles``), per node, over the members that challenged it. Each such
+member's counted verdicts are a *view* of the node, scored alone by oracle.service.score (a
+bundle's verdicts count in its own member's view only, and evidence is tied to the member
+that sent the challenge, so copying another member's challenges erases nothing of theirs and
+backs nothing of one's own):
 
 - **Fraud proven by evidence** (InvalidCompute, StorageAuditFailed) slashes the node whoever
   holds it: a node may cheat on one member's challenge only.
@@ -104,7 +105,9 @@ MAX_BODY = 64 << 20  # a proposal carries every member's bundle
 BODY_LIMITS = JsonLimits(max_bytes=MAX_BODY, max_depth=8, max_items=4_000_000)
 
 
-Check = Callable[[Mapping], Checked | None]
+# (a verdict entry, the member whose bundle it is) -> what its evidence proves (None: none held)
+Check = Callable[[Mapping, str], Checked | None]
+MAX_CLAIMS = 2  # checked claims per member, node, kind and lease: a sweep and its recheck
 
 
 class CommitteeError(ValueError):
@@ -266,6 +269,8 @@ def validate_bundles(
             raise CommitteeError(f"bundle of {b.member}: not a committee member")
         if who in seen:
             raise CommitteeError(f"two bundles of {b.member}")
+        if len({v["challenge_id"] for v in b.verdicts}) != len(b.verdicts):
+            raise CommitteeError(f"bundle of {b.member} names a challenge twice")
         if b.signer().lower() != who:
             raise CommitteeError(f"bundle of {b.member} is not signed by it")
         seen[who] = b
@@ -295,16 +300,15 @@ def _median_low(values: Sequence[int]) -> int:
 
 
 def _views(bundles: Sequence[Bundle]) -> dict[str, dict[str, list[dict]]]:
-    """node -> member (lowercase) -> its verdict entries of the node; a challenge id already
-    in an earlier bundle (by member address) is dropped, so a copy adds nothing."""
+    """node -> member (lowercase) -> its verdict entries of the node. Each bundle's verdicts
+    count in its own member's view only: a member that copies another's challenge ids changes
+    nothing of that member's view, and its copies of answered challenges are not its evidence
+    (oracle.committee.evidence ties each challenge to the member that sent it)."""
     by_node: dict[str, dict[str, list[dict]]] = defaultdict(dict)
-    seen: set[str] = set()
-    for b in sorted(bundles, key=lambda b: int(b.member, 16)):
+    for b in bundles:
         mine: dict[str, list[dict]] = defaultdict(list)
         for v in b.verdicts:
-            if v["challenge_id"] not in seen:
-                seen.add(v["challenge_id"])
-                mine[v["node"]].append(v)
+            mine[v["node"]].append(v)
         for node, entries in mine.items():
             by_node[node][b.member.lower()] = entries
     return by_node
@@ -328,15 +332,23 @@ def needed(bundles: Sequence[Bundle]) -> dict[str, list[dict]]:
     return dict(out)
 
 
-def _adjudicated(entries: list[dict], check: Check, disputed: bool) -> tuple[list, bool]:
-    """A member's verdicts of one node as they count (module docstring, "Evidence") and
-    whether any of them is backed by the node's signed answers."""
+def _adjudicated(
+    entries: list[dict], check: Check, disputed: bool, member: str
+) -> tuple[list, bool]:
+    """`member`'s verdicts of one node as they count (module docstring, "Evidence") and
+    whether any of them is backed by the node's signed answers. At most MAX_CLAIMS claims per
+    kind and lease are checked (a sweep and its recheck); more count for nothing, so a member
+    cannot make every other member re-verify thousands of answers."""
     records, backed = [], False
+    claims: Counter = Counter()
     for v in entries:
         if not (disputed and needs_evidence(v)):
             records.append(record_of(v))
             continue
-        c = check(v)
+        claims[(v["kind"], v["lease_id"])] += 1
+        if claims[(v["kind"], v["lease_id"])] > MAX_CLAIMS:
+            continue
+        c = check(v, member)
         if c is None or not c.backed:
             continue  # an answer the member claims and cannot show: counts for nothing
         backed = True
@@ -363,7 +375,7 @@ def score_bundles(
     node is unknown to the chain and is left out). `check(entry)` is what the verdict's
     evidence proves (oracle.committee.evidence.check on the object the round holds; None when
     it holds none): without it no claim about a disputed node counts."""
-    check = check or (lambda v: None)
+    check = check or (lambda v, member: None)
     results = []
     for node, members in sorted(_views(bundles).items(), key=lambda kv: int(kv[0], 16)):
         disputed = _disputed(members)
@@ -371,7 +383,7 @@ def score_bundles(
         coverage: list[int] = []
         alive = False
         for m in sorted(members, key=lambda a: int(a, 16)):
-            records, backed = _adjudicated(members[m], check, disputed)
+            records, backed = _adjudicated(members[m], check, disputed, m)
             alive = alive or backed
             if records:
                 counted[m] = records

@@ -29,6 +29,7 @@ from eth_utils import keccak, to_checksum_address
 from oracle.protocol.strict import DecodeError, JsonLimits, decode_json
 
 CHALLENGE_TAG = b"plinth-challenge-v1"
+NONCE_TAG = b"plinth-nonce-v1"
 RESPONSE_TAG = b"plinth-response-v1"
 MAX_PAYLOAD = 8 * 1024 * 1024
 PAYLOAD_LIMITS = JsonLimits(max_bytes=MAX_PAYLOAD)
@@ -62,6 +63,13 @@ def challenge_id(chain_id: int, node: str, epoch: int, kind: str, nonce: bytes) 
         + kind.encode()
         + nonce
     )
+
+
+def member_nonce(member: str, r: bytes) -> bytes:
+    """The nonce of a challenge sent by committee member `member`: keccak256(NONCE_TAG ||
+    member || r). It ties the challenge to the member, so no other member can show it (and the
+    node's answer to it) as its own; `r` is the member's fresh randomness."""
+    return keccak(NONCE_TAG + bytes.fromhex(to_checksum_address(member)[2:]) + r)
 
 
 def response_digest(chain_id: int, cid: bytes, payload: bytes) -> bytes:

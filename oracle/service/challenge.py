@@ -24,7 +24,13 @@ import aiohttp
 from eth_utils import keccak
 
 from oracle.protocol import compute, coverage, storage, wire
-from oracle.protocol.envelope import EnvelopeError, SignedResponse, challenge_id, verify_response
+from oracle.protocol.envelope import (
+    EnvelopeError,
+    SignedResponse,
+    challenge_id,
+    member_nonce,
+    verify_response,
+)
 from oracle.protocol.strict import DecodeError, JsonLimits, decode_json
 
 log = logging.getLogger("plinth.challenge")
@@ -191,10 +197,18 @@ def _internal_error(out: Outcome, exc: BaseException) -> Outcome:
     return out
 
 
-def fresh_nonce(epoch_seed: bytes) -> bytes:
-    """The epoch seed mixed with the oracle's own fresh randomness: nobody can precompute an
-    answer from the public seed alone, and the seed ties the challenge to the epoch."""
-    return keccak(epoch_seed + os.urandom(32))
+def fresh_nonce(epoch_seed: bytes, member: str = "") -> tuple[bytes, dict]:
+    """A challenge nonce and its origin, the fields kept with the request (not sent to the
+    node). The nonce is oracle.protocol.envelope.member_nonce(member, r) with r =
+    keccak256(epoch seed || 32 fresh random bytes): nobody can precompute an answer from the
+    public seed alone, the seed ties it to the epoch, and the member's address ties the
+    challenge to the member that sent it, so another member cannot show that member's
+    challenge as its own (oracle.committee.evidence checks it). Without a member (tests,
+    tools), r is the nonce."""
+    r = keccak(epoch_seed + os.urandom(32))
+    if not member:
+        return r, {}
+    return member_nonce(member, r), {"member": member.lower(), "member_r": wire.hexb(r)}
 
 
 async def challenge_compute(
@@ -208,8 +222,9 @@ async def challenge_compute(
     n: int,
     hw_class: int,
     limits: Limits,
+    member: str = "",
 ) -> Outcome:
-    nonce = fresh_nonce(epoch_seed)
+    nonce, origin = fresh_nonce(epoch_seed, member)
     seed = keccak(nonce + b"compute-seed")
     cid = challenge_id(chain_id, node, epoch, "compute", nonce)
     request = {
@@ -220,8 +235,9 @@ async def challenge_compute(
         "chain_id": chain_id,
     }
     out = Outcome(
-        node, "compute", cid, False, "malformed", request={**request, "hw_class": hw_class}
-    )
+        node, "compute", cid, False, "malformed",
+        request={**request, "hw_class": hw_class, **origin},
+    )  # fmt: skip
     deadline = (
         compute.deadline_s(n, compute.HARDWARE_CLASSES[hw_class])
         if hw_class in compute.HARDWARE_CLASSES
@@ -278,8 +294,9 @@ async def challenge_storage(
     root: bytes,
     deadline_s: float,
     limits: Limits,
+    member: str = "",
 ) -> Outcome:
-    nonce = fresh_nonce(epoch_seed)
+    nonce, origin = fresh_nonce(epoch_seed, member)
     cid = challenge_id(chain_id, node, epoch, "storage", nonce)
     request = {
         "epoch": epoch,
@@ -288,8 +305,8 @@ async def challenge_storage(
         "chain_id": chain_id,
     }
     out = Outcome(
-        node, "storage", cid, False, "malformed", lease_id=lease_id, request=request,
-        deadline_s=deadline_s,
+        node, "storage", cid, False, "malformed", lease_id=lease_id,
+        request={**request, **origin}, deadline_s=deadline_s,
     )  # fmt: skip
 
     async def exchange():
@@ -420,17 +437,18 @@ async def challenge_witnesses(
     epoch: int,
     epoch_seed: bytes,
     limits: Limits,
+    member: str = "",
 ) -> tuple[Outcome, list[coverage.WitnessReport]]:
     """One wireless node's witness reports of `epoch` (POST /coverage/witnesses), signed by
     it: the outcome (kind "coverage": passed iff it answered, signed, with its own reports of
     this epoch) and the reports. Once in the coverage round; again, alone, when the node
     answered none of the epoch's challenges (a liveness check, reports unused)."""
     node = coverage.node_id(node)
-    nonce = fresh_nonce(epoch_seed)
+    nonce, origin = fresh_nonce(epoch_seed, member)
     cid = challenge_id(chain_id, node, epoch, "coverage", nonce)
     request = {"epoch": epoch, "nonce": wire.hexb(nonce), "chain_id": chain_id}
     out = Outcome(
-        node, "coverage", cid, False, "malformed", request=dict(request),
+        node, "coverage", cid, False, "malformed", request={**request, **origin},
         deadline_s=limits.timeout_s,
     )  # fmt: skip
     try:
@@ -461,6 +479,7 @@ async def challenge_coverage(
     params: coverage.CoverageParams,
     limits: Limits,
     start_time: float | None = None,
+    member: str = "",
 ) -> list[Outcome]:
     """One epoch's coverage round over the eligible wireless `nodes` (address -> (endpoint,
     claimed radio from the chain)): the beaconers picked from the epoch seed transmit
@@ -491,7 +510,7 @@ async def challenge_coverage(
     outcomes: list[Outcome] = []
 
     async def beacon(b: coverage.Beacon) -> tuple[Outcome, bool]:
-        nonce = fresh_nonce(epoch_seed)
+        nonce, origin = fresh_nonce(epoch_seed, member)
         cid = challenge_id(chain_id, b.beaconer, epoch, "beacon", nonce)
         request = {
             "epoch": epoch,
@@ -500,7 +519,7 @@ async def challenge_coverage(
             "beacon": wire.beacon_to_wire(b),
         }
         out = Outcome(
-            b.beaconer, "beacon", cid, False, "malformed", request=request,
+            b.beaconer, "beacon", cid, False, "malformed", request={**request, **origin},
             deadline_s=limits.timeout_s,
         )  # fmt: skip
         try:
@@ -526,7 +545,7 @@ async def challenge_coverage(
     async def witnesses(node: str) -> tuple[Outcome, list[coverage.WitnessReport]]:
         return await challenge_witnesses(
             session, endpoint[node], chain_id=chain_id, node=node, epoch=epoch,
-            epoch_seed=epoch_seed, limits=limits,
+            epoch_seed=epoch_seed, limits=limits, member=member,
         )  # fmt: skip
 
     answers = await asyncio.gather(*(_retried(witnesses, n, limits) for n in sorted(claims)))

@@ -240,7 +240,7 @@ class OracleService:
                 async def once() -> Outcome:
                     out, _ = await challenge_witnesses(
                         session, n.endpoint, chain_id=self.chain.chain_id, node=n.node,
-                        epoch=epoch, epoch_seed=seed, limits=limits,
+                        epoch=epoch, epoch_seed=seed, limits=limits, member=self.key.address,
                     )  # fmt: skip
                     return out
 
@@ -274,6 +274,7 @@ class OracleService:
                 params=self.settings.coverage,
                 limits=self.settings.limits,
                 start_time=float(await asyncio.to_thread(self.chain.epoch_start, epoch)),
+                member=self.key.address,
             )
         except Exception:
             self.metrics["coverage_round_errors"] += 1
@@ -298,6 +299,7 @@ class OracleService:
             epoch=epoch,
             epoch_seed=seed,
             limits=self.settings.limits,
+            member=self.key.address,
         )
         if n.kind == NodeKind.COMPUTE:
             delay = slot * self.settings.member_spacing_s
