@@ -142,6 +142,8 @@ def create_app(
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             await service.close()
+            if member is not None:
+                await member.close()
         store.close()
 
     app.cleanup_ctx.append(pipeline)

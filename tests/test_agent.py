@@ -100,6 +100,27 @@ async def test_compute_fails_wrong_row_when_work_skipped(aiohttp_client, tmp_pat
 
 
 @aio
+async def test_a_commitment_is_revealed_for_one_salt_only(aiohttp_client, tmp_path):
+    """A member that re-asks with new salts until the sample misses a lazy prover's skipped
+    rows would hold a "pass" the node signed: the agent reveals each commitment once (the same
+    request again gets the same rows, for a retry)."""
+    settings = settings_for(tmp_path, NodeKind.COMPUTE)
+    client = await aiohttp_client(create_app(settings))
+    nonce = os.urandom(32)
+    commit = {"epoch": 7, "nonce": h(nonce), "seed": h(os.urandom(32)), "n": 64, "chain_id": CHAIN}
+    assert (await post(client, "/compute/commit", commit))[0] == 200
+    cid = h(challenge_id(CHAIN, settings.address, 7, "compute", nonce))
+    first = {"challenge_id": cid, "salt": h(b"\x01" * 32), "k": compute.DEFAULT_K}
+    status, body, _ = await post(client, "/compute/reveal", first)
+    assert status == 200
+    status, again, _ = await post(client, "/compute/reveal", first)
+    assert status == 200 and again == body  # a retry: the same signed rows
+    for other in ({**first, "salt": h(b"\x02" * 32)}, {**first, "k": compute.DEFAULT_K - 1}):
+        status, refused, _ = await post(client, "/compute/reveal", other)
+        assert status == 409 and "another salt or k" in refused["error"]
+
+
+@aio
 async def test_compute_fails_late_when_cpu_claims_h100(aiohttp_client, tmp_path):
     settings = settings_for(tmp_path, NodeKind.COMPUTE, hw_class=3)
     h100 = compute.HARDWARE_CLASSES[3]

@@ -232,10 +232,12 @@ def test_a_fraud_claim_without_the_nodes_signature_counts_for_nothing():
     assert (out[NODE_A.lower()].reason, out[NODE_A.lower()].slash_reason) == ("ok", 0)
 
 
-def silent(i: int, tries: int = 4) -> Bundle:
-    """Member i got no answer from node A in `tries` tries; node B answered."""
-    b = bundle(i, [verdict(i, NODE_A, 1, passed=False, reason="timeout", latency_us=None,
-                           tries=tries), verdict(i, NODE_B, 2)])  # fmt: skip
+def silent(i: int, tries: int = 4, sweeps: int = 2) -> Bundle:
+    """Member i got no answer from node A in `sweeps` challenges (the first sweep and its
+    recheck) of `tries` tries each; node B answered."""
+    b = bundle(i, [*(verdict(i, NODE_A, 1 + 10 * s, passed=False, reason="timeout",
+                             latency_us=None, tries=tries) for s in range(sweeps)),
+                   verdict(i, NODE_B, 2)])  # fmt: skip
     signed(b)
     return b
 
@@ -251,9 +253,14 @@ def test_offline_needs_a_majority_of_members_without_any_answer():
 def test_offline_needs_enough_tries_not_one_lost_challenge():
     assert (
         slashed([silent(0, tries=1), silent(1, tries=1), silent(2, tries=1)])[NODE_A.lower()] == 0
-    )  # 3 tries in all: unrewarded, never slashed
-    results = {r.node: r for r in results_of([silent(0)])}
+    )  # 2 tries each: unrewarded, never slashed
+    # one sweep each (4 tries), even from every member: no second moment, no slash
+    one_moment = [silent(i, sweeps=1) for i in range(3)]
+    assert slashed(one_moment)[NODE_A.lower()] == 0
+    results = {r.node: r for r in results_of([silent(0, sweeps=1)])}
     assert (results[NODE_A.lower()].reason, results[NODE_A.lower()].slash_reason) == ("offline", 0)
+    # a committee of one that got nothing at the sweep and at the recheck: Offline
+    assert slashed([silent(0)])[NODE_A.lower()] == int(SlashReason.OFFLINE)
 
 
 def test_a_node_that_signed_answers_for_one_member_is_not_offline():

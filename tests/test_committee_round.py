@@ -118,6 +118,29 @@ async def test_a_disputed_node_is_paid_on_the_evidence_the_leader_gathers(suite,
 
 
 @pytest.mark.asyncio
+async def test_members_refuse_a_proposal_whose_evidence_the_leader_does_not_serve(
+    suite, network, monkeypatch
+):
+    """The proposal names its evidence by digest; a leader that will not serve an object (or
+    serves another) gets no signature: every member must check the same bytes."""
+    committee, epoch, nodes = network
+    leader = committee.leader(epoch, 0)
+    unlucky = next(m for m in committee.members if m is not leader)
+    with unlucky.store.transaction() as db:
+        db.execute(
+            "UPDATE verdicts SET passed = 0, reason = 'timeout', latency_us = NULL WHERE"
+            " challenge_id IN (SELECT id FROM challenges WHERE node = ? AND epoch = ?)",
+            (nodes[0].lower(), epoch),
+        )
+    unlucky._own.clear()
+    monkeypatch.setattr(leader, "evidence_held", lambda e, d: None)  # serves nothing
+    assert await leader.lead(committee.session, epoch, 0) is None
+    assert suite.hub.nextEpoch() <= epoch
+    others = [m for m in committee.members if m is not leader]
+    assert sum(m.metrics["proposals_refused"] for m in others) == 3
+
+
+@pytest.mark.asyncio
 async def test_a_silent_leader_is_replaced_after_the_timeout(suite, network):
     committee, epoch, _ = network
     silent = committee.leader(epoch, 0)

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from oracle.committee import evidence as ev
-from oracle.committee.member import _parse_evidence_request, _parse_proposal
+from oracle.committee.member import _parse_proposal
 from oracle.committee.rules import Bundle, CommitteeError
 from oracle.protocol import wire
 from oracle.protocol.envelope import challenge_id, sign_response
@@ -233,12 +233,17 @@ def test_proposal_decoder_returns_a_proposal_or_refuses(raw):
 
 
 @EXAMPLES
-@given(st.one_of(st.binary(max_size=2048), values.map(lambda v: json.dumps(v).encode()),
-                 _with_keys(["challenge_ids"]).map(lambda v: json.dumps(v).encode())))  # fmt: skip
-def test_evidence_request_decoder_returns_ids_or_refuses(raw):
-    with contextlib.suppress(DecodeError):
-        ids = _parse_evidence_request(raw)
-        assert all(isinstance(i, str) for i in ids)
+@given(body=_with_keys(["attempt", "digest", "bundles", "evidence"]))
+def test_a_proposal_with_hostile_fields_is_refused_or_parsed(body):
+    """Past the key check: the attempt, digest, bundles and evidence digests are each checked."""
+    try:
+        raw = json.dumps(body).encode()
+    except (ValueError, OverflowError):
+        return
+    with contextlib.suppress(ValueError):
+        digest, bundles, digests = _parse_proposal(raw, members=5)
+        assert len(digest) == 32 and len(bundles) <= 5
+        assert all(isinstance(d, str) and len(d) == 66 for d in digests)
 
 
 EVIDENCE_ENTRY = {

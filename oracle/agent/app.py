@@ -7,7 +7,9 @@ the caller's nonce:
     GET  /health[?nonce=0x..32 bytes]    kind "health", epoch 0 -> {node, kind, hw_class, version}
     POST /compute/commit  {epoch, nonce, seed, n, chain_id}   kind "compute"
          -> wire.commit_payload {stage, root, elapsed_s, backend, seed, n}
-    POST /compute/reveal  {challenge_id, salt, k}             the commit's challenge_id
+    POST /compute/reveal  {challenge_id, salt, k}             the commit's challenge_id; once
+                                                              per commitment (409 for another
+                                                              salt or k)
          -> wire.reveal_payload {stage, salt, k, rows: [{index, row, proof}]}
     POST /storage/data    {lease_id, data}                    kind "storage-data", epoch 0,
          nonce uint256(lease_id) -> {lease_id, root, n_chunks, size}
@@ -77,6 +79,10 @@ class Agent:
         default_factory=OrderedDict
     )
     inflight: dict[bytes, asyncio.Future] = field(default_factory=dict)
+    # challenge id -> the (salt, k) its rows were revealed for: one reveal per commitment (a
+    # retry of the same reveal gets the same rows), so nobody can shop for a salt that misses
+    # the rows a prover skipped and show that answer as a pass
+    revealed: OrderedDict[bytes, tuple[bytes, int]] = field(default_factory=OrderedDict)
     compute_slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(1))
 
     def signed(self, cid: bytes, payload: Any) -> web.Response:
@@ -265,6 +271,13 @@ async def compute_reveal(request: web.Request) -> web.Response:
     computation = cached[0]
     if not 1 <= body["k"] <= computation.challenge.n:
         raise BadRequest(f"k: must be in [1, n = {computation.challenge.n}]")
+    asked = (body["salt"], body["k"])
+    if agent.revealed.get(cid, asked) != asked:
+        return _error(409, "this commitment was already revealed for another salt or k")
+    agent.revealed[cid] = asked
+    agent.revealed.move_to_end(cid)  # outlives its computation in the cache
+    while len(agent.revealed) > 4 * agent.settings.compute_cache:
+        agent.revealed.popitem(last=False)
     rows = compute.sample_rows(computation.challenge, computation.root, body["salt"], body["k"])
     reveal = computation.reveal(rows, salt=body["salt"], k=body["k"])
     return agent.signed(cid, wire.reveal_payload(reveal))

@@ -4,9 +4,9 @@ anything. `python -m oracle.bench.hostile_inputs [--inputs 12000] [--epochs 30]`
 1. **Decoders.** Random hostile messages (JSON-like values with huge integers, NaN and
    Infinity, deep nesting, long strings, wrong types; raw garbage bytes; 100,000-level nested
    bodies) go to every decoder that reads bytes from outside: the strict JSON decoder, the wire
-   decoders of node answers (commitment, reveal, beacon, witness list), the committee's bundle,
-   proposal and evidence-request decoders, and the evidence check a member runs on another
-   member's evidence objects (which must back none of them: none carries a node's signature).
+   decoders of node answers (commitment, reveal, beacon, witness list), the committee's bundle
+   and proposal decoders, and the evidence check a member runs on the evidence objects other
+   members serve (which must back none of them: none carries a node's signature).
    A refusal is a ValueError naming the problem; a backed hostile evidence object or anything
    else is a crash.
 2. **The challenge stage over HTTP.** A node whose every answer is a random hostile body (any
@@ -36,7 +36,7 @@ from eth_account import Account
 
 from oracle.agent import Honest, Settings, create_app
 from oracle.committee import evidence as ev
-from oracle.committee.member import _parse_evidence_request, _parse_proposal
+from oracle.committee.member import _parse_proposal
 from oracle.committee.rules import Bundle
 from oracle.protocol import wire
 from oracle.protocol.hardware import NodeKind
@@ -51,7 +51,6 @@ KEYS = {
     "beacon": ["beaconer", "payload", "frequency_hz", "tx_time_ms"],
     "bundle": ["chain_id", "hub", "epoch", "member", "verdicts", "signature"],
     "evidence": ["challenge_id", "request", "responses"],
-    "evidence request": ["challenge_ids"],
 }
 EVIDENCE_FACTS = ev.Facts(CHAIN_ID, 5, lambda node: 0, 64, lambda lease: None)
 
@@ -130,11 +129,6 @@ def throw_at_decoders(rng: random.Random, n: int) -> tuple[Counter, Counter]:
         "beacon": lambda: wire.beacon_from_wire(1, _either(rng, "beacon")),
         "bundle": lambda: Bundle.from_json(_either(rng, "bundle")),
         "proposal": lambda: _parse_proposal(hostile_bytes(rng), 5),
-        "evidence request": lambda: _parse_evidence_request(
-            json.dumps(_either(rng, "evidence request"), default=str).encode()
-            if rng.random() < 0.5
-            else hostile_bytes(rng)
-        ),
         "evidence check": lambda: check_evidence(rng),
     }
     names = sorted(targets)

@@ -45,6 +45,14 @@ def own_evidence(service: OracleService, epoch: int) -> dict[str, dict]:
     return out
 
 
+def evidence_of(service: OracleService, challenge_id: str) -> dict | None:
+    """The evidence object of one of the operator's challenges (None: unknown, or no answer)."""
+    held = service.store.exchange(challenge_id)
+    if held is None or not held[1]:
+        return None
+    return ev.evidence_object(challenge_id, *held)
+
+
 def build(
     service: OracleService,
     epoch: int,

@@ -8,8 +8,9 @@ member runs on it before the verdict counts. Pure: no I/O, no clock.
 
 and its digest keccak256("plinth-evidence-v1" || that JSON). A bundle verdict names the digest
 (``"evidence"``; null when the node sent nothing); the member serves the object itself
-(``POST /committee/epochs/{n}/evidence``) and the leader puts the objects a round needs into
-the proposal, so every member checks the same bytes.
+(``POST /committee/epochs/{n}/evidence`` with the digests), the leader gathers the objects a round
+needs and names them in the proposal, and every member fetches them from the leader and
+checks the same bytes.
 
 **The check** (``check``) proves only what the node itself signed, never what the member says:
 

@@ -1,14 +1,17 @@
 """The committee round over HTTP (aiohttp), for one member; the rules are oracle.committee.rules's.
 
     GET  /committee/epochs/{n}/bundle    this member's signed bundle, once epoch n has ended
-    POST /committee/epochs/{n}/evidence  {"challenge_ids": [...]} -> {"evidence": [objects]}:
-                                         this member's evidence of those verdicts
-                                         (oracle.committee.evidence), once epoch n has ended
-    POST /committee/epochs/{n}/proposal  {"attempt", "digest", "bundles", "evidence"} -> this
-                                         member's signature, or 409 {"refused": [reasons]}
-    GET  /committee/epochs/{n}/proposal  the bundles and evidence of the report settled for
-                                         epoch n (?digest=0x..), so a member that missed the
-                                         round can recompute and adopt it
+    POST /committee/epochs/{n}/evidence  {"digests": [...]} -> {"evidence": [objects]}: the
+                                         evidence objects (oracle.committee.evidence) among
+                                         those this member holds (its own challenges', or
+                                         gathered for a proposal it made or signed), in order,
+                                         up to about 16 MiB a reply; once epoch n has ended
+    POST /committee/epochs/{n}/proposal  {"attempt", "digest", "bundles", "evidence": [digest,
+                                         ...]} -> this member's signature, or 409 {"refused":
+                                         [reasons]}
+    GET  /committee/epochs/{n}/proposal  the bundles and evidence digests of the report
+                                         settled for epoch n (?digest=0x..), so a member that
+                                         missed the round can recompute and adopt it
 
 Every request carries X-Plinth-Member, X-Plinth-Time and X-Plinth-Signature: the member's
 EIP-191 signature of keccak256("plinth-committee-v1" || chain id || hub || method || path ||
@@ -24,8 +27,11 @@ then, for each ended epoch the hub still waits for, lead the current attempt if 
 member's turn: attempt = (seconds since this member saw the epoch end) // leader_timeout_s,
 leader = members[(epoch + attempt) % n]. The leader gathers the bundles, then the evidence
 the round needs (oracle.committee.rules.needed: the verdicts of disputed nodes that claim an
-answer) from the members that hold it, and proposes the report with both; a member refuses a
-proposal that leaves out the evidence of its own such verdicts. A silent leader is replaced
+answer) from the member that holds it, and proposes the report with the bundles and the
+digests of the evidence it holds; each member fetches those objects from the leader (in
+batches of about 16 MiB, so no message grows with the round: a compute answer at n = 4096 is
+about 3 MB) and refuses a proposal whose evidence it cannot obtain or that leaves out the
+evidence of its own such verdicts. A silent leader is replaced
 one timeout later; two leaders racing both reach the hub, which settles the epoch once (the
 loser's transaction reverts with StaleEpoch and it marks the epoch confirmed).
 """
@@ -61,7 +67,7 @@ from oracle.committee.rules import (
 )
 from oracle.protocol import bls
 from oracle.protocol.eip712 import pack_signatures, sign_report
-from oracle.protocol.strict import DecodeError, JsonLimits, decode_json, items
+from oracle.protocol.strict import JsonLimits, decode_json, items
 from oracle.service.api import epoch_param, http_error
 from oracle.service.chain import ChainError
 from oracle.service.pipeline import OracleService
@@ -70,8 +76,10 @@ log = logging.getLogger("plinth.committee")
 AUTH_TAG = b"plinth-committee-v1"
 MAX_SKEW_S = 120.0
 KEEP_EPOCHS = 16  # settled proposals served to members catching up
-MAX_EVIDENCE_IDS = 10_000  # challenge ids in one evidence request
-EVIDENCE_REQUEST_LIMITS = JsonLimits(max_bytes=1 << 20, max_depth=3)
+BATCH_DIGESTS = 1_024  # evidence objects asked for in one request
+BATCH_BYTES = 16 << 20  # a reply stops adding objects past this many bytes of answers
+VIEW_MAX_AGE_S = 5.0  # the committee as read for an evidence request may be this old
+PROPOSAL_TIMEOUT_FACTOR = 3  # a proposal's review fetches evidence: it may take longer
 
 
 @dataclass(frozen=True)
@@ -124,6 +132,13 @@ class Member:
     _builds: dict = field(default_factory=dict)
     _unserved: set[int] = field(default_factory=set)
     _own: dict[int, Bundle] = field(default_factory=dict)
+    _own_index: dict[int, dict[str, str]] = field(default_factory=dict)  # digest -> challenge
+    _client: aiohttp.ClientSession | None = None  # for the fetches a proposal's review needs
+    _current: int = -1  # the latest current epoch seen on the chain
+    # epoch -> digest -> evidence object fetched from a peer (each checked against its digest):
+    # a later attempt of the round, led or reviewed, does not fetch it again
+    _fetched: dict[int, dict[str, dict]] = field(default_factory=dict)
+    _view: tuple[float, View] | None = None  # (monotonic time read, the committee)
 
     def __post_init__(self) -> None:
         self.chain, self.store, self.key = self.service.chain, self.service.store, self.service.key
@@ -199,11 +214,13 @@ class Member:
         app.router.add_get("/committee/epochs/{epoch}/proposal", self.handle_get_proposal)
 
     async def _ended(self, epoch: int) -> None:
+        if epoch < self._current:  # an epoch seen ended stays ended: no RPC per request
+            return
         try:
-            ended = await asyncio.to_thread(self.chain.current_epoch) > epoch
+            self._current = max(self._current, await asyncio.to_thread(self.chain.current_epoch))
         except ChainError as exc:
             raise http_error(web.HTTPServiceUnavailable, f"no chain view: {exc}") from None
-        if not ended:
+        if epoch >= self._current:
             raise http_error(web.HTTPConflict, f"epoch {epoch} has not ended")
 
     async def handle_bundle(self, request: web.Request) -> web.Response:
@@ -219,17 +236,43 @@ class Member:
     async def handle_evidence(self, request: web.Request) -> web.Response:
         epoch = epoch_param(request)
         body = await request.read()
-        view = await self._view_or_503()
+        view = await self._view_or_503(max_age_s=VIEW_MAX_AGE_S)
         self._authenticate(request, body, view.members)
         await self._ended(epoch)
         try:
-            ids = _parse_evidence_request(body)
-        except DecodeError as exc:
+            asked = decode_json(body, JsonLimits(max_bytes=1 << 20, max_depth=3))
+            if not isinstance(asked, dict) or set(asked) != {"digests"}:
+                raise CommitteeError('an evidence request has exactly the key "digests"')
+            digests = _digests(asked["digests"], BATCH_DIGESTS)
+        except ValueError as exc:  # DecodeError and CommitteeError are ValueErrors
             raise http_error(web.HTTPBadRequest, f"malformed evidence request: {exc}") from None
-        held = await asyncio.to_thread(_build.own_evidence, self.service, epoch)
-        return web.json_response(
-            {"evidence": [o for o in held.values() if o["challenge_id"] in ids]}
-        )
+        return web.json_response({"evidence": await asyncio.to_thread(self._batch, epoch, digests)})
+
+    def _held(self, epoch: int, digests: list[str]) -> dict[str, dict]:
+        held = ((d, self.evidence_held(epoch, d)) for d in digests)
+        return {d: obj for d, obj in held if obj is not None}
+
+    def _batch(self, epoch: int, digests: list[str]) -> list[dict]:
+        """The objects of `digests` this member holds, in order, until about BATCH_BYTES."""
+        out, size = [], 0
+        for d in digests:
+            obj = self.evidence_held(epoch, d)
+            if obj is not None:
+                out.append(obj)
+                size += sum(len(r) for r in obj["responses"])
+                if size >= BATCH_BYTES:
+                    break
+        return out
+
+    def evidence_held(self, epoch: int, digest: str) -> dict | None:
+        """The evidence object `digest` of `epoch` if this member holds it: one of its own
+        challenges (its bundle names it), or one it gathered or fetched for a proposal."""
+        if self.own_bundle(epoch) is not None and digest in self._own_index.get(epoch, {}):
+            return _build.evidence_of(self.service, self._own_index[epoch][digest])
+        for _, held in self.proposals.get(epoch, {}).values():
+            if digest in held:
+                return held[digest]
+        return None
 
     async def handle_proposal(self, request: web.Request) -> web.Response:
         epoch = epoch_param(request)
@@ -237,7 +280,7 @@ class Member:
         view = await self._view_or_503()
         leader = self._authenticate(request, body, view.members)
         try:
-            digest, bundles, evidence = await asyncio.to_thread(
+            digest, bundles, digests = await asyncio.to_thread(
                 _parse_proposal, body, len(view.members)
             )
         except ValueError as exc:  # DecodeError and CommitteeError are ValueErrors
@@ -245,7 +288,20 @@ class Member:
             log.warning("%s: malformed proposal for epoch %d from %s: %s", self.address, epoch,
                         leader, exc)  # fmt: skip
             raise http_error(web.HTTPBadRequest, f"malformed proposal: {exc}") from None
-        reasons = await asyncio.to_thread(self._review, epoch, view, digest, bundles, evidence)
+        started = time.perf_counter()
+        evidence = await self._obtain(epoch, leader, digests)
+        fetched = time.perf_counter()
+        missing = set(digests) - set(evidence)
+        if missing:
+            reasons = [
+                f"could not obtain {len(missing)} of the proposal's {len(digests)} evidence "
+                f"objects from {leader} (first: {min(missing)})"
+            ]
+        else:
+            reasons = await asyncio.to_thread(self._review, epoch, view, digest, bundles, evidence)
+        log.info("%s reviewed epoch %d from %s: %d evidence objects in %.2f s, review %.2f s",
+                 self.address, epoch, leader, len(digests), fetched - started,
+                 time.perf_counter() - fetched)  # fmt: skip
         if reasons:
             self.metrics["proposals_refused"] += 1
             log.warning(
@@ -268,7 +324,7 @@ class Member:
             raise http_error(web.HTTPNotFound, f"no proposal with that digest for epoch {epoch}")
         bundles, evidence = held
         return web.json_response(
-            {"bundles": [b.to_json() for b in bundles], "evidence": list(evidence.values())}
+            {"bundles": [b.to_json() for b in bundles], "evidence": sorted(evidence)}
         )
 
     def build(self, epoch: int, bundles: list[Bundle], evidence: dict | None = None):
@@ -284,15 +340,25 @@ class Member:
             if bundle is None:
                 return None
             self._own[epoch] = bundle
+            self._own_index[epoch] = {
+                v["evidence"]: v["challenge_id"] for v in bundle.verdicts if v["evidence"]
+            }
             for old in [e for e in self._own if e < epoch - KEEP_EPOCHS]:
-                del self._own[old]
+                del self._own[old], self._own_index[old]
         return self._own[epoch]
 
-    async def _view_or_503(self) -> View:
+    async def _view_or_503(self, max_age_s: float = 0.0) -> View:
+        """The committee from the chain (or one read at most `max_age_s` ago: the evidence
+        requests of one round come by the dozen)."""
+        now = time.monotonic()
+        if self._view is not None and now - self._view[0] <= max_age_s:
+            return self._view[1]
         try:
-            return await asyncio.to_thread(self.view)
+            view = await asyncio.to_thread(self.view)
         except ChainError as exc:
             raise http_error(web.HTTPServiceUnavailable, f"no chain view: {exc}") from None
+        self._view = (now, view)
+        return view
 
     def _review(
         self, epoch: int, view: View, digest: bytes, bundles: list[Bundle], evidence: dict
@@ -347,9 +413,12 @@ class Member:
         return {"member": self.address, "scheme": "ecdsa", "signature": "0x" + sig.hex()}
 
     # ------------------------------------------------------------------ client side
-    async def _request(self, session, method: str, member: str, path: str, body: bytes = b""):
+    async def _request(
+        self, session, method: str, member: str, path: str, body: bytes = b"",
+        timeout_factor: float = 1,
+    ):  # fmt: skip
         url = self.peers[member] + path
-        timeout = aiohttp.ClientTimeout(total=self.settings.request_timeout_s)
+        timeout = aiohttp.ClientTimeout(total=self.settings.request_timeout_s * timeout_factor)
         headers = self.auth_headers(method, path, body)
         if body:
             headers["Content-Type"] = "application/json"
@@ -402,54 +471,77 @@ class Member:
                 log.warning("epoch %d: dropped a bundle: %s", epoch, exc)
         return valid
 
-    async def _evidence_of(self, session, member: str, epoch: int, wanted: list[dict]) -> list:
-        """`member`'s evidence objects of its verdicts `wanted` (what it serves; nothing if it
-        does not answer)."""
-        if member.lower() == self.address.lower():
-            held = await asyncio.to_thread(_build.own_evidence, self.service, epoch)
-            return list(held.values())
-        peer = next((m for m in self.peers if m.lower() == member), None)
-        if peer is None:
-            return []
-        body = json.dumps({"challenge_ids": [v["challenge_id"] for v in wanted]}).encode()
-        try:
-            status, reply = await self._request(
-                session, "POST", peer, f"/committee/epochs/{epoch}/evidence", body
-            )
-            if status == 200 and isinstance(reply.get("evidence"), list):
-                return reply["evidence"]
-            log.warning("epoch %d: no evidence from %s (%s)", epoch, peer, reply.get("error"))
-        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
-            log.warning("epoch %d: no evidence from %s: %s", epoch, peer, exc or type(exc).__name__)
-        return []
+    async def _fetch(self, session, member: str, epoch: int, digests: list[str]) -> dict:
+        """digest -> object of the `digests` that `member` serves and that are what they name
+        (this member's own are read from its store); missing ones are left out."""
+        out: dict[str, dict] = {}
+        if member.lower() == self.address.lower():  # one worker-thread hop for all of them
+            return await asyncio.to_thread(self._held, epoch, digests)
+        cache = self._fetched.setdefault(epoch, {})
+        for old in [e for e in self._fetched if e < epoch - KEEP_EPOCHS]:
+            del self._fetched[old]
+        out.update({d: cache[d] for d in digests if d in cache})
+        digests = [d for d in digests if d not in cache]
+        peer = next((m for m in self.peers if m.lower() == member.lower()), None)
+        if peer is None or not digests:
+            return out
+        path = f"/committee/epochs/{epoch}/evidence"
+        while digests:  # batches of at most BATCH_DIGESTS digests, about BATCH_BYTES each
+            asked = digests[:BATCH_DIGESTS]
+            body = json.dumps({"digests": asked}).encode()
+            try:
+                status, reply = await self._request(session, "POST", peer, path, body)
+            except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+                log.info("epoch %d: evidence from %s: %s", epoch, peer, exc)
+                break
+            objects = reply.get("evidence") if status == 200 else None
+            if not isinstance(objects, list):
+                log.info("epoch %d: no evidence from %s (%s)", epoch, peer, reply.get("error"))
+                break
+            got = await asyncio.to_thread(_matching, objects[: len(asked)], set(asked))
+            out.update(got)
+            cache.update(got)
+            if not got:
+                break  # it holds none of the rest
+            digests = [d for d in digests if d not in got]
+        return out
 
     async def gather_evidence(self, session, epoch: int, bundles: list[Bundle]) -> dict:
         """digest -> evidence object, for every verdict of `bundles` whose evidence the round
-        needs and whose member served the very object its bundle names."""
+        needs, fetched from the member whose bundle names it (one object per request)."""
         need = needed(bundles)
         got = await asyncio.gather(
-            *(self._evidence_of(session, m, epoch, wanted) for m, wanted in need.items())
-        )
-        out = {}
-        for wanted, objects in zip(need.values(), got, strict=True):
-            digests = {v["evidence"] for v in wanted}
-            ids = {v["challenge_id"] for v in wanted}
-            # only the objects of the challenges asked for are hashed (a peer may send more)
-            asked = [o for o in objects if isinstance(o, dict) and o.get("challenge_id") in ids]
-            for obj in asked[: len(wanted)]:
-                d = await asyncio.to_thread(_digest_or_none, obj)
-                if d in digests:
-                    out[d] = obj
-            missing = len(digests - set(out))
-            if missing:
-                self.metrics["evidence_missing"] += missing
+            *(self._fetch(session, m, epoch, sorted({v["evidence"] for v in wanted}))
+              for m, wanted in need.items())
+        )  # fmt: skip
+        out = {d: obj for objects in got for d, obj in objects.items()}
+        missing = sum(len({v["evidence"] for v in w}) for w in need.values()) - len(out)
+        if missing > 0:
+            self.metrics["evidence_missing"] += missing
+            log.warning("epoch %d: %d evidence objects not served", epoch, missing)
         return out
+
+    async def _obtain(self, epoch: int, leader: str, digests: list[str]) -> dict:
+        """The proposal's evidence objects: this member's own from its store, the rest from
+        the leader that proposed (each checked against its digest)."""
+        own = await self._fetch(None, self.address, epoch, digests)
+        rest = [d for d in digests if d not in own]
+        if rest and self._client is None:
+            self._client = aiohttp.ClientSession()
+        fetched = await self._fetch(self._client, leader, epoch, rest) if rest else {}
+        return {**own, **fetched}
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
 
     async def _ask_signature(self, session, member: str, epoch: int, body: bytes):
         try:
             status, reply = await self._request(
-                session, "POST", member, f"/committee/epochs/{epoch}/proposal", body
-            )
+                session, "POST", member, f"/committee/epochs/{epoch}/proposal", body,
+                timeout_factor=PROPOSAL_TIMEOUT_FACTOR,
+            )  # fmt: skip
         except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
             log.info("epoch %d: %s did not answer: %s", epoch, member, exc or type(exc).__name__)
             return None
@@ -471,6 +563,8 @@ class Member:
             return None
         evidence = await self.gather_evidence(session, epoch, bundles)
         t1 = clock()
+        log.info("epoch %d attempt %d: %d bundles, %d evidence objects gathered in %.2f s",
+                 epoch, attempt, len(bundles), len(evidence), t1 - t0)  # fmt: skip
         build = await asyncio.to_thread(self.build, epoch, bundles, evidence)
         digest = build.digest(self.chain.chain_id, self.hub)
         self.proposals[epoch][digest] = (bundles, evidence)
@@ -478,7 +572,7 @@ class Member:
         t2 = clock()
         body = json.dumps(
             {"attempt": attempt, "digest": "0x" + digest.hex(),
-             "bundles": [b.to_json() for b in bundles], "evidence": list(evidence.values())}
+             "bundles": [b.to_json() for b in bundles], "evidence": sorted(evidence)}
         ).encode()  # fmt: skip
         others = [m for m in view.members if m != self.address and m in self.peers]
         replies = await asyncio.gather(
@@ -486,6 +580,8 @@ class Member:
         )
         own = await asyncio.to_thread(self._signature, view, epoch, digest)
         t3 = clock()
+        log.info("epoch %d attempt %d: %d of %d signatures in %.2f s", epoch, attempt,
+                 1 + sum(1 for r in replies if r), len(view.members), t3 - t2)  # fmt: skip
         post = await asyncio.to_thread(self._post, view, digest, [own, *(r for r in replies if r)])
         t4 = clock()
         self.metrics["round_seconds"] = t4 - t0
@@ -610,7 +706,11 @@ class Member:
                         bundles, chain_id=self.chain.chain_id, hub=self.hub, epoch=epoch,
                         members=view.members, threshold=view.threshold,
                     )  # fmt: skip
-                    return valid, await asyncio.to_thread(_evidence_map, body["evidence"])
+                    digests = _digests(body["evidence"])
+                    evidence = await self._fetch(session, member, epoch, digests)
+                    if set(evidence) != set(digests):
+                        raise CommitteeError("it did not serve all of the proposal's evidence")
+                    return valid, evidence
             except (aiohttp.ClientError, TimeoutError, ValueError, KeyError, TypeError) as exc:
                 log.info("epoch %d: proposal from %s unusable: %s", epoch, member, exc)
         return None
@@ -666,19 +766,6 @@ class Member:
                 await self.lead(session, epoch, attempt)
 
 
-def _parse_evidence_request(body: bytes) -> set:
-    """The challenge ids an evidence request asks for ({"challenge_ids": [...]}, at most
-    MAX_EVIDENCE_IDS); DecodeError with the reason for anything else. An id that names no
-    challenge of this member's simply matches nothing."""
-    asked = decode_json(body, EVIDENCE_REQUEST_LIMITS)
-    if not isinstance(asked, dict) or set(asked) != {"challenge_ids"}:
-        raise DecodeError('an evidence request has exactly the key "challenge_ids"')
-    ids = items(asked["challenge_ids"], "challenge_ids", MAX_EVIDENCE_IDS)
-    if not all(isinstance(i, str) for i in ids):
-        raise DecodeError("challenge ids are strings")
-    return set(ids)
-
-
 def _digest_or_none(obj) -> str | None:
     try:
         return ev.digest(obj)
@@ -686,21 +773,39 @@ def _digest_or_none(obj) -> str | None:
         return None
 
 
-def _evidence_map(objects) -> dict[str, dict]:
-    """digest -> object of a proposal's evidence list (a list of at most MAX_VERDICTS
-    objects; what each proves is oracle.committee.evidence.check's to say)."""
+def _is_digest(value) -> bool:
+    return (
+        isinstance(value, str)
+        and len(value) == 66
+        and value[:2] == "0x"
+        and all(c in "0123456789abcdef" for c in value[2:])
+    )
+
+
+def _matching(objects: list, asked: set[str]) -> dict[str, dict]:
+    """digest -> object of the `objects` (a peer's reply) that are among the `asked` digests."""
     out = {}
-    for obj in items(objects, "evidence", MAX_VERDICTS):
-        if not isinstance(obj, dict):
-            raise CommitteeError("every evidence item must be an object")
-        out[ev.digest(obj)] = obj
+    for obj in objects:
+        d = _digest_or_none(obj)
+        if d in asked and isinstance(obj, dict):
+            out[d] = obj
     return out
 
 
-def _parse_proposal(body: bytes, members: int) -> tuple[bytes, list[Bundle], dict[str, dict]]:
-    """A proposal's digest, bundles and evidence (by digest), decoded strictly; ValueError
-    (with the reason) for anything outside the schema: {"attempt": int, "digest": hex32,
-    "bundles": [bundle...], "evidence": [evidence object...]}."""
+def _digests(values, limit: int = MAX_VERDICTS) -> list[str]:
+    """Evidence digests (a proposal's, or an evidence request's): a list of at most `limit`
+    distinct lowercase 0x-hex32 strings (what each object proves is
+    oracle.committee.evidence.check's to say)."""
+    out = items(values, "evidence", limit)
+    if not all(_is_digest(d) for d in out) or len(set(out)) != len(out):
+        raise CommitteeError("evidence must be distinct digests, 32 bytes of lowercase 0x-hex")
+    return out
+
+
+def _parse_proposal(body: bytes, members: int) -> tuple[bytes, list[Bundle], list[str]]:
+    """A proposal's digest, bundles and evidence digests, decoded strictly; ValueError (with
+    the reason) for anything outside the schema: {"attempt": int, "digest": hex32, "bundles":
+    [bundle...], "evidence": [hex32...]}."""
     proposal = decode_json(body, BODY_LIMITS)
     keys = {"attempt", "digest", "bundles", "evidence"}
     if not isinstance(proposal, dict) or set(proposal) != keys:
@@ -713,7 +818,7 @@ def _parse_proposal(body: bytes, members: int) -> tuple[bytes, list[Bundle], dic
     return (
         _bytes32(proposal["digest"]),
         [Bundle.from_json(b) for b in bundles],
-        _evidence_map(proposal["evidence"]),
+        _digests(proposal["evidence"]),
     )
 
 

@@ -43,10 +43,10 @@ backs nothing of one's own):
 
 - **Fraud proven by evidence** (InvalidCompute, StorageAuditFailed) slashes the node whoever
   holds it: a node may cheat on one member's challenge only.
-- **Offline** when more than half of the views got no answer at all and no member shows one
-  of the node's signed answers, judged on all of those members' tries together
-  (OFFLINE_MIN_ATTEMPTS of them; each challenge is tried several times with fresh nonces
-  before it counts as unanswered).
+- **Offline** when more than half of the views got no answer at all, each over at least
+  OFFLINE_MIN_ATTEMPTS tries of its own (a sweep and its recheck later in the epoch: each
+  challenge is tried several times with fresh nonces before it counts as unanswered), and no
+  member shows one of the node's signed answers.
 - **Any other slash** (MissedDeadline, LocationSpoofed) when more than half of the views slash
   the node (the most common reason, from the first such member's verdicts): one member, the
   leader included, cannot slash a node the others saw working.
@@ -417,12 +417,16 @@ def _combine(
         if full[m].slash_reason in _PROVEN:
             return full[m]
     scored = {m: score_node(epoch, v, params, slashable=False) for m, v in views.items()}
-    silent = [m for m in views if scored[m].answered == 0]
+    # Silent views that tried enough by themselves (a sweep and its recheck, later in the
+    # epoch: OFFLINE_MIN_ATTEMPTS tries): a majority of them, and nobody showing a signed
+    # answer, is Offline.
+    silent = [
+        m for m in views
+        if scored[m].answered == 0
+        and sum(r.attempts for r in views[m].verdicts) >= params.offline_min_attempts
+    ]  # fmt: skip
     if 2 * len(silent) > n and not alive:
-        # A majority got no answer at all and nobody shows one: Offline is judged on all of
-        # their tries together.
-        tries = tuple(r for m in silent for r in views[m].verdicts)
-        offline = score_node(epoch, replace(views[silent[0]], verdicts=tries), params)
+        offline = score_node(epoch, views[silent[0]], params)
         if offline.slash_reason == SlashReason.OFFLINE:
             return offline
     slashing = {

@@ -186,6 +186,10 @@ class Chain:
     def current_epoch(self) -> int:
         return self.call("Marketplace", "currentEpoch")
 
+    def timestamp(self) -> int:
+        """The latest block's timestamp: the chain's clock."""
+        return int(self._rpc(lambda: self.w3.eth.get_block("latest")["timestamp"], "eth_getBlock"))
+
     def epoch_start(self, epoch: int) -> int:
         return self.deployment.genesis + epoch * self.deployment.epoch_duration
 

@@ -19,6 +19,7 @@ import asyncio
 import logging
 import time
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import aiohttp
@@ -191,9 +192,11 @@ class OracleService:
             )
             if wireless:
                 outcomes += await self._coverage_round(epoch, seed, wireless, session)
+            # silent before a restart too: the recheck is still owed to them
             outcomes += await self._recheck(
-                epoch, seed, session, nodes, leases, outcomes, writes.put_nowait, first_sweep
-            )
+                epoch, seed, session, nodes, leases, [*recorded, *outcomes], writes.put_nowait,
+                first_sweep,
+            )  # fmt: skip
         finally:
             writes.put_nowait(None)
             await writer
@@ -213,17 +216,9 @@ class OracleService:
         check: the round's coverage was judged already). Outcomes go to `on_done` as they
         arrive, as in the first sweep; `waiting` is set while the recheck waits."""
         silent = silent_nodes(outcomes)
-        if not silent:
+        if not silent or self.settings.recheck_after_s == 0:
             return []
-        delay = self.settings.recheck_after_s
-        if delay is None:
-            start, end = await asyncio.gather(
-                asyncio.to_thread(self.chain.epoch_start, epoch),
-                asyncio.to_thread(self.chain.epoch_start, epoch + 1),
-            )
-            delay = max(end - start, 0) / 3
-        if delay <= 0:
-            return []
+        delay = await asyncio.to_thread(self._recheck_delay, epoch)
         log.info("epoch %d: %d silent nodes, challenged again in %.0f s", epoch, len(silent), delay)
         waiting.set()
         await asyncio.sleep(delay)
@@ -249,6 +244,20 @@ class OracleService:
             jobs.append(liveness)
         self.metrics["rechecked_nodes"] += len(silent)
         return await challenge_all(jobs, self.settings.concurrency, on_done=on_done)
+
+    def _recheck_delay(self, epoch: int) -> float:
+        """recheck_after_s (None: a third of the epoch), shortened so that the recheck and all
+        of its tries end before the epoch does on the chain's clock (at once if they cannot)."""
+        limits = self.settings.limits
+        start, end = self.chain.epoch_start(epoch), self.chain.epoch_start(epoch + 1)
+        delay = self.settings.recheck_after_s
+        if delay is None:
+            delay = max(end - start, 0) / 3
+        tries = limits.attempts * limits.timeout_s + limits.backoff_s * (
+            2 ** max(limits.attempts - 1, 0) - 1
+        )
+        left = end - self.chain.timestamp() - tries
+        return max(min(delay, left), 0.0)
 
     async def _write_outcomes(self, epoch: int, writes: asyncio.Queue) -> None:
         while True:
@@ -385,9 +394,10 @@ class OracleService:
             )
 
 
-def silent_nodes(outcomes: list[Outcome]) -> set[str]:
-    """The nodes (lowercase) none of whose challenges got an answer (oracle.service.score's
-    NO_ANSWER reasons). Witness verdicts are about reports, not answers, and do not count."""
+def silent_nodes(outcomes: Iterable[Outcome | Verdict]) -> set[str]:
+    """The nodes (lowercase) none of whose challenges (outcomes, or verdicts already stored)
+    got an answer (oracle.service.score's NO_ANSWER reasons). Witness verdicts are about
+    reports, not answers, and do not count."""
     answered: dict[str, bool] = {}
     for o in outcomes:
         if o.kind != "witness":

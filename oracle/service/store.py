@@ -511,6 +511,13 @@ class Store:
             out[cid][1].append(bytes(body))
         return out
 
+    def exchange(self, challenge_id: str) -> tuple[dict, list[bytes]] | None:
+        """(the request as sent, the node's answers as exact bytes) of one challenge."""
+        row = self._db.execute(
+            "SELECT request FROM challenges WHERE id = ?", (challenge_id,)
+        ).fetchone()
+        return None if row is None else (json.loads(row[0]), self.responses(challenge_id))
+
     def responses(self, challenge_id: str) -> list[bytes]:
         rows = self._db.execute(
             "SELECT body FROM responses WHERE challenge_id = ? ORDER BY seq", (challenge_id,)

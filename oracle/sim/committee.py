@@ -110,7 +110,7 @@ async def start_committee(
     rpc_url: str,
     *,
     compute_n: int = 128,
-    leader_timeout_s: float = 3.0,
+    leader_timeout_s: float = 10.0,
     start_loops: bool = True,
     spacing_s: float = 0.0,
     member_class: Callable[[str], type[Member]] = lambda address: Member,

@@ -10,8 +10,8 @@ the code that must refuse it.
   verdicts (never slashed: nothing it sends proves fraud) and go on with everyone else.
 - `HostileMember`: a committee member that signs a valid bundle with invented verdicts: a dozen
   timeouts for an honest node (to cut its reward) and a dozen passes for an offline node (to
-  pay it). Its bundle is well formed and signed, so only the committee's combining rule stands
-  between it and the report.
+  pay it). Its bundle is well formed and signed, so only the committee's rules stand between it
+  and the report: its passes name evidence nobody signed, its timeouts are outvoted.
 """
 
 from __future__ import annotations
