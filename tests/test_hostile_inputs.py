@@ -383,3 +383,26 @@ def test_an_error_body_that_looks_like_an_index_still_yields_a_bundle(tmp_path):
     bundle = sign_bundle(operator, CHAIN, "0x" + "22" * 20, 5, list(entries.values()))
     assert Bundle.from_json(bundle.to_json()) == bundle
     store.close()
+
+
+# A member's reply to a proposal (its signature) is read by the leader: any shape is dropped,
+# none raises (one hostile member must not stall a round it is asked to sign).
+REPLY_KEYS = ["member", "scheme", "signature", "pk2"]
+
+
+@EXAMPLES
+@given(replies=st.lists(st.one_of(values, _with_keys(REPLY_KEYS)), max_size=4),
+       scheme=st.sampled_from(["ecdsa", "bls"]))  # fmt: skip
+def test_the_leader_drops_hostile_signature_replies_without_raising(replies, scheme):
+    import types
+
+    from oracle.committee.member import Member, View
+
+    members = [Account.create().address for _ in range(4)]
+    view = View(1, 3, members, scheme)
+    leader = types.SimpleNamespace(
+        chain=types.SimpleNamespace(committee_bls_keys=lambda: [(1, 2)] * len(members))
+    )
+    leader._bls_post = lambda *a: Member._bls_post(leader, *a)
+    replies = [r if isinstance(r, dict) else {"signature": r} for r in replies]
+    assert Member._post(leader, view, b"\x01" * 32, replies) is None  # nothing valid: no post

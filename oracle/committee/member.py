@@ -633,7 +633,7 @@ class Member:
                 pk2 = bls.decode_g2(bytes.fromhex(r["pk2"].removeprefix("0x")))
                 x, y = keys[who]
                 pk1 = bls.decode_g1(x.to_bytes(32, "big") + y.to_bytes(32, "big"))
-            except (KeyError, ValueError) as exc:
+            except (KeyError, ValueError, TypeError, AttributeError) as exc:  # any shape
                 log.warning("dropped a BLS reply: %s", exc)
                 continue
             parts[who] = (pk1, pk2, sigma)
