@@ -228,6 +228,7 @@ class Member:
         view = await self._view_or_503()
         self._authenticate(request, b"", view.members)
         await self._ended(epoch)
+        await self.service.swept(self.settings.request_timeout_s / 2)  # see handle_proposal
         bundle = await asyncio.to_thread(self.own_bundle, epoch)
         if bundle is None:
             raise http_error(web.HTTPNotFound, f"no observations for epoch {epoch}")
@@ -239,6 +240,7 @@ class Member:
         view = await self._view_or_503(max_age_s=VIEW_MAX_AGE_S)
         self._authenticate(request, body, view.members)
         await self._ended(epoch)
+        await self.service.swept(self.settings.request_timeout_s / 2)  # see handle_proposal
         try:
             asked = decode_json(body, JsonLimits(max_bytes=1 << 20, max_depth=3))
             if not isinstance(asked, dict) or set(asked) != {"digests"}:
@@ -288,6 +290,8 @@ class Member:
             log.warning("%s: malformed proposal for epoch %d from %s: %s", self.address, epoch,
                         leader, exc)  # fmt: skip
             raise http_error(web.HTTPBadRequest, f"malformed proposal: {exc}") from None
+        # this member's own challenges first: the review would delay the answers it times
+        await self.service.swept(self.settings.request_timeout_s)
         started = time.perf_counter()
         evidence = await self._obtain(epoch, leader, digests)
         fetched = time.perf_counter()
@@ -553,6 +557,7 @@ class Member:
     async def lead(self, session, epoch: int, attempt: int) -> bytes | None:
         """Runs one attempt of the round as leader; returns the transaction hash if it posted."""
         clock = time.perf_counter
+        await self.service.swept(self.settings.request_timeout_s)  # see handle_proposal
         t0 = clock()
         view = await asyncio.to_thread(self.view)
         bundles = await self.gather(session, epoch, view)

@@ -16,6 +16,7 @@ once the hub settled it (`adopt`), and posted with the members' signatures
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import defaultdict
@@ -104,6 +105,9 @@ class OracleService:
         self.submitter = Submitter(chain, store, key, self.metrics, cosigners=cosigners)
         # epoch -> (the task challenging it, set once its first sweep is done)
         self._challenging: dict[int, tuple[asyncio.Task, asyncio.Event]] = {}
+        # other operators' services on this machine (the simulation runs a whole committee in
+        # one process): `swept` waits for their sweeps too, since they share the CPU
+        self.co_located: tuple[OracleService, ...] = ()
 
     async def challenge_current(
         self, epoch: int, session: aiohttp.ClientSession, slot: int = 0
@@ -123,6 +127,20 @@ class OracleService:
             await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
         finally:
             waiter.cancel()
+
+    async def swept(self, timeout_s: float) -> None:
+        """Returns once no first sweep is running (at most `timeout_s` later): a member reviews
+        another's proposal after its own challenges are out, so the review's work does not
+        delay the answers it is timing."""
+        waits = [
+            e.wait()
+            for service in (self, *self.co_located)
+            for _, e in service._challenging.values()
+            if not e.is_set()
+        ]
+        if waits:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.gather(*waits), timeout_s)
 
     def _challenged(self, epoch: int, task: asyncio.Task) -> None:
         self._challenging.pop(epoch, None)
