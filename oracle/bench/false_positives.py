@@ -98,8 +98,8 @@ from oracle.service.challenge import (
     challenge_all,
     challenge_compute,
     challenge_coverage,
+    challenge_liveness,
     challenge_storage,
-    challenge_witnesses,
     with_retries,
 )
 from oracle.service.pipeline import PipelineSettings, challenge_row, silent_nodes, verdict_of
@@ -353,18 +353,12 @@ class Bench:
             if only is not None and n.node.lower() not in only:
                 continue
             if only is not None and n.kind == NodeKind.WIRELESS:
-
-                async def liveness(n=n) -> Outcome:
-                    async def once() -> Outcome:
-                        out, _ = await challenge_witnesses(
-                            http, n.endpoint, chain_id=CHAIN_ID, node=n.node, epoch=epoch,
-                            epoch_seed=seed, limits=self.limits, member=member,
-                        )  # fmt: skip
-                        return out
-
-                    return await with_retries(once, self.limits)
-
-                jobs.append(liveness)
+                jobs.append(
+                    lambda n=n: challenge_liveness(
+                        http, n.endpoint, chain_id=CHAIN_ID, node=n.node, epoch=epoch,
+                        epoch_seed=seed, limits=self.limits, member=member,
+                    )
+                )  # fmt: skip
                 continue
             common = dict(
                 chain_id=CHAIN_ID, node=n.node, epoch=epoch, epoch_seed=seed, limits=self.limits,

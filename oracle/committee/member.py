@@ -60,6 +60,7 @@ from oracle.committee.rules import (
     MAX_VERDICTS,
     Bundle,
     CommitteeError,
+    is_hex32,
     leader_of,
     needed,
     refusals,
@@ -778,15 +779,6 @@ def _digest_or_none(obj) -> str | None:
         return None
 
 
-def _is_digest(value) -> bool:
-    return (
-        isinstance(value, str)
-        and len(value) == 66
-        and value[:2] == "0x"
-        and all(c in "0123456789abcdef" for c in value[2:])
-    )
-
-
 def _matching(objects: list, asked: set[str]) -> dict[str, dict]:
     """digest -> object of the `objects` (a peer's reply) that are among the `asked` digests."""
     out = {}
@@ -802,7 +794,7 @@ def _digests(values, limit: int = MAX_VERDICTS) -> list[str]:
     distinct lowercase 0x-hex32 strings (what each object proves is
     oracle.committee.evidence.check's to say)."""
     out = items(values, "evidence", limit)
-    if not all(_is_digest(d) for d in out) or len(set(out)) != len(out):
+    if not all(is_hex32(d) for d in out) or len(set(out)) != len(out):
         raise CommitteeError("evidence must be distinct digests, 32 bytes of lowercase 0x-hex")
     return out
 

@@ -140,7 +140,7 @@ def _verdict(v: Any) -> dict:
             raise CommitteeError(f"verdict {k} must be a string of at most {limit} characters")
     if not is_address(v["node"]) or v["node"] != v["node"].lower():
         raise CommitteeError(f"verdict node must be a lowercase address, got {v['node']!r}")
-    if not _is_hex32(v["challenge_id"]):
+    if not is_hex32(v["challenge_id"]):
         raise CommitteeError("verdict challenge_id must be 32 bytes of lowercase 0x-hex")
     if v["kind"] not in KINDS:
         raise CommitteeError(f"verdict kind must be one of {sorted(KINDS)}")
@@ -153,12 +153,13 @@ def _verdict(v: Any) -> dict:
     _int(v["coverage_micro"], "coverage_micro", MAX_COVERAGE_MICRO)
     if _int(v["attempts"], "attempts", MAX_ATTEMPTS) < 1:
         raise CommitteeError("verdict attempts must be at least 1")
-    if v["evidence"] is not None and not _is_hex32(v["evidence"]):
+    if v["evidence"] is not None and not is_hex32(v["evidence"]):
         raise CommitteeError("verdict evidence must be null or 32 bytes of lowercase 0x-hex")
     return v
 
 
-def _is_hex32(value: Any) -> bool:
+def is_hex32(value: Any) -> bool:
+    """32 bytes of lowercase 0x-hex (a challenge id, an evidence digest)."""
     return (
         isinstance(value, str)
         and len(value) == 66

@@ -469,6 +469,18 @@ async def challenge_witnesses(
     return out, reports
 
 
+async def challenge_liveness(session, endpoint: str, *, limits: Limits, **fields) -> Outcome:
+    """A wireless node's witness-list request alone, with its retries: the recheck's liveness
+    check (the reports are unused; the round's coverage was judged already). `fields` are
+    challenge_witnesses's."""
+
+    async def once() -> Outcome:
+        out, _ = await challenge_witnesses(session, endpoint, limits=limits, **fields)
+        return out
+
+    return await with_retries(once, limits)
+
+
 async def challenge_coverage(
     session,
     nodes: Mapping[str, tuple[str, coverage.RadioClaim]],

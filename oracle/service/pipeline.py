@@ -35,8 +35,8 @@ from oracle.service.challenge import (
     challenge_all,
     challenge_compute,
     challenge_coverage,
+    challenge_liveness,
     challenge_storage,
-    challenge_witnesses,
     with_retries,
 )
 from oracle.service.report import EpochBuild
@@ -249,17 +249,12 @@ class OracleService:
                 jobs += self._jobs_for(n, leases, epoch, seed, session)
                 continue
 
-            async def liveness(n=n) -> Outcome:
-                async def once() -> Outcome:
-                    out, _ = await challenge_witnesses(
-                        session, n.endpoint, chain_id=self.chain.chain_id, node=n.node,
-                        epoch=epoch, epoch_seed=seed, limits=limits, member=self.key.address,
-                    )  # fmt: skip
-                    return out
-
-                return await with_retries(once, limits)
-
-            jobs.append(liveness)
+            jobs.append(
+                lambda n=n: challenge_liveness(
+                    session, n.endpoint, chain_id=self.chain.chain_id, node=n.node, epoch=epoch,
+                    epoch_seed=seed, limits=limits, member=self.key.address,
+                )
+            )  # fmt: skip
         self.metrics["rechecked_nodes"] += len(silent)
         return await challenge_all(jobs, self.settings.concurrency, on_done=on_done)
 
