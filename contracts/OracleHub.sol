@@ -15,18 +15,18 @@ import {CodeStore} from "./lib/CodeStore.sol";
 /// @title OracleHub
 /// @notice k-of-n EIP-712 epoch reports from the oracle committee, settled once per epoch, signed
 /// with ECDSA or aggregated with BLS on BN254.
-/// @dev Gas: one cold SLOAD for all the hub's state (packed), no fresh storage slot per epoch
-/// (the distributor keeps a ring of two roots). ECDSA: one ecrecover and one cold SLOAD per
-/// signature. BLS: hash to G1 (a modexp per try, or a mulmod per try with the caller's hint),
-/// two ecMul, one 2-pair pairing, and the committee's keys read from a CodeStore (one cold
-/// account for the aggregate key, then an ecAdd and a 64-byte copy per non-signer: about
+/// @dev Gas: two cold SLOADs (the hub's packed state and the last digest), no fresh storage slot
+/// per epoch (the last digest is overwritten; the distributor keeps a ring of two roots).
+/// ECDSA: one ecrecover and one cold SLOAD per signature. BLS: hash to G1 (a modexp per try,
+/// or a mulmod per try with the caller's hint), two ecMul, one 2-pair pairing, and the
+/// committee's keys read from a CodeStore (one cold account for the aggregate key, then an ecAdd and a 64-byte copy per non-signer: about
 /// 1,000 to 1,500 gas each with the bitmap walk, docs/gas.md).
 contract OracleHub is IOracleHub, Governed, EpochClock, EIP712, ReentrancyGuardTransient {
     // ---------------------------------------------------------------- constants
     bytes32 private constant _SLASH_TYPEHASH =
         keccak256("SlashRequest(address node,uint8 reason,uint256 leaseId,uint64 chunkIndex,bytes32 evidence)");
     bytes32 private constant _REPORT_TYPEHASH = keccak256(
-        "EpochReport(uint64 epoch,uint64 committeeVersion,bytes32 rewardsRoot,uint256 totalRewards,bytes32 resultsRoot,SlashRequest[] slashes)SlashRequest(address node,uint8 reason,uint256 leaseId,uint64 chunkIndex,bytes32 evidence)"
+        "EpochReport(uint64 epoch,bytes32 parent,uint64 committeeVersion,bytes32 rewardsRoot,uint256 totalRewards,bytes32 resultsRoot,SlashRequest[] slashes)SlashRequest(address node,uint8 reason,uint256 leaseId,uint64 chunkIndex,bytes32 evidence)"
     );
     /// @dev secp256k1n / 2: signatures with a larger s are the malleable twin of a valid one.
     uint256 private constant _HALF_N = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0;
@@ -58,6 +58,8 @@ contract OracleHub is IOracleHub, Governed, EpochClock, EIP712, ReentrancyGuardT
     IRewardsDistributor private immutable _distributor;
     ISlashingManager private immutable _slashing;
     HubState private _state;
+    /// @dev The digest of the last report accepted: one slot, overwritten by each report.
+    bytes32 private _lastDigest;
     address[] private _members;
     mapping(address member => uint64 version) private _memberVersion;
     /// @dev The G1 key each operator registered last (with a proof of possession).
@@ -168,6 +170,7 @@ contract OracleHub is IOracleHub, Governed, EpochClock, EIP712, ReentrancyGuardT
                 abi.encode(
                     _REPORT_TYPEHASH,
                     report.epoch,
+                    report.parent,
                     report.committeeVersion,
                     report.rewardsRoot,
                     report.totalRewards,
@@ -181,6 +184,11 @@ contract OracleHub is IOracleHub, Governed, EpochClock, EIP712, ReentrancyGuardT
     /// @inheritdoc IOracleHub
     function domainSeparator() external view returns (bytes32) {
         return _domainSeparatorV4();
+    }
+
+    /// @inheritdoc IOracleHub
+    function lastDigest() external view returns (bytes32) {
+        return _lastDigest;
     }
 
     /// @inheritdoc IOracleHub
@@ -246,6 +254,8 @@ contract OracleHub is IOracleHub, Governed, EpochClock, EIP712, ReentrancyGuardT
         if (epoch >= current) revert EpochNotEnded(epoch, current);
         if (epoch < st.nextEpoch) revert StaleEpoch(epoch, st.nextEpoch);
         if (epoch - st.nextEpoch > MAX_EPOCH_GAP) revert EpochGapTooLarge(epoch, st.nextEpoch);
+        bytes32 last = _lastDigest;
+        if (report.parent != last) revert WrongParent(report.parent, last);
         if (report.committeeVersion != st.committeeVersion) {
             revert WrongCommitteeVersion(report.committeeVersion, st.committeeVersion);
         }
@@ -349,6 +359,7 @@ contract OracleHub is IOracleHub, Governed, EpochClock, EIP712, ReentrancyGuardT
     function _settle(EpochReport calldata report, bytes32 digest) private {
         uint64 epoch = report.epoch;
         _state.nextEpoch = epoch + 1;
+        _lastDigest = digest;
         emit ReportAccepted(
             epoch, digest, report.rewardsRoot, report.resultsRoot, report.totalRewards, report.slashes.length, msg.sender
         );

@@ -15,7 +15,10 @@ import {BN254} from "../contracts/lib/BN254.sol";
 /// with the signatures of at least t members, in one of the two schemes below.
 ///
 /// Epochs are settled once and in increasing order: a report is for an epoch that has ended,
-/// at or after `nextEpoch`, at most MAX_EPOCH_GAP epochs ahead (skipped epochs emit nothing).
+/// at or after `nextEpoch`, at most MAX_EPOCH_GAP epochs ahead (skipped epochs emit nothing),
+/// and names as its `parent` the digest of the last report accepted (`lastDigest`): the
+/// committee may sign several ended epochs at once, and a report signed before an earlier one
+/// settled (its cumulative rewards without that epoch's) can no longer be posted.
 /// On acceptance the hub mints the epoch's rewards (within the demand-based budget) into the
 /// distributor, publishes the rewards root and queues the slashes. The report's digest is an
 /// indexed topic of ReportAccepted (not stored: the oracles read it from the log). Per-report sanity caps:
@@ -48,6 +51,9 @@ interface IOracleHub is IEpochClock {
 
     struct EpochReport {
         uint64 epoch;
+        /// The digest of the report this one builds on (the last one accepted; zero before the
+        /// first): its cumulative rewards and reputations are that report's plus this epoch's.
+        bytes32 parent;
         uint64 committeeVersion;
         bytes32 rewardsRoot;
         uint256 totalRewards;
@@ -57,6 +63,9 @@ interface IOracleHub is IEpochClock {
 
     error EpochNotEnded(uint64 epoch, uint64 currentEpoch);
     error StaleEpoch(uint64 epoch, uint64 nextEpoch);
+    /// @notice The report builds on `given`, but the last report accepted is `expected`: it was
+    /// signed before an earlier epoch settled, so its cumulative rewards leave that epoch out.
+    error WrongParent(bytes32 given, bytes32 expected);
     error EpochGapTooLarge(uint64 epoch, uint64 nextEpoch);
     error WrongCommitteeVersion(uint64 given, uint64 current);
     error TooManySlashes(uint256 count, uint256 max);
@@ -162,6 +171,9 @@ interface IOracleHub is IEpochClock {
     function committeeBlsKeys() external view returns (BN254.G1Point[] memory);
     /// @notice The lowest epoch a report can be for.
     function nextEpoch() external view returns (uint64);
+    /// @notice The digest of the last report accepted (zero before the first): the `parent`
+    /// the next report must name.
+    function lastDigest() external view returns (bytes32);
     function maxSlashesPerReport() external view returns (uint16);
     function MAX_COMMITTEE() external view returns (uint256);
     function MAX_EPOCH_GAP() external view returns (uint64);

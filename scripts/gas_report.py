@@ -118,7 +118,13 @@ class Bench:
         elif root is None:
             root, total = ZERO, 0
         rep = EpochReport(
-            epoch, self.s.hub.committeeVersion(), root, total, b"\x11" * 32, tuple(slashes)
+            epoch,
+            self.s.hub.committeeVersion(),
+            root,
+            total,
+            b"\x11" * 32,
+            tuple(slashes),
+            parent=bytes(self.s.hub.lastDigest()),
         )
         signing = members[: len(members) if signers is None else signers]
         if self.s.hub.scheme() == BLS:

@@ -210,14 +210,17 @@ def make_report(
     slashes: tuple[SlashRequest, ...] = (),
     results_root: bytes = b"\x01" * 32,
     version: int | None = None,
+    parent: bytes | None = None,
 ) -> tuple[EpochReport, RewardsTree]:
-    """An EpochReport over cumulative `rewards` (account -> amount) for `epoch`."""
+    """An EpochReport over cumulative `rewards` (account -> amount) for `epoch`, building on
+    `parent` (default: the last report the hub accepted)."""
     tree = RewardsTree(rewards or {})
     if total is None:
         already = suite.distributor.totalPublished()
         total = sum(tree.amounts.values()) - already
     report = EpochReport(
         epoch=epoch,
+        parent=bytes(suite.hub.lastDigest()) if parent is None else parent,
         committee_version=suite.hub.committeeVersion() if version is None else version,
         rewards_root=tree.root,
         total_rewards=total,

@@ -16,6 +16,7 @@ from test_oracle_e2e import onboard, start_agent
 
 from oracle.agent import Honest
 from oracle.protocol.hardware import NodeKind
+from oracle.service.chain import ChainError
 from oracle.service.report import build_epoch
 from oracle.sim.committee import start_committee
 
@@ -244,6 +245,42 @@ async def test_a_member_that_did_not_adopt_the_previous_report_does_not_sign(sui
     assert laggard.metrics["proposals_refused"] == 1
     signers = nxt.posted[epoch + 1].signers if epoch + 1 in nxt.posted else ()
     assert laggard.address not in signers
+
+
+@pytest.mark.asyncio
+async def test_a_report_signed_before_an_earlier_epoch_settled_cannot_settle(
+    suite, network, monkeypatch
+):
+    # Two epochs end; the committee signs the later one first (its rounds run concurrently),
+    # built without the earlier epoch's rewards; the earlier one settles; the later report,
+    # posted now, would drop those rewards from the cumulative root. The hub refuses it
+    # (WrongParent) and the next attempt builds on the settled report.
+    committee, epoch, _ = network
+    for m in committee.members:
+        await m.service.challenge_epoch(epoch + 1, committee.session)
+    advance_to_epoch(suite, epoch + 2)
+    later = committee.leader(epoch + 1, 0)
+    held = []
+    submit = later.service.submitter.submit
+    monkeypatch.setattr(
+        later.service.submitter, "submit", lambda e, build, post=None: held.append((build, post))
+    )
+    await later.lead(committee.session, epoch + 1, 0)
+    monkeypatch.undo()
+    ((build, post),) = held
+    assert post is not None and build.report.parent == bytes(32)  # a quorum signed it
+    assert await committee.leader(epoch, 0).lead(committee.session, epoch, 0) is not None
+    for m in committee.members:
+        assert await m.adopt(committee.session, epoch)
+    with pytest.raises(ChainError, match="WrongParent"):  # refused before it is sent
+        submit(epoch + 1, build, post)
+    assert suite.hub.nextEpoch() == epoch + 1 and not accepted(suite, epoch + 1)
+    assert await committee.leader(epoch + 1, 1).lead(committee.session, epoch + 1, 1) is not None
+    settled = "0x" + bytes(accepted(suite, epoch)[0].digest).hex()
+    for m in committee.members:
+        assert await m.adopt(committee.session, epoch + 1)
+        assert m.store.report_for(epoch + 1)["report"]["parent"] == settled
+        assert m.metrics["adopt_mismatch"] == 0
 
 
 @pytest.mark.asyncio

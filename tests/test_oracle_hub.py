@@ -96,6 +96,7 @@ def test_reportDigest_equals_python_digest_when_report_has_n_slashes(suite, n_sl
         total_rewards=2**255 + 1,
         results_root=keccak(b"results"),
         slashes=some_slashes(n_slashes),
+        parent=keccak(b"parent"),
     )
     onchain = suite.hub.reportDigest(report.as_tuple())
     assert bytes(onchain) == report_digest(report, chain.chain_id, suite.hub.address)
@@ -110,6 +111,7 @@ def test_reportDigest_changes_when_any_field_changes(suite):
     base = EpochReport(3, 1, keccak(b"a"), 10, keccak(b"b"), some_slashes(2))
     variants = [
         replace(base, epoch=4),
+        replace(base, parent=keccak(b"parent")),
         replace(base, committee_version=2),
         replace(base, rewards_root=keccak(b"c")),
         replace(base, total_rewards=11),
@@ -361,6 +363,28 @@ def test_submitReport_reverts_StaleEpoch_when_epoch_before_next_epoch(suite, ora
     older, _ = make_report(suite, start)
     with reverts(suite.hub.StaleEpoch, epoch=start, nextEpoch=start + 2):
         submit(suite, older, oracles[:3], sender=outsider)
+
+
+def test_submitReport_reverts_WrongParent_when_signed_before_an_earlier_epoch_settled(
+    suite, oracles, outsider
+):
+    # The committee signs two ended epochs at once; the later one, built before the earlier
+    # settled, leaves the earlier epoch's rewards out of its cumulative root.
+    start = suite.hub.nextEpoch()
+    advance_to_epoch(suite, start + 2)
+    first_parent = bytes(suite.hub.lastDigest())
+    earlier, _ = make_report(suite, start, rewards={outsider.address: 5})
+    later, _ = make_report(suite, start + 1, rewards={outsider.address: 7}, total=7)
+    assert later.parent == first_parent
+    tx = submit(suite, earlier, oracles[:3], sender=outsider)
+    settled = bytes(tx.decode_logs(suite.hub.ReportAccepted)[0].digest)
+    assert bytes(suite.hub.lastDigest()) == settled
+    with reverts(suite.hub.WrongParent, given=first_parent, expected=settled):
+        submit(suite, later, oracles[:3], sender=outsider)
+    rebuilt, _ = make_report(suite, start + 1, rewards={outsider.address: 12})
+    assert rebuilt.parent == settled
+    submit(suite, rebuilt, oracles[:3], sender=outsider)
+    assert suite.hub.nextEpoch() == start + 2
 
 
 def test_submitReport_reverts_EpochNotEnded_when_epoch_is_current_or_future(

@@ -168,7 +168,8 @@ def _score_and_report(store):
         for n, vs in by_node.items()
     ]  # fmt: skip
     results = score_epoch(EPOCH, inputs, 10**18)
-    build = build_epoch(EPOCH, 1, results, store.previous_cumulative(EPOCH))
+    parent, cumulative = store.previous_report(EPOCH)
+    build = build_epoch(EPOCH, 1, results, cumulative, parent=parent)
     store.save_scores(EPOCH, results, {n: build.node_lines[i] for n, i in build.index.items()})
     return build
 
@@ -194,7 +195,9 @@ def test_a_second_report_for_an_epoch_is_refused(store, path):
     assert stored["results_file"] == build.results_file
     assert stored["report"]["totalRewards"] == 10**18
     assert {a: int(v) for a, v in stored["rewards"]} == build.cumulative
-    assert store.previous_cumulative(EPOCH + 1) == build.cumulative
+    digest = build.digest(31337, "0x" + "11" * 20)
+    assert store.previous_report(EPOCH + 1) == (digest, build.cumulative)
+    assert store.previous_report(EPOCH) == (bytes(32), {})
     store.add_signature(EPOCH, "0x" + "cd" * 20, b"\x02" * 65)
     assert store.report_for(EPOCH)["signatures"] == {"0x" + "cd" * 20: b"\x02" * 65}
 

@@ -61,7 +61,8 @@ def build(
 ) -> EpochBuild:
     """The epoch's report from validated bundles, the evidence objects the round holds (digest
     -> object), the operator's chain view and its stored earlier reports (reputations,
-    cumulative rewards). Writes nothing."""
+    cumulative rewards, and the last one's digest: the report's parent, so the hub refuses it
+    once another report settled in between). Writes nothing."""
     chain, store = service.chain, service.store
     nodes = {n.node.lower(): n for n in chain.nodes()}
     leases = {x.lease_id: x for x in chain.leases()}
@@ -77,13 +78,8 @@ def build(
     check = checker(evidence, facts)
     results = score_bundles(epoch, bundles, make_input, chain.budget(epoch), check=check)
     version = chain.committee()[0]
-    return build_epoch(
-        epoch,
-        version,
-        results,
-        store.previous_cumulative(epoch),
-        service.settings.max_slashes,
-    )
+    parent, cumulative = store.previous_report(epoch)
+    return build_epoch(epoch, version, results, cumulative, service.settings.max_slashes, parent)
 
 
 def facts_of(

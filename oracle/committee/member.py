@@ -374,11 +374,8 @@ class Member:
                 return [f"stale chain view: epoch {epoch} has not ended on my RPC"]
             if self.chain.next_report_epoch() > epoch:
                 return [f"epoch {epoch} is already settled"]
-            previous = self.chain.report_digest(epoch - 1) if epoch > 0 else None
-            if previous is not None:
-                mine = self.store.report_for(epoch - 1)
-                if mine is None or mine["digest"] != previous:
-                    return [f"stale view: I have not adopted epoch {epoch - 1}'s report"]
+            if self.store.previous_report(epoch)[0] != self.chain.last_digest():
+                return ["stale view: I have not adopted the last settled report"]
             valid = validate_bundles(
                 bundles,
                 chain_id=self.chain.chain_id,

@@ -24,6 +24,7 @@ SLASH_REQUEST_FIELDS = [
 ]
 EPOCH_REPORT_FIELDS = [
     {"name": "epoch", "type": "uint64"},
+    {"name": "parent", "type": "bytes32"},
     {"name": "committeeVersion", "type": "uint64"},
     {"name": "rewardsRoot", "type": "bytes32"},
     {"name": "totalRewards", "type": "uint256"},
@@ -72,11 +73,13 @@ class EpochReport:
     total_rewards: int
     results_root: bytes
     slashes: tuple[SlashRequest, ...] = field(default_factory=tuple)
+    parent: bytes = ZERO32  # the digest of the report this one builds on (IOracleHub)
 
     def as_tuple(self) -> tuple:
         """The struct as the contract's ABI takes it."""
         return (
             self.epoch,
+            self.parent,
             self.committee_version,
             self.rewards_root,
             self.total_rewards,
@@ -87,6 +90,7 @@ class EpochReport:
     def as_message(self) -> dict:
         return {
             "epoch": self.epoch,
+            "parent": self.parent,
             "committeeVersion": self.committee_version,
             "rewardsRoot": self.rewards_root,
             "totalRewards": self.total_rewards,

@@ -196,6 +196,11 @@ class Chain:
     def next_report_epoch(self) -> int:
         return self.call("OracleHub", "nextEpoch")
 
+    def last_digest(self) -> bytes:
+        """The digest of the last report the hub accepted (zero before the first): the parent
+        the next report must name."""
+        return bytes(self.call("OracleHub", "lastDigest"))
+
     def committee(self) -> tuple[int, int, list[str]]:
         """(version, threshold, members)."""
         version, threshold, members = self.batch(

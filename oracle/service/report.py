@@ -35,7 +35,7 @@ from itertools import pairwise
 
 from eth_utils import keccak, to_checksum_address
 
-from oracle.protocol.eip712 import EpochReport, SlashRequest, report_digest
+from oracle.protocol.eip712 import ZERO32, EpochReport, SlashRequest, report_digest
 from oracle.protocol.envelope import canonical_json
 from oracle.protocol.hardware import NodeKind, SlashReason
 from oracle.protocol.merkle import ZERO_HASH, PositionalTree, RewardsTree
@@ -124,6 +124,7 @@ class EpochBuild:
         return canonical_json(
             {
                 "epoch": r.epoch,
+                "parent": r.parent,
                 "committeeVersion": r.committee_version,
                 "rewardsRoot": r.rewards_root,
                 "totalRewards": r.total_rewards,
@@ -177,7 +178,11 @@ def build_epoch(
     results: Iterable[NodeResult],
     previous_cumulative: Mapping[str, int],
     max_slashes: int = MAX_SLASHES_CAP,
+    parent: bytes = ZERO32,
 ) -> EpochBuild:
+    """The epoch's report over `results`: rewards added to `previous_cumulative`, the
+    cumulative amounts of the report whose digest is `parent` (zero and empty for the first:
+    the hub accepts it only while that report is the last it accepted)."""
     if not 0 < max_slashes <= MAX_SLASHES_CAP:
         raise ValueError(f"max_slashes must be in 1..{MAX_SLASHES_CAP}")
     ordered = sorted(results, key=lambda r: int(r.node, 16))
@@ -204,6 +209,7 @@ def build_epoch(
     )
     report = EpochReport(
         epoch=epoch,
+        parent=parent,
         committee_version=committee_version,
         rewards_root=rewards_tree.root,
         total_rewards=total,

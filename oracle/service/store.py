@@ -624,13 +624,16 @@ class Store:
                 (json.dumps(sigs, sort_keys=True), epoch),
             )
 
-    def previous_cumulative(self, epoch: int) -> dict[str, int]:
-        """Cumulative rewards of the latest report before `epoch` (empty if none). Reports are
-        built in epoch order, so this is the base the next report adds to."""
+    def previous_report(self, epoch: int) -> tuple[bytes, dict[str, int]]:
+        """(digest, cumulative rewards) of the latest report before `epoch` (zero and empty if
+        none): the parent the next report names and the base it adds to."""
         row = self._db.execute(
-            "SELECT rewards FROM reports WHERE epoch < ? ORDER BY epoch DESC LIMIT 1", (epoch,)
+            "SELECT digest, rewards FROM reports WHERE epoch < ? ORDER BY epoch DESC LIMIT 1",
+            (epoch,),
         ).fetchone()
-        return {} if row is None else {a: int(v) for a, v in json.loads(row[0])}
+        if row is None:
+            return bytes(32), {}
+        return bytes(row[0]), {a: int(v) for a, v in json.loads(row[1])}
 
     # ------------------------------------------------------------ submissions (submit)
     def record_submission(
