@@ -60,6 +60,7 @@ class SimNode:
     true_position: tuple[float, float] | None = None
     rewards: int = 0
     slashed: int = 0
+    reasons: list = field(default_factory=list)  # the reason code of each settled epoch
     hostile: bool = False  # answers with attacks on the oracle (oracle.sim.hostile)
 
     @property

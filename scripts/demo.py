@@ -186,6 +186,7 @@ async def run(params, epochs: int, summary_path: Path, say) -> dict:
                 row = json.loads(line)
                 node = next(n for n in nodes if n.address.lower() == row["node"])
                 node.rewards += int(row["reward"])
+                node.reasons.append(f"{epoch}:{row['reason']}")
             post = outcome["post"]
             records.append(
                 {
@@ -272,6 +273,7 @@ def summarize(suite, nodes: list[SimNode], records: list[dict], claimed: dict[st
                 "rewards": n.rewards,
                 "claimed": share,
                 "slashed": n.slashed,
+                "reasons": n.reasons,
             }
         )
     return {

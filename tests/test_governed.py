@@ -231,7 +231,7 @@ GUARDED = {
     "distributor": ("claim", lambda s, c: (0, c, TOKEN, [])),
     "emissions": ("mintForEpoch", lambda s, c: (0, 0)),
     "slashing": ("executeSlash", lambda s, c: (1,)),
-    "hub": ("submitReport", lambda s, c: ((0, 1, ZERO32, 0, ZERO32, []), b"")),
+    "hub": ("submitReport", lambda s, c: ((0, ZERO32, 1, ZERO32, 0, ZERO32, []), b"")),
 }
 
 
