@@ -37,12 +37,13 @@ test: setup
 gas: setup
 	ape run gas_report -v WARNING
 
-## Benchmarks that print figures: gas per action, the compute proof's verifier/prover ratio,
+## Benchmarks that print figures: gas per action, the compute proof (verifier cost, prover split,
+## catch rate of this CPU claiming each GPU class; the GPU path where one is present),
 ## epoch build time for 1,000 and 100,000 node results, storage audits per second end to end,
 ## a committee round by phase for 4 and 16 members, ECDSA and BLS, how often honest nodes
 ## are slashed or unrewarded for dropped requests, and hostile inputs thrown at the oracle.
 bench: gas
-	python -m oracle.bench.compute_ratio
+	python -m oracle.bench.compute_ratio --gpu
 	python -m oracle.bench.epoch_build
 	python -m oracle.bench.audits
 	python -m oracle.bench.false_positives

@@ -104,7 +104,7 @@ def create_app(
         store,
         key,
         PipelineSettings(
-            compute_n=ch.compute_n,
+            compute=ch.compute,
             storage_deadline_s=ch.storage_deadline_s,
             concurrency=ch.concurrency,
             limits=Limits(

@@ -44,9 +44,7 @@ async def one_round(suite, deployer, members, threshold: int, scheme: str, tmp: 
     addresses = sorted((m.address for m in members), key=lambda a: int(a, 16))
     suite.hub.setCommittee(addresses, threshold, SCHEMES[scheme], sender=deployer)
     tmp.mkdir(parents=True)
-    committee = await start_committee(
-        suite, members, tmp, chain.provider.uri, compute_n=128, start_loops=False
-    )
+    committee = await start_committee(suite, members, tmp, chain.provider.uri, start_loops=False)
     try:
         epoch = suite.market.currentEpoch() + 1
         advance_to_epoch(suite, epoch)

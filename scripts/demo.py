@@ -14,8 +14,9 @@ epoch, and the lies change nothing in the report.
 Slashes wait out the dispute window and execute; providers claim their rewards with the proofs
 a member's API serves.
 
-Among the nodes: lazy storage (keeps 30% of its chunks), a slow GPU (a CPU claiming an H100),
-skipped work (computes half the product), a spoofed location (claims a site 5 km from where it
+Among the nodes: lazy storage (keeps 30% of its chunks), a CPU registered as an H100 (the
+reference agent's honest code: its challenges are sized for an H100 and it gives up, late),
+skipped work (computes half the rows), a spoofed location (claims a site 5 km from where it
 is), a node that goes offline mid-run, and a hostile node whose answers are attacks on the
 oracle (a 100,000-level nested body, huge integers, garbage, error text that reads like an
 index, refusals). Time moves by anvil's clock controls, so several
@@ -35,16 +36,13 @@ import click
 from ape import accounts, chain
 from ape.cli import ConnectedProviderCommand
 
-from oracle.protocol import compute
 from oracle.protocol.hardware import NodeKind, NodeStatus, SlashReason
 from oracle.service.report import parse_results_file
-from oracle.sim.behaviours import Honest, LazyStorage, SkipWork, SlowGpu
+from oracle.sim.behaviours import Honest, LazyStorage, SkipWork
 from oracle.sim.committee import start_committee
 from oracle.sim.hostile import HostileMember
 from scripts._deploy import ROOT, TOKEN, deploy_suite, load_params
 from scripts._simulation import Network, SimNode, at, fmt, short, test_account
-
-COMPUTE_N = 128
 
 
 def advance_to_epoch(suite, epoch: int) -> None:
@@ -57,17 +55,12 @@ def advance_to_epoch(suite, epoch: int) -> None:
 def layout(providers) -> list[SimNode]:
     """31 nodes: 12 compute, 9 storage, 10 wireless; six of them dishonest."""
     p = lambda i: providers[i % len(providers)]  # noqa: E731
-    h100 = compute.HARDWARE_CLASSES[3]
     nodes = [SimNode(f"compute-{i}", NodeKind.COMPUTE, Honest(), p(i)) for i in range(8)]
     nodes += [
         SimNode("compute-skip", NodeKind.COMPUTE, SkipWork(fraction=0.5), p(1)),
-        SimNode(
-            "compute-slow",
-            NodeKind.COMPUTE,
-            SlowGpu(delay_s=compute.deadline_s(COMPUTE_N, h100) + 0.3),
-            p(2),
-            hw_class=3,
-        ),
+        # The reference agent itself, honest code on this machine's CPU, registered as an H100:
+        # its challenges are sized for an H100, and it cannot finish one before the deadline.
+        SimNode("compute-slow", NodeKind.COMPUTE, Honest(), p(2), hw_class=3),
         SimNode("compute-dropout", NodeKind.COMPUTE, Honest(), p(0)),
         SimNode("compute-hostile", NodeKind.COMPUTE, Honest(), p(2), hostile=True),
     ]
@@ -94,7 +87,7 @@ def layout(providers) -> list[SimNode]:
 
 BEHAVIOUR = {
     "compute-skip": "skipped work",
-    "compute-slow": "slow GPU",
+    "compute-slow": "CPU claiming an H100",
     "compute-dropout": "offline mid-run",
     "compute-hostile": "hostile",
     "storage-lazy": "lazy storage",

@@ -29,6 +29,7 @@ from eth_account import Account
 from eth_utils import to_checksum_address
 from hexbytes import HexBytes
 
+from oracle.protocol.compute import HARDWARE_CLASSES, MAX_STREAMS
 from oracle.protocol.eip712 import sign_node_binding
 from oracle.protocol.hardware import HardwareClaim, NodeKind, NodeStatus
 from oracle.protocol.merkle import verify_rewards_proof
@@ -193,11 +194,16 @@ def build_claim(
         if not 1 <= len(gpu_model) <= 32:
             raise click.BadParameter("1 to 32 characters", param_hint="--gpu-model")
         count = 1 if gpu_count is None else gpu_count
-        if not 1 <= count <= 65535:
-            raise click.BadParameter("1 to 65535", param_hint="--gpu-count")
+        if not 1 <= count <= MAX_STREAMS:
+            raise click.BadParameter(
+                f"1 to {MAX_STREAMS}: one compute challenge proves at most {MAX_STREAMS} GPUs "
+                "(a larger claim earns nothing; register one node per machine)",
+                param_hint="--gpu-count",
+            )
         cls = 1 if hw_class is None else hw_class
-        if not 0 <= cls <= 255:
-            raise click.BadParameter("0 to 255", param_hint="--hw-class")
+        if cls not in HARDWARE_CLASSES:
+            table = ", ".join(f"{c.index} {c.name}" for c in HARDWARE_CLASSES.values())
+            raise click.BadParameter(f"one of the classes {table}", param_hint="--hw-class")
         return HardwareClaim.compute(gpu_model, gpu_count=count, hw_class=cls)
     if kind == NodeKind.STORAGE:
         if capacity is None:

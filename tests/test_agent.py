@@ -58,37 +58,53 @@ def h(raw: bytes) -> str:
 # --- compute ----------------------------------------------------------------------------------
 
 
-async def run_compute(client, node: str, hw_class: int, n: int = 64, epoch: int = 7):
-    seed, nonce, salt = os.urandom(32), os.urandom(32), os.urandom(32)
-    status, body, latency = await post(
-        client,
-        "/compute/commit",
-        {"epoch": epoch, "nonce": h(nonce), "seed": h(seed), "n": n, "chain_id": CHAIN},
-    )
-    assert status == 200, body
+TINY = compute.Params(device_s=1e-6, max_n=64)  # the CPU class: 64 rows of 64
+
+
+def commit_body(shape: compute.Shape, epoch: int = 7, nonce: bytes | None = None, **kw) -> dict:
+    body = {
+        "epoch": epoch, "nonce": h(nonce or os.urandom(32)), "seed": h(os.urandom(32)),
+        "matrix_seed": h(os.urandom(32)), "n": shape.n, "rows": shape.rows,
+        "streams": shape.streams, "chain_id": CHAIN,
+    }  # fmt: skip
+    return {**body, **kw}
+
+
+async def run_compute(
+    client, node: str, hw_class: int, gpu_count: int = 1, params=TINY, epoch: int = 7
+) -> compute.Verdict:
+    """One challenge as the oracle runs it (oracle.service.challenge.challenge_compute)."""
+    shape = compute.shape_for(compute.HARDWARE_CLASSES[hw_class], gpu_count, params)
+    nonce, salt = os.urandom(32), os.urandom(32)
+    body = commit_body(shape, epoch, nonce)
+    status, answer, latency = await post(client, "/compute/commit", body)
+    assert status == 200, answer
     cid = challenge_id(CHAIN, node, epoch, "compute", nonce)
-    commitment = wire.commitment_from_payload(opened(body, cid, node))
-    status, body, _ = await post(
+    payload = opened(answer, cid, node)
+    gave_up = wire.gave_up_from_payload(payload)
+    if gave_up is not None:
+        return compute.Verdict(False, compute.Reason.LATE, detail=gave_up)
+    commitment = wire.commitment_from_payload(payload)
+    status, answer, _ = await post(
         client, "/compute/reveal", {"challenge_id": h(cid), "salt": h(salt), "k": compute.DEFAULT_K}
     )
-    assert status == 200, body
-    reveal = wire.reveal_from_payload(opened(body, cid, node))
-    return compute.verify(
-        compute.Challenge(seed=seed, n=n, node=node, epoch=epoch),
-        commitment,
-        reveal,
-        salt=salt,
-        hw_class=hw_class,
-        commit_latency_s=latency,
-    )
+    assert status == 200, answer
+    reveal = wire.reveal_from_payload(opened(answer, cid, node))
+    challenge = compute.Challenge(
+        bytes.fromhex(body["seed"][2:]), bytes.fromhex(body["matrix_seed"][2:]), node, epoch,
+        shape.n, shape.rows, shape.streams,
+    )  # fmt: skip
+    return compute.verify(challenge, commitment, reveal, salt=salt, hw_class=hw_class,
+                          gpu_count=gpu_count, commit_latency_s=latency, params=params)  # fmt: skip
 
 
 @aio
 async def test_compute_round_trip_passes_when_honest(aiohttp_client, tmp_path):
-    settings = settings_for(tmp_path, NodeKind.COMPUTE)
+    settings = settings_for(tmp_path, NodeKind.COMPUTE, gpu_count=2)
     client = await aiohttp_client(create_app(settings))
-    verdict = await run_compute(client, settings.address, hw_class=0)
-    assert verdict.passed, verdict
+    for count in (1, 2):
+        verdict = await run_compute(client, settings.address, hw_class=0, gpu_count=count)
+        assert verdict.passed, verdict
 
 
 @aio
@@ -107,8 +123,8 @@ async def test_a_commitment_is_revealed_for_one_salt_only(aiohttp_client, tmp_pa
     settings = settings_for(tmp_path, NodeKind.COMPUTE)
     client = await aiohttp_client(create_app(settings))
     nonce = os.urandom(32)
-    commit = {"epoch": 7, "nonce": h(nonce), "seed": h(os.urandom(32)), "n": 64, "chain_id": CHAIN}
-    assert (await post(client, "/compute/commit", commit))[0] == 200
+    shape = compute.shape_for(compute.HARDWARE_CLASSES[0], 1, TINY)
+    assert (await post(client, "/compute/commit", commit_body(shape, nonce=nonce)))[0] == 200
     cid = h(challenge_id(CHAIN, settings.address, 7, "compute", nonce))
     first = {"challenge_id": cid, "salt": h(b"\x01" * 32), "k": compute.DEFAULT_K}
     status, body, _ = await post(client, "/compute/reveal", first)
@@ -121,13 +137,51 @@ async def test_a_commitment_is_revealed_for_one_salt_only(aiohttp_client, tmp_pa
 
 
 @aio
-async def test_compute_fails_late_when_cpu_claims_h100(aiohttp_client, tmp_path):
+async def test_the_reference_agent_on_this_cpu_claiming_an_h100_is_late_at_the_default_size(
+    aiohttp_client, tmp_path
+):
+    # No artificial delay: the honest prover on this machine's CPU, registered as an H100, gets
+    # the H100's challenge (2 s of an H100's work, 7.6e14 multiply-accumulates), gives up at
+    # the deadline and says so, signed; the oracle records it late.
     settings = settings_for(tmp_path, NodeKind.COMPUTE, hw_class=3)
-    h100 = compute.HARDWARE_CLASSES[3]
-    slow = SlowGpu(delay_s=compute.deadline_s(64, h100) + 0.1)
-    client = await aiohttp_client(create_app(settings, slow))
-    verdict = await run_compute(client, settings.address, hw_class=3)
+    client = await aiohttp_client(create_app(settings))
+    started = time.perf_counter()
+    verdict = await run_compute(client, settings.address, hw_class=3, params=compute.DEFAULT_PARAMS)
+    spent = time.perf_counter() - started
     assert (verdict.passed, verdict.reason) == (False, compute.Reason.LATE)
+    assert "gave up" in verdict.detail
+    shape = compute.shape_for(compute.HARDWARE_CLASSES[3], 1)
+    assert spent < compute.deadline_s(shape, compute.HARDWARE_CLASSES[3]) + 5
+
+
+@aio
+async def test_compute_fails_late_when_the_answer_comes_after_the_deadline(
+    aiohttp_client, tmp_path
+):
+    settings = settings_for(tmp_path, NodeKind.COMPUTE)
+    shape = compute.shape_for(compute.HARDWARE_CLASSES[0], 1, TINY)
+    slow = SlowGpu(delay_s=compute.deadline_s(shape, compute.HARDWARE_CLASSES[0]) + 0.1)
+    client = await aiohttp_client(create_app(settings, slow))
+    verdict = await run_compute(client, settings.address, hw_class=0)
+    assert (verdict.passed, verdict.reason) == (False, compute.Reason.LATE)
+
+
+@pytest.mark.parametrize(
+    ("change", "needle"),
+    [
+        ({"streams": 2}, "streams: this node has 1 GPUs"),
+        ({"rows": compute.MAX_ROWS}, "s of a cpu's work"),
+    ],
+)
+@aio
+async def test_compute_commit_400_when_the_challenge_is_more_than_the_claim(
+    aiohttp_client, tmp_path, change, needle
+):
+    # The route is open to anyone: nobody buys more of the node's devices than its claim.
+    client = await aiohttp_client(create_app(settings_for(tmp_path, NodeKind.COMPUTE)))
+    shape = compute.shape_for(compute.HARDWARE_CLASSES[0], 1, TINY)
+    status, body, _ = await post(client, "/compute/commit", commit_body(shape, **change))
+    assert status == 400 and needle in body["error"]
 
 
 @aio
@@ -402,7 +456,8 @@ async def test_coverage_endpoints_503_without_a_medium(aiohttp_client, tmp_path)
 
 # --- requests, health, offline ----------------------------------------------------------------
 
-GOOD_COMMIT = {"epoch": 1, "nonce": h(b"\x01" * 32), "seed": h(b"\x02" * 32), "n": 64,
+GOOD_COMMIT = {"epoch": 1, "nonce": h(b"\x01" * 32), "seed": h(b"\x02" * 32),
+               "matrix_seed": h(b"\x03" * 32), "n": 64, "rows": 64, "streams": 1,
                "chain_id": CHAIN}  # fmt: skip
 
 
@@ -413,10 +468,17 @@ GOOD_COMMIT = {"epoch": 1, "nonce": h(b"\x01" * 32), "seed": h(b"\x02" * 32), "n
         [],
         {**GOOD_COMMIT, "extra": 1},
         {k: v for k, v in GOOD_COMMIT.items() if k != "seed"},
-        {**GOOD_COMMIT, "n": compute.MAX_N + 1},
+        {k: v for k, v in GOOD_COMMIT.items() if k != "matrix_seed"},
+        {**GOOD_COMMIT, "n": compute.MAX_N + 8},
         {**GOOD_COMMIT, "n": 0},
+        {**GOOD_COMMIT, "n": 60},
         {**GOOD_COMMIT, "n": True},
         {**GOOD_COMMIT, "n": "64"},
+        {**GOOD_COMMIT, "rows": 0},
+        {**GOOD_COMMIT, "rows": 100},
+        {**GOOD_COMMIT, "rows": compute.MAX_ROWS + 32},
+        {**GOOD_COMMIT, "streams": 0},
+        {**GOOD_COMMIT, "streams": compute.MAX_STREAMS + 1},
         {**GOOD_COMMIT, "epoch": -1},
         {**GOOD_COMMIT, "seed": h(b"\x02" * 31)},
         {**GOOD_COMMIT, "nonce": "0x" + "zz" * 32},

@@ -219,6 +219,28 @@ def test_wrong_work_the_node_signed_slashes_it_whoever_saw_it():
     assert out[NODE_B.lower()] == 0
 
 
+def _withheld(i: int) -> Bundle:
+    b = bundle(i, [verdict(i, NODE_A, 1, passed=False, reason="withheld"),
+                   verdict(i, NODE_B, 2)])  # fmt: skip
+    signed(b)  # the node's signed commitment backs that it answered; the rest is the word
+    return b
+
+
+def test_one_member_claiming_a_withheld_reveal_cannot_slash():
+    """A member that got the reveal and says it did not: its word alone, against the others'
+    passes, slashes nothing (withholding counts by majority, like lateness)."""
+    out = slashed([_withheld(0), honest(1), honest(2), honest(3)])
+    assert out[NODE_A.lower()] == 0
+
+
+def test_a_reveal_withheld_from_a_majority_of_members_slashes_missed_deadline():
+    """A node that commits and then refuses the reveal (when a skipped row is sampled) keeps
+    nothing: withheld from most members it is slashed, whatever it showed the others."""
+    out = {r.node: r for r in results_of([_withheld(0), _withheld(1), _withheld(2), honest(3)])}
+    a = out[NODE_A.lower()]
+    assert (a.slash_reason, a.reason, a.reward) == (int(SlashReason.MISSED_DEADLINE), "withheld", 0)
+
+
 def test_a_fraud_claim_without_the_nodes_signature_counts_for_nothing():
     """Three of four members claim a wrong row they cannot show: not even a majority slashes."""
     liars = [_wrong_row(i) for i in range(3)]

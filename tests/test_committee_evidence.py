@@ -15,7 +15,11 @@ from oracle.protocol import compute, storage, wire
 from oracle.protocol.envelope import challenge_id, member_nonce, sign_response
 from oracle.protocol.merkle import CHUNK_SIZE, ChunkTree
 
-CHAIN, EPOCH, N, CLASS = 31337, 9, 64, 0
+CHAIN, EPOCH, CLASS, COUNT = 31337, 9, 0, 1
+PARAMS = compute.Params(device_s=1e-6, max_n=64)  # the CPU class: 64 rows of 64
+SHAPE = compute.shape_for(compute.HARDWARE_CLASSES[CLASS], COUNT, PARAMS)
+EPOCH_SEED = keccak(b"epoch seed")
+MATRIX_SEED = compute.matrix_seed_for(EPOCH_SEED)
 NODE, OTHER = Account.create(), Account.create()
 MEMBER, PEER = Account.create().address.lower(), Account.create().address.lower()
 LEASE_ID = 3
@@ -23,9 +27,9 @@ DATA = bytes(range(256)) * 40  # 10 chunks
 TREE = ChunkTree.from_data(DATA)
 
 
-def facts(lease_owner=NODE.address, hw_class=CLASS) -> Facts:
+def facts(lease_owner=NODE.address, claim=(CLASS, COUNT)) -> Facts:
     leases = {LEASE_ID: (lease_owner.lower(), TREE.root, len(DATA))}
-    return Facts(CHAIN, EPOCH, lambda node: hw_class, N, leases.get)
+    return Facts(CHAIN, EPOCH, lambda node: claim, PARAMS, MATRIX_SEED, leases.get)
 
 
 def origin() -> tuple[bytes, dict]:
@@ -45,23 +49,34 @@ def entry(kind: str, cid: bytes, obj: dict, *, passed=True, reason="ok", lease_i
             "coverage_micro": 0, "attempts": 1, "evidence": digest(obj)}  # fmt: skip
 
 
-def compute_case(prover=compute.prove, *, seed=None, k=compute.DEFAULT_K, key=NODE, n=N):
-    """(entry, evidence object) of one compute challenge answered by `prover`, signed by `key`."""
+def compute_case(
+    prover=compute.prove, *, seed=None, k=compute.DEFAULT_K, key=NODE, shape=SHAPE,
+    matrix_seed=MATRIX_SEED, stage="reveal", reason="ok",
+):  # fmt: skip
+    """(entry, evidence object) of one compute challenge answered by `prover`, signed by `key`:
+    a commitment and a reveal, a commitment alone (stage "commit": then withheld), or the
+    node's "gave up" (stage "gave_up")."""
     nonce, fields = origin()
     seed = seed or keccak(nonce + b"compute-seed")
     cid = challenge_id(CHAIN, NODE.address, EPOCH, "compute", nonce)
-    done = prover(compute.Challenge(seed, n, NODE.address, EPOCH))
+    challenge = compute.Challenge(seed, matrix_seed, NODE.address, EPOCH, shape.n, shape.rows,
+                                  shape.streams)  # fmt: skip
     salt = os.urandom(32)
-    rows = compute.sample_rows(done.challenge, done.root, salt, k)
-    responses = [
-        _raw(key, cid, wire.commit_payload(done.commitment(0.01), "cpu")),
-        _raw(key, cid, wire.reveal_payload(done.reveal(rows, salt, k))),
-    ]
-    request = {"epoch": EPOCH, "nonce": wire.hexb(nonce), "seed": wire.hexb(seed), "n": N,
-               "chain_id": CHAIN, "hw_class": CLASS, "salt": wire.hexb(salt),
-               "lease_id": None, **fields}  # fmt: skip
+    if stage == "gave_up":
+        responses = [_raw(key, cid, wire.gave_up_payload(3.0, "past the deadline"))]
+    else:
+        done = prover(challenge)
+        responses = [_raw(key, cid, wire.commit_payload(done.commitment(0.01), "cpu"))]
+        if stage == "reveal":
+            rows = compute.sample_rows(done.challenge, done.root, salt, k)
+            responses.append(_raw(key, cid, wire.reveal_payload(done.reveal(rows, salt, k))))
+    request = {"epoch": EPOCH, "nonce": wire.hexb(nonce), "seed": wire.hexb(seed),
+               "matrix_seed": wire.hexb(matrix_seed), "n": shape.n, "rows": shape.rows,
+               "streams": shape.streams, "chain_id": CHAIN, "hw_class": CLASS,
+               "gpu_count": COUNT, "salt": wire.hexb(salt), **fields}  # fmt: skip
     obj = evidence_object(wire.hexb(cid), request, responses)
-    return entry("compute", cid, obj), obj
+    passed = reason == "ok"
+    return entry("compute", cid, obj, passed=passed, reason=reason), obj
 
 
 def storage_case(*, alter=None, lease_id=LEASE_ID, key=NODE):
@@ -93,7 +108,7 @@ def test_wrong_rows_the_node_signed_are_proven_fraud_whatever_the_member_claims(
     for claim in (e, {**e, "passed": False, "reason": "wrong_row"}):
         got = check(claim, obj, facts(), MEMBER)
         assert (got.backed, got.passed, got.reason) == (True, False, "wrong_row")
-        assert 0 <= got.index < N
+        assert 0 <= got.index < SHAPE.total_rows
 
 
 @pytest.mark.parametrize(
@@ -107,7 +122,9 @@ def test_wrong_rows_the_node_signed_are_proven_fraud_whatever_the_member_claims(
         "shape",  # not an evidence object
         "seed",  # the node answered a seed the nonce does not derive
         "few_rows",  # fewer rows revealed than the protocol asks (checked before any work)
-        "other_size",  # n other than the committee's (a 16384 x 16384 product to re-derive)
+        "other_size",  # a shape other than the committee's for the claim (work to re-derive)
+        "other_count",  # the chain says another GPU count than the challenge was sized for
+        "other_matrix",  # B of another epoch
         "unregistered",  # not a compute node on the chain
         "another_member",  # another member's challenge, shown as this member's
     ],
@@ -138,11 +155,34 @@ def test_compute_evidence_that_does_not_hold_backs_nothing(tamper):
     elif tamper == "few_rows":
         e, obj = compute_case(k=2)
     elif tamper == "other_size":
-        e, obj = compute_case(n=N * 2)
+        e, obj = compute_case(shape=compute.Shape(128, 64, 1))
+    elif tamper == "other_count":
+        f = replace(f, compute_claim=lambda node: (CLASS, 2))
+    elif tamper == "other_matrix":
+        e, obj = compute_case(matrix_seed=keccak(b"another epoch"))
     elif tamper == "unregistered":
-        f = replace(f, hw_class=lambda node: None)
+        f = replace(f, compute_claim=lambda node: None)
     got = check(e, obj, f, PEER if tamper == "another_member" else MEMBER)
     assert not got.backed, got
+
+
+def test_a_nodes_signed_gave_up_backs_its_lateness_and_nothing_else():
+    e, obj = compute_case(stage="gave_up", reason="late")
+    assert needs_evidence(e)
+    got = check(e, obj, facts(), MEMBER)
+    assert (got.backed, got.passed) == (True, True) and "gave up" in got.detail
+    for claim in ({**e, "passed": True, "reason": "ok"}, {**e, "passed": False,
+                                                            "reason": "withheld"}):  # fmt: skip
+        assert not check(claim, obj, facts(), MEMBER).backed
+
+
+def test_a_commitment_without_a_reveal_backs_withholding_and_no_pass_or_fraud():
+    e, obj = compute_case(stage="commit", reason="withheld")
+    assert needs_evidence(e)
+    got = check(e, obj, facts(), MEMBER)
+    assert (got.backed, got.passed) == (True, True)  # the node answered: the claim stands
+    for claim in ({**e, "passed": True, "reason": "ok"}, {**e, "reason": "wrong_row"}):
+        assert not check(claim, obj, facts(), MEMBER).backed
 
 
 def test_a_storage_answer_is_checked_against_the_chains_root_for_that_lease():

@@ -55,7 +55,7 @@ def test_demo_settles_three_epochs_rewarding_honest_nodes_and_catching_cheaters(
     cheats = [n for n in nodes if n["behaviour"] != "honest"]
     assert {n["behaviour"] for n in cheats} == {
         "lazy storage",
-        "slow GPU",
+        "CPU claiming an H100",
         "skipped work",
         "spoofed location",
         "offline mid-run",

@@ -21,9 +21,12 @@ from oracle.committee import evidence as ev
 from oracle.committee.member import _parse_proposal
 from oracle.committee.rules import Bundle, CommitteeError
 from oracle.protocol import wire
+from oracle.protocol.compute import Params
 from oracle.protocol.envelope import challenge_id, sign_response
 from oracle.protocol.strict import DecodeError, JsonLimits, decode_json
 from oracle.service.challenge import Limits, challenge_all, challenge_compute
+
+TINY = Params(device_s=1e-6, max_n=64)  # compute challenges of 64 rows of 64 (CPU class)
 
 CI = os.environ.get("CI") == "true"
 EXAMPLES = settings(
@@ -169,7 +172,8 @@ def test_wire_decoders_return_a_value_or_refuse(name, data):
 
 
 HASH = "0x" + "00" * 32
-COMMIT = {"stage": "commit", "root": HASH, "elapsed_s": 1.0, "backend": "x", "seed": HASH, "n": 64}
+COMMIT = {"stage": "commit", "root": HASH, "elapsed_s": 1.0, "backend": "x", "seed": HASH,
+          "matrix_seed": HASH, "n": 64, "rows": 64, "streams": 1}  # fmt: skip
 REVEAL = {"stage": "reveal", "salt": HASH, "k": 44, "rows": []}
 WITNESS = {
     "witness": Account.create().address,
@@ -197,11 +201,16 @@ WITNESS = {
         ({"epoch": 1, "witnesses": [{**WITNESS, "received_at_ms": 2**60}]}, "received_at_ms"),
         ({"epoch": 2**64, "witnesses": []}, "epoch"),
         ({"epoch": 1, "witnesses": [WITNESS] * 10_001}, "at most 10000"),
-        ({**REVEAL, "rows": [{"index": 2**40, "row": "0x", "proof": []}]}, "index"),
-        ({**REVEAL, "rows": [{"index": 1, "row": "0x", "proof": [HASH] * 65}]}, "proof"),
+        ({**REVEAL, "rows": [{"index": 2**40, "row": "0x", "block": "0x", "proof": []}]},
+         "index"),
+        ({**REVEAL, "rows": [{"index": 1, "row": "0x", "block": "0x", "proof": [HASH] * 65}]},
+         "proof"),
         ({**REVEAL, "k": 2**40}, "k"),
         ({**COMMIT, "root": "0x" + "00 " * 21}, "root"),
         ({**COMMIT, "n": 10**70}, "n"),
+        ({**COMMIT, "rows": 2**70}, "rows"),
+        ({**COMMIT, "streams": -1}, "streams"),
+        ({"stage": "gave_up", "elapsed_s": 10**70, "detail": ""}, "elapsed_s"),
         ({**COMMIT, "seed": "0x12"}, "seed"),
     ],
 )  # fmt: skip
@@ -209,6 +218,7 @@ def test_wire_decoders_check_ranges_before_arithmetic(payload, message):
     decoder = {
         "commit": wire.commitment_from_payload,
         "reveal": wire.reveal_from_payload,
+        "gave_up": wire.gave_up_from_payload,
     }.get(payload.get("stage"), wire.witnesses_from_payload)
     with pytest.raises(DecodeError, match=message):
         decoder(payload)
@@ -251,7 +261,7 @@ EVIDENCE_ENTRY = {
     "passed": True, "reason": "ok", "detail": "", "latency_us": 1, "deadline_us": 2,
     "lease_id": 0, "chunk_index": 0, "coverage_micro": 0, "attempts": 1,
 }  # fmt: skip
-EVIDENCE_FACTS = ev.Facts(CHAIN, 5, lambda node: 0, 64, lambda lease: None)
+EVIDENCE_FACTS = ev.Facts(CHAIN, 5, lambda node: (0, 1), TINY, b"\x01" * 32, lambda lease: None)
 
 
 @EXAMPLES
@@ -326,7 +336,8 @@ async def test_a_hostile_compute_node_costs_only_its_own_verdicts(aiohttp_server
         def job(server, key):
             return lambda: challenge_compute(
                 http, str(server.make_url("")).rstrip("/"), chain_id=CHAIN, node=key.address,
-                epoch=4, epoch_seed=b"\x03" * 32, n=16, hw_class=0, limits=limits,
+                epoch=4, epoch_seed=b"\x03" * 32, hw_class=0, gpu_count=1, limits=limits,
+                params=TINY,
             )  # fmt: skip
 
         outcomes = await challenge_all([job(hostile, HOSTILE)] * len(HOSTILE_ANSWERS), 4)
@@ -363,7 +374,7 @@ def test_an_error_body_that_looks_like_an_index_still_yields_a_bundle(tmp_path):
     store = Store(tmp_path / "o.sqlite")
     store.schedule_epoch(5, b"\x02" * 32)
     operator = Account.create()
-    service = OracleService(None, store, operator, PipelineSettings(compute_n=64))
+    service = OracleService(None, store, operator, PipelineSettings(compute=TINY))
     hostile = Outcome(
         HOSTILE.address, "compute", b"\x01" * 32, False, "offline",
         "HTTP 500: b'busy [index 7]'", request={"hw_class": 99},

@@ -69,7 +69,8 @@ async def test_the_operators_oracle_settles_beside_a_hostile_node_and_hostile_cl
         f'[chain]\nrpc_url = "{ape_chain.provider.uri}"\ndeployment = "deployment.json"\n'
         'poll_interval_s = 0.2\n[operator]\nkeystore = "keystore.json"\npassword_file = '
         f'"password"\n[store]\npath = "oracle.sqlite"\n[api]\nport = {port}\n'
-        "[challenges]\ncompute_n = 64\ntimeout_s = 2.0\nbackoff_s = 0.1\n"
+        "[challenges]\ncompute_device_s = 1e-6\ncompute_max_n = 64\ntimeout_s = 2.0\n"
+        "backoff_s = 0.1\n"
     )
     app = create_app(load_settings(home / "oracle.toml"))
     runner = web.AppRunner(app, access_log=None)

@@ -23,6 +23,7 @@ from plinth_testlib import (
 
 from oracle.agent import Settings, create_app
 from oracle.committee.build import build_report
+from oracle.protocol.compute import Params
 from oracle.protocol.hardware import NodeKind, SlashReason
 from oracle.protocol.merkle import CHUNK_SIZE, ChunkTree
 from oracle.service.api import create_api
@@ -31,6 +32,8 @@ from oracle.service.pipeline import OracleService, PipelineSettings
 from oracle.service.store import Store
 from oracle.sim.behaviours import Honest, LazyStorage, SkipWork
 from scripts._deploy import TOKEN
+
+TINY = Params(device_s=1e-6, max_n=64)  # compute challenges of 64 rows of 64 (CPU class)
 
 
 async def start_agent(tmp_path, name: str, kind: NodeKind, behaviour):
@@ -111,7 +114,7 @@ async def test_oracle_settles_epochs_rewards_honest_nodes_and_slashes_cheaters(
             load_abis(),
         )
         store = Store(tmp_path / "oracle.sqlite")
-        service = OracleService(view, store, oracle, PipelineSettings(compute_n=64))
+        service = OracleService(view, store, oracle, PipelineSettings(compute=TINY))
         epoch = suite.market.currentEpoch() + 1  # the leases start here
         advance_to_epoch(suite, epoch)
         assert await service.challenge_epoch(epoch, http) == 4
@@ -179,7 +182,7 @@ async def test_runner_step_challenges_the_current_epoch_and_reports_the_ended_on
         load_abis(),
     )
     service = OracleService(
-        view, Store(tmp_path / "o.sqlite"), oracle, PipelineSettings(compute_n=64)
+        view, Store(tmp_path / "o.sqlite"), oracle, PipelineSettings(compute=TINY)
     )
     epoch = suite.market.currentEpoch() + 1
     advance_to_epoch(suite, epoch)
@@ -218,7 +221,7 @@ async def test_a_node_silent_at_the_first_sweep_is_challenged_again_later_in_the
     limits = Limits(timeout_s=2.0, attempts=4, backoff_s=0.05)
     service = OracleService(
         view, Store(tmp_path / "o.sqlite"), oracle,
-        PipelineSettings(compute_n=64, limits=limits, recheck_after_s=1.0),
+        PipelineSettings(compute=TINY, limits=limits, recheck_after_s=1.0),
     )  # fmt: skip
     flaky.go_offline()
     down.go_offline()

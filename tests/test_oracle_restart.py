@@ -11,12 +11,15 @@ from plinth_testlib import COMPUTE, ECDSA, advance_to_epoch
 from test_oracle_e2e import onboard, start_agent
 
 from oracle.committee.build import build_report
+from oracle.protocol.compute import Params
 from oracle.protocol.hardware import NodeKind
 from oracle.service.chain import Chain, Deployment, load_abis
 from oracle.service.challenge import Limits
 from oracle.service.pipeline import OracleService, PipelineSettings
 from oracle.service.store import Store
 from oracle.sim.behaviours import Honest, Offline
+
+TINY = Params(device_s=1e-6, max_n=64)  # compute challenges of 64 rows of 64 (CPU class)
 
 
 @pytest.mark.asyncio
@@ -39,7 +42,7 @@ async def test_restart_after_each_stage_gives_exactly_one_report(
 
     def process() -> OracleService:
         """A new oracle process: everything it knows comes from the store file."""
-        return OracleService(view, Store(db), oracle, PipelineSettings(compute_n=64))
+        return OracleService(view, Store(db), oracle, PipelineSettings(compute=TINY))
 
     epoch = suite.market.currentEpoch() + 1
     advance_to_epoch(suite, epoch)
@@ -93,7 +96,7 @@ async def test_a_crash_mid_epoch_loses_no_observation_already_written(
     db = tmp_path / "crash.sqlite"
     epoch = suite.market.currentEpoch() + 1
     advance_to_epoch(suite, epoch)
-    settings = PipelineSettings(compute_n=64, limits=Limits(timeout_s=20.0))
+    settings = PipelineSettings(compute=TINY, limits=Limits(timeout_s=20.0))
     first = OracleService(view, Store(db), oracle, settings)
     async with aiohttp.ClientSession() as http:
         task = asyncio.create_task(first.challenge_epoch(epoch, http))
@@ -134,7 +137,7 @@ async def test_a_stuck_report_transaction_is_replaced_with_a_higher_fee(
     settings, url, server = await start_agent(tmp_path, "s0", NodeKind.COMPUTE, Honest())
     onboard(suite, deployer, provider, COMPUTE, settings, url)
     view = Chain(ape_chain.provider.uri, Deployment.from_record(suite.record), load_abis())
-    service = OracleService(view, Store(tmp_path / "s.sqlite"), oracle, PipelineSettings(64))
+    service = OracleService(view, Store(tmp_path / "s.sqlite"), oracle, PipelineSettings(TINY))
     epoch = suite.market.currentEpoch() + 1
     advance_to_epoch(suite, epoch)
     async with aiohttp.ClientSession() as http:

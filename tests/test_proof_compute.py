@@ -1,6 +1,8 @@
-"""oracle/proofs/compute.py: derivation, exact product, row commitment, sampling, the verifier's
-reason codes, the dishonest lazy prover, detection probability; and the positional tree that
-oracle/merkle.py factors out of ChunkTree. Pure: no chain, no network."""
+"""oracle/protocol/compute.py, version 2: the PRG against a plain-Python reference of its
+specification, the exact product, digests and their tree, sampling, every verdict reason of the
+verifier (Freivalds' check included), the lazy prover, the GPU path's trust rule, the class
+table's guarantees; and the positional tree that oracle/merkle.py factors out of ChunkTree.
+Pure: no chain, no network."""
 
 import hashlib
 import math
@@ -14,29 +16,36 @@ from eth_utils import keccak
 
 from oracle.protocol import compute
 from oracle.protocol.compute import (
+    BLOCK,
     DEFAULT_K,
     HARDWARE_CLASSES,
-    MAX_N,
+    MAX_STREAMS,
     Challenge,
     Commitment,
     Computation,
+    Params,
+    Probe,
     Reason,
     Reveal,
+    RevealedRow,
     Verdict,
+    block_leaf,
     challenge_key,
-    commit_rows,
+    commit_digests,
     deadline_s,
-    derive_matrices,
     derive_rows,
     detection_probability,
-    encode_row,
+    digest_key,
+    digests_of,
     lazy_prover,
-    multiply,
+    matrix_key,
     multiply_cpu,
     prove,
-    row_leaf,
+    prove_cpu,
     rows_for_detection,
     sample_rows,
+    shape_for,
+    stream_key,
     verify,
 )
 from oracle.protocol.merkle import (
@@ -51,10 +60,17 @@ from oracle.protocol.merkle import (
 NODE = "0x" + "11" * 20
 OTHER_NODE = "0x" + "22" * 20
 CPU = 0
+SMALL = Params(device_s=1e-6, max_n=64)  # the CPU class: 64 rows of 64
+WIDE = Params(device_s=0.0004, max_n=64)  # 992 rows a stream: 3 streams span two leaves
 
 
-def make_challenge(n: int = 64, seed: int = 0, node: str = NODE, epoch: int = 3) -> Challenge:
-    return Challenge(seed=random.Random(seed).randbytes(32), n=n, node=node, epoch=epoch)
+def make_challenge(
+    params: Params = SMALL, count: int = 1, seed: int = 0, node: str = NODE, epoch: int = 3
+) -> Challenge:
+    shape = shape_for(HARDWARE_CLASSES[CPU], count, params)
+    rng = random.Random(seed)
+    return Challenge(rng.randbytes(32), rng.randbytes(32), node, epoch, shape.n, shape.rows,
+                     shape.streams)  # fmt: skip
 
 
 def salt_of(i: int) -> bytes:
@@ -67,21 +83,22 @@ def answer(computation: Computation, salt: bytes, k: int = DEFAULT_K) -> tuple[C
     return computation.commitment(elapsed_s=0.01), computation.reveal(rows, salt, k)
 
 
-def check(challenge, commitment, reveal, salt, latency=0.0, hw_class=CPU, k=DEFAULT_K) -> Verdict:
-    return verify(
-        challenge,
-        commitment,
-        reveal,
-        salt=salt,
-        hw_class=hw_class,
-        commit_latency_s=latency,
-        k=k,
-    )
+def check(
+    challenge, commitment, reveal, salt, latency=0.0, k=DEFAULT_K, params=SMALL, count=None
+) -> Verdict:
+    return verify(challenge, commitment, reveal, salt=salt, hw_class=CPU,
+                  gpu_count=challenge.streams if count is None else count,
+                  commit_latency_s=latency, k=k, params=params)  # fmt: skip
 
 
 @pytest.fixture(scope="module")
 def honest() -> Computation:
-    return prove(make_challenge(n=96, seed=1))
+    return prove(make_challenge(seed=1))
+
+
+@pytest.fixture(scope="module")
+def streams3() -> Computation:
+    return prove(make_challenge(WIDE, count=3, seed=2))
 
 
 @pytest.fixture(scope="module")
@@ -92,29 +109,40 @@ def salt() -> bytes:
 # ---------------------------------------------------------------- references written apart
 
 
-def reference_matrix(challenge: Challenge, label: bytes) -> list[list[int]]:
-    """The derivation as the module docstring specifies it, in plain Python."""
-    key = keccak(
-        challenge.seed
-        + bytes.fromhex(challenge.node[2:])
-        + challenge.epoch.to_bytes(8, "big")
-        + challenge.n.to_bytes(4, "big")
-    )
-    n = challenge.n
-    return [
-        [
-            (byte & 0x0F) - 8
-            for byte in hashlib.shake_256(key + label + i.to_bytes(4, "big")).digest(n)
-        ]
-        for i in range(n)
-    ]
+def _mix32(x: int) -> int:
+    x ^= x >> 16
+    x = (x * 0x21F0AAAD) & 0xFFFFFFFF
+    x ^= x >> 15
+    x = (x * 0x735A2D97) & 0xFFFFFFFF
+    return x ^ (x >> 15)
 
 
-def reference_product(a: list[list[int]], b: list[list[int]]) -> list[list[int]]:
-    return [
-        [sum(a[i][t] * b[t][j] for t in range(len(b))) for j in range(len(b[0]))]
-        for i in range(len(a))
-    ]
+def reference_rows(key: bytes, rows, width: int) -> list[list[int]]:
+    """The PRG as the module docstring specifies it, in plain Python."""
+    k0, k1 = int.from_bytes(key[0:4], "big"), int.from_bytes(key[4:8], "big")
+    out = []
+    for i in rows:
+        h = _mix32(i ^ k0)
+        row = []
+        for w in range(width // 4):
+            word = _mix32(_mix32(w ^ h) ^ k1)
+            for b in range(4):
+                byte = (word >> (8 * b)) & 0xFF
+                row.append(byte - 256 if byte >= 128 else byte)
+        out.append(row)
+    return out
+
+
+def reference_digest(c_row: list[int], s: list[list[int]]) -> int:
+    g = []
+    for y in c_row:
+        byte = (y >> 7) & 0xFF
+        g.append(byte - 256 if byte >= 128 else byte)
+    d = [sum(g[j] * s[j][col] for j in range(len(g))) for col in range(len(s[0]))]
+    out = 0
+    for v in d:
+        out ^= v & 0xFFFF
+    return out
 
 
 def reference_positional_root(leaves: list[bytes]) -> bytes:
@@ -132,467 +160,414 @@ def reference_positional_root(leaves: list[bytes]) -> bytes:
     return root(0, size)
 
 
-# ---------------------------------------------------------------- derivation
+# ---------------------------------------------------------------- PRG and keys
 
 
-def test_derive_matrices_is_deterministic_and_in_range():
-    a1, b1 = derive_matrices(make_challenge(n=64))
-    a2, b2 = derive_matrices(make_challenge(n=64))
-    assert a1.dtype == np.int8 and a1.shape == (64, 64) and b1.shape == (64, 64)
-    assert np.array_equal(a1, a2) and np.array_equal(b1, b2)
-    for m in (a1, b1):
-        assert m.min() == -8 and m.max() == 7
-    assert not np.array_equal(a1, b1)
+@pytest.mark.parametrize("width", [4, 8, 64])
+def test_derive_rows_matches_the_specification_when_written_independently(width):
+    key = keccak(b"k%d" % width)
+    rows = [0, 1, 7, 2**32 - 1]
+    assert derive_rows(key, rows, width).tolist() == reference_rows(key, rows, width)
 
 
-@pytest.mark.parametrize("n", [1, 5, 17])
-def test_derive_matrices_matches_the_specification_when_written_independently(n):
-    challenge = make_challenge(n=n, seed=n)
-    a, b = derive_matrices(challenge)
-    assert a.tolist() == reference_matrix(challenge, b"A")
-    assert b.tolist() == reference_matrix(challenge, b"B")
+def test_derive_rows_of_a_subset_are_those_rows_of_the_whole_matrix():
+    key = keccak(b"subset")
+    whole = derive_rows(key, range(40), 32)
+    assert np.array_equal(derive_rows(key, [39, 3, 17], 32), whole[[39, 3, 17]])
 
 
-def test_challenge_key_binds_seed_node_epoch_and_size():
-    c = make_challenge(n=64)
-    key = keccak(
-        c.seed + bytes.fromhex(NODE[2:]) + (3).to_bytes(8, "big") + (64).to_bytes(4, "big")
-    )
-    assert challenge_key(c) == key
+def test_derived_entries_cover_the_full_int8_range_evenly():
+    entries = derive_rows(keccak(b"range"), range(256), 1024).ravel()
+    counts = np.bincount(entries.astype(np.int16) + 128, minlength=256)
+    assert entries.min() == -128 and entries.max() == 127
+    expected = entries.size / 256
+    assert ((counts - expected) ** 2 / expected).sum() < 400  # chi-square, 255 dof
 
 
-@pytest.mark.parametrize("change", [{"node": OTHER_NODE}, {"epoch": 4}, {"seed": b"\x00" * 32}])
-def test_derive_matrices_differ_when_node_epoch_or_seed_differ(change):
-    base = make_challenge(n=64)
-    a1, b1 = derive_matrices(base)
-    a2, b2 = derive_matrices(replace(base, **change))
-    assert not np.array_equal(a1, a2) and not np.array_equal(b1, b2)
+def test_derive_rows_refuses_a_width_not_a_multiple_of_4():
+    with pytest.raises(ValueError):
+        derive_rows(keccak(b"x"), [0], 6)
 
 
-def test_derive_matrices_ignore_the_case_of_the_node_address():
-    lower = make_challenge(node="0x" + "ab" * 20)
-    upper = replace(lower, node="0x" + "AB" * 20)
-    assert challenge_key(lower) == challenge_key(upper)
+def test_challenge_key_binds_every_field():
+    base = make_challenge()
+    keys = {challenge_key(base)}
+    for change in (
+        {"seed": b"\x05" * 32}, {"matrix_seed": b"\x06" * 32}, {"node": OTHER_NODE},
+        {"epoch": 4}, {"n": 56}, {"rows": 96}, {"streams": 2},
+    ):  # fmt: skip
+        keys.add(challenge_key(replace(base, **change)))
+    assert len(keys) == 8
 
 
-def test_derive_rows_gives_the_rows_of_the_full_matrix():
-    challenge = make_challenge(n=64)
-    a, b = derive_matrices(challenge)
-    rows = [63, 0, 17]
-    assert np.array_equal(derive_rows(challenge_key(challenge), b"A", rows, 64), a[rows])
-    assert np.array_equal(derive_rows(challenge_key(challenge), b"B", rows, 64), b[rows])
+def test_challenge_key_ignores_the_case_of_the_node_address():
+    base = make_challenge(node="0x" + "ab" * 20)
+    assert challenge_key(base) == challenge_key(replace(base, node="0x" + "AB" * 20))
 
 
-@pytest.mark.parametrize("bad", [{"n": 0}, {"n": MAX_N + 1}, {"seed": b"x" * 31}, {"node": "0x12"}])
+@pytest.mark.parametrize(
+    "bad",
+    [{"n": 0}, {"n": 60}, {"n": compute.MAX_N + 8}, {"rows": 63}, {"rows": 100},
+     {"streams": 0}, {"streams": MAX_STREAMS + 1}, {"seed": b"x" * 31},
+     {"matrix_seed": None}, {"node": "0x12"}, {"epoch": -1}],
+)  # fmt: skip
 def test_challenge_key_raises_when_challenge_invalid(bad):
     with pytest.raises(ValueError):
         challenge_key(replace(make_challenge(), **bad))
 
 
-# ---------------------------------------------------------------- exact product
+def test_the_epoch_matrix_is_keyed_by_matrix_seed_and_width_only():
+    a = make_challenge(seed=1)
+    b = make_challenge(seed=2)
+    assert matrix_key(a.matrix_seed, 64) != matrix_key(b.matrix_seed, 64)
+    assert matrix_key(a.matrix_seed, 64) != matrix_key(a.matrix_seed, 56)
+    assert compute.matrix_seed_for(b"\x01" * 32) != compute.matrix_seed_for(b"\x02" * 32)
 
 
-@pytest.mark.parametrize("trial", range(6))
+# ---------------------------------------------------------------- product and digests
+
+
+@pytest.mark.parametrize("trial", range(4))
 def test_multiply_cpu_is_exact_when_compared_with_pure_python(trial):
     rng = np.random.default_rng(trial)
-    m, inner, cols = (int(x) for x in rng.integers(1, 14, size=3))
-    a = rng.integers(-8, 8, size=(m, inner), dtype=np.int8)
-    b = rng.integers(-8, 8, size=(inner, cols), dtype=np.int8)
-    c = multiply_cpu(a, b)
-    assert c.dtype == np.int32
-    assert c.tolist() == reference_product(a.tolist(), b.tolist())
+    a = rng.integers(-128, 128, size=(5, 24), dtype=np.int8)
+    b = rng.integers(-128, 128, size=(24, 16), dtype=np.int8)
+    expected = [[sum(int(a[i, t]) * int(b[t, j]) for t in range(24)) for j in range(16)]
+                for i in range(5)]  # fmt: skip
+    assert multiply_cpu(a, b).tolist() == expected
 
 
-@pytest.mark.parametrize("n", [3, 8, 12])
-def test_prove_commits_to_the_exact_product_of_the_derived_matrices(n):
-    challenge = make_challenge(n=n, seed=100 + n)
-    computation = prove(challenge, backend="cpu")
-    expected = reference_product(
-        reference_matrix(challenge, b"A"), reference_matrix(challenge, b"B")
-    )
-    assert computation.product.tolist() == expected
-    assert computation.backend == "cpu"
+@pytest.mark.parametrize("value", [-128, 127])
+def test_multiply_cpu_stays_exact_when_sums_pass_float32_integer_range(value):
+    # 3000 terms of 128^2 = 49,152,000 > 2^24: float32 alone would round; the 1024-term blocks
+    # keep every partial sum exact.
+    inner = 3000
+    a = np.full((2, inner), value, dtype=np.int8)
+    b = np.full((inner, 8), -128, dtype=np.int8)
+    assert (multiply_cpu(a, b) == inner * value * -128).all()
+    b[0, 0] = 1
+    assert multiply_cpu(a, b)[0, 0] == (inner - 1) * value * -128 + value
 
 
-def test_multiply_cpu_is_exact_at_the_extremes_of_the_entry_range():
-    a = np.full((3, 64), -8, dtype=np.int8)
-    assert (multiply_cpu(a, a.T.copy()) == 64 * 64).all()
-    b = np.full((64, 3), 7, dtype=np.int8)
-    assert (multiply_cpu(a, b) == -56 * 64).all()
+def test_digests_match_the_specification_when_written_independently():
+    rng = np.random.default_rng(5)
+    c = rng.integers(-(2**27), 2**27, size=(3, 16), dtype=np.int32)
+    s = rng.integers(-128, 128, size=(16, 8), dtype=np.int8)
+    expected = [reference_digest(row, s.tolist()) for row in c.tolist()]
+    assert digests_of(c, s).tolist() == expected
 
 
-@pytest.mark.parametrize("inner", [2**18, 2**18 + 2])
-def test_multiply_cpu_stays_exact_when_sums_pass_float32_integer_range(inner):
-    # (inner - 1) * 64 + 1 is odd: float32 would round it once it exceeds 2^24.
-    a = np.full((1, inner), -8, dtype=np.int8)
-    a[0, -1] = 1
-    c = multiply_cpu(a, a.T.copy())
-    assert int(c[0, 0]) == (inner - 1) * 64 + 1
+def test_prove_commits_to_the_digests_of_the_exact_products(streams3):
+    c = streams3.challenge
+    key = challenge_key(c)
+    b = reference_rows(matrix_key(c.matrix_seed, c.n), range(c.n), c.n)
+    s = reference_rows(digest_key(key), range(c.n), 8)
+    for q in (0, c.rows - 1, c.rows, 2 * c.rows + 5, 3 * c.rows - 1):
+        x = reference_rows(stream_key(key, q // c.rows), [q % c.rows], c.n)[0]
+        row = [sum(x[t] * b[t][j] for t in range(c.n)) for j in range(c.n)]
+        assert streams3.product_row(q).tolist() == row
+        assert int(streams3.digests[q]) == reference_digest(row, s)
 
 
-def test_multiply_cpu_raises_when_inner_dimension_overflows_int32():
-    with pytest.raises(ValueError):
-        multiply_cpu(np.empty((1, 2**25), np.int8), np.empty((2**25, 1), np.int8))
-
-
-# ---------------------------------------------------------------- GPU path (a stand-in torch)
-
-
-class FakeTensor:
-    def __init__(self, array):
-        self.array = array
-
-    def to(self, device):
-        return self
-
-    def cpu(self):
-        return self
-
-    def numpy(self):
-        return self.array
-
-
-class FakeTorch:
-    """Just what the GPU path calls; `_int_mm` is exact, drops low bits, or raises."""
-
-    def __init__(self, mode: str = "exact"):
-        self.mode = mode
-        self.calls = 0
-
-    def device(self, name):
-        return name
-
-    def from_numpy(self, array):
-        return FakeTensor(array)
-
-    def _int_mm(self, ta, tb):
-        self.calls += 1
-        if self.mode == "error":
-            raise RuntimeError("CUDA out of memory")
-        c = ta.array.astype(np.int32) @ tb.array.astype(np.int32)
-        if self.mode == "lossy":
-            c = c & ~np.int32(0x7)  # an accumulator that drops the low bits
-        return FakeTensor(c)
-
-
-@pytest.mark.parametrize(
-    ("mode", "backend"),
-    [("exact", "gpu"), ("lossy", "cpu-gpu-mismatch"), ("error", "cpu-gpu-error")],
-)
-def test_multiply_trusts_the_gpu_only_when_its_rows_match_the_cpu(monkeypatch, mode, backend):
-    fake = FakeTorch(mode)
-    monkeypatch.setattr(compute, "_torch_cuda", lambda: fake)
-    a, b = derive_matrices(make_challenge(n=64))
-    c, used = multiply(a, b)
-    assert used == backend and fake.calls == 1
-    assert np.array_equal(c, multiply_cpu(a, b))
-
-
-def test_multiply_uses_cpu_when_shape_unsupported_or_cpu_asked(monkeypatch):
-    fake = FakeTorch()
-    monkeypatch.setattr(compute, "_torch_cuda", lambda: fake)
-    a, b = derive_matrices(make_challenge(n=60))  # not a multiple of 8
-    assert multiply(a, b)[1] == "cpu"
-    a, b = derive_matrices(make_challenge(n=64))
-    assert multiply(a, b, backend="cpu")[1] == "cpu"
-    assert fake.calls == 0
-
-
-def test_multiply_raises_when_gpu_asked_without_torch(monkeypatch):
-    monkeypatch.setattr(compute, "_torch_cuda", lambda: None)
-    a, b = derive_matrices(make_challenge(n=64))
-    with pytest.raises(RuntimeError):
-        multiply(a, b, backend="gpu")
-
-
-# ---------------------------------------------------------------- commitment and sampling
-
-
-def test_encode_row_is_int32_big_endian_twos_complement():
-    assert encode_row(np.array([1, -1, -512, 2**31 - 1], dtype=np.int32)) == bytes.fromhex(
-        "00000001fffffffffffffe007fffffff"
-    )
-
-
-def test_commit_rows_root_matches_an_independent_positional_tree(honest):
-    c = honest.product
+def test_the_root_is_the_positional_tree_of_the_digest_blocks(streams3):
+    raw = np.asarray(streams3.digests, dtype=">u2").tobytes()
+    blocks = [raw[o : o + 2 * BLOCK] for o in range(0, len(raw), 2 * BLOCK)]
+    assert len(blocks) == 2 and len(blocks[1]) == 2 * (3 * streams3.challenge.rows - BLOCK)
     leaves = [
-        keccak(
-            i.to_bytes(32, "big") + b"".join(int(x).to_bytes(4, "big", signed=True) for x in row)
-        )
-        for i, row in enumerate(c.tolist())
+        hashlib.blake2b(b.to_bytes(4, "big") + block, digest_size=32).digest()
+        for b, block in enumerate(blocks)
     ]
-    assert honest.root == reference_positional_root(leaves)
-    assert commit_rows(c[:5]).root == reference_positional_root(leaves[:5])
+    assert streams3.root == reference_positional_root(leaves)
+    assert commit_digests(streams3.digests).root == streams3.root
 
 
-def test_sample_rows_returns_k_distinct_rows_deterministically(honest, salt):
-    rows = sample_rows(honest.challenge, honest.root, salt)
-    assert len(rows) == DEFAULT_K == len(set(rows))
-    assert all(0 <= r < honest.challenge.n for r in rows)
-    assert rows == sample_rows(honest.challenge, honest.root, salt)
-    assert rows != sample_rows(honest.challenge, honest.root, salt_of(1))
-    assert rows != sample_rows(honest.challenge, keccak(honest.root), salt)
+# ---------------------------------------------------------------- sampling
+
+
+def test_sample_rows_returns_k_distinct_rows_deterministically(streams3, salt):
+    rows = sample_rows(streams3.challenge, streams3.root, salt)
+    assert len(rows) == len(set(rows)) == DEFAULT_K
+    assert all(0 <= q < 3 * streams3.challenge.rows for q in rows)
+    assert rows == sample_rows(streams3.challenge, streams3.root, salt)
+    assert rows != sample_rows(streams3.challenge, streams3.root, salt_of(1))
 
 
 def test_sample_rows_follows_the_counter_construction(honest, salt):
-    c, n = honest.challenge, honest.challenge.n
-    expected: list[int] = []
-    for j in range(10_000):
-        digest = keccak(
-            c.seed + bytes.fromhex(c.node[2:]) + honest.root + salt + j.to_bytes(4, "big")
-        )
-        row = int.from_bytes(digest, "big") % n
-        if row not in expected:
-            expected.append(row)
-        if len(expected) == 10:
-            break
-    assert sample_rows(c, honest.root, salt, k=10) == expected
+    c = honest.challenge
+    prefix = c.seed + bytes.fromhex(c.node[2:]) + honest.root + salt
+    expected, j = [], 0
+    while len(expected) < 5:
+        q = int.from_bytes(keccak(prefix + j.to_bytes(4, "big")), "big") % c.rows
+        if q not in expected:
+            expected.append(q)
+        j += 1
+    assert sample_rows(c, honest.root, salt, 5) == expected
 
 
 def test_sample_rows_raises_when_more_rows_asked_than_exist(honest, salt):
     with pytest.raises(ValueError):
-        sample_rows(honest.challenge, honest.root, salt, k=honest.challenge.n + 1)
+        sample_rows(honest.challenge, honest.root, salt, honest.challenge.rows + 1)
 
 
-# ---------------------------------------------------------------- verify: honest and faults
+# ---------------------------------------------------------------- verify: honest
 
 
 def test_verify_passes_when_prover_honest(honest, salt):
-    commitment, reveal = answer(honest, salt)
-    verdict = check(honest.challenge, commitment, reveal, salt, latency=0.2)
-    assert verdict == Verdict(passed=True, reason=Reason.OK)
-    assert verdict.reason == "ok"
+    assert check(honest.challenge, *answer(honest, salt), salt).passed
 
 
-@pytest.mark.parametrize("hw_class", sorted(HARDWARE_CLASSES))
-def test_verify_passes_when_honest_and_on_time_for_every_class(honest, salt, hw_class):
-    commitment, reveal = answer(honest, salt)
-    limit = deadline_s(honest.challenge.n, HARDWARE_CLASSES[hw_class])
-    assert check(honest.challenge, commitment, reveal, salt, limit, hw_class).passed
+def test_verify_passes_every_stream_of_a_multi_gpu_claim(streams3):
+    for t in range(4):
+        salt = salt_of(t)
+        verdict = check(streams3.challenge, *answer(streams3, salt), salt, params=WIDE)
+        assert verdict.passed, verdict
 
 
-def test_verify_fails_wrong_row_when_committed_rows_are_wrong(honest, salt):
-    c = honest.product.copy()
-    c[:, 5] += 1
-    bad = Computation(honest.challenge, c, commit_rows(c), "tampered")
-    commitment, reveal = answer(bad, salt)
-    verdict = check(bad.challenge, commitment, reveal, salt)
-    first = reveal.rows[0].index
-    assert (verdict.passed, verdict.reason, verdict.row) == (False, Reason.WRONG_ROW, first)
-    assert f"C[{first}, 5]" in verdict.detail
+def test_verify_passes_with_any_verifiers_secret_vectors(honest, salt):
+    c = honest.challenge
+    a, b = Probe.draw(c.matrix_seed, c.n), Probe.draw(c.matrix_seed, c.n)
+    assert not np.array_equal(a.r, b.r)
+    for probe in (a, b):
+        assert verify(c, *answer(honest, salt), salt=salt, hw_class=CPU, gpu_count=1,
+                      commit_latency_s=0.0, params=SMALL, probe=probe).passed  # fmt: skip
 
 
-def test_verify_names_the_one_wrong_row_when_it_is_sampled(honest):
-    c = honest.product.copy()
-    c[7, 0] -= 3
-    bad = Computation(honest.challenge, c, commit_rows(c), "tampered")
-    salt = next(
-        salt_of(i) for i in range(200) if 7 in sample_rows(bad.challenge, bad.root, salt_of(i))
+def test_a_fresh_challenge_at_the_largest_node_and_epoch_is_self_consistent():
+    shape = shape_for(HARDWARE_CLASSES[CPU], 1, SMALL)
+    c = Challenge(os.urandom(32), os.urandom(32), OTHER_NODE, 2**64 - 1, shape.n, shape.rows, 1)
+    salt = os.urandom(32)
+    assert check(c, *answer(prove(c), salt), salt).passed
+
+
+# ---------------------------------------------------------------- verify: wrong work
+
+
+def _consistent_liar(challenge: Challenge, bump: int = 1) -> Computation:
+    """Commits to digests of rows that are not X @ B (every row off by `bump` in one column):
+    digest and row agree, so only Freivalds' check can tell."""
+    honest = prove_cpu(challenge)
+    key = challenge_key(challenge)
+    s = derive_rows(digest_key(key), range(challenge.n), 8)
+
+    def row(q: int) -> np.ndarray:
+        r = honest.product_row(q).copy()
+        r[q % challenge.n] += bump
+        return r
+
+    rows = np.stack([row(q) for q in range(challenge.rows * challenge.streams)])
+    digests = digests_of(rows, s)
+    return Computation(challenge, digests, commit_digests(digests), "liar",
+                       lambda qs: np.stack([row(q) for q in qs]))  # fmt: skip
+
+
+def test_verify_fails_wrong_row_when_rows_agree_with_digests_but_are_not_the_product(salt):
+    challenge = make_challenge(seed=4)
+    liar = _consistent_liar(challenge)
+    verdict = check(challenge, *answer(liar, salt), salt)
+    assert verdict.reason == Reason.WRONG_ROW and "Freivalds" in verdict.detail
+    # even a change of 1 in one entry of a big row (bits 0..6 leave the digest unchanged)
+    assert check(challenge, *answer(_consistent_liar(challenge, 2**20), salt), salt).reason == (
+        Reason.WRONG_ROW
     )
-    verdict = check(bad.challenge, *answer(bad, salt), salt)
-    assert (verdict.reason, verdict.row) == (Reason.WRONG_ROW, 7)
 
 
-def test_verify_fails_bad_proof_when_a_sibling_is_altered(honest, salt):
+def test_verify_fails_wrong_row_when_the_revealed_row_is_not_the_committed_one(honest, salt):
     commitment, reveal = answer(honest, salt)
     item = reveal.rows[3]
-    proof = list(item.proof)
-    proof[2] = bytes([proof[2][0] ^ 1]) + proof[2][1:]
-    rows = list(reveal.rows)
-    rows[3] = replace(item, proof=tuple(proof))
-    verdict = check(honest.challenge, commitment, Reveal(tuple(rows)), salt)
-    assert (verdict.reason, verdict.row) == (Reason.BAD_PROOF, item.index)
+    row = bytearray(item.row)
+    row[-1] ^= 0x80  # bit 7 of the last entry: its digest changes
+    tampered = replace(reveal, rows=(*reveal.rows[:3], replace(item, row=bytes(row)),
+                                     *reveal.rows[4:]))  # fmt: skip
+    verdict = check(honest.challenge, commitment, tampered, salt)
+    assert verdict.reason == Reason.WRONG_ROW and verdict.row == item.index
 
 
-def test_verify_fails_bad_proof_when_revealed_row_is_not_the_committed_one(honest, salt):
-    # A lazy node that commits to garbage, then computes the asked rows honestly after the
-    # fact: the correct rows do not match its commitment.
-    lazy = lazy_prover(1.0)(honest.challenge)
-    asked = sample_rows(honest.challenge, lazy.root, salt)
-    reveal = Reveal(
-        tuple(replace(r, row=encode_row(honest.product[r.index])) for r in lazy.reveal(asked).rows)
-    )
-    verdict = check(honest.challenge, lazy.commitment(0.01), reveal, salt)
-    assert (verdict.reason, verdict.row) == (Reason.BAD_PROOF, asked[0])
+@pytest.mark.parametrize("seed", range(3))
+def test_lazy_prover_is_caught_when_half_the_rows_skipped(seed):
+    challenge = make_challenge(seed=10 + seed)
+    lazy = lazy_prover(0.5)(challenge)
+    salt = salt_of(seed)
+    verdict = check(challenge, *answer(lazy, salt), salt)
+    assert verdict.reason == Reason.WRONG_ROW and "committed digest" in verdict.detail
 
 
-def test_verify_fails_bad_proof_when_root_is_not_the_tree_of_the_rows(honest, salt):
-    wrong_root = keccak(b"not the root")
-    reveal = honest.reveal(sample_rows(honest.challenge, wrong_root, salt))
-    verdict = check(honest.challenge, Commitment(wrong_root, 0.01), reveal, salt)
+def test_lazy_prover_passes_when_nothing_skipped(salt):
+    challenge = make_challenge(seed=20)
+    assert check(challenge, *answer(lazy_prover(0.0)(challenge), salt), salt).passed
+
+
+def test_lazy_prover_is_caught_at_the_rate_sampling_predicts():
+    # One commitment, many verifier salts: each salt is an independent sample of k rows.
+    k, trials = 8, 600
+    challenge = make_challenge(seed=11)
+    lazy = lazy_prover(0.25)(challenge)
+    honest = prove_cpu(challenge)
+    skipped = int((lazy.digests != honest.digests).sum())
+    n = challenge.rows
+    assert 4 <= skipped <= 30
+    misses = 0
+    for t in range(trials):
+        salt = salt_of(t)
+        verdict = check(challenge, *answer(lazy, salt, k), salt, k=k)
+        assert verdict.reason in (Reason.OK, Reason.WRONG_ROW)
+        misses += verdict.passed
+    exact_miss = math.comb(n - skipped, k) / math.comb(n, k)  # sampling without replacement
+    sigma = math.sqrt(trials * exact_miss * (1 - exact_miss))
+    assert abs(misses - trials * exact_miss) < 5 * sigma + 1
+
+
+def test_a_node_with_fewer_gpus_than_claimed_skips_streams_and_is_caught(salt):
+    # Claims 3 GPUs, has the time of 2: the third stream's digests are garbage.
+    challenge = make_challenge(WIDE, count=3, seed=12)
+
+    def skip(stream, idx):
+        return np.full(len(idx), stream == 2)
+
+    partial = prove_cpu(challenge, skip=skip)
+    verdict = check(challenge, *answer(partial, salt), salt, params=WIDE)
+    assert verdict.reason == Reason.WRONG_ROW and verdict.row >= 2 * challenge.rows
+
+
+# ---------------------------------------------------------------- verify: proofs and indices
+
+
+def test_verify_fails_bad_proof_when_a_sibling_is_altered(streams3, salt):
+    commitment, reveal = answer(streams3, salt)
+    item = reveal.rows[0]
+    bad = replace(item, proof=(b"\x00" * 32, *item.proof[1:]))
+    verdict = check(streams3.challenge, commitment, replace(reveal, rows=(bad, *reveal.rows[1:])),
+                    salt, params=WIDE)  # fmt: skip
+    assert verdict.reason == Reason.BAD_PROOF and verdict.row == item.index
+
+
+def test_verify_fails_bad_proof_when_the_block_is_not_the_committed_one(honest, salt):
+    commitment, reveal = answer(honest, salt)
+    item = reveal.rows[0]
+    other = (item.index + 1) % BLOCK
+    block = bytearray(item.block)
+    block[2 * other] ^= 1  # another row's digest in the same block
+    bad = replace(item, block=bytes(block))
+    verdict = check(honest.challenge, commitment, replace(reveal, rows=(bad, *reveal.rows[1:])),
+                    salt)  # fmt: skip
     assert verdict.reason == Reason.BAD_PROOF
+
+
+def test_verify_fails_bad_proof_when_the_root_is_not_the_tree_of_the_digests(honest, salt):
+    commitment, reveal = answer(honest, salt)
+    other = replace(commitment, root=keccak(b"another root"))
+    assert check(honest.challenge, other, reveal, salt).reason in (
+        Reason.WRONG_INDICES, Reason.BAD_PROOF,
+    )  # fmt: skip
 
 
 @pytest.mark.parametrize("how", ["other", "fewer", "more", "reordered", "duplicated", "other_salt"])
 def test_verify_fails_wrong_indices_when_rows_are_not_those_asked(honest, salt, how):
-    asked = sample_rows(honest.challenge, honest.root, salt)
-    spare = next(i for i in range(honest.challenge.n) if i not in asked)
-    indices = {
-        "other": [*asked[:-1], spare],
-        "fewer": asked[:-1],
-        "more": [*asked, spare],
-        "reordered": asked[::-1],
-        "duplicated": [*asked[:-1], asked[0]],
-        "other_salt": sample_rows(honest.challenge, honest.root, salt_of(99)),
-    }[how]
-    verdict = check(honest.challenge, honest.commitment(0.01), honest.reveal(indices), salt)
-    assert (verdict.passed, verdict.reason) == (False, Reason.WRONG_INDICES)
+    commitment, reveal = answer(honest, salt)
+    rows = list(reveal.rows)
+    if how == "other":
+        asked = set(sample_rows(honest.challenge, honest.root, salt))
+        q = next(i for i in range(honest.challenge.rows) if i not in asked)
+        rows[0] = honest.reveal([q]).rows[0]
+    elif how == "fewer":
+        rows = rows[:-1]
+    elif how == "more":
+        rows = [*rows, rows[0]]
+    elif how == "reordered":
+        rows[0], rows[1] = rows[1], rows[0]
+    elif how == "duplicated":
+        rows[1] = rows[0]
+    else:
+        rows = list(honest.reveal(sample_rows(honest.challenge, honest.root, salt_of(9))).rows)
+    verdict = check(honest.challenge, commitment, replace(reveal, rows=tuple(rows)), salt)
+    assert verdict.reason == Reason.WRONG_INDICES
+
+
+# ---------------------------------------------------------------- verify: timing, claims, echoes
 
 
 def test_verify_fails_late_when_commitment_after_deadline(honest, salt):
-    commitment, reveal = answer(honest, salt)
-    limit = deadline_s(honest.challenge.n, HARDWARE_CLASSES[CPU])
-    assert check(honest.challenge, commitment, reveal, salt, latency=limit).passed
-    verdict = check(honest.challenge, commitment, reveal, salt, latency=limit + 1e-3)
-    assert (verdict.passed, verdict.reason) == (False, Reason.LATE)
-
-
-def test_verify_fails_late_when_node_claims_a_faster_class_than_its_latency_shows():
-    # Large enough that the compute term of the deadline matters.
-    n = 1024
-    cpu, gpu = deadline_s(n, HARDWARE_CLASSES[0]), deadline_s(n, HARDWARE_CLASSES[3])
-    assert gpu < cpu
-    computation = prove(make_challenge(n=n, seed=9))
-    salt = salt_of(5)
-    commitment, reveal = answer(computation, salt)
-    latency = (cpu + gpu) / 2
-    assert check(computation.challenge, commitment, reveal, salt, latency, hw_class=0).passed
-    verdict = check(computation.challenge, commitment, reveal, salt, latency, hw_class=3)
+    limit = deadline_s(honest.challenge.shape, HARDWARE_CLASSES[CPU])
+    assert check(honest.challenge, *answer(honest, salt), salt, latency=limit).passed
+    verdict = check(honest.challenge, *answer(honest, salt), salt, latency=limit + 0.001)
     assert verdict.reason == Reason.LATE
 
 
-@pytest.mark.parametrize("change", [{"node": OTHER_NODE}, {"epoch": 4}, {"seed": b"\x01" * 32}])
-def test_verify_fails_when_response_replayed_for_another_node_epoch_or_seed(honest, salt, change):
+def test_verify_fails_unprovable_claim_when_more_gpus_than_a_challenge_proves(honest, salt):
+    for count in (0, MAX_STREAMS + 1, 65_535):
+        verdict = check(honest.challenge, *answer(honest, salt), salt, count=count)
+        assert verdict.reason == Reason.UNPROVABLE
+
+
+def test_verify_fails_malformed_when_the_shape_is_not_the_claims(honest, salt):
+    # The verifier's own challenge must be the committee's for the claim: never the node's
+    # fault, so malformed (unattributable), not fraud.
+    verdict = check(honest.challenge, *answer(honest, salt), salt, count=2)
+    assert verdict.reason == Reason.MALFORMED
+    verdict = check(honest.challenge, *answer(honest, salt), salt, params=WIDE)
+    assert verdict.reason == Reason.MALFORMED
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"seed": b"\x01" * 32}, {"matrix_seed": b"\x02" * 32}, {"n": 56}, {"rows": 96},
+     {"streams": 2}],
+)  # fmt: skip
+def test_verify_refuses_a_commitment_that_names_another_challenge(honest, salt, change):
     commitment, reveal = answer(honest, salt)
-    verdict = check(replace(honest.challenge, **change), commitment, reveal, salt)
-    assert not verdict.passed
-    if "seed" in change:  # the signed commitment names its seed: it answers another challenge
-        assert verdict.reason == Reason.MALFORMED and "another challenge" in verdict.detail
-    else:
-        assert verdict.reason in (Reason.WRONG_INDICES, Reason.BAD_PROOF, Reason.WRONG_ROW)
+    verdict = check(honest.challenge, replace(commitment, **change), reveal, salt)
+    assert verdict.reason == Reason.MALFORMED
 
 
 def test_verify_refuses_a_reveal_that_names_another_salt_or_k(honest, salt):
     commitment, reveal = answer(honest, salt)
-    for echo in ({"salt": b"\x09" * 32}, {"k": reveal.k + 1}):
-        verdict = check(honest.challenge, commitment, replace(reveal, **echo), salt)
-        assert verdict.reason == Reason.MALFORMED and "another salt or k" in verdict.detail
+    for change in ({"salt": salt_of(5)}, {"k": DEFAULT_K - 1}):
+        assert check(honest.challenge, commitment, replace(reveal, **change), salt).reason == (
+            Reason.MALFORMED
+        )
 
 
-def test_verify_fails_wrong_row_when_replayed_with_rows_reasked_for_another_epoch(honest, salt):
-    # Even a reveal re-cut to the other challenge's sample fails: the rows belong to other A, B.
-    other = replace(honest.challenge, epoch=honest.challenge.epoch + 1)
-    reveal = honest.reveal(sample_rows(other, honest.root, salt))
-    assert check(other, honest.commitment(0.01), reveal, salt).reason == Reason.WRONG_ROW
+@pytest.mark.parametrize("change", [{"node": OTHER_NODE}, {"epoch": 4}])
+def test_verify_fails_when_an_answer_is_replayed_for_another_node_or_epoch(honest, salt, change):
+    verdict = check(replace(honest.challenge, **change), *answer(honest, salt), salt)
+    assert not verdict.passed
+    assert verdict.reason in (Reason.WRONG_INDICES, Reason.WRONG_ROW)
 
 
-# ---------------------------------------------------------------- verify: malformed input
+def _malformed_cases(c: Computation, salt: bytes):
+    commitment, reveal = answer(c, salt)
+    item = reveal.rows[0]
+    one = lambda **kw: replace(reveal, rows=(replace(item, **kw), *reveal.rows[1:]))  # noqa: E731
+    return {
+        "challenge_none": (None, commitment, reveal, Reason.MALFORMED),
+        "commitment_none": (c.challenge, None, reveal, Reason.MALFORMED),
+        "root_short": (c.challenge, replace(commitment, root=b"\x01" * 31), reveal,
+                       Reason.MALFORMED),
+        "reveal_none": (c.challenge, commitment, None, Reason.MALFORMED),
+        "rows_not_list": (c.challenge, commitment, replace(reveal, rows=5), Reason.MALFORMED),
+        "item_not_row": (c.challenge, commitment, replace(reveal, rows=("x",)), Reason.MALFORMED),
+        "index_bool": (c.challenge, commitment, one(index=True), Reason.MALFORMED),
+        "index_out": (c.challenge, commitment, one(index=10**9), Reason.MALFORMED),
+        "row_str": (c.challenge, commitment, one(row="00"), Reason.MALFORMED),
+        "row_short": (c.challenge, commitment, one(row=item.row[:-4]), Reason.WRONG_SIZE),
+        "block_short": (c.challenge, commitment, one(block=item.block[:-2]), Reason.WRONG_SIZE),
+        "proof_long": (c.challenge, commitment, one(proof=(*item.proof, b"\x00" * 32)),
+                       Reason.MALFORMED),
+    }  # fmt: skip
 
 
-def _mutate_row(reveal: Reveal, **fields) -> Reveal:
-    return Reveal((replace(reveal.rows[0], **fields), *reveal.rows[1:]))
+MALFORMED = [
+    "challenge_none", "commitment_none", "root_short", "reveal_none", "rows_not_list",
+    "item_not_row", "index_bool", "index_out", "row_str", "row_short", "block_short",
+    "proof_long",
+]  # fmt: skip
 
 
-MALFORMED_CASES = {
-    "seed short": lambda c, m, r, s: (replace(c, seed=c.seed[:31]), m, r, s, Reason.MALFORMED),
-    "seed str": lambda c, m, r, s: (replace(c, seed=c.seed.hex()), m, r, s, Reason.MALFORMED),
-    "node short": lambda c, m, r, s: (replace(c, node="0x1234"), m, r, s, Reason.MALFORMED),
-    "node not hex": lambda c, m, r, s: (
-        replace(c, node="0x" + "zz" * 20),
-        m,
-        r,
-        s,
-        Reason.MALFORMED,
-    ),
-    "node bytes": lambda c, m, r, s: (replace(c, node=b"\x11" * 20), m, r, s, Reason.MALFORMED),
-    "epoch negative": lambda c, m, r, s: (replace(c, epoch=-1), m, r, s, Reason.MALFORMED),
-    "epoch 2^64": lambda c, m, r, s: (replace(c, epoch=2**64), m, r, s, Reason.MALFORMED),
-    "epoch bool": lambda c, m, r, s: (replace(c, epoch=True), m, r, s, Reason.MALFORMED),
-    "n float": lambda c, m, r, s: (replace(c, n=96.0), m, r, s, Reason.MALFORMED),
-    "n below k": lambda c, m, r, s: (replace(c, n=DEFAULT_K - 1), m, r, s, Reason.WRONG_SIZE),
-    "n above max": lambda c, m, r, s: (replace(c, n=MAX_N + 1), m, r, s, Reason.WRONG_SIZE),
-    "challenge none": lambda c, m, r, s: (None, m, r, s, Reason.MALFORMED),
-    "root short": lambda c, m, r, s: (c, Commitment(m.root[:31], 0.1), r, s, Reason.MALFORMED),
-    "root hex": lambda c, m, r, s: (c, Commitment(m.root.hex(), 0.1), r, s, Reason.MALFORMED),
-    "commitment tuple": lambda c, m, r, s: (c, (m.root, 0.1), r, s, Reason.MALFORMED),
-    "salt short": lambda c, m, r, s: (c, m, r, s[:16], Reason.MALFORMED),
-    "salt none": lambda c, m, r, s: (c, m, r, None, Reason.MALFORMED),
-    "reveal list": lambda c, m, r, s: (c, m, list(r.rows), s, Reason.MALFORMED),
-    "rows none": lambda c, m, r, s: (c, m, Reveal(None), s, Reason.MALFORMED),
-    "row item tuple": lambda c, m, r, s: (c, m, Reveal(((1, b"", ()),)), s, Reason.MALFORMED),
-    "index bool": lambda c, m, r, s: (c, m, _mutate_row(r, index=True), s, Reason.MALFORMED),
-    "index str": lambda c, m, r, s: (c, m, _mutate_row(r, index="3"), s, Reason.MALFORMED),
-    "index negative": lambda c, m, r, s: (c, m, _mutate_row(r, index=-1), s, Reason.MALFORMED),
-    "index n": lambda c, m, r, s: (c, m, _mutate_row(r, index=c.n), s, Reason.MALFORMED),
-    "row bytearray": lambda c, m, r, s: (
-        c,
-        m,
-        _mutate_row(r, row=bytearray(r.rows[0].row)),
-        s,
-        Reason.MALFORMED,
-    ),
-    "row ndarray": lambda c, m, r, s: (
-        c,
-        m,
-        _mutate_row(r, row=np.frombuffer(r.rows[0].row, ">i4")),
-        s,
-        Reason.MALFORMED,
-    ),
-    "row int64": lambda c, m, r, s: (
-        c,
-        m,
-        _mutate_row(r, row=np.frombuffer(r.rows[0].row, ">i4").astype(">i8").tobytes()),
-        s,
-        Reason.WRONG_SIZE,
-    ),
-    "row short": lambda c, m, r, s: (
-        c,
-        m,
-        _mutate_row(r, row=r.rows[0].row[:-1]),
-        s,
-        Reason.WRONG_SIZE,
-    ),
-    "proof short": lambda c, m, r, s: (
-        c,
-        m,
-        _mutate_row(r, proof=r.rows[0].proof[:-1]),
-        s,
-        Reason.MALFORMED,
-    ),
-    "proof long": lambda c, m, r, s: (
-        c,
-        m,
-        _mutate_row(r, proof=(*r.rows[0].proof, b"\x00" * 32)),
-        s,
-        Reason.MALFORMED,
-    ),
-    "proof hash short": lambda c, m, r, s: (
-        c,
-        m,
-        _mutate_row(r, proof=(r.rows[0].proof[0][:31], *r.rows[0].proof[1:])),
-        s,
-        Reason.MALFORMED,
-    ),
-    "proof hash hex": lambda c, m, r, s: (
-        c,
-        m,
-        _mutate_row(r, proof=(r.rows[0].proof[0].hex(), *r.rows[0].proof[1:])),
-        s,
-        Reason.MALFORMED,
-    ),
-    "proof none": lambda c, m, r, s: (c, m, _mutate_row(r, proof=None), s, Reason.MALFORMED),
-}
-
-
-@pytest.mark.parametrize("case", sorted(MALFORMED_CASES))
+@pytest.mark.parametrize("case", MALFORMED)
 def test_verify_fails_without_raising_when_input_malformed(honest, salt, case):
-    commitment, reveal = answer(honest, salt)
-    challenge, commitment, reveal, salt, reason = MALFORMED_CASES[case](
-        honest.challenge, commitment, reveal, salt
-    )
-    verdict = check(challenge, commitment, reveal, salt)
-    assert (verdict.passed, verdict.reason) == (False, reason)
+    challenge, commitment, reveal, reason = _malformed_cases(honest, salt)[case]
+    verdict = verify(challenge, commitment, reveal, salt=salt, hw_class=CPU, gpu_count=1,
+                     commit_latency_s=0.0, params=SMALL)  # fmt: skip
+    assert not verdict.passed and verdict.reason == reason
 
 
 @pytest.mark.parametrize("latency", [float("nan"), float("inf"), -0.1, "0.1", None, True])
@@ -603,110 +578,152 @@ def test_verify_fails_malformed_when_latency_not_a_duration(honest, salt, latenc
 
 @pytest.mark.parametrize("hw_class", [99, -1, "0", None, 1.0])
 def test_verify_fails_unknown_class_when_class_not_in_table(honest, salt, hw_class):
-    verdict = check(honest.challenge, *answer(honest, salt), salt, hw_class=hw_class)
+    verdict = verify(honest.challenge, *answer(honest, salt), salt=salt, hw_class=hw_class,
+                     gpu_count=1, commit_latency_s=0.0, params=SMALL)  # fmt: skip
     assert verdict.reason == Reason.UNKNOWN_CLASS
 
 
-@pytest.mark.parametrize("k", [0, -3, 97, 2.5])
+@pytest.mark.parametrize("k", [0, -3, 65, 2.5])
 def test_verify_fails_wrong_size_when_k_cannot_be_sampled(honest, salt, k):
-    verdict = check(honest.challenge, *answer(honest, salt), salt, k=k)
-    assert verdict.reason == Reason.WRONG_SIZE
+    assert check(honest.challenge, *answer(honest, salt), salt, k=k).reason == Reason.WRONG_SIZE
 
 
 def test_verify_never_raises_when_reveal_fields_are_randomly_corrupted(honest, salt):
     rng = random.Random(7)
     commitment, reveal = answer(honest, salt)
-    junk = [None, -1, 2**300, b"", b"\x00" * 32, "x", 1.5, (), [b"\x00" * 32], object()]
-    for _ in range(150):
-        rows = list(reveal.rows)
-        i = rng.randrange(len(rows))
-        name = rng.choice(["index", "row", "proof"])
-        rows[i] = replace(rows[i], **{name: rng.choice(junk)})
-        verdict = check(honest.challenge, commitment, Reveal(tuple(rows)), salt)
-        assert isinstance(verdict, Verdict) and not verdict.passed
+    values = [None, -1, 2**70, b"", b"\x00" * 33, "0x", (b"\x00" * 32,) * 40, 1.5]  # not ():
+    # a one-leaf tree's proofs are empty
+    for _ in range(300):
+        items = list(reveal.rows)
+        i = rng.randrange(len(items))
+        field_name = rng.choice(["index", "row", "block", "proof"])
+        items[i] = replace(items[i], **{field_name: rng.choice(values)})
+        verdict = check(honest.challenge, commitment, replace(reveal, rows=tuple(items)), salt)
+        assert not verdict.passed
 
 
-# ---------------------------------------------------------------- dishonest prover, detection
+# ---------------------------------------------------------------- the GPU path's trust rule
 
 
-@pytest.mark.parametrize("seed", range(4))
-def test_lazy_prover_is_caught_when_half_the_rows_skipped(seed):
-    challenge = make_challenge(n=64, seed=seed)
-    lazy = lazy_prover(0.5)(challenge)
-    salt = salt_of(seed)
-    verdict = check(challenge, *answer(lazy, salt), salt)
-    assert (verdict.passed, verdict.reason) == (False, Reason.WRONG_ROW)
+def _fake_gpu(monkeypatch, outcome):
+    """compute.prove with a GPU that `outcome`s: returns the honest result, a wrong one, or
+    raises."""
+    from oracle.protocol import compute_gpu
+
+    monkeypatch.setattr(compute, "_torch_cuda", lambda: object())
+
+    def fake(torch, challenge, give_up=None):
+        if outcome == "raise":
+            raise RuntimeError("CUDA out of memory")
+        result = prove_cpu(challenge)
+        if outcome == "wrong":
+            result.digests = result.digests.copy()
+            result.digests[-1] ^= 1
+        result.backend = "gpu"
+        return result
+
+    monkeypatch.setattr(compute_gpu, "prove", fake)
 
 
-def test_lazy_prover_computes_the_rows_it_does_not_skip():
-    challenge = make_challenge(n=64, seed=5)
-    honest_c = prove(challenge).product
-    lazy_c = lazy_prover(0.25)(challenge).product
-    wrong = (lazy_c != honest_c).any(axis=1)
-    assert wrong.sum() == 16
-    bound = 64 * 64
-    assert lazy_c.min() >= -bound and lazy_c.max() <= bound
+@pytest.mark.parametrize(("outcome", "backend"), [("right", "gpu"), ("wrong", "cpu-gpu-mismatch"),
+                                                 ("raise", "cpu-gpu-error")])  # fmt: skip
+def test_prove_trusts_the_gpu_only_when_its_digests_match_the_cpu(monkeypatch, outcome, backend):
+    _fake_gpu(monkeypatch, outcome)
+    challenge = make_challenge(seed=30)
+    result = prove(challenge)
+    assert result.backend == backend
+    assert np.array_equal(result.digests, prove_cpu(challenge).digests)
 
 
-def test_lazy_prover_passes_when_nothing_skipped(salt):
-    challenge = make_challenge(n=64, seed=6)
-    lazy = lazy_prover(0.0)(challenge)
-    assert np.array_equal(lazy.product, prove(challenge).product)
-    assert check(challenge, *answer(lazy, salt), salt).passed
+def test_prove_raises_when_the_gpu_is_asked_without_torch(monkeypatch):
+    monkeypatch.setattr(compute, "_torch_cuda", lambda: None)
+    with pytest.raises(RuntimeError):
+        prove(make_challenge(), backend="gpu")
+    assert prove(make_challenge(), backend="cpu").backend == "cpu"
 
 
-def test_lazy_prover_is_caught_at_the_rate_sampling_predicts():
-    # One commitment, many verifier salts: each salt is an independent sample of k rows.
-    n, skipped, k, trials = 64, 16, 8, 1500
-    challenge = make_challenge(n=n, seed=11)
-    lazy = lazy_prover(skipped / n)(challenge)
-    misses = 0
-    for t in range(trials):
-        salt = salt_of(t)
-        verdict = check(challenge, *answer(lazy, salt, k), salt, k=k)
-        assert verdict.reason in (Reason.OK, Reason.WRONG_ROW)
-        misses += verdict.passed
-    exact_miss = math.comb(n - skipped, k) / math.comb(n, k)  # sampling without replacement
-    assert exact_miss <= 1 - detection_probability(skipped / n, k)
-    sigma = math.sqrt(trials * exact_miss * (1 - exact_miss))
-    assert abs(misses - trials * exact_miss) < 5 * sigma
+def test_the_torch_path_is_bit_exact_with_the_reference_where_torch_is_installed():
+    torch = pytest.importorskip("torch")
+    from oracle.protocol import compute_gpu
+
+    challenge = make_challenge(WIDE, count=2, seed=31)
+    got = compute_gpu.prove(torch, challenge, devices=[torch.device("cpu")], chunk_rows=256)
+    assert np.array_equal(got.digests, prove_cpu(challenge).digests)
+
+
+def test_prove_gives_up_when_asked_and_says_so():
+    with pytest.raises(compute.TooSlow):
+        prove_cpu(make_challenge(WIDE, count=2), give_up=lambda done: done > 0.4)
+
+
+# ---------------------------------------------------------------- the class table
+
+
+def test_hardware_classes_are_indexed_with_the_cpu_first():
+    assert all(i == c.index for i, c in HARDWARE_CLASSES.items())
+    assert HARDWARE_CLASSES[0].name == "cpu"
+    assert {c.name for c in HARDWARE_CLASSES.values()} >= {"cpu", "a100", "h100", "rtx4090"}
+
+
+def test_shape_gives_every_class_device_s_of_its_work_per_stream():
+    for cls in HARDWARE_CLASSES.values():
+        shape = shape_for(cls, 2)
+        seconds = shape.rows * shape.n**2 / cls.macs_per_s
+        assert compute.DEVICE_S <= seconds < compute.DEVICE_S * 1.01
+        assert shape.rows % compute.ROW_ALIGN == 0 and shape.streams == 2
+
+
+def test_the_deadline_is_dominated_by_the_device_for_every_gpu_class():
+    for cls in HARDWARE_CLASSES.values():
+        shape = shape_for(cls, 8)
+        device = cls.slack * shape.rows * shape.n**2 / cls.macs_per_s
+        assert device / deadline_s(shape, cls) > 0.7, cls.name
+
+
+def test_an_h100_deadline_is_below_an_rtx4090s_honest_time_by_1_5x():
+    by_name = {c.name: c for c in HARDWARE_CLASSES.values()}
+    h100, rtx4090 = by_name["h100"], by_name["rtx4090"]
+    shape = shape_for(h100, 1)
+    honest_4090 = shape.rows * shape.n**2 / rtx4090.macs_per_s
+    assert honest_4090 >= 1.5 * deadline_s(shape, h100)
+
+
+def test_a_cpu_needs_far_longer_than_any_gpu_class_allows():
+    # The CPU class's own (generous) rate: at least 1,000 times each GPU deadline.
+    cpu = HARDWARE_CLASSES[CPU]
+    for cls in HARDWARE_CLASSES.values():
+        if cls is not cpu:
+            shape = shape_for(cls, 1)
+            assert shape.macs / cpu.macs_per_s > 1000 * deadline_s(shape, cls)
+
+
+def test_deadline_is_slack_times_device_plus_host_and_network():
+    cls = HARDWARE_CLASSES[3]
+    shape = shape_for(cls, 4)
+    expected = (
+        cls.slack * shape.rows * shape.n**2 / cls.macs_per_s
+        + cls.host_s + 2 * shape.total_rows / compute.HASH_BYTES_PER_S + cls.network_s
+    )  # fmt: skip
+    assert deadline_s(shape, cls) == pytest.approx(expected)
+
+
+def test_params_refuse_values_no_committee_can_use():
+    for bad in ({"device_s": 0}, {"device_s": 61}, {"max_n": 60}, {"max_n": 2**15}):
+        with pytest.raises(ValueError):
+            Params(**bad)
 
 
 def test_detection_probability_is_one_minus_miss_probability():
     assert detection_probability(0.1, 44) == pytest.approx(1 - 0.9**44)
     assert detection_probability(0.0, 44) == 0.0
     assert detection_probability(1.0, 1) == 1.0
-    assert detection_probability(0.5, 0) == 0.0
     with pytest.raises(ValueError):
         detection_probability(1.5, 10)
 
 
 def test_default_k_catches_a_tenth_skipped_with_probability_099():
     assert rows_for_detection(0.1, 0.99) == DEFAULT_K == 44
-    assert detection_probability(0.1, DEFAULT_K) >= 0.99
     assert detection_probability(0.1, DEFAULT_K - 1) < 0.99
-    assert detection_probability(0.5, DEFAULT_K) > 1 - 1e-13
-
-
-# ---------------------------------------------------------------- hardware classes
-
-
-def test_hardware_classes_are_indexed_and_faster_classes_have_shorter_deadlines():
-    assert all(i == c.index for i, c in HARDWARE_CLASSES.items())
-    assert HARDWARE_CLASSES[0].name == "cpu"
-    ordered = [HARDWARE_CLASSES[i] for i in sorted(HARDWARE_CLASSES)]
-    speeds = [c.macs_per_s for c in ordered]
-    assert speeds == sorted(speeds)
-    for n in (256, 1024, 8192):
-        deadlines = [deadline_s(n, c) for c in ordered]
-        assert deadlines == sorted(deadlines, reverse=True)
-
-
-def test_deadline_is_slack_times_compute_and_host_work_plus_network():
-    c = HARDWARE_CLASSES[0]
-    n = 512
-    expected = c.slack * (n**3 / c.macs_per_s + n**2 / c.host_entries_per_s) + c.network_s
-    assert deadline_s(n, c) == pytest.approx(expected)
 
 
 # ---------------------------------------------------------------- PositionalTree and ChunkTree
@@ -743,15 +760,18 @@ def test_positional_tree_rejects_bad_proofs_and_indices():
         PositionalTree([])
 
 
-def test_prove_reveals_rows_whose_proofs_check_against_the_root(honest):
-    for item in honest.reveal([0, 95, 42]).rows:
-        assert len(item.row) == 4 * 96
-        leaf = row_leaf(item.index, item.row)
-        assert verify_positional_proof(honest.root, 96, item.index, leaf, item.proof)
+def test_revealed_blocks_prove_against_the_root(streams3):
+    leaves = -(-3 * streams3.challenge.rows // BLOCK)
+    for item in streams3.reveal([0, BLOCK - 1, BLOCK, 3 * streams3.challenge.rows - 1]).rows:
+        assert len(item.row) == 4 * streams3.challenge.n
+        b = item.index // BLOCK
+        assert verify_positional_proof(streams3.root, leaves, b, block_leaf(b, item.block),
+                                       item.proof)  # fmt: skip
 
 
-def test_reveal_of_a_fresh_seed_is_self_consistent():
-    challenge = Challenge(seed=os.urandom(32), n=80, node=OTHER_NODE, epoch=2**64 - 1)
-    computation = prove(challenge)
-    salt = os.urandom(32)
-    assert check(challenge, *answer(computation, salt), salt).passed
+def test_revealed_rows_are_int32_big_endian():
+    c = make_challenge(seed=40)
+    computation = prove_cpu(c)
+    item = computation.reveal([5]).rows[0]
+    assert np.frombuffer(item.row, dtype=">i4").tolist() == computation.product_row(5).tolist()
+    assert isinstance(item, RevealedRow)

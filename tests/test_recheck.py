@@ -30,7 +30,7 @@ class FakeChain:
         self.clock, self.start, self.length = clock, start, length
         self.node = types.SimpleNamespace(
             node=NODE, eligible=True, kind=NodeKind.COMPUTE, endpoint="http://unused",
-            hardware=types.SimpleNamespace(hw_class=0),
+            hardware=types.SimpleNamespace(hw_class=0, gpu_count=1),
         )  # fmt: skip
 
     def epoch_seed(self, epoch):
@@ -53,8 +53,8 @@ def never_answers(clock: list[float], calls: list[float], seconds: float):
     """challenge_compute for a node that takes connections and never answers: each challenge
     (its tries included) costs `seconds` of the clock and ends in a timeout."""
 
-    async def fake(session, endpoint, *, chain_id, node, epoch, epoch_seed, n, hw_class,
-                   limits, member=""):  # fmt: skip
+    async def fake(session, endpoint, *, chain_id, node, epoch, epoch_seed, hw_class, gpu_count,
+                   limits, params, member=""):  # fmt: skip
         calls.append(clock[0])
         clock[0] += seconds
         cid = challenge_id(chain_id, node, epoch, "compute", os.urandom(32))

@@ -133,7 +133,15 @@ def test_reward_proportional_to_work_times_reputation():
     assert (ra.work, rb.work) == (3000, 1000) and (ra.reward, rb.reward) == (3000, 1000)
     # compute: class throughput x gpu count
     c = score_node(EPOCH, node(3, verdicts=[ok(1)], hw_class=3, gpu_count=8))
-    assert c.work == 190_000 * 8
+    assert c.work == 378_000 * 8  # H100: 3.78e14 MAC/s, in G MAC/s
+
+
+def test_a_withheld_reveal_is_missed_deadline_and_an_unprovable_claim_only_unrewarded():
+    r = score_node(EPOCH, node(1, verdicts=[bad(1, "withheld"), ok(2)]))
+    assert (r.reason, r.slash_reason) == ("withheld", SlashReason.MISSED_DEADLINE)
+    for reason in ("unprovable_claim", "unknown_class"):
+        r = score_node(EPOCH, node(2, verdicts=[bad(1, reason)]))
+        assert (r.reason, r.slash_reason, r.reward) == (reason, 0, 0)
 
 
 def test_reason_invalid_compute_wrong_row():

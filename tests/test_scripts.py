@@ -101,6 +101,24 @@ def test_amount_and_size_parsing():
 # ---------------------------------------------------------------------------- provider
 
 
+def test_register_refuses_a_gpu_count_or_class_no_challenge_can_prove():
+    """Refused before anything is sent, with the reason: a claim the compute proof cannot
+    check would only earn nothing."""
+    from oracle.protocol.hardware import NodeKind
+
+    def claim(**kw):
+        args = {"gpu_model": "H100-SXM", "gpu_count": 8, "hw_class": 3, "capacity": None,
+                "lat": None, "lon": None, "h3_cell": None, "tx_power_dbm": None,
+                "antenna_gain_dbi": None, **kw}  # fmt: skip
+        return provider_script.build_claim(NodeKind.COMPUTE, *args.values())
+
+    assert claim().gpu_count == 8 and claim().hw_class == 3
+    with pytest.raises(click.BadParameter, match="proves at most 64 GPUs"):
+        claim(gpu_count=65_535)
+    with pytest.raises(click.BadParameter, match="one of the classes 0 cpu"):
+        claim(hw_class=9)
+
+
 def test_register_stake_activate_price_status(
     deployment, suite, deployer, provider, tmp_path, password_file
 ):

@@ -5,12 +5,15 @@ signed by the node key, whose challenge_id binds the chain, the node, the epoch,
 the caller's nonce:
 
     GET  /health[?nonce=0x..32 bytes]    kind "health", epoch 0 -> {node, kind, hw_class, version}
-    POST /compute/commit  {epoch, nonce, seed, n, chain_id}   kind "compute"
-         -> wire.commit_payload {stage, root, elapsed_s, backend, seed, n}
+    POST /compute/commit  {epoch, nonce, seed, matrix_seed, n, rows, streams, chain_id}
+                                                              kind "compute"
+         -> wire.commit_payload {stage, root, elapsed_s, backend, seed, matrix_seed, n, rows,
+            streams}, or wire.gave_up_payload {stage, elapsed_s, detail} when the node stopped
+            at its deadline (it is slower than its class: the oracle records it late)
     POST /compute/reveal  {challenge_id, salt, k}             the commit's challenge_id; once
                                                               per commitment (409 for another
                                                               salt or k)
-         -> wire.reveal_payload {stage, salt, k, rows: [{index, row, proof}]}
+         -> wire.reveal_payload {stage, salt, k, rows: [{index, row, block, proof}]}
     POST /storage/data    {lease_id, data}                    kind "storage-data", epoch 0,
          nonce uint256(lease_id) -> {lease_id, root, n_chunks, size}
     POST /storage/audit   {epoch, nonce, lease_id, chain_id}  kind "storage"
@@ -29,6 +32,7 @@ body over settings.max_body_bytes, 503 when offline or without a radio.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections import OrderedDict
@@ -51,8 +55,20 @@ log = logging.getLogger("oracle.agent")
 ZERO32 = b"\x00" * 32
 
 
+# A compute challenge asking more than this many seconds of the node's class's work is refused.
+MAX_WORK_S = 4 * compute.DEVICE_S
+
+
 class BadRequest(ValueError):
     pass
+
+
+@dataclass(frozen=True)
+class GaveUp:
+    """A compute challenge the node could not finish before its deadline: answered, signed,
+    as such (the oracle records it late), and never revealed."""
+
+    detail: str
 
 
 class Radio(Protocol):
@@ -119,10 +135,13 @@ def _hex32(value: Any) -> bytes:
         raise BadRequest(str(exc)) from None
 
 
-def _n(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= compute.MAX_N:
-        raise BadRequest(f"must be an integer in [1, {compute.MAX_N}]")
-    return value
+def _range(lo: int, hi: int) -> Callable[[Any], int]:
+    def check(value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+            raise BadRequest(f"must be an integer in [{lo}, {hi}]")
+        return value
+
+    return check
 
 
 def _data(value: Any) -> bytes:
@@ -133,6 +152,18 @@ def _data(value: Any) -> bytes:
     if not raw:
         raise BadRequest("must not be empty")
     return raw
+
+
+COMMIT_SCHEMA = {
+    "epoch": _uint(64),
+    "nonce": _hex32,
+    "seed": _hex32,
+    "matrix_seed": _hex32,
+    "n": _range(8, compute.MAX_N),
+    "rows": _range(1, compute.MAX_ROWS),
+    "streams": _range(1, compute.MAX_STREAMS),
+    "chain_id": _uint(64),
+}
 
 
 async def _body(request: web.Request, schema: dict[str, Callable[[Any], Any]]) -> dict:
@@ -206,10 +237,7 @@ async def health(request: web.Request) -> web.Response:
 
 async def compute_commit(request: web.Request) -> web.Response:
     agent = request.app[AGENT]
-    body = await _body(
-        request,
-        {"epoch": _uint(64), "nonce": _hex32, "seed": _hex32, "n": _n, "chain_id": _uint(64)},
-    )
+    body = await _body(request, COMMIT_SCHEMA)
     cid = agent.cid(body["epoch"], "compute", body["nonce"])
     cached = agent.computations.get(cid)
     if cached is None:
@@ -218,27 +246,62 @@ async def compute_commit(request: web.Request) -> web.Response:
         else:
             cached = await _prove(agent, cid, body)
     computation, elapsed = cached
+    if isinstance(computation, GaveUp):
+        return agent.signed(cid, wire.gave_up_payload(elapsed, computation.detail))
     payload = wire.commit_payload(computation.commitment(elapsed), computation.backend)
     return agent.signed(cid, payload)
 
 
+def _challenge(agent: Agent, body: dict) -> compute.Challenge:
+    """The challenge of a commit request, refused (400) when it is not one this node's claim
+    can be asked: more streams than its GPUs, or more work than MAX_WORK_S of its class (the
+    route is open to anyone: a request must not buy hours of the node's devices)."""
+    try:
+        challenge = compute.Challenge(
+            body["seed"], body["matrix_seed"], agent.address, body["epoch"], body["n"],
+            body["rows"], body["streams"],
+        )  # fmt: skip
+        compute.challenge_key(challenge)  # every field in range
+    except ValueError as exc:
+        raise BadRequest(f"not a compute challenge: {exc}") from None
+    settings = agent.settings
+    cls = compute.HARDWARE_CLASSES.get(settings.hw_class)
+    if cls is None:
+        raise BadRequest(f"this node's class {settings.hw_class} is unknown")
+    if challenge.streams > settings.gpu_count:
+        raise BadRequest(f"{challenge.streams} streams: this node has {settings.gpu_count} GPUs")
+    seconds = challenge.shape.rows * challenge.n**2 / cls.macs_per_s
+    if seconds > MAX_WORK_S:
+        raise BadRequest(f"{seconds:.0f} s of a {cls.name}'s work: at most {MAX_WORK_S} s")
+    return challenge
+
+
 async def _prove(agent: Agent, cid: bytes, body: dict) -> tuple[compute.Computation, float]:
-    challenge = compute.Challenge(
-        seed=body["seed"], n=body["n"], node=agent.address, epoch=body["epoch"]
-    )
+    challenge = _challenge(agent, body)
     prover = agent.behaviour.prover()
     backend = agent.settings.backend
     if prover is compute.prove:
 
-        def prover(c: compute.Challenge) -> compute.Computation:
-            return compute.prove(c, backend)
+        def prover(c: compute.Challenge, give_up=None) -> compute.Computation:
+            return compute.prove(c, backend, give_up=give_up)
 
+    # Past its deadline the answer can only be late: the node stops and says so (signed).
+    budget = compute.deadline_s(challenge.shape, compute.HARDWARE_CLASSES[agent.settings.hw_class])
     future: asyncio.Future = asyncio.get_running_loop().create_future()
     agent.inflight[cid] = future
     try:
         async with agent.compute_slots:
             started = time.perf_counter()
-            computation = await asyncio.get_running_loop().run_in_executor(None, prover, challenge)
+
+            def give_up(done: float) -> bool:
+                return time.perf_counter() - started > budget
+
+            try:
+                computation = await asyncio.get_running_loop().run_in_executor(
+                    None, functools.partial(prover, challenge, give_up=give_up)
+                )
+            except compute.TooSlow as exc:  # an answer too: the node says it is too slow
+                computation = GaveUp(f"past the deadline ({budget:.2f} s): {exc}")
             elapsed = time.perf_counter() - started
         delay = agent.behaviour.commit_delay_s(elapsed)
         if delay > 0:
@@ -269,8 +332,11 @@ async def compute_reveal(request: web.Request) -> web.Response:
         return _error(404, "no commitment for this challenge_id (unknown or evicted)")
     agent.computations.move_to_end(cid)
     computation = cached[0]
-    if not 1 <= body["k"] <= computation.challenge.n:
-        raise BadRequest(f"k: must be in [1, n = {computation.challenge.n}]")
+    if isinstance(computation, GaveUp):
+        return _error(404, "no commitment for this challenge_id (the node gave up)")
+    total = computation.challenge.shape.total_rows
+    if not 1 <= body["k"] <= min(total, wire.MAX_REVEALED_ROWS):
+        raise BadRequest(f"k: must be in [1, {min(total, wire.MAX_REVEALED_ROWS)}]")
     asked = (body["salt"], body["k"])
     if agent.revealed.get(cid, asked) != asked:
         return _error(409, "this commitment was already revealed for another salt or k")
@@ -279,7 +345,10 @@ async def compute_reveal(request: web.Request) -> web.Response:
     while len(agent.revealed) > 4 * agent.settings.compute_cache:
         agent.revealed.popitem(last=False)
     rows = compute.sample_rows(computation.challenge, computation.root, body["salt"], body["k"])
-    reveal = computation.reveal(rows, salt=body["salt"], k=body["k"])
+    # k rows of C, recomputed (k n^2 work): off the event loop, which times other challenges
+    reveal = await asyncio.get_running_loop().run_in_executor(
+        None, functools.partial(computation.reveal, rows, salt=body["salt"], k=body["k"])
+    )
     return agent.signed(cid, wire.reveal_payload(reveal))
 
 

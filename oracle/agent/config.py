@@ -7,6 +7,7 @@
     port = 8700
     data_dir = "agent-data"       # relative to the config file
     hw_class = 0                  # compute: the class registered in NodeRegistry
+    gpu_count = 1                 # compute: the GPU count registered (one stream each)
     backend = "auto"              # compute: auto | cpu | gpu
     max_body_mib = 16
     keystore = "node.json"        # eth-account keystore (Account.encrypt), relative to the file
@@ -26,13 +27,13 @@ from typing import Any
 
 from eth_account import Account
 
-from oracle.protocol.compute import HARDWARE_CLASSES
+from oracle.protocol.compute import HARDWARE_CLASSES, MAX_STREAMS
 from oracle.protocol.hardware import NodeKind
 
 VERSION = "0.1.0"
 _KEYS = {
-    "kind", "chain_id", "host", "port", "data_dir", "hw_class", "backend", "max_body_mib",
-    "keystore", "password_file", "password_env",
+    "kind", "chain_id", "host", "port", "data_dir", "hw_class", "gpu_count", "backend",
+    "max_body_mib", "keystore", "password_file", "password_env",
 }  # fmt: skip
 
 
@@ -49,6 +50,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8700
     hw_class: int = 0
+    gpu_count: int = 1  # compute: the count registered (challenges for more are refused)
     backend: str = "auto"
     max_body_bytes: int = 16 * 1024 * 1024
     compute_cache: int = 8  # computations kept between commit and reveal (LRU)
@@ -126,6 +128,7 @@ def parse_settings(raw: dict, base: Path) -> Settings:
         host=_str(table, "host", "127.0.0.1"),
         port=_int(table, "port", 8700, 1, 65535),
         hw_class=hw_class,
+        gpu_count=_int(table, "gpu_count", 1, 1, MAX_STREAMS),
         backend=backend,
         max_body_bytes=_int(table, "max_body_mib", 16, 1, 1024) * 1024 * 1024,
     )

@@ -270,7 +270,7 @@ class Config:
     committees: tuple[int, ...]
     seed: int
     jitter_ms: float
-    compute_n: int
+    compute: compute.Params
     chunks: int
     spacing_m: float
     timeout_s: float
@@ -368,8 +368,8 @@ class Bench:
                 jobs.append(
                     lambda n=n, common=common: with_retries(
                         lambda: challenge_compute(
-                            http, n.endpoint, n=self.cfg.compute_n,
-                            hw_class=n.hardware.hw_class, **common,
+                            http, n.endpoint, hw_class=n.hardware.hw_class,
+                            gpu_count=n.hardware.gpu_count, params=self.cfg.compute, **common,
                         ),
                         self.limits,
                     )
@@ -487,7 +487,8 @@ class Bench:
                 info, verdicts, self.previous.get(node), self.leases, coverage_micro, epoch
             )
 
-        facts = facts_of(CHAIN_ID, epoch, self.nodes, self.leases, self.cfg.compute_n)
+        facts = facts_of(CHAIN_ID, epoch, self.nodes, self.leases, self.cfg.compute,
+                         self.epoch_seed(epoch))  # fmt: skip
         check = checker(evidence, facts)
 
         def counted(entry, member):
@@ -521,7 +522,8 @@ class Bench:
 async def run_regime(cfg: Config, regime: Regime, specs: list[NodeSpec], tmp: Path) -> None:
     regime.window = cfg.window or max(1, min(MAX_AUTO_WINDOW, COMPUTE_CACHE // regime.members))
     regime.concurrency = cfg.concurrency or max(1, IN_FLIGHT // (regime.members * regime.window))
-    hang_s = max(cfg.timeout_s, 2 * compute.deadline_s(cfg.compute_n, compute.HARDWARE_CLASSES[0]))
+    cpu = compute.HARDWARE_CLASSES[0]
+    hang_s = max(cfg.timeout_s, 2 * compute.deadline_s(compute.shape_for(cpu, 1, cfg.compute), cpu))
     hang_s += 1.0
     ctx = multiprocessing.get_context("spawn")
     ready, stop = ctx.Queue(), ctx.Queue()
@@ -686,7 +688,7 @@ def render(cfg: Config, regimes: list[Regime], wall_s: float) -> str:
         )
     lines.append("")
     lines.append(
-        f"{cfg.nodes} nodes x {cfg.epochs} epochs per regime, compute n={cfg.compute_n} "
+        f"{cfg.nodes} nodes x {cfg.epochs} epochs per regime, compute {cfg.compute} "
         f"(class 0), storage {cfg.chunks} chunks, wireless {cfg.spacing_m:g} m grid, "
         f"jitter 0-{cfg.jitter_ms:g} ms, timeout {cfg.timeout_s:g} s, seed {cfg.seed}, "
         f"epochs overlapped {', '.join(sorted({f'{r.window} (m={r.members})' for r in regimes}))}, "
@@ -718,7 +720,10 @@ def parse(argv: list[str] | None = None) -> Config:
     ap.add_argument("--committees", type=int, nargs="+", default=[1, 4], help="committee sizes")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--jitter-ms", type=float, default=100.0)
-    ap.add_argument("--compute-n", type=int, default=64)
+    ap.add_argument("--compute-max-n", type=int, default=64, help="compute challenges' width")
+    ap.add_argument(
+        "--compute-device-s", type=float, default=1e-6, help="seconds of a class's work a device"
+    )
     ap.add_argument("--chunks", type=int, default=64, help="chunks of each storage lease")
     ap.add_argument("--spacing-m", type=float, default=1_500.0, help="wireless grid spacing")
     ap.add_argument("--timeout", type=float, default=2.0, help="the oracle's client timeout, s")
@@ -746,8 +751,10 @@ def parse(argv: list[str] | None = None) -> Config:
         ap.error("--nodes and --epochs must be >= 1, --window and --concurrency >= 0")
     if any(not 0 <= d < 1 for d in a.drops) or any(m < 1 for m in a.committees):
         ap.error("drop rates must be in [0, 1) and committee sizes >= 1")
-    if not compute.DEFAULT_K <= a.compute_n <= compute.MAX_N:
-        ap.error(f"--compute-n must be in [{compute.DEFAULT_K}, {compute.MAX_N}]")
+    try:
+        params = compute.Params(device_s=a.compute_device_s, max_n=a.compute_max_n)
+    except ValueError as exc:
+        ap.error(f"--compute-device-s / --compute-max-n: {exc}")
     if max(a.committees) * max(a.window, 1) > COMPUTE_CACHE:
         ap.error(
             f"committee size x window must be <= {COMPUTE_CACHE} (the agents' compute cache: "
@@ -755,7 +762,7 @@ def parse(argv: list[str] | None = None) -> Config:
         )
     return Config(
         a.nodes, a.epochs, tuple(a.drops), tuple(a.committees), a.seed, a.jitter_ms,
-        a.compute_n, a.chunks, a.spacing_m, a.timeout, a.concurrency, a.window,
+        params, a.chunks, a.spacing_m, a.timeout, a.concurrency, a.window,
         a.recheck_after,
     )  # fmt: skip
 

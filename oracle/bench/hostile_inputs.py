@@ -38,21 +38,32 @@ from oracle.agent import Honest, Settings, create_app
 from oracle.committee import evidence as ev
 from oracle.committee.member import _parse_proposal
 from oracle.committee.rules import Bundle
-from oracle.protocol import wire
+from oracle.protocol import compute, wire
 from oracle.protocol.hardware import NodeKind
 from oracle.protocol.strict import decode_json
 from oracle.service.challenge import Limits, challenge_all, challenge_compute, with_retries
 
 CHAIN_ID = 31337
 KEYS = {
-    "commit": ["stage", "root", "elapsed_s", "backend", "seed", "n"],
+    "commit": [
+        "stage",
+        "root",
+        "elapsed_s",
+        "backend",
+        "seed",
+        "matrix_seed",
+        "n",
+        "rows",
+        "streams",
+    ],
     "reveal": ["stage", "salt", "k", "rows"],
     "witnesses": ["epoch", "witnesses"],
     "beacon": ["beaconer", "payload", "frequency_hz", "tx_time_ms"],
     "bundle": ["chain_id", "hub", "epoch", "member", "verdicts", "signature"],
     "evidence": ["challenge_id", "request", "responses"],
 }
-EVIDENCE_FACTS = ev.Facts(CHAIN_ID, 5, lambda node: 0, 64, lambda lease: None)
+SMALL = compute.Params(device_s=1e-6, max_n=64)  # the CPU class: 64 rows of 64
+EVIDENCE_FACTS = ev.Facts(CHAIN_ID, 5, lambda node: (0, 1), SMALL, b"\x01" * 32, lambda _: None)
 
 
 def check_evidence(rng: random.Random) -> None:
@@ -187,8 +198,8 @@ async def throw_at_challenge_stage(epochs: int, seed: int) -> dict:
                     return lambda: with_retries(
                         lambda: challenge_compute(
                             http, url, chain_id=CHAIN_ID, node=node, epoch=epoch,
-                            epoch_seed=epoch.to_bytes(32, "big"), n=64, hw_class=0,
-                            limits=limits,
+                            epoch_seed=epoch.to_bytes(32, "big"), hw_class=0, gpu_count=1,
+                            limits=limits, params=SMALL,
                         ),
                         limits,
                     )  # fmt: skip

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 
 from oracle.committee import evidence as ev
 from oracle.committee.rules import Bundle, score_bundles, sign_bundle
+from oracle.protocol import compute
 from oracle.protocol.hardware import NodeKind
 from oracle.service.chain import LeaseInfo, NodeInfo
 from oracle.service.pipeline import OracleService
@@ -74,7 +75,9 @@ def build(
             return None
         return _node_input(nodes[node], verdicts, previous.get(node), leases, coverage_micro, epoch)
 
-    facts = facts_of(chain.chain_id, epoch, nodes, leases, service.settings.compute_n)
+    row = store.epoch(epoch)  # the epoch's seed, as the chain gives it (every member the same)
+    seed = bytes(row["seed"]) if row is not None else chain.epoch_seed(epoch)
+    facts = facts_of(chain.chain_id, epoch, nodes, leases, service.settings.compute, seed)
     check = checker(evidence, facts)
     results = score_bundles(epoch, bundles, make_input, chain.budget(epoch), check=check)
     version = chain.committee()[0]
@@ -87,20 +90,24 @@ def facts_of(
     epoch: int,
     nodes: Mapping[str, NodeInfo],
     leases: Mapping[int, LeaseInfo],
-    compute_n: int,
+    params: compute.Params,
+    epoch_seed: bytes,
 ) -> ev.Facts:
-    """The chain's view an evidence check needs, from the nodes (by lowercase address) and
-    leases (by id) as oracle.service.chain reads them."""
+    """The chain's view an evidence check needs, from the nodes (by lowercase address), leases
+    (by id) as oracle.service.chain reads them, and the epoch's seed."""
 
-    def hw_class(node: str) -> int | None:
+    def compute_claim(node: str) -> tuple[int, int] | None:
         n = nodes.get(node)
-        return n.hardware.hw_class if n is not None and n.kind == NodeKind.COMPUTE else None
+        if n is None or n.kind != NodeKind.COMPUTE:
+            return None
+        return n.hardware.hw_class, n.hardware.gpu_count
 
     def lease(lease_id: int):
         x = leases.get(lease_id)
         return None if x is None else (x.node.lower(), x.data_root, x.data_size)
 
-    return ev.Facts(chain_id, epoch, hw_class, compute_n, lease)
+    return ev.Facts(chain_id, epoch, compute_claim, params, compute.matrix_seed_for(epoch_seed),
+                    lease)  # fmt: skip
 
 
 def checker(evidence: Mapping[str, dict], facts: ev.Facts):

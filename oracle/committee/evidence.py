@@ -21,12 +21,14 @@ checks the same bytes.
    as its own;
 2. every answer is signed by the node's key for that challenge id (a member cannot forge one);
 3. the answers are replayed through the protocol's own verifier against the challenge they
-   name themselves (each signed answer echoes its seed and n, salt and k, lease id:
-   oracle.protocol.wire), with the node's hardware class and the lease's root and size from the
-   chain, and the timing left out: the compute seed must be the one the nonce derives, n the
-   committee's compute_n and k the protocol's DEFAULT_K (checked before any work, so a check
-   costs what an honest verification costs), a storage answer must name the verdict's lease, a
-   lease of that node.
+   name themselves (each signed answer echoes its seed and shape, salt and k, lease id:
+   oracle.protocol.wire), with the node's hardware class and GPU count and the lease's root and
+   size from the chain, and the timing left out: the compute seed must be the one the nonce
+   derives, the matrix seed the epoch's, the shape the committee's for the node's claim
+   (compute.shape_for with the committee's Params) and k the protocol's DEFAULT_K (checked
+   before any work, so a check costs what an honest verification costs), a storage answer must
+   name the verdict's lease, a lease of that node. A node's signed "gave up" backs only its
+   lateness, a commitment without a reveal only "withheld" (WORD_CLAIMS).
 
 Its result (``Checked``): ``backed`` when the node signed answers to exactly this challenge;
 then ``passed`` when they verify, or the verifier's fraud ``reason`` (and failing row or chunk)
@@ -62,12 +64,17 @@ from oracle.service.score import COMPUTE_FRAUD, STORAGE_FRAUD
 
 EVIDENCE_TAG = b"plinth-evidence-v1"
 MAX_RESPONSES = 4  # compute: commit and reveal; the other kinds: one answer
-MAX_RESPONSE_BYTES = 4 << 20  # the challenge stage's own limit (challenge.Limits)
+MAX_RESPONSE_BYTES = 8 << 20  # the challenge stage's own limit (challenge.Limits)
 RESPONSE_LIMITS = JsonLimits(max_bytes=MAX_RESPONSE_BYTES)
 # Verdict reasons that say the node signed wrong work: a slash when its evidence proves it (the
 # scoring stage's own lists, so every reason that can slash is one that needs evidence).
 FRAUD = {"compute": COMPUTE_FRAUD, "storage": STORAGE_FRAUD}
 CHECKED_KINDS = frozenset({"compute", "storage", "beacon", "coverage"})
+# Failures that say the node answered and then was too slow or stopped: its signed answers
+# show that it answered (so it is not offline), the member's word says the rest, and they count
+# by majority (oracle.committee.rules): "late" (after the deadline, or the node's own signed
+# "gave up") and "withheld" (committed, then no reveal).
+WORD_CLAIMS = frozenset({"late", "withheld"})
 COMPUTE_SEED_TAG = b"compute-seed"
 
 
@@ -86,8 +93,10 @@ class Facts:
 
     chain_id: int
     epoch: int
-    hw_class: Callable[[str], int | None]  # node (lowercase) -> its registered class
-    compute_n: int  # the committee's challenge size (every member uses the same)
+    # node (lowercase) -> its registered (hwClass, gpuCount); None if not a compute node
+    compute_claim: Callable[[str], tuple[int, int] | None]
+    compute: compute.Params  # the committee's challenge parameters (every member the same)
+    matrix_seed: bytes  # the epoch's (compute.matrix_seed_for its seed)
     lease: Callable[[int], tuple[str, bytes, int] | None]  # id -> (node lowercase, root, size)
 
 
@@ -98,7 +107,7 @@ def needs_evidence(entry: Mapping) -> bool:
         return False
     return (
         entry["passed"]
-        or entry["reason"] == "late"
+        or entry["reason"] in WORD_CLAIMS
         or entry["reason"] in FRAUD.get(entry["kind"], ())
     )
 
@@ -181,23 +190,44 @@ def _verdict(v, index: int | None, kind: str) -> Checked:
 
 
 def _compute(entry, payloads, nonce: bytes, facts: Facts) -> Checked:
-    if len(payloads) != 2:
+    claim = facts.compute_claim(entry["node"])
+    if claim is None:
+        return _unbacked("not a registered compute node")
+    hw_class, gpu_count = claim
+    if len(payloads) == 1 and entry["reason"] in WORD_CLAIMS:
+        gave_up = wire.gave_up_from_payload(payloads[0])
+        if gave_up is not None:  # the node signed that it could not finish: late, as claimed
+            if entry["reason"] != "late":
+                return _unbacked("a node that gave up did not commit: it can only be late")
+            return Checked(backed=True, passed=True, reason="ok", detail=gave_up)
+    if not 1 <= len(payloads) <= 2:
         return _unbacked("a compute answer is a commitment and a reveal")
     commitment = wire.commitment_from_payload(payloads[0])
-    reveal = wire.reveal_from_payload(payloads[1])
     if commitment.seed != keccak(nonce + COMPUTE_SEED_TAG):
         return _unbacked("the seed is not the one the nonce derives")
-    hw_class = facts.hw_class(entry["node"])
-    if hw_class is None:
-        return _unbacked("not a registered compute node")
-    if (commitment.n, reveal.k) != (facts.compute_n, compute.DEFAULT_K):
-        return _unbacked(
-            f"n = {commitment.n}, k = {reveal.k}: the committee asks n = {facts.compute_n}, "
-            f"k = {compute.DEFAULT_K}"
-        )
-    challenge = compute.Challenge(commitment.seed, commitment.n, entry["node"], facts.epoch)
+    if commitment.matrix_seed != facts.matrix_seed:
+        return _unbacked("the matrix seed is not the epoch's")
+    cls = compute.HARDWARE_CLASSES.get(hw_class)
+    try:
+        shape = compute.shape_for(cls, gpu_count, facts.compute) if cls else None
+    except ValueError:
+        shape = None
+    if shape is None or (commitment.n, commitment.rows, commitment.streams) != (
+        shape.n, shape.rows, shape.streams
+    ):  # fmt: skip
+        return _unbacked(f"not the committee's challenge for this node's claim ({shape})")
+    challenge = compute.Challenge(commitment.seed, commitment.matrix_seed, entry["node"],
+                                  facts.epoch, shape.n, shape.rows, shape.streams)  # fmt: skip
+    if len(payloads) == 1:  # committed, never revealed: backs only "withheld" (or late)
+        if entry["passed"] or entry["reason"] not in WORD_CLAIMS:
+            return _unbacked("a commitment alone proves no work")
+        return Checked(backed=True, passed=True, reason="ok")
+    reveal = wire.reveal_from_payload(payloads[1])
+    if reveal.k != compute.DEFAULT_K:
+        return _unbacked(f"k = {reveal.k}: the committee asks k = {compute.DEFAULT_K}")
     v = compute.verify(challenge, commitment, reveal, salt=reveal.salt, hw_class=hw_class,
-                       commit_latency_s=0.0, k=reveal.k)  # fmt: skip
+                       gpu_count=gpu_count, commit_latency_s=0.0, k=reveal.k,
+                       params=facts.compute)  # fmt: skip
     return _verdict(v, v.row, "compute")
 
 

@@ -374,7 +374,7 @@ class Member:
                 return [f"stale chain view: epoch {epoch} has not ended on my RPC"]
             if self.chain.next_report_epoch() > epoch:
                 return [f"epoch {epoch} is already settled"]
-            if self.store.previous_report(epoch)[0] != self.chain.last_digest():
+            if self._behind(epoch):
                 return ["stale view: I have not adopted the last settled report"]
             valid = validate_bundles(
                 bundles,
@@ -399,6 +399,12 @@ class Member:
             self.proposals[epoch][digest] = (valid, evidence)
             self._builds[(epoch, digest)] = build
         return reasons
+
+    def _behind(self, epoch: int) -> bool:
+        """Whether this member's last adopted report before `epoch` is not the hub's last
+        settled one: a report built now would name the wrong parent (the hub refuses it, and the
+        members that adopted refuse to sign it)."""
+        return self.store.previous_report(epoch)[0] != self.chain.last_digest()
 
     def _signature(self, view: View, epoch: int, digest: bytes) -> dict:
         if view.scheme == "bls":
@@ -557,6 +563,11 @@ class Member:
         clock = time.perf_counter
         await self.service.swept(self.settings.request_timeout_s)  # see handle_proposal
         t0 = clock()
+        if await asyncio.to_thread(self._behind, epoch):
+            log.info("epoch %d attempt %d: not leading before adopting the last settled report",
+                     epoch, attempt)  # fmt: skip
+            self.metrics["rounds_skipped_behind"] += 1
+            return None
         view = await asyncio.to_thread(self.view)
         bundles = await self.gather(session, epoch, view)
         if len(bundles) < view.threshold:

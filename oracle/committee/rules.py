@@ -69,7 +69,7 @@ from eth_account import Account
 from eth_account.messages import encode_defunct
 from eth_utils import is_address, keccak, to_checksum_address
 
-from oracle.committee.evidence import Checked, needs_evidence
+from oracle.committee.evidence import WORD_CLAIMS, Checked, needs_evidence
 from oracle.protocol.envelope import canonical_json
 from oracle.protocol.hardware import SlashReason
 from oracle.protocol.strict import DecodeError, JsonLimits, nat
@@ -354,7 +354,7 @@ def _adjudicated(
             continue  # an answer the member claims and cannot show: counts for nothing
         backed = True
         if c.passed:
-            if v["passed"] or v["reason"] == "late":  # the member's timing stands
+            if v["passed"] or v["reason"] in WORD_CLAIMS:  # the member's timing stands
                 records.append(record_of(v))
             # else: a fraud claim its own evidence refutes counts for nothing
         else:  # the node signed wrong work: a failure whatever the member claimed

@@ -2,11 +2,12 @@
 Every payload is canonical JSON inside an oracle.protocol.envelope.SignedResponse; bytes are 0x-hex.
 
 compute commit  {"stage": "commit", "root": hex32, "elapsed_s": float, "backend": str,
-                 "seed": hex32, "n": int}
-compute reveal  {"stage": "reveal", "salt": hex32, "k": int,
-                 "rows": [{"index": int, "row": hex(4n), "proof": [hex32]}]}
+                 "seed": hex32, "matrix_seed": hex32, "n": int, "rows": int, "streams": int}
+compute gave up {"stage": "gave_up", "elapsed_s": float, "detail": str}  (instead of a commit)
+compute reveal  {"stage": "reveal", "salt": hex32, "k": int, "rows": [{"index": int,
+                 "row": hex(4n), "block": hex(2 x up to compute.BLOCK), "proof": [hex32]}]}
 storage audit   oracle.protocol.storage: {"lease_id": int, "chunks": [{"index", "chunk", "proof"}]}
-(each answer names the challenge it answers: seed and n, salt and k, lease_id; so a signed
+(each answer names the challenge it answers: seed and shape, salt and k, lease_id; so a signed
 answer is evidence of exactly what the node did, oracle.committee.evidence)
 beacon          {"beacon_hash": hex32, "heard_by": int}
 witnesses       {"epoch": int, "witnesses": [{"witness": address, "beacon_hash": hex32,
@@ -30,6 +31,7 @@ from oracle.protocol.strict import DecodeError, integer, items, nat, number, tex
 # nothing derived from them overflows.
 MAX_ELAPSED_S = 86_400.0
 MAX_BACKEND_CHARS = 64
+MAX_DETAIL_CHARS = 200
 MAX_REVEALED_ROWS = 1_024
 MAX_PROOF_HASHES = 64
 MAX_ROW_INDEX = 2**32 - 1
@@ -75,12 +77,33 @@ def commit_payload(commitment: compute.Commitment, backend: str) -> dict:
         "elapsed_s": commitment.elapsed_s,
         "backend": backend,
         "seed": hexb(commitment.seed),
+        "matrix_seed": hexb(commitment.matrix_seed),
         "n": commitment.n,
+        "rows": commitment.rows,
+        "streams": commitment.streams,
     }
 
 
+def gave_up_payload(elapsed_s: float, detail: str) -> dict:
+    return {"stage": "gave_up", "elapsed_s": elapsed_s, "detail": detail[:MAX_DETAIL_CHARS]}
+
+
+def gave_up_from_payload(payload: Any) -> str | None:
+    """The node's reason when `payload` is its signed "gave up" (it could not finish before its
+    deadline), else None."""
+    if not isinstance(payload, dict) or payload.get("stage") != "gave_up":
+        return None
+    p = _object(payload, {"stage", "elapsed_s", "detail"})
+    elapsed = number(p["elapsed_s"], "elapsed_s", 0.0, MAX_ELAPSED_S)
+    return f"gave up after {elapsed:.2f} s: " + text(p["detail"], "detail", MAX_DETAIL_CHARS)
+
+
+_COMMIT_KEYS = {"stage", "root", "elapsed_s", "backend", "seed", "matrix_seed", "n", "rows",
+                "streams"}  # fmt: skip
+
+
 def commitment_from_payload(payload: Any) -> compute.Commitment:
-    p = _object(payload, {"stage", "root", "elapsed_s", "backend", "seed", "n"})
+    p = _object(payload, _COMMIT_KEYS)
     if p["stage"] != "commit":
         raise DecodeError("not a commitment")
     elapsed = number(p["elapsed_s"], "elapsed_s", 0.0, MAX_ELAPSED_S)
@@ -89,7 +112,10 @@ def commitment_from_payload(payload: Any) -> compute.Commitment:
         root=unhex(p["root"], 32, "root"),
         elapsed_s=elapsed,
         seed=unhex(p["seed"], 32, "seed"),
+        matrix_seed=unhex(p["matrix_seed"], 32, "matrix_seed"),
         n=integer(p["n"], "n", 1, compute.MAX_N),
+        rows=integer(p["rows"], "rows", 1, compute.MAX_ROWS),
+        streams=integer(p["streams"], "streams", 1, compute.MAX_STREAMS),
     )
 
 
@@ -99,7 +125,12 @@ def reveal_payload(reveal: compute.Reveal) -> dict:
         "salt": hexb(reveal.salt),
         "k": reveal.k,
         "rows": [
-            {"index": r.index, "row": hexb(r.row), "proof": [hexb(s) for s in r.proof]}
+            {
+                "index": r.index,
+                "row": hexb(r.row),
+                "block": hexb(r.block),
+                "proof": [hexb(s) for s in r.proof],
+            }
             for r in reveal.rows
         ],
     }
@@ -113,11 +144,12 @@ def reveal_from_payload(payload: Any) -> compute.Reveal:
     k = integer(p["k"], "k", 1, MAX_REVEALED_ROWS)
     rows = []
     for item in items(p["rows"], "rows", MAX_REVEALED_ROWS):
-        item = _object(item, {"index", "row", "proof"})
+        item = _object(item, {"index", "row", "block", "proof"})
         rows.append(
             compute.RevealedRow(
                 index=nat(item["index"], "index", MAX_ROW_INDEX),
                 row=unhex(item["row"], None, "row"),
+                block=unhex(item["block"], None, "block"),
                 proof=tuple(
                     unhex(s, 32, "proof hash")
                     for s in items(item["proof"], "proof", MAX_PROOF_HASHES)

@@ -65,7 +65,7 @@ class _Refused(Exception):
 @dataclass(frozen=True)
 class Limits:
     timeout_s: float = 5.0
-    max_response_bytes: int = 4 << 20
+    max_response_bytes: int = 8 << 20  # a compute reveal at n = 8192 is about 3.3 MB
     attempts: int = 4  # tries before a challenge is recorded as unanswered
     backoff_s: float = 0.5  # wait before the second try, doubled before each later one
 
@@ -211,6 +211,10 @@ def fresh_nonce(epoch_seed: bytes, member: str = "") -> tuple[bytes, dict]:
     return member_nonce(member, r), {"member": member.lower(), "member_r": wire.hexb(r)}
 
 
+REVEAL_TRIES = 8  # a reveal is asked again (same salt) before the node counts as withholding
+REVEAL_BACKOFF_CAP_S = 4.0
+
+
 async def challenge_compute(
     session,
     endpoint: str,
@@ -219,31 +223,50 @@ async def challenge_compute(
     node: str,
     epoch: int,
     epoch_seed: bytes,
-    n: int,
     hw_class: int,
+    gpu_count: int,
     limits: Limits,
+    params: compute.Params = compute.DEFAULT_PARAMS,
     member: str = "",
 ) -> Outcome:
+    """One compute challenge (oracle.protocol.compute): the shape for the node's claim
+    (`params`: the committee's), the commitment timed against the
+    claim's deadline, then the reveal, asked up to REVEAL_TRIES times with the same salt (a
+    dropped request is not withholding); a node that committed and never revealed is
+    `withheld`. A claim no challenge can prove (an unknown class, a GPU count outside
+    [1, MAX_STREAMS]) is not sent: `unknown_class` or `unprovable_claim`."""
     nonce, origin = fresh_nonce(epoch_seed, member)
     seed = keccak(nonce + b"compute-seed")
     cid = challenge_id(chain_id, node, epoch, "compute", nonce)
+    cls = compute.HARDWARE_CLASSES.get(hw_class)
+    claim = {"epoch": epoch, "hw_class": hw_class, "gpu_count": gpu_count}
+    out = Outcome(node, "compute", cid, False, "unknown_class", f"no hardware class {hw_class}",
+                  request=claim)  # fmt: skip
+    if cls is None:
+        return out
+    try:
+        shape = compute.shape_for(cls, gpu_count, params)
+    except ValueError as exc:
+        out.reason, out.detail = "unprovable_claim", str(exc)
+        return out
     request = {
         "epoch": epoch,
         "nonce": wire.hexb(nonce),
         "seed": wire.hexb(seed),
-        "n": n,
+        "matrix_seed": wire.hexb(compute.matrix_seed_for(epoch_seed)),
+        "n": shape.n,
+        "rows": shape.rows,
+        "streams": shape.streams,
         "chain_id": chain_id,
     }
-    out = Outcome(
-        node, "compute", cid, False, "malformed",
-        request={**request, "hw_class": hw_class, **origin},
-    )  # fmt: skip
-    deadline = (
-        compute.deadline_s(n, compute.HARDWARE_CLASSES[hw_class])
-        if hw_class in compute.HARDWARE_CLASSES
-        else limits.timeout_s
-    )
+    out.reason, out.detail = "malformed", ""
+    out.request = {**request, "hw_class": hw_class, "gpu_count": gpu_count, **origin}
+    deadline = compute.deadline_s(shape, cls)
     out.deadline_s = deadline
+    challenge = compute.Challenge(
+        seed, compute.matrix_seed_for(epoch_seed), node, epoch, shape.n, shape.rows,
+        shape.streams,
+    )  # fmt: skip
 
     async def exchange():
         # Give a slow node room to answer late (so lateness is measured, not a timeout).
@@ -256,25 +279,43 @@ async def challenge_compute(
             out=out,
         )
         out.latency_s = latency
-        commitment = _decode(wire.commitment_from_payload, await _open(body, chain_id, cid, node))
+        payload = await _open(body, chain_id, cid, node)
+        gave_up = _decode(wire.gave_up_from_payload, payload)
+        if gave_up is not None:  # the node's own word that it is slower than its claim
+            return compute.Verdict(False, compute.Reason.LATE, detail=gave_up), None
+        commitment = _decode(wire.commitment_from_payload, payload)
         salt = os.urandom(32)
         out.request["salt"] = wire.hexb(salt)
-        body, _ = await _post(
-            session,
-            f"{endpoint}/compute/reveal",
-            {"challenge_id": wire.hexb(cid), "salt": wire.hexb(salt), "k": compute.DEFAULT_K},
-            limits,
-            out=out,
-        )
+        ask = {"challenge_id": wire.hexb(cid), "salt": wire.hexb(salt), "k": compute.DEFAULT_K}
+        for attempt in range(REVEAL_TRIES):
+            if attempt:
+                backoff = limits.backoff_s * 2 ** (attempt - 1)
+                await asyncio.sleep(min(backoff, REVEAL_BACKOFF_CAP_S))
+            kept = len(out.responses)
+            try:
+                body, _ = await _post(session, f"{endpoint}/compute/reveal", ask, limits, out=out)
+                break
+            except _Refused as r:
+                if r.reason not in RETRIED:
+                    raise
+                del out.responses[kept:]  # the evidence is the commitment and the reveal only
+                if attempt == REVEAL_TRIES - 1:
+                    raise _Refused(
+                        "withheld",
+                        f"committed after {latency:.3f} s, then no reveal in {REVEAL_TRIES} "
+                        f"tries ({r.detail})",
+                    ) from None
         reveal = _decode(wire.reveal_from_payload, await _open(body, chain_id, cid, node))
         verdict = await asyncio.to_thread(
             compute.verify,
-            compute.Challenge(seed=seed, n=n, node=node, epoch=epoch),
+            challenge,
             commitment,
             reveal,
             salt=salt,
             hw_class=hw_class,
+            gpu_count=gpu_count,
             commit_latency_s=latency,
+            params=params,
         )
         return verdict, verdict.row
 

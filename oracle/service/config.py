@@ -15,6 +15,7 @@ from urllib.parse import urlparse
 from eth_account import Account
 from eth_utils import is_address, to_checksum_address
 
+from oracle.protocol.compute import DEFAULT_PARAMS, DEVICE_S, MAX_N, Params
 from oracle.protocol.coverage import CoverageParams
 
 
@@ -26,10 +27,10 @@ class ConfigError(ValueError):
 class ChallengeSettings:
     concurrency: int = 64
     timeout_s: float = 5.0
-    max_response_bytes: int = 4 << 20
-    # 4096: the verifier's k = 44 rows are 1.07% of the prover's n^3 work (k/n); a CPU-class
-    # node needs about 1 s, a GPU class well under its 2.2 s deadline.
-    compute_n: int = 4096
+    max_response_bytes: int = 8 << 20  # a compute reveal at n = 8192 is about 3.3 MB
+    # The compute challenges' size (oracle.protocol.compute.Params): seconds of the claimed
+    # class's work per device, and the widest matrix. Every member must use the same.
+    compute: Params = DEFAULT_PARAMS
     storage_deadline_s: float = 2.0
     attempts: int = 4  # tries (each a fresh challenge) before "no answer"
     backoff_s: float = 0.5  # before the second try, doubled before each later one
@@ -176,10 +177,22 @@ def load_settings(path: str | Path) -> Settings:
                 "challenges",
                 "max_response_bytes",
                 int,
-                4 << 20,
+                8 << 20,
                 lambda x: 1024 <= x <= 64 << 20,
             ),
-            compute_n=_get(ch, "challenges", "compute_n", int, 4096, lambda x: 44 <= x <= 16384),
+            compute=Params(
+                device_s=_get(
+                    ch, "challenges", "compute_device_s", float, DEVICE_S, lambda x: 0 < x <= 60
+                ),
+                max_n=_get(
+                    ch,
+                    "challenges",
+                    "compute_max_n",
+                    int,
+                    MAX_N,
+                    lambda x: 8 <= x <= MAX_N and x % 8 == 0,
+                ),
+            ),
             storage_deadline_s=_get(ch, "challenges", "storage_deadline_s", float, 2.0, positive),
             attempts=_get(ch, "challenges", "attempts", int, 4, lambda x: 1 <= x <= 10),
             backoff_s=_get(ch, "challenges", "backoff_s", float, 0.5, lambda x: 0 <= x <= 60),

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 import aiohttp
 
+from oracle.protocol.compute import DEFAULT_PARAMS, Params
 from oracle.protocol.coverage import CoverageParams, RadioClaim
 from oracle.protocol.hardware import NodeKind
 from oracle.protocol.merkle import CHUNK_SIZE
@@ -58,7 +59,7 @@ log = logging.getLogger("plinth.oracle")
 
 @dataclass(frozen=True)
 class PipelineSettings:
-    compute_n: int = 4096  # see oracle.service.config.ChallengeSettings
+    compute: Params = DEFAULT_PARAMS  # see oracle.service.config.ChallengeSettings
     storage_deadline_s: float = 2.0
     concurrency: int = 64
     limits: Limits = field(default_factory=Limits)
@@ -332,8 +333,9 @@ class OracleService:
                     lambda: challenge_compute(
                         session,
                         n.endpoint,
-                        n=self.settings.compute_n,
                         hw_class=n.hardware.hw_class,
+                        gpu_count=n.hardware.gpu_count,
+                        params=self.settings.compute,
                         **common,
                     ),
                     self.settings.limits,

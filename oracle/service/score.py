@@ -34,12 +34,13 @@ its pass rate is at least MIN_PASS_BPS (5_000) and its work weight is positive. 
 reward is 0 and its reason code says why.
 
 **Reason codes** (NodeResult.reason, one per node per epoch): "ok" (rewarded); "not_challenged";
-"offline" (no answer at all); "late" / "late_repeated" (MissedDeadline); compute "wrong_row",
-"bad_proof", "wrong_indices", "wrong_size"; storage "storage_<verifier reason>" (e.g.
-"storage_bad_chunk"); wireless "witness_<verifier reason>" (e.g. "witness_too_strong");
-"bad_signature", "malformed", "no_answer" (the most common failure when the pass rate is too
-low); "no_work" (passed, but nothing to weigh: no audited lease, no coverage, unknown class);
-"reward_rounded_to_zero" (eligible, but its share of the budget is below one base unit).
+"offline" (no answer at all); "late" / "late_repeated" / "withheld" (MissedDeadline); compute
+"wrong_row", "bad_proof", "wrong_indices", "wrong_size", "unknown_class", "unprovable_claim";
+storage "storage_<verifier reason>" (e.g. "storage_bad_chunk"); wireless
+"witness_<verifier reason>" (e.g. "witness_too_strong"); "bad_signature", "malformed",
+"no_answer" (the most common failure when the pass rate is too low); "no_work" (passed, but
+nothing to weigh: no audited lease, no coverage, unknown class); "reward_rounded_to_zero"
+(eligible, but its share of the budget is below one base unit).
 The ingest stage writes NO_ANSWER reasons ("timeout", "unreachable", ...) for no response.
 
 **Rewards split** (integer base units). The budget is first split between the node kinds by
@@ -50,7 +51,9 @@ have at least one eligible node, so no share is stranded; within a kind by
 
 where work is, per kind (incomparable units, hence the per-kind shares):
     compute  = hardware-class throughput in GMAC/s (oracle.protocol.compute.HARDWARE_CLASSES)
-               x max(gpu_count, 1)
+               x gpu_count: both proven, since the node passed a challenge of one stream per
+               claimed GPU sized to the class (a claim no challenge can prove fails
+               "unprovable_claim" and earns nothing)
     storage  = bytes of the node's leases with a passed audit this epoch and no audit that
                proved data missing, wrong or late (an audit that got no answer, among passed
                ones, voids nothing)
@@ -79,7 +82,10 @@ and always sum(rewards) <= budget; no reward is ever rounded up beyond its exact
                          again later in the epoch: oracle.service.pipeline): a dropped request,
                          a restart or one lost challenge is never stake
     MissedDeadline       late on more than half its challenges in LATE_SLASH_EPOCHS (3)
-                         consecutive epochs; a single late epoch is only unrewarded ("late")
+                         consecutive epochs; a single late epoch is only unrewarded ("late");
+                         or a compute reveal withheld: committed, then no reveal in 8 tries
+                         with the same salt over about 20 s ("withheld", so a node cannot
+                         refuse the reveal when a skipped row is sampled)
 Unattributable failures (a bad signature, a malformed body: anyone could have sent them) are
 never slashed, only unrewarded.
 
@@ -212,7 +218,7 @@ def failure_code(kind: NodeKind, reason: str) -> str:
     """The provider-facing code of one failed verdict."""
     if reason in NO_ANSWER:
         return "no_answer"
-    if reason == "late" or reason in UNATTRIBUTABLE:
+    if reason in ("late", "withheld") or reason in UNATTRIBUTABLE:
         return reason
     if kind == NodeKind.COMPUTE:
         return reason
@@ -341,6 +347,9 @@ def _slash_of(
         fraud = [v for v in failures if v.reason in COMPUTE_FRAUD]
         if fraud:
             return SlashReason.INVALID_COMPUTE, fraud
+        withheld = [v for v in failures if v.reason == "withheld"]
+        if withheld:  # committed, then no reveal over every retry: the deadline it missed
+            return SlashReason.MISSED_DEADLINE, withheld
     elif node.kind == NodeKind.STORAGE:
         fraud = [v for v in failures if v.reason in STORAGE_FRAUD]
         if fraud:
@@ -360,7 +369,7 @@ def _slash_code(kind: NodeKind, slash: SlashReason, slash_vs: Sequence[VerdictRe
     if slash == SlashReason.OFFLINE:
         return "offline"
     if slash == SlashReason.MISSED_DEADLINE:
-        return "late_repeated"
+        return "withheld" if any(v.reason == "withheld" for v in slash_vs) else "late_repeated"
     return _most_common_failure(kind, slash_vs)
 
 

@@ -19,6 +19,7 @@ from eth_account import Account
 from oracle.app import MEMBER, create_app
 from oracle.committee.member import Member
 from oracle.committee.rules import leader_of
+from oracle.protocol.compute import Params
 from oracle.service.config import load_settings
 
 
@@ -100,6 +101,10 @@ class LocalCommittee:
         await self.session.close()
 
 
+# A local network's compute challenges: 50 ms of the claimed class's work per device (a CPU
+# node's challenge is 480 rows of 1024), so honest CPU nodes finish in tens of milliseconds and
+# a CPU claiming a GPU class still needs minutes for its challenge (it gives up, late).
+LOCAL_COMPUTE = Params(device_s=0.05)
 PASSWORD = "local-committee"  # the local members' keystores (test keys, never real ones)
 
 
@@ -109,7 +114,7 @@ async def start_committee(
     tmp: Path,
     rpc_url: str,
     *,
-    compute_n: int = 128,
+    compute: Params = LOCAL_COMPUTE,
     leader_timeout_s: float = 10.0,
     start_loops: bool = True,
     spacing_s: float = 0.0,
@@ -135,7 +140,8 @@ async def start_committee(
         peers = "\n".join(f'"{a}" = "{u}"' for a, u in urls.items() if a != key.address)
         (home / "oracle.toml").write_text(
             ORACLE_TOML.format(
-                rpc_url=rpc_url, deployment=deployment, port=port, compute_n=compute_n,
+                rpc_url=rpc_url, deployment=deployment, port=port, device_s=compute.device_s,
+                max_n=compute.max_n,
                 leader_timeout_s=leader_timeout_s, spacing_s=spacing_s, peers=peers,
             )
         )  # fmt: skip
@@ -179,7 +185,8 @@ port = {port}
 
 [challenges]
 concurrency = 16
-compute_n = {compute_n}
+compute_device_s = {device_s}
+compute_max_n = {max_n}
 beacon_fraction = 1.0
 recheck_after_s = 2.0
 
