@@ -19,6 +19,7 @@ from ape import accounts, chain
 from eth_account import Account
 
 from oracle.agent import Behaviour, Settings, create_app
+from oracle.protocol import wire
 from oracle.protocol.eip712 import sign_node_binding
 from oracle.protocol.hardware import HardwareClaim, NodeKind
 from oracle.protocol.merkle import CHUNK_SIZE, ChunkTree
@@ -87,6 +88,8 @@ class Network:
             chain_id=chain.chain_id,
             data_dir=self.tmp / node.name,
             hw_class=node.hw_class,
+            rpc_url=chain.provider.uri,  # a storage node checks uploads against its leases
+            marketplace=self.suite.market.address,
         )
         radio = None
         if node.kind == NodeKind.WIRELESS:
@@ -144,6 +147,18 @@ class Network:
         s.market.openLease(node.address, REGION, epochs, price, root, size, sender=customer)
         self.leases.append(s.market.leaseCount())
         return data
+
+    async def lease_and_upload(self, http, customer, node: SimNode, epochs: int) -> None:
+        """Opens a lease; a storage node's customer uploads its data (signed LeaseData: the
+        node checks it against the lease on the chain)."""
+        data = self.lease(customer, node, epochs)
+        if data is None:
+            return
+        market = self.suite.market
+        body = wire.upload_body(customer.private_key, market.leaseCount(), node.address, data,
+                                chain.chain_id, market.address)  # fmt: skip
+        async with http.post(f"{node.endpoint}/storage/data", json=body) as r:
+            r.raise_for_status()
 
     def settle_leases(self) -> None:
         for lease_id in self.leases:

@@ -80,12 +80,7 @@ async def run(sizes: list[int], say) -> list[dict]:
         net.onboard(n)
     async with aiohttp.ClientSession() as http:
         for n in nodes[8:]:
-            data = net.lease(customer, n, 64)
-            async with http.post(
-                f"{n.endpoint}/storage/data",
-                json={"lease_id": suite.market.leaseCount(), "data": "0x" + data.hex()},
-            ) as r:
-                r.raise_for_status()
+            await net.lease_and_upload(http, customer, n, 64)
     say(f"# {len(nodes)} nodes (8 compute, 4 storage), one member per committee seat")
     rows = []
     keys = [Account.create() for _ in range(max(sizes))]

@@ -128,13 +128,7 @@ async def run(params, epochs: int, summary_path: Path, say) -> dict:
             for x in nodes
             if x.kind == NodeKind.STORAGE or x.name in ("compute-0", "compute-1", "wireless-0")
         ):
-            data = net.lease(customers[i % 2], n, epochs + 1)
-            if data is not None:
-                async with http.post(
-                    f"{n.endpoint}/storage/data",
-                    json={"lease_id": suite.market.leaseCount(), "data": "0x" + data.hex()},
-                ) as r:
-                    r.raise_for_status()
+            await net.lease_and_upload(http, customers[i % 2], n, epochs + 1)
         say(f"  {len(net.leases)} leases open, escrow {fmt(suite.token.balanceOf(suite.market))}")
         committee_net = await start_committee(
             suite, committee, tmp, chain.provider.uri, member_class=lambda address: HostileMember

@@ -1,7 +1,10 @@
 """Customer wallet: `ape run market <command> ... --network ... --account ALIAS`.
 
   nodes    eligible nodes with kind, region and price per epoch
-  open     open a lease on a node in your region, escrowing price x epochs (storage: --data FILE)
+  open     open a lease on a node in your region, escrowing price x epochs (storage: --data FILE,
+           uploaded to the node once the lease is open)
+  upload   hand a storage lease's data to its node (signed by you: the node checks it against
+           the lease's data root and size)
   extend   extend an open lease at its price
   close    close a lease: settles ended epochs and refunds every epoch not started
   settle   pay the provider for every ended epoch (anyone may call)
@@ -11,11 +14,17 @@ Leases run for whole epochs starting at the next epoch. Amounts are whole tokens
 
 from __future__ import annotations
 
+import json
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import click
+from ape import chain
 from ape.cli import ConnectedProviderCommand, account_option
 
+from oracle.protocol.eip712 import lease_data_message
+from oracle.protocol.envelope import EnvelopeError, SignedResponse, challenge_id, verify_response
 from oracle.protocol.hardware import NodeKind, NodeStatus
 from oracle.protocol.merkle import CHUNK_SIZE, ChunkTree
 from scripts._cli import (
@@ -217,10 +226,67 @@ def open_lease(account, node, region, epochs, max_price, data_file):
         f"starts {fmt_time(market.epochStart(lease.startEpoch))}."
     )
     if n.kind == NodeKind.STORAGE:
-        click.echo(
-            f"Hand the data to the provider; storage proofs are checked against data root "
-            f"0x{bytes(lease.dataRoot).hex()} ({lease.dataSize:,} bytes)."
+        _upload(suite, account, lease_id, lease, data, n.endpoint)
+
+
+@cli.command(cls=ConnectedProviderCommand)
+@account_option()
+@click.argument("lease_id", type=click.IntRange(min=1))
+@click.argument("data_file", type=click.Path(exists=True, dir_okay=False))
+@wrap_config_errors
+def upload(account, lease_id, data_file):
+    """Hand DATA_FILE, the data of your storage lease LEASE_ID, to the lease's node (again: a
+    node that lost it, or an upload that failed when the lease was opened)."""
+    suite = suite_or_fail()
+    lease = _customer_lease(suite, lease_id, account)
+    if lease.dataSize == 0:
+        fail(f"lease {lease_id} is not a storage lease: it holds no data")
+    data = Path(data_file).read_bytes()
+    n = suite.registry.getNode(lease.node)
+    _upload(suite, account, lease_id, lease, data, n.endpoint)
+
+
+def _upload(suite, account, lease_id: int, lease, data: bytes, endpoint: str) -> None:
+    """Signs the LeaseData with `account` (the lease's customer) and POSTs the data to the
+    node's endpoint; fails with the node's answer."""
+    tree = ChunkTree.from_data(data)
+    if (tree.root, len(data)) != (bytes(lease.dataRoot), lease.dataSize):
+        fail(
+            f"this file is not lease {lease_id}'s data: root 0x{tree.root.hex()}, {len(data):,} "
+            f"bytes; the lease holds 0x{bytes(lease.dataRoot).hex()}, {lease.dataSize:,} bytes"
         )
+    message = lease_data_message(lease_id, lease.node, tree.root, len(data), chain.chain_id,
+                                 suite.market.address)  # fmt: skip
+    signature = account.sign_message(message)
+    if signature is None:
+        fail("the upload was not signed")
+    body = {"lease_id": lease_id, "data": "0x" + data.hex(),
+            "signature": "0x" + signature.encode_rsv().hex()}  # fmt: skip
+    url = endpoint.rstrip("/") + "/storage/data"
+    click.echo(f"-> upload {len(data):,} bytes to {url} ...")
+    request = urllib.request.Request(
+        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=60) as resp:
+            answer = json.loads(resp.read())
+    except urllib.error.HTTPError as err:
+        why = err.read()[:300].decode(errors="replace")
+        fail(f"the node refused the upload (HTTP {err.code}): {why}")
+    except (urllib.error.URLError, OSError, ValueError) as err:
+        fail(f"cannot reach the node at {url}: {err} (upload later: ape run market upload "
+             f"{lease_id} FILE)")  # fmt: skip
+    cid = challenge_id(chain.chain_id, lease.node, 0, "storage-data", lease_id.to_bytes(32, "big"))
+    try:  # the node's signed receipt: it holds exactly this data
+        receipt = verify_response(SignedResponse.from_wire(answer), chain.chain_id, cid, lease.node)
+    except EnvelopeError as err:
+        fail(f"the node's answer is not its signed receipt: {err}")
+    if receipt.get("root") != "0x" + tree.root.hex():
+        fail(f"the node's receipt names another data root: {receipt.get('root')}")
+    click.echo(
+        f"Stored by node {lease.node} (its signed receipt: {receipt['n_chunks']} chunks, data "
+        f"root 0x{tree.root.hex()}); storage proofs are checked against that root."
+    )
 
 
 # ---------------------------------------------------------------------------- lease helpers

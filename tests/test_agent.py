@@ -15,7 +15,8 @@ from aiohttp import ClientTimeout
 from eth_account import Account
 from eth_utils import keccak
 
-from oracle.agent import ConfigError, Settings, create_app, load_settings
+from oracle.agent import ConfigError, LeaseTerms, Settings, TableLeases, create_app, load_settings
+from oracle.agent.app import AGENT
 from oracle.protocol import compute, storage, wire
 from oracle.protocol.coverage import RadioClaim, schedule_beacons, validate_witnesses
 from oracle.protocol.envelope import EnvelopeError, SignedResponse, challenge_id, verify_response
@@ -26,6 +27,8 @@ from oracle.sim.behaviours import Honest, LazyStorage, Offline, SkipWork, SlowGp
 from oracle.sim.radio import Radio, RadioMedium
 
 CHAIN = 31337
+MARKET = "0x" + "4d" * 20  # the Marketplace the customers' LeaseData signatures name
+CUSTOMER = Account.create()
 aio = pytest.mark.asyncio
 
 
@@ -36,7 +39,7 @@ def settings_for(tmp_path, kind: NodeKind, hw_class: int = 0, key: bytes | None 
         chain_id=CHAIN,
         data_dir=tmp_path / "data",
         hw_class=hw_class,
-        **kw,
+        **{"marketplace": MARKET, **kw},
     )
 
 
@@ -195,10 +198,25 @@ async def test_compute_reveal_404_when_commitment_unknown(aiohttp_client, tmp_pa
 # --- storage ----------------------------------------------------------------------------------
 
 
+def lease_on_chain(client, lease_id: int, node: str, data: bytes, **kw) -> LeaseTerms:
+    """Records the lease as the Marketplace would (the app's lease table)."""
+    agent = client.server.app[AGENT]
+    if agent.leases is None:
+        agent.leases = TableLeases()
+    tree = ChunkTree.from_data(data)
+    terms = LeaseTerms(**{"lease_id": lease_id, "customer": CUSTOMER.address, "node": node,
+                          "data_root": tree.root, "data_size": len(data), "end_epoch": 100,
+                          "closed": False, **kw})  # fmt: skip
+    agent.leases.table[lease_id] = terms
+    return terms
+
+
 async def store(
     client, node: str, lease_id: int, data: bytes, nonce: bytes | None = None
 ) -> storage.Challenge:
-    status, body, _ = await post(client, "/storage/data", {"lease_id": lease_id, "data": h(data)})
+    lease_on_chain(client, lease_id, node, data)
+    body = wire.upload_body(CUSTOMER.key, lease_id, node, data, CHAIN, MARKET)
+    status, body, _ = await post(client, "/storage/data", body)
     assert status == 200, body
     cid = challenge_id(CHAIN, node, 0, "storage-data", lease_id.to_bytes(32, "big"))
     receipt = opened(body, cid, node)
@@ -290,6 +308,59 @@ async def test_storage_response_does_not_verify_for_another_epoch(aiohttp_client
     other = Account.create().address
     with pytest.raises(EnvelopeError):
         opened(wire_body, challenge_id(CHAIN, other, 5, "storage", challenge.nonce), other)
+
+
+@aio
+async def test_an_upload_is_stored_only_from_the_customer_and_only_the_leases_data(
+    aiohttp_client, tmp_path, data
+):
+    settings = settings_for(tmp_path, NodeKind.STORAGE)
+    client = await aiohttp_client(create_app(settings, leases=TableLeases()))
+    node = settings.address
+    challenge = await store(client, node, 9, data)
+    stored = (tmp_path / "data").rglob("*")
+    before = {p: p.read_bytes() for p in stored if p.is_file()}
+    zeros = bytes(len(data))
+    other = Account.create()
+    cases = [
+        # the overwrite attack: anyone replacing the lease's data with zeros
+        (wire.upload_body(CUSTOMER.key, 9, node, zeros, CHAIN, MARKET), 403, "customer"),
+        (wire.upload_body(other.key, 9, node, data, CHAIN, MARKET), 403, "customer"),
+        (wire.upload_body(CUSTOMER.key, 9, node, data, CHAIN, "0x" + "11" * 20), 403,
+         "customer"),  # signed for another Marketplace
+        (wire.upload_body(CUSTOMER.key, 9, node, data, 1, MARKET), 403, "customer"),
+        (wire.upload_body(CUSTOMER.key, 10, node, data, CHAIN, MARKET), 404, "no lease 10"),
+    ]  # fmt: skip
+    lease_on_chain(client, 11, other.address, data)  # a lease of another node
+    cases.append((wire.upload_body(CUSTOMER.key, 11, node, data, CHAIN, MARKET), 403, "node"))
+    lease_on_chain(client, 12, node, data, closed=True)
+    cases.append((wire.upload_body(CUSTOMER.key, 12, node, data, CHAIN, MARKET), 409, "closed"))
+    # signed by the customer for the recorded root and size, but other bytes
+    terms = lease_on_chain(client, 13, node, data)
+    forged = {**wire.upload_body(CUSTOMER.key, 13, node, data, CHAIN, MARKET),
+              "data": h(zeros)}  # fmt: skip
+    cases.append((forged, 409, "root"))
+    cases.append(({**forged, "data": h(data + b"x")}, 409, f"is {terms.data_size} bytes"))
+    for body, status, needle in cases:
+        got, answer, _ = await post(client, "/storage/data", body)
+        assert (got, needle in answer["error"]) == (status, True), answer
+    after = {p: p.read_bytes() for p in (tmp_path / "data").rglob("*") if p.is_file()}
+    assert after == before  # nothing stored was replaced, nothing else was stored
+    # the customer's own upload again is answered (the same receipt) and changes nothing
+    await store(client, node, 9, data)
+    assert {p: p.read_bytes() for p in (tmp_path / "data").rglob("*") if p.is_file()} == before
+    wire_body, latency = await audit(client, challenge)
+    assert storage.verify(challenge, opened(wire_body, storage_cid(challenge), node), latency,
+                          5.0).passed  # fmt: skip
+
+
+@aio
+async def test_an_upload_is_refused_without_a_source_of_lease_terms(aiohttp_client, tmp_path):
+    settings = settings_for(tmp_path, NodeKind.STORAGE)
+    client = await aiohttp_client(create_app(settings))
+    body = wire.upload_body(CUSTOMER.key, 1, settings.address, b"abc", CHAIN, MARKET)
+    status, answer, _ = await post(client, "/storage/data", body)
+    assert status == 503 and "agent.rpc_url" in answer["error"]
 
 
 @aio
@@ -497,10 +568,13 @@ async def test_compute_commit_400_when_body_malformed(aiohttp_client, tmp_path, 
 @aio
 async def test_requests_400_when_storage_or_beacon_body_malformed(aiohttp_client, tmp_path):
     storage_client = await aiohttp_client(create_app(settings_for(tmp_path, NodeKind.STORAGE)))
+    sig = h(b"\x01" * 65)
     for body in (
-        {"lease_id": 1, "data": "0x"},
-        {"lease_id": 1, "data": "0x123"},
-        {"lease_id": 2**256, "data": "0x00"},
+        {"lease_id": 1, "data": "0x", "signature": sig},
+        {"lease_id": 1, "data": "0x123", "signature": sig},
+        {"lease_id": 2**256, "data": "0x00", "signature": sig},
+        {"lease_id": 1, "data": "0x00"},
+        {"lease_id": 1, "data": "0x00", "signature": h(b"\x01" * 64)},
     ):
         assert (await post(storage_client, "/storage/data", body))[0] == 400
     medium = RadioMedium(np.random.default_rng(1))
@@ -518,7 +592,7 @@ async def test_request_413_when_body_over_limit(aiohttp_client, tmp_path):
     settings = settings_for(tmp_path, NodeKind.STORAGE, max_body_bytes=4096)
     client = await aiohttp_client(create_app(settings))
     status, payload, _ = await post(
-        client, "/storage/data", {"lease_id": 1, "data": h(b"1" * 4096)}
+        client, "/storage/data", {"lease_id": 1, "data": h(b"1" * 4096), "signature": h(bytes(65))}
     )
     assert status == 413 and "error" in payload
 
@@ -571,7 +645,10 @@ def write_config(tmp_path, extra: str = "", password: str = "hunter2") -> tuple:
     (tmp_path / "node.json").write_text(json.dumps(keystore))
     (tmp_path / "node.pass").write_text("hunter2\n")
     path = tmp_path / "agent.toml"
-    path.write_text('[agent]\nkind = "storage"\nchain_id = 31337\nkeystore = "node.json"\n' + extra)
+    path.write_text(
+        '[agent]\nkind = "storage"\nchain_id = 31337\nkeystore = "node.json"\n'
+        f'rpc_url = "http://127.0.0.1:8545"\nmarketplace = "{MARKET}"\n' + extra
+    )
     return path, account
 
 
@@ -602,6 +679,21 @@ def test_load_settings_fails_clearly_when_config_is_bad(tmp_path, extra, message
     path, _ = write_config(tmp_path, extra)
     with pytest.raises(ConfigError, match=message):
         load_settings(path)
+
+
+@pytest.mark.parametrize(
+    ("drop", "message"), [("rpc_url", "agent.rpc_url"), ("marketplace", "agent.marketplace")]
+)
+def test_a_storage_agent_needs_the_chain_its_leases_are_read_from(tmp_path, drop, message):
+    path, _ = write_config(tmp_path, 'password_file = "node.pass"\n')
+    lines = [x for x in path.read_text().splitlines() if not x.startswith(drop)]
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(ConfigError, match=message):
+        load_settings(path)
+    path.write_text(path.read_text() + f'{drop} = "0x12"\n')
+    if drop == "marketplace":
+        with pytest.raises(ConfigError, match="must be an address"):
+            load_settings(path)
 
 
 def test_load_settings_fails_clearly_when_password_is_wrong(tmp_path):

@@ -23,6 +23,7 @@ from plinth_testlib import (
 
 from oracle.agent import Settings, create_app
 from oracle.committee.build import build_report
+from oracle.protocol import wire
 from oracle.protocol.compute import Params
 from oracle.protocol.hardware import NodeKind, SlashReason
 from oracle.protocol.merkle import CHUNK_SIZE, ChunkTree
@@ -36,8 +37,9 @@ from scripts._deploy import TOKEN
 TINY = Params(device_s=1e-6, max_n=64)  # compute challenges of 64 rows of 64 (CPU class)
 
 
-async def start_agent(tmp_path, name: str, kind: NodeKind, behaviour):
-    """(settings, base URL, server) of an agent serving on a free local port."""
+async def start_agent(tmp_path, name: str, kind: NodeKind, behaviour, marketplace=None):
+    """(settings, base URL, server) of an agent serving on a free local port; a storage agent
+    reads its leases from `marketplace` on the test chain."""
     key = Account.create()
     settings = Settings(
         node_key=bytes(key.key),
@@ -45,6 +47,8 @@ async def start_agent(tmp_path, name: str, kind: NodeKind, behaviour):
         chain_id=ape_chain.chain_id,
         data_dir=tmp_path / name,
         hw_class=0,
+        rpc_url=ape_chain.provider.uri if marketplace else None,
+        marketplace=marketplace,
     )
     server = TestServer(create_app(settings, behaviour), host="127.0.0.1")
     await server.start_server()
@@ -75,7 +79,7 @@ async def test_oracle_settles_epochs_rewards_honest_nodes_and_slashes_cheaters(
         ("honest_storage", NodeKind.STORAGE, Honest()),
         ("lazy_storage", NodeKind.STORAGE, LazyStorage(fraction_kept=0.2)),
     ]:
-        agents[name] = await start_agent(tmp_path, name, kind, behaviour)
+        agents[name] = await start_agent(tmp_path, name, kind, behaviour, suite.market.address)
     owners = {
         "honest_compute": provider,
         "honest_storage": provider,
@@ -104,9 +108,9 @@ async def test_oracle_settles_epochs_rewards_honest_nodes_and_slashes_cheaters(
             )
             lease_id = suite.market.leaseCount()
             _, url, _ = agents[name]
-            async with http.post(
-                f"{url}/storage/data", json={"lease_id": lease_id, "data": "0x" + data.hex()}
-            ) as r:
+            body = wire.upload_body(customer.private_key, lease_id, nodes[name].address, data,
+                                    ape_chain.chain_id, suite.market.address)  # fmt: skip
+            async with http.post(f"{url}/storage/data", json=body) as r:
                 assert r.status == 200, await r.text()
         view = Chain(
             ape_chain.provider.uri,

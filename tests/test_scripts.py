@@ -8,12 +8,18 @@ network (a fresh anvil with host "auto"); passing the connected test provider as
 it reuse that connection (ape.cli.commands.parse_network), so the commands run on the test chain.
 """
 
+import asyncio
 import json
 import re
+import threading
+import urllib.error
+import urllib.request
+from contextlib import contextmanager
 
 import click
 import h3
 import pytest
+from aiohttp import web
 from ape import chain, networks
 from click.testing import CliRunner
 from eth_account import Account
@@ -21,6 +27,7 @@ from plinth_testlib import (
     COMPUTE,
     REGION,
     STORAGE,
+    NodeKey,
     active_node,
     advance_seconds,
     advance_to_epoch,
@@ -32,7 +39,10 @@ from plinth_testlib import (
 )
 
 import scripts._deploy as deploy_mod
+from oracle.agent import Settings, create_app
+from oracle.protocol import wire
 from oracle.protocol.eip712 import SlashRequest
+from oracle.protocol.hardware import NodeKind
 from oracle.protocol.merkle import ChunkTree
 from scripts import admin as admin_script
 from scripts import market as market_script
@@ -456,29 +466,66 @@ def test_market_open_close_refund(deployment, suite, deployer, provider, custome
     assert f"lease {lease_id} is closed" in out
 
 
-def test_market_storage_lease_with_data(deployment, suite, deployer, provider, customer, tmp_path):
-    node = active_node(suite, deployer, provider, STORAGE)
-    suite.market.setPrice(node.address, 10 * TOKEN, sender=provider)
-    fund(suite, deployer, customer, 100)
+@contextmanager
+def serving_agent(settings):
+    """The storage agent, as a provider runs it, on a free local port in a thread of its own
+    (the CLI under test is synchronous); its leases are read from the test chain."""
+    loop = asyncio.new_event_loop()
+    runner = web.AppRunner(create_app(settings), access_log=None)
+    loop.run_until_complete(runner.setup())
+    loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", 0).start())
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.run_until_complete(runner.cleanup())
+        loop.close()
+
+
+def test_market_storage_lease_uploads_the_data_to_the_node_signed(
+    deployment, suite, deployer, provider, customer, tmp_path
+):
+    key = NodeKey.create()
+    settings = Settings(node_key=key.key, kind=NodeKind.STORAGE, chain_id=chain.chain_id,
+                        data_dir=tmp_path / "agent", rpc_url=chain.provider.uri,
+                        marketplace=suite.market.address)  # fmt: skip
     data = tmp_path / "data.bin"
     data.write_bytes(bytes(range(256)) * 10)  # 2,560 bytes: three chunks
     root = ChunkTree.from_data(data.read_bytes()).root
-    out = run(
-        market_script.cli,
-        "open",
-        node.address,
-        "--region",
-        REGION,
-        "--epochs",
-        2,
-        "--data",
-        data,
-        "--account",
-        CUSTOMER,
-    )
-    assert f"data root 0x{root.hex()}" in out and "2,560 bytes in 3 chunks" in out
-    lease = suite.market.getLease(suite.market.leaseCount())
-    assert bytes(lease.dataRoot) == root and lease.dataSize == 2_560
+    with serving_agent(settings) as url:
+        node = active_node(suite, deployer, provider, STORAGE, node=key, endpoint=url)
+        suite.market.setPrice(node.address, 10 * TOKEN, sender=provider)
+        fund(suite, deployer, customer, 100)
+        out = run(market_script.cli, "open", node.address, "--region", REGION, "--epochs", 2,
+                  "--data", data, "--account", CUSTOMER)  # fmt: skip
+        assert f"data root 0x{root.hex()}" in out and "2,560 bytes in 3 chunks" in out
+        assert "Stored by node" in out and "its signed receipt: 3 chunks" in out
+        lease_id = suite.market.leaseCount()
+        lease = suite.market.getLease(lease_id)
+        assert bytes(lease.dataRoot) == root and lease.dataSize == 2_560
+        # again (a node that lost it): the same receipt
+        assert "Stored by node" in run(market_script.cli, "upload", lease_id, data,
+                                       "--account", CUSTOMER)  # fmt: skip
+        other = tmp_path / "other.bin"
+        other.write_bytes(bytes(2_560))
+        out = run(market_script.cli, "upload", lease_id, other, "--account", CUSTOMER,
+                  expect_ok=False)  # fmt: skip
+        assert f"this file is not lease {lease_id}'s data" in out
+        out = run(market_script.cli, "upload", lease_id, data, "--account", OUTSIDER,
+                  expect_ok=False)  # fmt: skip
+        assert f"lease {lease_id} is not yours" in out
+    # the node refuses anything but the customer's signed upload of exactly the lease's data
+    with serving_agent(settings) as url:
+        body = wire.upload_body(Account.create().key, lease_id, node.address, bytes(2_560),
+                                chain.chain_id, suite.market.address)  # fmt: skip
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(urllib.request.Request(
+                url + "/storage/data", data=json.dumps(body).encode(),
+                headers={"Content-Type": "application/json"}), timeout=30)  # fmt: skip
+        assert refused.value.code == 403
 
 
 # ---------------------------------------------------------------------------- admin

@@ -14,8 +14,10 @@ the caller's nonce:
                                                               per commitment (409 for another
                                                               salt or k)
          -> wire.reveal_payload {stage, salt, k, rows: [{index, row, block, proof}]}
-    POST /storage/data    {lease_id, data}                    kind "storage-data", epoch 0,
-         nonce uint256(lease_id) -> {lease_id, root, n_chunks, size}
+    POST /storage/data    {lease_id, data, signature}         kind "storage-data", epoch 0,
+         nonce uint256(lease_id) -> {lease_id, root, n_chunks, size}; only the data of a lease
+         of this node, exactly its root and size, signed by its customer (wire.upload_body);
+         403 / 404 / 409 otherwise, 503 without a lease source
     POST /storage/audit   {epoch, nonce, lease_id, chain_id}  kind "storage"
          -> oracle.protocol.storage payload {lease_id, chunks: [{index, chunk, proof}]}
     POST /coverage/beacon {epoch, nonce, chain_id, beacon: wire.beacon_to_wire}  kind "beacon"
@@ -44,11 +46,14 @@ from aiohttp import web
 
 from oracle.agent.behaviour import Behaviour, Honest
 from oracle.agent.config import VERSION, Settings
+from oracle.agent.leases import ChainLeases, LeaseLookupError, Leases
 from oracle.agent.store import LeaseNotFound, LeaseStore
 from oracle.protocol import compute, storage, wire
 from oracle.protocol.coverage import Beacon, WitnessReport
+from oracle.protocol.eip712 import lease_data_signer
 from oracle.protocol.envelope import challenge_id, sign_response
 from oracle.protocol.hardware import NodeKind
+from oracle.protocol.merkle import ChunkTree
 from oracle.protocol.strict import DecodeError, JsonLimits, decode_json
 
 log = logging.getLogger("oracle.agent")
@@ -91,6 +96,7 @@ class Agent:
     store: LeaseStore | None
     air: Radio | None
     address: str
+    leases: Leases | None = None  # storage: the lease terms uploads are checked against
     computations: OrderedDict[bytes, tuple[compute.Computation, float]] = field(
         default_factory=OrderedDict
     )
@@ -142,6 +148,13 @@ def _range(lo: int, hi: int) -> Callable[[Any], int]:
         return value
 
     return check
+
+
+def _sig65(value: Any) -> bytes:
+    try:
+        return wire.unhex(value, 65, "signature")
+    except ValueError as exc:
+        raise BadRequest(str(exc)) from None
 
 
 def _data(value: Any) -> bytes:
@@ -353,13 +366,41 @@ async def compute_reveal(request: web.Request) -> web.Response:
 
 
 async def storage_data(request: web.Request) -> web.Response:
+    """A lease's data, from its customer: stored only when the Marketplace's lease names this
+    node, the customer signed the LeaseData for it, and the data is exactly the lease's (its
+    chunk root and size); nothing already stored is replaced by anything else."""
     agent = request.app[AGENT]
-    body = await _body(request, {"lease_id": _uint(256), "data": _data})
-    lease_id = body["lease_id"]
-    info = await asyncio.get_running_loop().run_in_executor(
-        None, agent.store.put, lease_id, body["data"], agent.behaviour.keeps_chunk
-    )
-    log.info("stored lease %d: %d bytes, %d chunks", lease_id, info.size, info.n_chunks)
+    body = await _body(request, {"lease_id": _uint(256), "data": _data, "signature": _sig65})
+    lease_id, data = body["lease_id"], body["data"]
+    marketplace = agent.settings.marketplace
+    if agent.leases is None or not marketplace:
+        return _error(503, "this agent cannot check uploads: set agent.rpc_url and marketplace")
+    try:
+        terms = await agent.leases.lease(lease_id)
+    except LeaseLookupError as exc:
+        return _error(503, str(exc))
+    if terms is None:
+        return _error(404, f"no lease {lease_id} on the Marketplace")
+    if terms.node.lower() != agent.address.lower():
+        return _error(403, f"lease {lease_id} is for node {terms.node}, not this one")
+    if terms.closed:
+        return _error(409, f"lease {lease_id} is closed")
+    signer = lease_data_signer(body["signature"], lease_id, agent.address, terms.data_root,
+                               terms.data_size, agent.settings.chain_id, marketplace)  # fmt: skip
+    if signer is None or signer.lower() != terms.customer.lower():
+        return _error(403, f"not signed by lease {lease_id}'s customer {terms.customer}")
+    if len(data) != terms.data_size:
+        return _error(409, f"{len(data)} bytes: lease {lease_id} is {terms.data_size} bytes")
+    tree = await asyncio.get_running_loop().run_in_executor(None, ChunkTree.from_data, data)
+    if tree.root != terms.data_root:
+        return _error(409, f"the data's root is not lease {lease_id}'s data root")
+    try:
+        info = agent.store.info(lease_id)  # already held (the same root: it is the lease's)
+    except LeaseNotFound:
+        info = await asyncio.get_running_loop().run_in_executor(
+            None, agent.store.put, lease_id, data, agent.behaviour.keeps_chunk
+        )
+        log.info("stored lease %d: %d bytes, %d chunks", lease_id, info.size, info.n_chunks)
     payload = {
         "lease_id": lease_id,
         "root": wire.hexb(info.root),
@@ -428,15 +469,20 @@ def create_app(
     settings: Settings,
     behaviour: Behaviour | None = None,
     radio: Radio | None = None,
+    leases: Leases | None = None,
 ) -> web.Application:
     """The agent app. `radio`: the node's radio (wireless nodes only; without one the coverage
-    endpoints answer 503)."""
+    endpoints answer 503). `leases`: where a storage node reads its leases' terms (default: the
+    chain at settings.rpc_url; without either, uploads answer 503)."""
+    if leases is None and settings.rpc_url and settings.marketplace:
+        leases = ChainLeases(settings.rpc_url, settings.marketplace)
     agent = Agent(
         settings=settings,
         behaviour=behaviour if behaviour is not None else Honest(),
         store=LeaseStore(settings.data_dir) if settings.kind == NodeKind.STORAGE else None,
         air=radio,
         address=settings.address,
+        leases=leases,
     )
     app = web.Application(middlewares=[_errors, _offline], client_max_size=settings.max_body_bytes)
     app[AGENT] = agent

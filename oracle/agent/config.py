@@ -10,6 +10,8 @@
     gpu_count = 1                 # compute: the GPU count registered (one stream each)
     backend = "auto"              # compute: auto | cpu | gpu
     max_body_mib = 16
+    rpc_url = "http://127.0.0.1:8545"   # storage: the chain the leases are read from
+    marketplace = "0x..."         # storage: the Marketplace (deployments/<network>.json)
     keystore = "node.json"        # eth-account keystore (Account.encrypt), relative to the file
     password_file = "node.pass"   # or: password_env = "PLINTH_NODE_PASSWORD"
 
@@ -26,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from eth_account import Account
+from eth_utils import is_address
 
 from oracle.protocol.compute import HARDWARE_CLASSES, MAX_STREAMS
 from oracle.protocol.hardware import NodeKind
@@ -33,7 +36,7 @@ from oracle.protocol.hardware import NodeKind
 VERSION = "0.1.0"
 _KEYS = {
     "kind", "chain_id", "host", "port", "data_dir", "hw_class", "gpu_count", "backend",
-    "max_body_mib", "keystore", "password_file", "password_env",
+    "max_body_mib", "keystore", "password_file", "password_env", "rpc_url", "marketplace",
 }  # fmt: skip
 
 
@@ -54,6 +57,10 @@ class Settings:
     backend: str = "auto"
     max_body_bytes: int = 16 * 1024 * 1024
     compute_cache: int = 8  # computations kept between commit and reveal (LRU)
+    # storage: where an upload is checked against its lease (the Marketplace's terms and the
+    # customer's signature; oracle.agent.leases)
+    rpc_url: str | None = None
+    marketplace: str | None = None
 
     @property
     def address(self) -> str:
@@ -119,6 +126,12 @@ def parse_settings(raw: dict, base: Path) -> Settings:
     backend = _str(table, "backend", "auto")
     if backend not in ("auto", "cpu", "gpu"):
         raise ConfigError(f"agent.backend must be auto, cpu or gpu, got {backend!r}")
+    rpc_url = marketplace = None
+    if kind == NodeKind.STORAGE:  # uploads are checked against the lease on the chain
+        rpc_url = _str(table, "rpc_url", None)
+        marketplace = _str(table, "marketplace", None)
+        if not is_address(marketplace):
+            raise ConfigError(f"agent.marketplace must be an address, got {marketplace!r}")
     password = read_password(table, base)
     return Settings(
         node_key=load_key(base / _str(table, "keystore"), password),
@@ -131,6 +144,8 @@ def parse_settings(raw: dict, base: Path) -> Settings:
         gpu_count=_int(table, "gpu_count", 1, 1, MAX_STREAMS),
         backend=backend,
         max_body_bytes=_int(table, "max_body_mib", 16, 1, 1024) * 1024 * 1024,
+        rpc_url=rpc_url,
+        marketplace=marketplace,
     )
 
 

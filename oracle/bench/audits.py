@@ -22,6 +22,7 @@ from oracle.agent import Honest, Settings, create_app
 from oracle.protocol.hardware import NodeKind
 from oracle.protocol.merkle import CHUNK_SIZE, ChunkTree
 from oracle.service.challenge import Limits, challenge_all, challenge_storage
+from oracle.sim import market
 
 CHAIN_ID = 31337
 
@@ -37,15 +38,16 @@ async def _serve_agents(agents: int, chunks: int, tmp: Path, ready, stop) -> Non
                 kind=NodeKind.STORAGE,
                 chain_id=CHAIN_ID,
                 data_dir=tmp / f"a{i}",
+                marketplace=market.MARKETPLACE,
             )
-            runner = web.AppRunner(create_app(settings, Honest()), access_log=None)
+            data = os.urandom(chunks * CHUNK_SIZE)
+            leases = market.leases_of(market.lease_terms(i + 1, key.address, data))
+            runner = web.AppRunner(create_app(settings, Honest(), leases=leases), access_log=None)
             await runner.setup()
             await web.TCPSite(runner, "127.0.0.1", 0).start()
             url = f"http://127.0.0.1:{runner.addresses[0][1]}"
-            data = os.urandom(chunks * CHUNK_SIZE)
-            async with http.post(
-                f"{url}/storage/data", json={"lease_id": i + 1, "data": "0x" + data.hex()}
-            ) as r:
+            body = market.upload(i + 1, key.address, data, CHAIN_ID)
+            async with http.post(f"{url}/storage/data", json=body) as r:
                 r.raise_for_status()
             runners.append(runner)
             targets.append((url, key.address, i + 1, ChunkTree.from_data(data).root))

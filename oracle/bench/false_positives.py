@@ -104,6 +104,7 @@ from oracle.service.challenge import (
 )
 from oracle.service.pipeline import PipelineSettings, challenge_row, silent_nodes, verdict_of
 from oracle.service.score import NodeResult
+from oracle.sim import market
 from oracle.sim.air import airwaves_for
 from oracle.sim.radio import Radio, RadioMedium
 
@@ -233,12 +234,15 @@ async def _serve_agents(specs, drop, jitter_s, hang_s, seed, tmp: Path, ready, s
             chain_id=CHAIN_ID,
             data_dir=tmp / f"node{spec.index}",
             hw_class=0,
+            marketplace=market.MARKETPLACE,
         )
-        radio = None
+        radio = leases = None
         if spec.kind == NodeKind.WIRELESS:
             medium.place(settings.address, Radio(spec.lat, spec.lon))
             radio = airwaves_for(medium)
-        app = create_app(settings, Honest(), radio)
+        if spec.kind == NodeKind.STORAGE:
+            leases = market.leases_of(market.lease_terms(spec.lease_id, spec.address, spec.data))
+        app = create_app(settings, Honest(), radio, leases)
         rng = random.Random(f"plinth-fp-faults/{seed}/{drop}/{spec.index}")
         app.middlewares.insert(0, fault_middleware(rng, drop, jitter_s, hang_s, stats))
         runner = web.AppRunner(app, access_log=None)
@@ -563,12 +567,12 @@ async def run_regime(cfg: Config, regime: Regime, specs: list[NodeSpec], tmp: Pa
 
 
 async def _upload(http, specs: list[NodeSpec], urls: list[str]) -> None:
-    """The customer's data to each storage node (POST /storage/data); the root it reports must
-    be the lease's."""
+    """The customer's data to each storage node (POST /storage/data, signed by the simulated
+    customer: oracle.sim.market); the root it reports must be the lease's."""
     for spec, url in zip(specs, urls, strict=True):
         if spec.kind != NodeKind.STORAGE:
             continue
-        body = {"lease_id": spec.lease_id, "data": "0x" + spec.data.hex()}
+        body = market.upload(spec.lease_id, spec.address, spec.data, CHAIN_ID)
         async with http.post(f"{url}/storage/data", json=body) as resp:
             resp.raise_for_status()
             answer = await resp.json()

@@ -6,6 +6,7 @@ compute commit  {"stage": "commit", "root": hex32, "elapsed_s": float, "backend"
 compute gave up {"stage": "gave_up", "elapsed_s": float, "detail": str}  (instead of a commit)
 compute reveal  {"stage": "reveal", "salt": hex32, "k": int, "rows": [{"index": int,
                  "row": hex(4n), "block": hex(2 x up to compute.BLOCK), "proof": [hex32]}]}
+storage upload  (to the node) {"lease_id": int, "data": hex, "signature": hex65}: upload_body
 storage audit   oracle.protocol.storage: {"lease_id": int, "chunks": [{"index", "chunk", "proof"}]}
 (each answer names the challenge it answers: seed and shape, salt and k, lease_id; so a signed
 answer is evidence of exactly what the node did, oracle.committee.evidence)
@@ -25,6 +26,8 @@ from typing import Any
 
 from oracle.protocol import compute
 from oracle.protocol.coverage import Beacon, WitnessReport, node_id
+from oracle.protocol.eip712 import sign_lease_data
+from oracle.protocol.merkle import ChunkTree
 from oracle.protocol.strict import DecodeError, integer, items, nat, number, text
 
 # Bounds of the answers' fields: far outside what an honest node sends, tight enough that
@@ -157,6 +160,19 @@ def reveal_from_payload(payload: Any) -> compute.Reveal:
             )
         )
     return compute.Reveal(rows=tuple(rows), salt=salt, k=k)
+
+
+# --- storage
+
+
+def upload_body(customer_key, lease_id: int, node: str, data: bytes, chain_id: int,
+                marketplace: str) -> dict:  # fmt: skip
+    """A customer's POST /storage/data body: the lease's data and the customer's LeaseData
+    signature over the lease, the node and the data's root and size (oracle.protocol.eip712)."""
+    tree = ChunkTree.from_data(data)
+    signature = sign_lease_data(customer_key, lease_id, node, tree.root, len(data), chain_id,
+                                marketplace)  # fmt: skip
+    return {"lease_id": lease_id, "data": hexb(data), "signature": hexb(signature)}
 
 
 # --- coverage
