@@ -125,36 +125,35 @@ def _error(status: int, message: str) -> web.Response:
 # --- validation -------------------------------------------------------------------------------
 
 
-def _uint(bits: int) -> Callable[[Any], int]:
-    def check(value: Any) -> int:
-        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**bits:
-            raise BadRequest(f"must be a uint{bits}")
-        return value
+def _range(lo: int, hi: int, what: str | None = None) -> Callable[[Any], int]:
+    """An integer (not a bool) in [lo, hi]; `what` names the range in the error."""
 
-    return check
-
-
-def _hex32(value: Any) -> bytes:
-    try:
-        return wire.unhex(value, 32, "value")
-    except ValueError as exc:
-        raise BadRequest(str(exc)) from None
-
-
-def _range(lo: int, hi: int) -> Callable[[Any], int]:
     def check(value: Any) -> int:
         if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-            raise BadRequest(f"must be an integer in [{lo}, {hi}]")
+            raise BadRequest(f"must be {what or f'an integer in [{lo}, {hi}]'}")
         return value
 
     return check
 
 
-def _sig65(value: Any) -> bytes:
-    try:
-        return wire.unhex(value, 65, "signature")
-    except ValueError as exc:
-        raise BadRequest(str(exc)) from None
+def _uint(bits: int) -> Callable[[Any], int]:
+    return _range(0, 2**bits - 1, f"a uint{bits}")
+
+
+def _hex(size: int, what: str) -> Callable[[Any], bytes]:
+    """Exactly `size` bytes of 0x-hex."""
+
+    def check(value: Any) -> bytes:
+        try:
+            return wire.unhex(value, size, what)
+        except ValueError as exc:
+            raise BadRequest(str(exc)) from None
+
+    return check
+
+
+_hex32 = _hex(32, "value")
+_sig65 = _hex(65, "signature")
 
 
 def _data(value: Any) -> bytes:
