@@ -7,11 +7,12 @@ oracle checks it, so every one of them must be caught by the ordinary verifiers.
   (the others are left as holes in a sparse file and read back as zeros); it keeps the chunk
   hashes, so it still knows the root and can build proofs, but a missing chunk does not reach
   the root: `bad_proof`, with the chunk's index.
-- `SkipWork(fraction)`: computes only 1 - fraction of the rows of C (compute.lazy_prover):
-  `wrong_row` once a sampled row is a skipped one.
-- `SlowGpu(delay_s=..., factor=...)`: a CPU claiming a GPU class; it does the real work on its
-  CPU and answers the commitment after an extra delay_s, or after factor times its real time:
-  `late` against the claimed class's deadline.
+- `SkipWork(fraction)`: does the work of only 1 - fraction of the rows (compute.lazy_prover):
+  `wrong_row` (its committed digest) once a sampled row is a skipped one.
+- `SlowGpu(delay_s=..., factor=...)`: answers its compute commitment delay_s later than its
+  work took, or after factor times it: `late` at the tiny challenge sizes of tests, where the
+  real work of any class takes milliseconds. (A CPU claiming a GPU class needs no delay at the
+  protocol's sizes: the honest agent registered as one is late, as the demo's `compute-slow`.)
 - Spoofed location is a property of the radio medium, not of the agent: the harness registers
   the node on-chain with a claimed position (HardwareClaim.wireless(lat, lon)) and places its
   true `oracle.sim.radio.Radio` elsewhere (`medium.place(node, Radio(true_lat, true_lon))`); the
