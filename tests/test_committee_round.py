@@ -283,6 +283,14 @@ async def test_a_report_signed_before_an_earlier_epoch_settled_cannot_settle(
     with pytest.raises(ChainError, match="WrongParent"):  # refused before it is sent
         submit(epoch + 1, build, post)
     assert suite.hub.nextEpoch() == epoch + 1 and not accepted(suite, epoch + 1)
+    # a leader whose post meets it logs it and returns: its pass goes on, the next attempt
+    # builds on the settled report
+    monkeypatch.setattr(
+        later.service.submitter, "submit", lambda *a: submit(epoch + 1, build, post)
+    )
+    monkeypatch.setattr(later, "_behind", lambda e: False)
+    assert await later.lead(committee.session, epoch + 1, 7) is None
+    monkeypatch.undo()
     assert await committee.leader(epoch + 1, 1).lead(committee.session, epoch + 1, 1) is not None
     settled = "0x" + bytes(accepted(suite, epoch)[0].digest).hex()
     for m in committee.members:

@@ -602,7 +602,11 @@ class Member:
         if post is None:
             self.metrics["rounds_without_quorum"] += 1
             return None
-        tx = await asyncio.to_thread(self.service.submitter.submit, epoch, build, post)
+        try:
+            tx = await asyncio.to_thread(self.service.submitter.submit, epoch, build, post)
+        except ChainError as exc:  # e.g. WrongParent: an earlier epoch settled meanwhile
+            log.warning("epoch %d attempt %d: not posted: %s", epoch, attempt, exc)
+            return None  # the next attempt builds on what the chain holds now
         if tx is not None:
             timings = {"gather": t1 - t0, "compute": t2 - t1, "sign": t3 - t2,
                        "aggregate": t4 - t3}  # fmt: skip

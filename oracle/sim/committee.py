@@ -101,10 +101,10 @@ class LocalCommittee:
         await self.session.close()
 
 
-# A local network's compute challenges: 50 ms of the claimed class's work per device (a CPU
-# node's challenge is 480 rows of 1024), so honest CPU nodes finish in tens of milliseconds and
-# a CPU claiming a GPU class still needs minutes for its challenge (it gives up, late).
-LOCAL_COMPUTE = Params(device_s=0.05)
+# A local network's compute challenges: 10 ms of the claimed class's work per device (a CPU
+# node's challenge is 96 rows of 1024), so honest CPU nodes finish in milliseconds and a CPU
+# claiming a GPU class still needs tens of seconds for its challenge (it gives up, late).
+LOCAL_COMPUTE = Params(device_s=0.01)
 PASSWORD = "local-committee"  # the local members' keystores (test keys, never real ones)
 
 
