@@ -521,18 +521,25 @@ def epoch_matrix(matrix_seed: bytes, n: int, keep: int = 2) -> np.ndarray:
     return b
 
 
-def product_rows(challenge: Challenge, indices: Sequence[int]) -> np.ndarray:
-    """Rows `indices` (stream-major) of the honest C, int32, in one product per stream."""
+def x_rows(challenge: Challenge, indices: Sequence[int]) -> np.ndarray:
+    """Rows `indices` (stream-major: q = stream * rows + row) of the streams' X, int8, in the
+    order given (one derivation per stream)."""
     key = challenge_key(challenge)
-    b = epoch_matrix(challenge.matrix_seed, challenge.n)
-    out = np.empty((len(indices), challenge.n), dtype=np.int32)
+    out = np.empty((len(indices), challenge.n), dtype=np.int8)
     by_stream: dict[int, list[int]] = {}
     for position, q in enumerate(indices):
         by_stream.setdefault(q // challenge.rows, []).append(position)
     for stream, positions in by_stream.items():
         rows = [indices[p] % challenge.rows for p in positions]
-        out[positions] = multiply_cpu(derive_rows(stream_key(key, stream), rows, challenge.n), b)
+        out[positions] = derive_rows(stream_key(key, stream), rows, challenge.n)
     return out
+
+
+def product_rows(challenge: Challenge, indices: Sequence[int]) -> np.ndarray:
+    """Rows `indices` (stream-major) of the honest C, int32: one product, every stream's rows
+    times the same B."""
+    b = epoch_matrix(challenge.matrix_seed, challenge.n)
+    return multiply_cpu(x_rows(challenge, indices), b)
 
 
 GiveUp = Callable[[float], bool]  # asked with the fraction of the work done so far
@@ -844,13 +851,7 @@ def verify(
     probe = probe if probe is not None else probe_for(c.matrix_seed, c.n)
     if (probe.matrix_seed, probe.n) != (c.matrix_seed, c.n):
         raise ValueError("the probe is for another matrix")
-    x = np.empty((len(reveal.rows), c.n), dtype=np.int8)
-    by_stream: dict[int, list[int]] = {}
-    for position, item in enumerate(reveal.rows):
-        by_stream.setdefault(item.index // c.rows, []).append(position)
-    for stream, positions in by_stream.items():
-        idx = [reveal.rows[p].index % c.rows for p in positions]
-        x[positions] = derive_rows(stream_key(key, stream), idx, c.n)
+    x = x_rows(c, [item.index for item in reveal.rows])
     lhs = rows_c.astype(np.int64) @ probe.r
     rhs = x.astype(np.int64) @ probe.br
     bad = np.flatnonzero((lhs != rhs).any(axis=1))
