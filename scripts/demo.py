@@ -16,9 +16,9 @@ a member's API serves.
 
 Among the nodes: lazy storage (keeps 30% of its chunks), a CPU registered as an H100 (the
 reference agent's honest code: its challenges are sized for an H100 and it gives up, late),
-skipped work (computes half the rows), a spoofed location (claims a site 5 km from where it
-is), a node that goes offline mid-run, and a hostile node whose answers are attacks on the
-oracle (a 100,000-level nested body, huge integers, garbage, error text that reads like an
+skipped work (computes half the rows), a spoofed location (sits next to wireless-0 and claims
+an empty site 150 km away: every link it has contradicts its claim, so it earns nothing), a
+node that goes offline mid-run, and a hostile node whose answers are attacks on the oracle (a 100,000-level nested body, huge integers, garbage, error text that reads like an
 index, refusals). Time moves by anvil's clock controls, so several
 epochs take well under a minute. The summary is printed and written to demo-summary.json."""
 
@@ -71,14 +71,14 @@ def layout(providers) -> list[SimNode]:
         SimNode(f"wireless-{i}", NodeKind.WIRELESS, Honest(), p(i), claimed=pos, true_position=pos)
         for i, pos in enumerate(grid)
     ]
-    spoof_true = at(50, 0)  # next to wireless-0, claiming a site 5 km south
+    spoof_true = at(50, 0)  # next to wireless-0, claiming an empty site 150 km south
     nodes.append(
         SimNode(
             "wireless-spoof",
             NodeKind.WIRELESS,
             Honest(),
             p(2),
-            claimed=at(50 - 5_000, 0),
+            claimed=at(50 - 150_000, 0),
             true_position=spoof_true,
         )
     )

@@ -490,22 +490,20 @@ def test_a_member_refuses_a_proposal_without_the_evidence_of_its_own_verdicts():
     ]
 
 
-def test_a_slash_stands_when_a_majority_of_members_each_hold_its_evidence():
-    """Spoofing needs two too-strong witnesses in a member's view: one each in three members'
-    views is not evidence (no union), two each in three of four is."""
+def test_too_strong_links_slash_nobody_even_when_every_member_saw_them():
+    """A link too strong for its claimed positions says one of two claims is false, not which:
+    witnesses could steer it onto the node they hear, so no number of them, in no number of
+    members' views, is a slash (it costs the link's coverage, oracle.service.challenge)."""
 
     def wireless(node, verdicts, coverage_micro):
         return NodeInput(node, OWNER, NodeKind.WIRELESS, verdicts, coverage_micro=10**6)
 
     def strong(i, count):
-        return bundle(i, [verdict(i, NODE_A, j, passed=False, reason="too_strong")
+        return bundle(i, [verdict(i, NODE_A, j, passed=True, reason="too_strong")
                           for j in range(1, count + 1)] + [verdict(i, NODE_A, 9)])  # fmt: skip
 
-    def slashes(bundles):
-        return {r.node: r.slash_reason for r in results_of(bundles, make=wireless)}
-
-    assert slashes([strong(i, 1) for i in range(3)])[NODE_A.lower()] == 0
-    two_each = [strong(i, 2) for i in range(3)]
-    assert slashes(two_each)[NODE_A.lower()] == int(SlashReason.LOCATION_SPOOFED)
-    assert slashes([*two_each, honest(3)])[NODE_A.lower()] == int(SlashReason.LOCATION_SPOOFED)
-    assert slashes([two_each[0], honest(1), honest(2)])[NODE_A.lower()] == 0
+    every = [strong(i, 30) for i in range(4)]
+    signed(*every)
+    results = {r.node: r for r in results_of(every, make=wireless)}
+    assert results[NODE_A.lower()].slash_reason == 0
+    assert results[NODE_A.lower()].reward > 0  # coverage (the median of the views) still pays

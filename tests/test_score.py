@@ -1,6 +1,7 @@
 """oracle.service.score: epoch scores, reputation EMA, the rewards split and slash decisions."""
 
 import random
+from dataclasses import replace
 
 import pytest
 from eth_utils import keccak
@@ -171,16 +172,19 @@ def test_reason_storage_audit_names_lease_and_chunk():
         assert (r.slash_reason, r.reason) == (SlashReason.STORAGE_AUDIT_FAILED, f"storage_{reason}")
 
 
-def test_reason_location_spoofed_needs_two_witnesses():
-    one = score_node(EPOCH, node(1, NodeKind.WIRELESS, [bad(1, "too_strong"), ok(2), ok(3)]))
-    assert one.slash_reason == 0 and one.reason == "ok"
-    two = score_node(
-        EPOCH, node(1, NodeKind.WIRELESS, [bad(1, "too_strong"), bad(2, "too_strong")])
-    )
-    assert two.slash_reason == SlashReason.LOCATION_SPOOFED
-    assert two.reason == "witness_too_strong"
+def test_too_strong_links_never_slash_and_a_node_left_without_coverage_says_why():
+    """Too-strong links are no slash however many (the witnesses choose what they report);
+    a wireless node whose links all contradicted its claim earns nothing and is told why."""
+    many = [replace(ok(i), reason="too_strong") for i in range(1, 40)]
+    paid = score_node(EPOCH, node(1, NodeKind.WIRELESS, many, coverage_micro=10**6))
+    assert paid.slash_reason == 0 and paid.reason == "ok"
+    unpaid = score_node(EPOCH, node(1, NodeKind.WIRELESS, many, coverage_micro=0))
+    assert (unpaid.slash_reason, unpaid.reason, unpaid.reward) == (0, "witness_too_strong", 0)
     other = score_node(EPOCH, node(1, NodeKind.WIRELESS, [bad(1, "too_close"), bad(2, "stale")]))
     assert other.slash_reason == 0 and other.reason in {"witness_too_close", "witness_stale"}
+    assert (
+        score_node(EPOCH, node(1, NodeKind.WIRELESS, [ok(1)], coverage_micro=0)).reason == "no_work"
+    )
 
 
 def test_reason_offline_whole_epoch():

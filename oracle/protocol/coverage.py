@@ -431,6 +431,12 @@ class Reason(StrEnum):
     OVER_HEX_CAP = "over_hex_cap"
 
 
+# Links that contradict one of their two claimed positions, without saying which: the beaconer's
+# or the witness's. Such a link earns neither end anything and is neither end's failure (no
+# rule lets a beacon's witnesses, or a witness's beaconers, steer a verdict onto the other).
+CONTRADICTED = frozenset({Reason.TOO_CLOSE, Reason.TOO_FAR, Reason.TOO_STRONG})
+
+
 @dataclass(frozen=True)
 class WitnessVerdict:
     valid: bool

@@ -391,57 +391,6 @@ async def challenge_all(
 # --- coverage ---------------------------------------------------------------------------------
 
 
-def _headroom_db(beacon, report, claims, params) -> float | None:
-    """Free-space bound minus reported RSSI over the claimed link (None if not computable)."""
-    b, w = claims.get(coverage.node_id(beacon.beaconer)), claims.get(report.witness)
-    if b is None or w is None:
-        return None
-    d = coverage.haversine_m(b.lat, b.lon, w.lat, w.lon)
-    if d <= 0:
-        return None
-    bound = (
-        b.tx_power_dbm
-        + b.antenna_gain_dbi
-        + w.antenna_gain_dbi
-        - coverage.fspl_db(d, beacon.frequency_hz)
-        + params.rssi_margin_db
-    )
-    return bound - report.rssi_dbm
-
-
-def _blame_too_strong(beacons, reports, verdicts, claims, params) -> dict[int, str]:
-    """For each too_strong report (index), the endpoint blamed for it. A too-strong link says
-    that one of its two claimed positions is false, not which: the endpoint blamed is the one
-    whose OTHER links sit closer to the free-space bound (smaller median headroom: its claimed
-    distances to everyone are too long for what it hears), the witness on a tie or when either
-    has no other link."""
-    by_hash = {b.hash: b for b in beacons}
-    links: list[tuple[str, str, float]] = []  # (beaconer, witness, headroom)
-    for report, verdict in zip(reports, verdicts, strict=True):
-        beacon = by_hash.get(bytes(report.beacon_hash))
-        if beacon is None or verdict.reason not in ("ok", "too_strong", "over_hex_cap"):
-            continue
-        h = _headroom_db(beacon, report, claims, params)
-        if h is not None:
-            links.append((coverage.node_id(beacon.beaconer), report.witness, h))
-
-    def median_other(node: str, pair: set[str]) -> float | None:
-        hs = [h for b, w, h in links if node in (b, w) and (pair - {node}).isdisjoint((b, w))]
-        hs.sort()
-        return None if not hs else hs[len(hs) // 2]
-
-    blame = {}
-    for i, (report, verdict) in enumerate(zip(reports, verdicts, strict=True)):
-        if verdict.reason != "too_strong":
-            continue
-        beaconer = coverage.node_id(by_hash[bytes(report.beacon_hash)].beaconer)
-        witness = report.witness
-        pair = {beaconer, witness}
-        mb, mw = median_other(beaconer, pair), median_other(witness, pair)
-        blame[i] = beaconer if mb is not None and mw is not None and mb < mw else witness
-    return blame
-
-
 async def _retried(fn, arg, limits: Limits):
     """with_retries for a coverage step that returns (Outcome, what came with it)."""
     result = None
@@ -455,18 +404,23 @@ async def _retried(fn, arg, limits: Limits):
     return result
 
 
+# A witness report that is no fault of its witness alone: a link that contradicts its two claimed
+# positions says one of them is false, not which (the beaconer's claim or the witness's); the hex
+# cap is a lottery. Neither fails the witness; neither earns anyone coverage.
+NOT_THE_WITNESS_FAULT = coverage.CONTRADICTED | {coverage.Reason.OVER_HEX_CAP}
+
+
 def _judge(transmitted, reports, claims, params, now):
-    """The round's pure analysis (in a worker thread: the blame step grows with the links):
-    each report's verdict, the endpoint blamed for each too-strong one, coverage per node."""
+    """The round's pure analysis (in a worker thread; linear in the reports): each report's
+    verdict and coverage per node."""
     verdicts = coverage.validate_witnesses(transmitted, reports, claims, params, now=now)
-    blame = _blame_too_strong(transmitted, reports, verdicts, claims, params)
     weights = coverage.hex_density_weights(
         {a: c.cell(params.hex_cap_resolution) for a, c in claims.items()}, params
     )
     scores = coverage.coverage_scores(
         transmitted, zip(reports, verdicts, strict=True), weights, params
     )
-    return verdicts, blame, scores
+    return verdicts, scores
 
 
 async def challenge_witnesses(
@@ -542,9 +496,9 @@ async def challenge_coverage(
 
     Outcomes: kind "beacon" per beaconer (passed iff it answered, signed, for this beacon;
     "offline" etc. when not), kind "coverage" per node for its witness answer, and kind
-    "witness" per witness report (passed iff valid, over_hex_cap included; the reason is the
-    verifier's). A too_strong report is recorded against the endpoint `_blame_too_strong`
-    blames (so two too_strong links make LocationSpoofed in oracle.service.score). Every coverage
+    "witness" per witness report, recorded against its witness (passed iff valid or
+    NOT_THE_WITNESS_FAULT; the reason is the verifier's). No report is ever recorded against
+    the beaconer: what a beacon's witnesses report cannot fail it. Every coverage
     outcome carries the node's `coverage_micro` (coverage units x 1e6, hex-density
     weighted), the work oracle.service.score weighs wireless nodes by.
 
@@ -609,12 +563,12 @@ async def challenge_coverage(
         outcomes.append(out)
         for r in rs:
             report_cid[id(r)] = keccak(out.challenge_id + bytes(r.beacon_hash))
-    verdicts, blame, scores = await asyncio.to_thread(
+    verdicts, scores = await asyncio.to_thread(
         _judge, beacons, reports, claims, params, now + clock_offset
     )
-    for i, (report, verdict) in enumerate(zip(reports, verdicts, strict=True)):
-        node = blame.get(i, report.witness)
-        passed = verdict.valid or verdict.reason == coverage.Reason.OVER_HEX_CAP
+    for report, verdict in zip(reports, verdicts, strict=True):
+        node = report.witness
+        passed = verdict.valid or verdict.reason in NOT_THE_WITNESS_FAULT
         outcomes.append(
             Outcome(
                 node,

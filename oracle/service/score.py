@@ -39,8 +39,10 @@ reward is 0 and its reason code says why.
 storage "storage_<verifier reason>" (e.g. "storage_bad_chunk"); wireless
 "witness_<verifier reason>" (e.g. "witness_too_strong"); "bad_signature", "malformed",
 "no_answer" (the most common failure when the pass rate is too low); "no_work" (passed, but
-nothing to weigh: no audited lease, no coverage, unknown class); "reward_rounded_to_zero"
-(eligible, but its share of the budget is below one base unit).
+nothing to weigh: no audited lease, no coverage, unknown class), or for a wireless node left
+with no coverage by links that contradict a claimed position, "witness_too_strong" (or
+"witness_too_far", "witness_too_close", the most common);
+"reward_rounded_to_zero" (eligible, but its share of the budget is below one base unit).
 The ingest stage writes NO_ANSWER reasons ("timeout", "unreachable", ...) for no response.
 
 **Rewards split** (integer base units). The budget is first split between the node kinds by
@@ -74,8 +76,13 @@ and always sum(rewards) <= budget; no reward is ever rounded up beyond its exact
     StorageAuditFailed   a signed storage answer missing the chunk or with a wrong chunk or
                          proof; names the lease and chunk (lowest lease id, then chunk index) so
                          that the slash is disputable on-chain with that chunk
-    LocationSpoofed      at least SPOOF_MIN_WITNESSES (2) witnesses "too strong for the claimed
-                         distance" in the epoch (one can be a fading outlier; two are evidence)
+    LocationSpoofed      never from witness reports: a link too strong (or too far, too close)
+                         for its claimed positions says one of the two claims is false, not
+                         which, and a beaconer's witnesses (or a witness's beaconers) choose
+                         what they report; such a link earns neither end anything and fails
+                         neither (oracle.service.challenge), so a spoofer whose every link
+                         contradicts its claim earns nothing ("witness_too_strong"), and
+                         nobody can steer a slash onto a node it hears or is heard by
     Offline              answered nothing the whole epoch, over at least OFFLINE_MIN_ATTEMPTS (8)
                          tries (each challenge is tried up to 4 times with backoff, each try a
                          fresh challenge, and a node silent at the first sweep is challenged
@@ -103,6 +110,7 @@ from dataclasses import dataclass, field, replace
 from eth_utils import keccak
 
 from oracle.protocol.compute import HARDWARE_CLASSES
+from oracle.protocol.coverage import CONTRADICTED
 from oracle.protocol.envelope import canonical_json
 from oracle.protocol.hardware import NodeKind, SlashReason
 
@@ -125,7 +133,6 @@ class ScoreParams:
     alpha_pct: int = 20
     rep_prior_bps: int = 5_000
     min_pass_bps: int = 5_000
-    spoof_min_witnesses: int = 2
     late_slash_epochs: int = 3
     offline_min_attempts: int = 8
     kind_shares_bps: Mapping[NodeKind, int] = field(
@@ -324,7 +331,8 @@ def score_node(
     elif not passed or pass_bps < params.min_pass_bps:
         reason = _most_common_failure(node.kind, failures) if failures else "low_pass_rate"
     elif work <= 0:
-        reason = "no_work"
+        links = [v for v in vs if v.reason in CONTRADICTED and node.kind == NodeKind.WIRELESS]
+        reason = _most_common_failure(node.kind, links) if links else "no_work"
     else:
         reason = "ok"
     return NodeResult(
@@ -354,10 +362,6 @@ def _slash_of(
         fraud = [v for v in failures if v.reason in STORAGE_FRAUD]
         if fraud:
             return SlashReason.STORAGE_AUDIT_FAILED, fraud
-    else:
-        fraud = [v for v in failures if v.reason == "too_strong"]
-        if len(fraud) >= params.spoof_min_witnesses:
-            return SlashReason.LOCATION_SPOOFED, fraud
     if answered == 0 and sum(v.attempts for v in failures) >= params.offline_min_attempts:
         return SlashReason.OFFLINE, list(failures)
     if late_streak >= params.late_slash_epochs:
