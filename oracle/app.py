@@ -115,7 +115,9 @@ def create_app(
             ),
             member_spacing_s=settings.committee.spacing_s if settings.committee.peers else 0.0,
             recheck_after_s=ch.recheck_after_s,
-            coverage=CoverageParams(beacon_fraction=ch.beacon_fraction),
+            coverage=CoverageParams(
+                beacon_fraction=ch.beacon_fraction, reveal_after_s=ch.beacon_reveal_after_s
+            ),
         ),
     )
     app = create_api(store, service.metrics, {"operator": key.address, "chain_id": chain.chain_id})

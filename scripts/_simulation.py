@@ -63,6 +63,7 @@ class SimNode:
     slashed: int = 0
     reasons: list = field(default_factory=list)  # the reason code of each settled epoch
     hostile: bool = False  # answers with attacks on the oracle (oracle.sim.hostile)
+    phantom: bool = False  # wireless without a radio: fabricates witness reports (oracle.sim.radio)
 
     @property
     def label(self) -> str:
@@ -72,8 +73,14 @@ class SimNode:
 class Network:
     """Agents, their on-chain identities and the radio medium."""
 
-    def __init__(self, suite, deployer, tmp_dir, say, seed: int = 2024):
+    # A simulated network's agents transmit a beacon as soon as every member's share is in, or
+    # this long after the first (a member may be stopped); its members reveal after 4 s.
+    SHARE_WINDOW_S = 1.0
+
+    def __init__(self, suite, deployer, tmp_dir, say, seed: int = 2024, oracles=()):
+        """`oracles`: the committee's member addresses (the wireless agents' `oracles`)."""
         self.suite, self.deployer, self.tmp, self.say = suite, deployer, tmp_dir, say
+        self.oracles = tuple(oracles)
         self.medium = RadioMedium(np.random.default_rng(seed))
         self.nodes: list[SimNode] = []
         self.runners: list[web.AppRunner] = []
@@ -90,10 +97,12 @@ class Network:
             hw_class=node.hw_class,
             rpc_url=chain.provider.uri,  # a storage node checks uploads against its leases
             marketplace=self.suite.market.address,
+            oracles=self.oracles,
+            share_window_s=self.SHARE_WINDOW_S,
         )
         radio = None
         if node.kind == NodeKind.WIRELESS:
-            self.medium.place(node.address, Radio(*node.true_position))
+            self.medium.place(node.address, Radio(*node.true_position, phantom=node.phantom))
             radio = airwaves_for(self.medium)
         app = (
             hostile_node_app(settings)

@@ -1,6 +1,6 @@
 """`make demo` / `ape run demo`: a local Plinth network settling real epochs.
 
-On a fresh anvil: deploy the suite; three providers run 31 node agents (compute, storage,
+On a fresh anvil: deploy the suite; three providers run 32 node agents (compute, storage,
 wireless) on local ports, sharing one simulated radio medium; customers lease capacity and
 upload data; a committee of oracle operators (5, threshold 3, in config/local.toml), each with
 its own store, chain view and API server, challenges every node each epoch over HTTP and
@@ -18,9 +18,12 @@ Among the nodes: lazy storage (keeps 30% of its chunks), a CPU registered as an 
 reference agent's honest code: its challenges are sized for an H100 and it gives up, late),
 skipped work (computes half the rows), a spoofed location (sits next to wireless-0 and claims
 an empty site 150 km away: every link it has contradicts its claim, so it earns nothing), a
-node that goes offline mid-run, and a hostile node whose answers are attacks on the oracle (a 100,000-level nested body, huge integers, garbage, error text that reads like an
-index, refusals). Time moves by anvil's clock controls, so several
-epochs take well under a minute. The summary is printed and written to demo-summary.json."""
+phantom witness (no radio: it reports every beacon of the epoch, which anyone can name from the
+seed, but cannot know the secret each carried on the air), a node that goes offline mid-run,
+and a hostile node whose answers are attacks on the oracle (a 100,000-level nested body, huge
+integers, garbage, error text that reads like an index, refusals). Time moves by anvil's clock
+controls, so several epochs take well under a minute. The summary is printed and written to
+demo-summary.json."""
 
 from __future__ import annotations
 
@@ -53,7 +56,7 @@ def advance_to_epoch(suite, epoch: int) -> None:
 
 
 def layout(providers) -> list[SimNode]:
-    """31 nodes: 12 compute, 9 storage, 10 wireless; six of them dishonest."""
+    """32 nodes: 12 compute, 9 storage, 11 wireless; seven of them dishonest."""
     p = lambda i: providers[i % len(providers)]  # noqa: E731
     nodes = [SimNode(f"compute-{i}", NodeKind.COMPUTE, Honest(), p(i)) for i in range(8)]
     nodes += [
@@ -82,6 +85,18 @@ def layout(providers) -> list[SimNode]:
             true_position=spoof_true,
         )
     )
+    # No radio at all: it claims a site among the others and reports every beacon it can name.
+    nodes.append(
+        SimNode(
+            "wireless-phantom",
+            NodeKind.WIRELESS,
+            Honest(),
+            p(1),
+            claimed=at(750, 750),
+            true_position=at(750, 750),
+            phantom=True,
+        )
+    )
     return nodes
 
 
@@ -92,6 +107,7 @@ BEHAVIOUR = {
     "compute-hostile": "hostile",
     "storage-lazy": "lazy storage",
     "wireless-spoof": "spoofed location",
+    "wireless-phantom": "phantom witness",
 }
 
 
@@ -108,7 +124,7 @@ async def run(params, epochs: int, summary_path: Path, say) -> dict:
         suite.token.transfer(a, 200_000 * TOKEN, sender=deployer)
 
     tmp = Path(tempfile.mkdtemp(prefix="plinth-demo-"))
-    net = Network(suite, deployer, tmp, say)
+    net = Network(suite, deployer, tmp, say, oracles=[a.address for a in committee])
     nodes = layout(providers)
     say(f"\n== 2. {len(nodes)} node agents start and their providers onboard them")
     for n in nodes:

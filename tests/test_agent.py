@@ -18,7 +18,14 @@ from eth_utils import keccak
 from oracle.agent import ConfigError, LeaseTerms, Settings, TableLeases, create_app, load_settings
 from oracle.agent.app import AGENT
 from oracle.protocol import compute, storage, wire
-from oracle.protocol.coverage import RadioClaim, schedule_beacons, validate_witnesses
+from oracle.protocol.coverage import (
+    RadioClaim,
+    beacon_secret,
+    schedule_beacons,
+    share_signer,
+    sign_share,
+    validate_witnesses,
+)
 from oracle.protocol.envelope import EnvelopeError, SignedResponse, challenge_id, verify_response
 from oracle.protocol.hardware import NodeKind
 from oracle.protocol.merkle import CHUNK_SIZE, ChunkTree, verify_chunk_proof
@@ -468,11 +475,38 @@ def offset(lat: float, lon: float, north_m: float) -> tuple[float, float]:
     return lat + north_m / 111_195.0, lon
 
 
+MEMBERS = [Account.from_key(keccak(f"member {i}".encode())) for i in range(3)]
+
+
+def share_request(epoch: int, beacon, member, reveal_after_ms: int = 300, share=None, **extra):
+    """A member's beacon request: its fresh share of the beacon's secret, signed by it."""
+    share = share or os.urandom(32)
+    signature = sign_share(member, CHAIN, beacon.hash, share)
+    nonce = os.urandom(32)
+    body = {
+        "epoch": epoch, "nonce": h(nonce), "chain_id": CHAIN,
+        "beacon": wire.beacon_to_wire(beacon),
+        "share": wire.share_to_wire(member.address, share, signature),
+        "reveal_after_ms": reveal_after_ms, **extra,
+    }  # fmt: skip
+    return body, nonce, share
+
+
+async def reveal(client, epoch: int, nonce: bytes, beacon_hash: bytes):
+    body = {"epoch": epoch, "nonce": h(nonce), "chain_id": CHAIN, "beacon_hash": h(beacon_hash)}
+    return await post(client, "/coverage/reveal", body)
+
+
 async def coverage_round(aiohttp_client, tmp_path, witness_claim_m: float, true_m: float = 350):
+    """Two members hand the beaconer their shares; it transmits once both are in; the witness
+    reports what it heard; after the reveal delay the beaconer reveals the shares, and the
+    report is judged with the secret they make."""
     medium = RadioMedium(np.random.default_rng(7))
+    oracles = (MEMBERS[0].address, MEMBERS[1].address)
     # Fixed keys: the medium's per-link shadowing (sigma 7 dB) follows the two addresses, so
     # random keys would make the margins below a matter of luck.
-    beaconer = settings_for(tmp_path / "b", NodeKind.WIRELESS, key=keccak(b"beaconer"))
+    beaconer = settings_for(tmp_path / "b", NodeKind.WIRELESS, key=keccak(b"beaconer"),
+                            oracles=oracles, share_window_s=5.0)  # fmt: skip
     witness = settings_for(tmp_path / "w", NodeKind.WIRELESS, key=keccak(b"witness"))
     medium.place(beaconer.address, Radio(*BASE))
     medium.place(witness.address, Radio(*offset(*BASE, true_m)))  # where it really is
@@ -484,15 +518,18 @@ async def coverage_round(aiohttp_client, tmp_path, witness_claim_m: float, true_
     w_client = await aiohttp_client(create_app(witness, radio=airwaves_for(medium)))
     epoch, start = 11, 1_700_000_000.0
     (beacon,) = schedule_beacons(b"\x09" * 32, epoch, [beaconer.address], start)
+    requests = [share_request(epoch, beacon, m) for m in MEMBERS[:2]]
+    started = time.perf_counter()
+    answers = await asyncio.gather(*(post(b_client, "/coverage/beacon", r) for r, _, _ in requests))
+    assert time.perf_counter() - started < 2.0  # every oracle's share in: no window to wait
+    for (status, wire_body, _), (_, nonce, _) in zip(answers, requests, strict=True):
+        assert status == 200, wire_body
+        sent = opened(wire_body, challenge_id(CHAIN, beaconer.address, epoch, "beacon", nonce),
+                      beaconer.address)  # fmt: skip
+        assert sent == {"beacon_hash": h(beacon.hash), "heard_by": 1,
+                        "members": sorted(oracles, key=lambda a: int(a, 16))}  # fmt: skip
     nonce = os.urandom(32)
     body = {"epoch": epoch, "nonce": h(nonce), "chain_id": CHAIN}
-    status, wire_body, _ = await post(
-        b_client, "/coverage/beacon", {**body, "beacon": wire.beacon_to_wire(beacon)}
-    )
-    assert status == 200, wire_body
-    sent = opened(wire_body, challenge_id(CHAIN, beaconer.address, epoch, "beacon", nonce),
-                  beaconer.address)  # fmt: skip
-    assert sent == {"beacon_hash": h(beacon.hash), "heard_by": 1}
     status, wire_body, _ = await post(w_client, "/coverage/witnesses", body)
     assert status == 200, wire_body
     cid = challenge_id(CHAIN, witness.address, epoch, "coverage", nonce)
@@ -501,7 +538,24 @@ async def coverage_round(aiohttp_client, tmp_path, witness_claim_m: float, true_
     with pytest.raises(EnvelopeError):  # not a witness list for the next epoch
         opened(wire_body, challenge_id(CHAIN, witness.address, epoch + 1, "coverage", nonce),
                witness.address)  # fmt: skip
-    return validate_witnesses([beacon], reports, claims, now=beacon.tx_time + 2)
+    _, first_nonce, _ = requests[0]
+    status, early, _ = await reveal(b_client, epoch, first_nonce, beacon.hash)
+    assert status == 425 and "revealed in" in early["error"]  # nobody learns it before
+    await asyncio.sleep(0.35)
+    status, wire_body, _ = await reveal(b_client, epoch, first_nonce, beacon.hash)
+    assert status == 200, wire_body
+    revealed = opened(wire_body, challenge_id(CHAIN, beaconer.address, epoch, "beacon",
+                                              first_nonce), beaconer.address)  # fmt: skip
+    got, shares = wire.secret_reveal_from_payload(revealed)
+    assert got == beacon.hash
+    assert {m: s for m, s, _ in shares} == {
+        m.address: r[2] for m, r in zip(MEMBERS[:2], requests, strict=True)
+    }
+    assert all(share_signer(CHAIN, beacon.hash, s, sig) == m for m, s, sig in shares)
+    secret = beacon_secret(beacon.hash, {m: s for m, s, _ in shares})
+    return validate_witnesses(
+        [beacon], reports, claims, now=beacon.tx_time + 2, secrets={beacon.hash: secret}
+    )
 
 
 @aio
@@ -515,6 +569,75 @@ async def test_coverage_witness_too_strong_when_location_spoofed(aiohttp_client,
     # Really 350 m away, claims 80 km: it hears far too well for the claimed distance.
     (verdict,) = await coverage_round(aiohttp_client, tmp_path, witness_claim_m=80_000)
     assert (verdict.valid, verdict.reason) == (False, "too_strong")
+
+
+@aio
+async def test_a_beacon_share_must_be_signed_by_one_of_the_nodes_oracles(aiohttp_client, tmp_path):
+    """Nobody else can make the node transmit early (before the members' shares are in)."""
+    settings = settings_for(tmp_path, NodeKind.WIRELESS, oracles=(MEMBERS[0].address,))
+    client = await aiohttp_client(
+        create_app(settings, radio=airwaves_for(RadioMedium(np.random.default_rng(1))))
+    )
+    (beacon,) = schedule_beacons(b"\x09" * 32, 1, [settings.address], 1.7e9)
+    body, _, _ = share_request(1, beacon, MEMBERS[2])
+    status, payload, _ = await post(client, "/coverage/beacon", body)
+    assert status == 403 and "not one of this node's oracles" in payload["error"]
+    forged = {**body, "share": {**body["share"], "member": MEMBERS[0].address}}
+    status, payload, _ = await post(client, "/coverage/beacon", forged)
+    assert status == 400 and "does not recover" in payload["error"]
+    assert not client.server.app[AGENT].beacons  # neither touched the beacon
+
+
+@aio
+async def test_a_beacon_goes_on_the_air_after_the_window_and_a_late_share_is_not_in_it(
+    aiohttp_client, tmp_path
+):
+    """One member of two is silent: the node transmits share_window_s after the first share,
+    with it; a share arriving after that is answered with the members that are in (the late
+    member then knows its view cannot trust this beacon), and changes nothing."""
+    oracles = (MEMBERS[0].address, MEMBERS[1].address)
+    settings = settings_for(tmp_path, NodeKind.WIRELESS, oracles=oracles, share_window_s=0.3)
+    client = await aiohttp_client(
+        create_app(settings, radio=airwaves_for(RadioMedium(np.random.default_rng(1))))
+    )
+    (beacon,) = schedule_beacons(b"\x09" * 32, 1, [settings.address], 1.7e9)
+    body, nonce, _ = share_request(1, beacon, MEMBERS[0], reveal_after_ms=1)
+    started = time.perf_counter()
+    status, wire_body, _ = await post(client, "/coverage/beacon", body)
+    assert status == 200 and time.perf_counter() - started >= 0.3
+    cid = challenge_id(CHAIN, settings.address, 1, "beacon", nonce)
+    assert opened(wire_body, cid, settings.address)["members"] == [MEMBERS[0].address]
+    late, late_nonce, _ = share_request(1, beacon, MEMBERS[1])
+    status, wire_body, _ = await post(client, "/coverage/beacon", late)
+    cid = challenge_id(CHAIN, settings.address, 1, "beacon", late_nonce)
+    assert status == 200 and opened(wire_body, cid, settings.address)["members"] == [
+        MEMBERS[0].address
+    ]
+    status, wire_body, _ = await reveal(client, 1, nonce, beacon.hash)
+    cid = challenge_id(CHAIN, settings.address, 1, "beacon", nonce)
+    _, shares = wire.secret_reveal_from_payload(opened(wire_body, cid, settings.address))
+    assert [m for m, _, _ in shares] == [MEMBERS[0].address]
+
+
+@aio
+async def test_no_member_can_shorten_the_reveal_delay_of_the_others(aiohttp_client, tmp_path):
+    """A hostile member asking for a 1 ms delay gets the secret no sooner than the honest
+    member's 600 ms: a phantom it feeds is too late for the honest member's witness lists."""
+    settings = settings_for(tmp_path, NodeKind.WIRELESS)
+    client = await aiohttp_client(
+        create_app(settings, radio=airwaves_for(RadioMedium(np.random.default_rng(1))))
+    )
+    (beacon,) = schedule_beacons(b"\x09" * 32, 1, [settings.address], 1.7e9)
+    honest, _, _ = share_request(1, beacon, MEMBERS[0], reveal_after_ms=600)
+    hostile, hostile_nonce, _ = share_request(1, beacon, MEMBERS[1], reveal_after_ms=1)
+    await asyncio.gather(post(client, "/coverage/beacon", honest),
+                         post(client, "/coverage/beacon", hostile))  # fmt: skip
+    await asyncio.sleep(0.05)
+    status, payload, _ = await reveal(client, 1, hostile_nonce, beacon.hash)
+    assert status == 425, payload
+    await asyncio.sleep(0.6)
+    assert (await reveal(client, 1, hostile_nonce, beacon.hash))[0] == 200
+    assert (await reveal(client, 2, hostile_nonce, beacon.hash))[0] == 404  # not of epoch 2
 
 
 @aio
@@ -582,9 +705,22 @@ async def test_requests_400_when_storage_or_beacon_body_malformed(aiohttp_client
     client = await aiohttp_client(create_app(settings, radio=airwaves_for(medium)))
     (beacon,) = schedule_beacons(b"\x09" * 32, 1, [Account.create().address], 1.7e9)
     body = {"epoch": 1, "nonce": h(b"\x01" * 32), "chain_id": CHAIN}
+    good, _, _ = share_request(1, beacon, MEMBERS[0])
     for bad in (wire.beacon_to_wire(beacon), {"beaconer": settings.address}):
-        status, payload, _ = await post(client, "/coverage/beacon", {**body, "beacon": bad})
+        status, payload, _ = await post(client, "/coverage/beacon", {**good, "beacon": bad})
         assert status == 400, payload  # someone else's beacon; an incomplete one
+    (mine,) = schedule_beacons(b"\x09" * 32, 1, [settings.address], 1.7e9)
+    good, _, _ = share_request(1, mine, MEMBERS[0])
+    changes = (
+        {"share": {**good["share"], "share": "0x12"}},
+        {"share": {**good["share"], "signature": h(b"\x01" * 64)}},
+        {"share": None},
+        {"reveal_after_ms": 0},
+        {"reveal_after_ms": 10**9},
+    )
+    for change in changes:
+        status, payload, _ = await post(client, "/coverage/beacon", {**good, **change})
+        assert status == 400, (change, payload)
 
 
 @aio

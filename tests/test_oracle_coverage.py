@@ -4,6 +4,7 @@ challenge_epoch, scored and reported: honest wireless nodes earn, a location spo
 to an honest node, claiming an empty site 150 km away) earns nothing, and nobody is slashed:
 links that contradict a claimed position cost coverage, never stake."""
 
+import asyncio
 import json
 import math
 import time
@@ -64,6 +65,7 @@ async def test_coverage_round_rewards_honest_radios_and_not_a_spoofer(
             chain_id=ape_chain.chain_id,
             data_dir=tmp_path / name,
             hw_class=0,
+            share_window_s=0.5,
         )
         medium.place(settings.address, Radio(*true_pos))
         server = TestServer(create_app(settings, Honest(), airwaves_for(medium)), host="127.0.0.1")
@@ -97,7 +99,7 @@ async def test_coverage_round_rewards_honest_radios_and_not_a_spoofer(
         view,
         Store(tmp_path / "oracle.sqlite"),
         oracle,
-        PipelineSettings(coverage=CoverageParams(beacon_fraction=1.0)),
+        PipelineSettings(coverage=CoverageParams(beacon_fraction=1.0, reveal_after_s=2.0)),
     )
     epoch = suite.market.currentEpoch() + 1
     advance_to_epoch(suite, epoch)
@@ -141,23 +143,29 @@ async def test_one_coverage_round_serves_the_whole_committee(tmp_path, chain_ahe
     from oracle.service.challenge import Limits, challenge_coverage
 
     medium = RadioMedium(np.random.default_rng(7))
+    members = [Account.from_key(keccak(f"coverage member {i}".encode())) for i in range(3)]
     nodes, servers = {}, []
-    for i, pos in enumerate([at(0, 0), at(1_500, 0), at(0, 1_500), at(1_500, 1_500)]):
+    positions = [at(0, 0), at(1_500, 0), at(0, 1_500), at(1_500, 1_500), at(750, 750)]
+    phantom = None
+    for i, pos in enumerate(positions):
         key = Account.create()
         settings = Settings(node_key=bytes(key.key), kind=NodeKind.WIRELESS, chain_id=31337,
-                            data_dir=tmp_path / f"w{i}")  # fmt: skip
-        medium.place(settings.address, Radio(*pos))
+                            data_dir=tmp_path / f"w{i}", share_window_s=5.0,
+                            oracles=tuple(m.address for m in members))  # fmt: skip
+        # The last one is a phantom: no radio, a report of every beacon it can name.
+        medium.place(settings.address, Radio(*pos, phantom=i == len(positions) - 1))
+        phantom = settings.address
         server = TestServer(create_app(settings, Honest(), airwaves_for(medium)), host="127.0.0.1")
         await server.start_server()
         servers.append(server)
         nodes[settings.address] = (str(server.make_url("")).rstrip("/"), RadioClaim(*pos))
     start = float(int(time.time()) + chain_ahead_s)
-    params = CoverageParams(beacon_fraction=1.0)
-    rounds = []
+    params = CoverageParams(beacon_fraction=1.0, reveal_after_s=1.5)
     async with aiohttp.ClientSession() as http:
-        for _member in range(3):
-            rounds.append(
-                await challenge_coverage(
+        started = time.perf_counter()
+        rounds = await asyncio.gather(
+            *(
+                challenge_coverage(
                     http,
                     nodes,
                     chain_id=31337,
@@ -166,14 +174,27 @@ async def test_one_coverage_round_serves_the_whole_committee(tmp_path, chain_ahe
                     params=params,
                     limits=Limits(timeout_s=2.0),
                     start_time=start,
+                    key=member,
                 )
+                for member in members
             )
+        )
+        took = time.perf_counter() - started
     for server in servers:
         await server.close()
+    assert took < 5.0  # every share in at once: no share window waited out
     judged = [
         sorted((o.node, o.request["beacon_hash"], o.reason) for o in r if o.kind == "witness")
         for r in rounds
     ]
     assert judged[0] and judged[0] == judged[1] == judged[2]
     assert all(reason != "unknown_beacon" for _, _, reason in judged[0])
-    assert all(reason == "ok" for _, _, reason in judged[0]), judged[0]
+    heard = [(node, reason) for node, _, reason in judged[0] if node != phantom]
+    assert heard and all(reason == "ok" for _, reason in heard), judged[0]
+    fabricated = [reason for node, _, reason in judged[0] if node == phantom]
+    assert len(fabricated) == 4 and set(fabricated) == {"unheard"}
+    for r in rounds:
+        beacons = [o for o in r if o.kind == "beacon"]
+        assert len(beacons) == 5 and all(o.passed and len(o.responses) == 2 for o in beacons)
+        units = {o.node: o.coverage_micro for o in r if o.kind == "coverage"}
+        assert units[phantom] == 0 and all(u > 0 for n, u in units.items() if n != phantom)

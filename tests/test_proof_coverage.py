@@ -23,6 +23,7 @@ from oracle.protocol.coverage import (
     Reason,
     WitnessReport,
     beacon_payload,
+    beacon_secret,
     beaconer_units,
     coverage_scores,
     fspl_db,
@@ -31,15 +32,19 @@ from oracle.protocol.coverage import (
     lora_sensitivity_dbm,
     schedule_beacons,
     select_beaconers,
+    share_signer,
+    sign_share,
     thermal_noise_dbm,
     validate_witness,
     validate_witnesses,
+    witness_proof,
     witness_units,
 )
 from oracle.protocol.hardware import HardwareClaim
 from oracle.sim.radio import SNR_REPORT_RANGE_DB, MediumParams, Radio, RadioMedium
 
 SEED = keccak(b"epoch seed")
+SECRET = keccak(b"the secret every test beacon carried on the air")
 T0 = 1_700_000_000.0
 LAT0, LON0 = 52.3676, 4.9041  # Amsterdam
 PHYSICS = {Reason.TOO_STRONG, Reason.TOO_FAR, Reason.TOO_CLOSE}
@@ -76,7 +81,19 @@ def report(beacon: Beacon, witness: str = W1, **changes) -> WitnessReport:
         received_at=beacon.tx_time + 0.001,
     )
     fields.update(changes)
+    if "proof" not in fields:
+        try:
+            fields["proof"] = witness_proof(SECRET, fields["witness"])
+        except ValueError:  # a malformed witness: any proof
+            fields["proof"] = b"\x00" * 32
     return WitnessReport(**fields)
+
+
+def judge(beacons, reports, claims, params=DEFAULT_PARAMS, **kwargs):
+    """validate_witnesses with every beacon's secret known (SECRET)."""
+    beacons = list(beacons)
+    secrets = kwargs.pop("secrets", {b.hash: SECRET for b in beacons})
+    return validate_witnesses(beacons, reports, claims, params, secrets=secrets, **kwargs)
 
 
 @pytest.fixture
@@ -91,6 +108,7 @@ def claims():
 
 
 def check(beacon, rep, claims, now=None, **kwargs):
+    kwargs.setdefault("secret", SECRET)
     return validate_witness(
         beacon, rep, claims, DEFAULT_PARAMS, now=now or beacon.tx_time + 10, **kwargs
     )
@@ -186,11 +204,14 @@ def test_witness_message_is_canonical_fixed_point():
     beacon = beacon_of()
     rep = report(beacon, W1.lower(), rssi_dbm=-101.234, snr_db=-7.25, received_at=T0 + 0.0123)
     fields = rep.witness_message_fields()
-    assert fields == (W1, beacon.hash, -10123, -725, beacon.frequency_hz, round(T0 * 1000) + 12)
+    proof = witness_proof(SECRET, W1)
+    assert fields == (
+        W1, beacon.hash, -10123, -725, beacon.frequency_hz, round(T0 * 1000) + 12, proof
+    )  # fmt: skip
     canonical = WitnessReport.from_message_fields(fields)
     assert canonical == rep.canonical()
     assert canonical.witness_message() == rep.witness_message()
-    assert len(rep.witness_message()) == 7 * 32
+    assert len(rep.witness_message()) == 8 * 32
     assert report(beacon, rssi_dbm=-101.0).witness_message() != rep.witness_message()
     with pytest.raises(ValueError, match="malformed"):
         report(beacon, rssi_dbm=math.nan).witness_message_fields()
@@ -221,6 +242,8 @@ def test_honest_report_is_ok(claims):
         {"witness": "0x1234"},
         {"witness": None},
         {"beacon_hash": b"\x00" * 31},
+        {"proof": b"\x00" * 31},
+        {"proof": None},
     ],
 )
 def test_malformed_reports_are_rejected(claims, changes):
@@ -234,7 +257,7 @@ def test_unknown_beacon_and_replay_from_another_epoch_are_rejected(claims):
     assert check(None, report(beacon), claims, now=T0 + 10).reason == Reason.UNKNOWN_BEACON
     replayed = report(old)  # a genuine report of last epoch's beacon
     assert check(beacon, replayed, claims).reason == Reason.UNKNOWN_BEACON
-    verdicts = validate_witnesses([beacon], [replayed, report(beacon)], claims, now=T0 + 10)
+    verdicts = judge([beacon], [replayed, report(beacon)], claims, now=T0 + 10)
     assert [v.reason for v in verdicts] == [Reason.UNKNOWN_BEACON, Reason.OK]
 
 
@@ -248,6 +271,91 @@ def test_unknown_node_is_rejected(claims):
     assert check(beacon, report(beacon, addr(99)), claims).reason == Reason.UNKNOWN_NODE
     without_beaconer = {k: v for k, v in claims.items() if k != B}
     assert check(beacon, report(beacon), without_beaconer).reason == Reason.UNKNOWN_NODE
+
+
+def test_a_report_must_prove_it_heard_the_secret_the_beacon_carried(claims):
+    """What anyone can compute from the epoch seed (the beacon, its hash, channel and time) is
+    not enough: the proof is keccak(tag || secret || witness), and the secret exists only on
+    the air. Another secret, another witness's proof, or no trusted secret: not valid."""
+    beacon = beacon_of()
+    honest = report(beacon)
+    assert check(beacon, honest, claims).valid
+    guessed = report(beacon, proof=witness_proof(beacon.payload, W1))  # public data only
+    assert check(beacon, guessed, claims).reason == Reason.UNHEARD
+    lent = report(beacon, proof=witness_proof(SECRET, W2))  # a proof another witness heard
+    assert check(beacon, lent, claims).reason == Reason.UNHEARD
+    assert check(beacon, honest, claims, secret=keccak(b"other")).reason == Reason.UNHEARD
+    assert check(beacon, honest, claims, secret=None).reason == Reason.UNVERIFIED
+    verdicts = judge([beacon], [honest], claims, now=T0 + 10, secrets={})
+    assert [v.reason for v in verdicts] == [Reason.UNVERIFIED]
+
+
+def test_beacon_secret_binds_every_share_and_its_member_in_any_order():
+    members = [addr(700 + i) for i in range(3)]
+    shares = {m: keccak(m.encode()) for m in members}
+    h = beacon_of().hash
+    secret = beacon_secret(h, shares)
+    assert beacon_secret(h, dict(reversed(list(shares.items())))) == secret
+    assert beacon_secret(h, {m.lower(): s for m, s in shares.items()}) == secret
+    assert beacon_secret(beacon_of(epoch=2).hash, shares) != secret
+    assert beacon_secret(h, {**shares, members[0]: keccak(b"x")}) != secret
+    assert beacon_secret(h, {members[1]: shares[members[0]], members[0]: shares[members[1]]}) != (
+        beacon_secret(h, {members[0]: shares[members[0]], members[1]: shares[members[1]]})
+    )
+    without_one = {m: s for m, s in shares.items() if m != members[2]}
+    assert beacon_secret(h, without_one) != secret
+    with pytest.raises(ValueError):
+        beacon_secret(h, {})
+
+
+def test_a_share_is_signed_by_its_member_for_one_beacon_and_chain():
+    from eth_account import Account
+
+    key = Account.from_key(keccak(b"member key"))
+    h, share = beacon_of().hash, keccak(b"share")
+    signature = sign_share(key, 31337, h, share)
+    assert sign_share(bytes(key.key), 31337, h, share) == signature  # a raw key signs the same
+    assert share_signer(31337, h, share, signature) == key.address
+    assert share_signer(1, h, share, signature) != key.address
+    assert share_signer(31337, beacon_of(epoch=2).hash, share, signature) != key.address
+    assert share_signer(31337, h, keccak(b"other"), signature) != key.address
+    assert share_signer(31337, h, share, b"\x00" * 65) is None
+
+
+def test_a_phantom_without_a_radio_reports_every_beacon_and_none_is_valid():
+    """The phantom attack of the issue: no radio, a claimed site among real radios, a report
+    of every beacon at a plausible RSSI. It names the beacons (public) but cannot know their
+    secrets: every report is unheard, and the real radios' are valid."""
+    medium = RadioMedium(np.random.default_rng(3))
+    claims = {}
+    radios = [addr(10 + i) for i in range(4)]
+    for i, node in enumerate(radios):
+        pos = offset(LAT0, LON0, 2_000 * (i % 2), 2_000 * (i // 2))
+        medium.place(node, Radio(*pos))
+        claims[node] = RadioClaim(*pos)
+    phantom = addr(99)
+    medium.place(phantom, Radio(*offset(LAT0, LON0, 1_000, 1_000), phantom=True,
+                                fabricated_rssi_dbm=-118.0, fabricated_snr_db=-6.0))  # fmt: skip
+    claims[phantom] = RadioClaim(*offset(LAT0, LON0, 1_000, 1_000))
+    params = CoverageParams(beacon_fraction=1.0)
+    beacons = schedule_beacons(SEED, 1, claims, T0, params)
+    secrets = {b.hash: keccak(b"air" + b.hash) for b in beacons}
+    reports = [
+        rec.report(b, secrets[b.hash])
+        for b in beacons
+        for rec in medium.transmit(b, b.beaconer, b.tx_time)
+    ]
+    verdicts = judge(beacons, reports, claims, params, now=T0 + 10, secrets=secrets)
+    by_witness = {}
+    for rep, v in zip(reports, verdicts, strict=True):
+        by_witness.setdefault(rep.witness, []).append(v.reason)
+    assert set(by_witness[phantom]) == {Reason.UNHEARD}
+    assert len(by_witness[phantom]) == len(radios)  # every real radio's beacon, none its own
+    honest = [r for w, rs in by_witness.items() if w != phantom for r in rs]
+    assert honest and set(honest) == {Reason.OK}
+    weights = dict.fromkeys(claims, 1.0)
+    scores = coverage_scores(beacons, zip(reports, verdicts, strict=True), weights, params)
+    assert scores[phantom] == 0.0 and all(scores[r] > 0 for r in radios)
 
 
 def test_too_close_and_too_far_use_claimed_positions(claims):
@@ -321,12 +429,12 @@ def test_duplicates_are_rejected_whatever_the_order(claims):
     first = report(beacon)
     assert check(beacon, first, claims, seen={W1}).reason == Reason.DUPLICATE
     # A retry (identical report) counts once.
-    verdicts = validate_witnesses([beacon], [first, first], claims, now=T0 + 10)
+    verdicts = judge([beacon], [first, first], claims, now=T0 + 10)
     assert sorted(v.reason for v in verdicts) == [Reason.DUPLICATE, Reason.OK]
     # Two different reports of one beacon: both rejected, in either order.
     other = report(beacon, rssi_dbm=-100.0)
     for reports in ([first, other], [other, first]):
-        verdicts = validate_witnesses([beacon], reports, claims, now=T0 + 10)
+        verdicts = judge([beacon], reports, claims, now=T0 + 10)
         assert [v.reason for v in verdicts] == [Reason.DUPLICATE, Reason.DUPLICATE]
 
 
@@ -353,9 +461,7 @@ def test_per_hex_cap_is_deterministic_and_order_independent():
         for _ in range(8):
             order = list(range(len(reports)))
             rng.shuffle(order)
-            verdicts = validate_witnesses(
-                [beacon], [reports[i] for i in order], claims, now=T0 + 10
-            )
+            verdicts = judge([beacon], [reports[i] for i in order], claims, now=T0 + 10)
             outcome = {reports[i].witness: v.reason for i, v in zip(order, verdicts, strict=True)}
             assert expected is None or outcome == expected
             expected = outcome
@@ -375,13 +481,11 @@ def test_per_hex_cap_counts_only_valid_witnesses_and_follows_the_params():
     beacon = beacon_of()
     reports = [report(beacon, w) for w in witnesses]
     reports[0] = report(beacon, witnesses[0], frequency_hz=1)  # invalid: not counted in the cap
-    verdicts = validate_witnesses([beacon], reports, claims, now=T0 + 10)
+    verdicts = judge([beacon], reports, claims, now=T0 + 10)
     assert verdicts[0].reason == Reason.WRONG_FREQUENCY
     assert sorted(v.reason for v in verdicts[1:]) == [Reason.OK, Reason.OK, Reason.OVER_HEX_CAP]
     loose = CoverageParams(hex_cap=3)
-    assert all(
-        v.valid for v in validate_witnesses([beacon], reports[1:], claims, loose, now=T0 + 10)
-    )
+    assert all(v.valid for v in judge([beacon], reports[1:], claims, loose, now=T0 + 10))
 
 
 # --- hex density -------------------------------------------------------------------------------
@@ -450,7 +554,7 @@ def test_coverage_scores_credit_valid_witnesses_only():
         beacon, silent = silent, beacon
     reports = [report(beacon, w, rssi_dbm=-115.0) for w in witnesses]
     reports[-1] = report(beacon, witnesses[-1], rssi_dbm=-20.0, snr_db=10.0)  # too strong
-    verdicts = validate_witnesses([beacon, silent], reports, claims, now=T0 + 10)
+    verdicts = judge([beacon, silent], reports, claims, now=T0 + 10)
     assert [v.reason for v in verdicts].count(Reason.OK) == 6
     weights = dict.fromkeys(claims, 1.0)
     weights[witnesses[0]] = 0.5
@@ -552,8 +656,8 @@ def test_honest_witnesses_at_realistic_distances_pass():
             claims[w] = RadioClaim(*pos)
             medium.place(w, Radio(*pos))
         beacon = beacon_of(epoch=seed)
-        reports = [rec.report(beacon) for rec in medium.transmit(beacon, B, beacon.tx_time)]
-        verdicts = validate_witnesses([beacon], reports, claims, now=beacon.tx_time + 5)
+        reports = [rec.report(beacon, SECRET) for rec in medium.transmit(beacon, B, beacon.tx_time)]
+        verdicts = judge([beacon], reports, claims, now=beacon.tx_time + 5)
         delivered += len(reports)
         valid += sum(v.valid for v in verdicts)
         assert all(v.valid for v in verdicts), [v for v in verdicts if not v.valid]
@@ -583,12 +687,12 @@ def test_colluder_fabricating_an_inflated_report_is_caught():
     beacon = beacon_of()
     (rec,) = medium.transmit(beacon, B, beacon.tx_time)
     assert rec.receiver == W3 and rec.fabricated
-    (verdict,) = validate_witnesses([beacon], [rec.report(beacon)], claims, now=beacon.tx_time + 5)
+    (verdict,) = judge([beacon], [rec.report(beacon, SECRET)], claims, now=beacon.tx_time + 5)
     assert verdict.reason == Reason.TOO_STRONG
     # The limit of physics checks: a colluder that reports below the free-space bound passes.
-    modest = rec.report(beacon)
+    modest = rec.report(beacon, SECRET)
     modest = replace(modest, rssi_dbm=-120.0, snr_db=-8.0)
-    assert validate_witnesses([beacon], [modest], claims, now=beacon.tx_time + 5)[0].valid
+    assert judge([beacon], [modest], claims, now=beacon.tx_time + 5)[0].valid
 
 
 # --- seeded spoofing trials --------------------------------------------------------------------
@@ -618,11 +722,11 @@ def spoof_trial(
     params = CoverageParams(beacon_fraction=1.0)
     beacons = schedule_beacons(seed.to_bytes(32, "big"), 1, claims, T0, params)
     reports = [
-        rec.report(beacon)
+        rec.report(beacon, SECRET)
         for beacon in beacons
         for rec in medium.transmit(beacon, beacon.beaconer, beacon.tx_time)
     ]
-    verdicts = validate_witnesses(beacons, reports, claims, params, now=T0 + 10)
+    verdicts = judge(beacons, reports, claims, params, now=T0 + 10)
     beaconer_of = {b.hash: b.beaconer for b in beacons}
     caught, false_positives, honest_verdicts = False, 0, 0
     for rep, verdict in zip(reports, verdicts, strict=True):

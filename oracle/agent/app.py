@@ -20,8 +20,16 @@ the caller's nonce:
          403 / 404 / 409 otherwise, 503 without a lease source
     POST /storage/audit   {epoch, nonce, lease_id, chain_id}  kind "storage"
          -> oracle.protocol.storage payload {lease_id, chunks: [{index, chunk, proof}]}
-    POST /coverage/beacon {epoch, nonce, chain_id, beacon: wire.beacon_to_wire}  kind "beacon"
-         -> {beacon_hash, heard_by}
+    POST /coverage/beacon {epoch, nonce, chain_id, beacon: wire.beacon_to_wire,
+                           share: wire.share_to_wire, reveal_after_ms}     kind "beacon"
+         a committee member's share of the beacon's secret, signed by it (403 if it is not one
+         of settings.oracles); the node transmits once every oracle's share is in, or
+         settings.share_window_s after the first, and answers every share's request then
+         -> {beacon_hash, heard_by, members}: the members whose shares the secret holds
+    POST /coverage/reveal {epoch, nonce, chain_id, beacon_hash}  kind "beacon" (the request's
+         nonce: a member reveals under its beacon request's challenge id)
+         -> wire.secret_reveal_payload {beacon_hash, shares}; 425 (Retry-After) before the largest
+            reveal_after_ms its members asked for has passed since the transmission
     POST /coverage/witnesses {epoch, nonce, chain_id}         kind "coverage"
          -> wire.witnesses_payload {epoch, witnesses: [...]}
 
@@ -48,7 +56,7 @@ from oracle.agent.behaviour import Behaviour, Honest
 from oracle.agent.config import VERSION, Settings
 from oracle.agent.leases import ChainLeases, LeaseLookupError, Leases
 from oracle.agent.store import LeaseNotFound, LeaseStore
-from oracle.protocol import compute, storage, wire
+from oracle.protocol import compute, coverage, storage, wire
 from oracle.protocol.coverage import Beacon, WitnessReport
 from oracle.protocol.eip712 import lease_data_signer
 from oracle.protocol.envelope import challenge_id, sign_response
@@ -80,13 +88,32 @@ class Radio(Protocol):
     """What a wireless agent needs of its radio. The simulation plugs in oracle.sim.air (one
     in-process medium shared by every agent); a real deployment plugs in its radio driver."""
 
-    def transmit(self, beacon: Beacon, sender: str) -> list[str]:
-        """Sends `beacon` at its scheduled time; returns who heard it, where known."""
+    def transmit(self, beacon: Beacon, sender: str, secret: bytes) -> list[str]:
+        """Sends `beacon` carrying `secret` on the air; returns who heard it, where known."""
         ...
 
     def heard(self, node: str, epoch: int) -> list[WitnessReport]:
         """The witness reports of the beacons `node` heard in `epoch`, as it will sign them."""
         ...
+
+
+MAX_BEACONS = 256  # beacons whose shares are kept for the reveal (oldest dropped first)
+
+
+@dataclass
+class BeaconState:
+    """One beacon of this node: the members' shares until it is transmitted, then what it
+    carried until the members have asked for the reveal."""
+
+    beacon: Beacon
+    first_at: float  # monotonic time of the first share
+    shares: dict[str, tuple[bytes, bytes]] = field(default_factory=dict)  # member: share, sig
+    reveal_after_s: float = 0.0  # the largest any member asked for
+    sent: asyncio.Event = field(default_factory=asyncio.Event)
+    sent_at: float = 0.0  # monotonic
+    heard_by: int = 0
+    members: tuple[str, ...] = ()  # whose shares the transmitted secret holds
+    timer: asyncio.Task | None = None
 
 
 @dataclass
@@ -106,6 +133,7 @@ class Agent:
     # the rows a prover skipped and show that answer as a pass
     revealed: OrderedDict[bytes, tuple[bytes, int]] = field(default_factory=OrderedDict)
     compute_slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(1))
+    beacons: OrderedDict[bytes, BeaconState] = field(default_factory=OrderedDict)
 
     def signed(self, cid: bytes, payload: Any) -> web.Response:
         response = sign_response(self.settings.node_key, self.settings.chain_id, cid, payload)
@@ -437,19 +465,101 @@ def _need_air(agent: Agent) -> Radio:
     return agent.air
 
 
+BEACON_SCHEMA = {
+    "epoch": _uint(64),
+    "nonce": _hex32,
+    "chain_id": _uint(64),
+    "beacon": lambda b: b,
+    "share": lambda s: s,
+    "reveal_after_ms": _range(1, round(coverage.MAX_REVEAL_AFTER_S * 1000)),
+}
+
+
+def _transmit(agent: Agent, state: BeaconState) -> None:
+    """Puts the beacon on the air with the secret of the shares in (once)."""
+    if state.sent.is_set():
+        return
+    shares = {member: share for member, (share, _) in state.shares.items()}
+    secret = coverage.beacon_secret(state.beacon.hash, shares)
+    heard = _need_air(agent).transmit(state.beacon, agent.address, secret)
+    state.heard_by, state.members = len(heard), tuple(sorted(shares, key=lambda m: int(m, 16)))
+    state.sent_at = time.monotonic()
+    state.sent.set()
+
+
+async def _transmit_later(agent: Agent, state: BeaconState) -> None:
+    await asyncio.sleep(agent.settings.share_window_s)
+    try:
+        _transmit(agent, state)
+    except Exception:  # the radio failed: the members' requests time out, as if offline
+        log.exception("beacon %s could not be transmitted", wire.hexb(state.beacon.hash))
+
+
+def _beacon_state(agent: Agent, beacon: Beacon) -> BeaconState:
+    state = agent.beacons.get(beacon.hash)
+    if state is None:
+        state = agent.beacons[beacon.hash] = BeaconState(beacon, time.monotonic())
+        while len(agent.beacons) > MAX_BEACONS:
+            _, old = agent.beacons.popitem(last=False)
+            if old.timer is not None:
+                old.timer.cancel()
+    return state
+
+
 async def coverage_beacon(request: web.Request) -> web.Response:
     agent = request.app[AGENT]
-    body = await _body(
-        request, {"epoch": _uint(64), "nonce": _hex32, "chain_id": _uint(64), "beacon": lambda b: b}
-    )
+    body = await _body(request, BEACON_SCHEMA)
     try:
         beacon = wire.beacon_from_wire(body["epoch"], body["beacon"])
+        member, share, signature = wire.share_from_wire(body["share"])
     except ValueError as exc:
         raise BadRequest(f"beacon: {exc}") from None
     if int(beacon.beaconer, 16) != int(agent.address, 16):
         raise BadRequest("beacon: this node is not its beaconer")
-    heard_by = _need_air(agent).transmit(beacon, agent.address)
-    payload = {"beacon_hash": wire.hexb(beacon.hash), "heard_by": len(heard_by)}
+    if coverage.share_signer(agent.settings.chain_id, beacon.hash, share, signature) != member:
+        raise BadRequest("share: the signature does not recover its member")
+    if agent.settings.oracles and member not in agent.settings.oracles:
+        return _error(403, f"share: {member} is not one of this node's oracles")
+    _need_air(agent)
+    state = _beacon_state(agent, beacon)
+    if not state.sent.is_set():
+        state.shares.setdefault(member, (share, signature))  # a member's first share stands
+        state.reveal_after_s = max(state.reveal_after_s, body["reveal_after_ms"] / 1000)
+        if agent.settings.oracles and set(agent.settings.oracles) <= set(state.shares):
+            if state.timer is not None:
+                state.timer.cancel()
+            _transmit(agent, state)
+        elif state.timer is None:
+            state.timer = asyncio.create_task(_transmit_later(agent, state))
+    try:
+        await asyncio.wait_for(state.sent.wait(), agent.settings.share_window_s + 5)
+    except TimeoutError:
+        return _error(503, "the beacon could not be transmitted")
+    payload = {
+        "beacon_hash": wire.hexb(beacon.hash),
+        "heard_by": state.heard_by,
+        "members": list(state.members),
+    }
+    return agent.signed(agent.cid(body["epoch"], "beacon", body["nonce"]), payload)
+
+
+async def coverage_reveal(request: web.Request) -> web.Response:
+    agent = request.app[AGENT]
+    body = await _body(
+        request, {"epoch": _uint(64), "nonce": _hex32, "chain_id": _uint(64), "beacon_hash": _hex32}
+    )
+    state = agent.beacons.get(body["beacon_hash"])
+    if state is None or state.beacon.epoch != body["epoch"]:
+        return _error(404, "no beacon of this node with that hash in that epoch")
+    if not state.sent.is_set():
+        return _error(425, "the beacon is not on the air yet")
+    wait = state.sent_at + state.reveal_after_s - time.monotonic()
+    if wait > 0:
+        response = _error(425, f"the secret is revealed in {wait:.1f} s")
+        response.headers["Retry-After"] = str(max(1, round(wait + 0.5)))
+        return response
+    shares = [(m, share, sig) for m, (share, sig) in state.shares.items()]
+    payload = wire.secret_reveal_payload(state.beacon.hash, shares)
     return agent.signed(agent.cid(body["epoch"], "beacon", body["nonce"]), payload)
 
 
@@ -494,5 +604,6 @@ def create_app(
         app.router.add_post("/storage/audit", storage_audit)
     else:
         app.router.add_post("/coverage/beacon", coverage_beacon)
+        app.router.add_post("/coverage/reveal", coverage_reveal)
         app.router.add_post("/coverage/witnesses", coverage_witnesses)
     return app

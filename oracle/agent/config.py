@@ -12,6 +12,9 @@
     max_body_mib = 16
     rpc_url = "http://127.0.0.1:8545"   # storage: the chain the leases are read from
     marketplace = "0x..."         # storage: the Marketplace (deployments/<network>.json)
+    oracles = ["0x...", "0x..."]  # wireless: the committee's members (OracleHub.members()):
+                                  # only they may hand this node a beacon's secret share
+    share_window_s = 10.0         # wireless: transmit at most this long after a first share
     keystore = "node.json"        # eth-account keystore (Account.encrypt), relative to the file
     password_file = "node.pass"   # or: password_env = "PLINTH_NODE_PASSWORD"
 
@@ -28,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from eth_account import Account
-from eth_utils import is_address
+from eth_utils import is_address, to_checksum_address
 
 from oracle.protocol.compute import HARDWARE_CLASSES, MAX_STREAMS
 from oracle.protocol.hardware import NodeKind
@@ -37,6 +40,7 @@ VERSION = "0.1.0"
 _KEYS = {
     "kind", "chain_id", "host", "port", "data_dir", "hw_class", "gpu_count", "backend",
     "max_body_mib", "keystore", "password_file", "password_env", "rpc_url", "marketplace",
+    "oracles", "share_window_s",
 }  # fmt: skip
 
 
@@ -61,6 +65,11 @@ class Settings:
     # customer's signature; oracle.agent.leases)
     rpc_url: str | None = None
     marketplace: str | None = None
+    # wireless: the oracle committee's member addresses; a beacon share signed by anyone else
+    # is refused (403). Empty: shares from any signer (tests; a node on a real network sets it,
+    # or anyone could make it transmit early, before the members' shares are in).
+    oracles: tuple[str, ...] = ()
+    share_window_s: float = 10.0  # transmit this long after a beacon's first share at the latest
 
     @property
     def address(self) -> str:
@@ -132,6 +141,18 @@ def parse_settings(raw: dict, base: Path) -> Settings:
         marketplace = _str(table, "marketplace", None)
         if not is_address(marketplace):
             raise ConfigError(f"agent.marketplace must be an address, got {marketplace!r}")
+    oracles = table.get("oracles", [])
+    if (
+        not isinstance(oracles, list)
+        or len(oracles) > 64
+        or not all(isinstance(a, str) and is_address(a) for a in oracles)
+    ):
+        raise ConfigError(
+            "agent.oracles must be a list of at most 64 addresses (the committee's members)"
+        )
+    window = table.get("share_window_s", 10.0)
+    if isinstance(window, bool) or not isinstance(window, int | float) or not 0 < window <= 60:
+        raise ConfigError(f"agent.share_window_s must be a number in (0, 60], got {window!r}")
     password = read_password(table, base)
     return Settings(
         node_key=load_key(base / _str(table, "keystore"), password),
@@ -146,6 +167,8 @@ def parse_settings(raw: dict, base: Path) -> Settings:
         max_body_bytes=_int(table, "max_body_mib", 16, 1, 1024) * 1024 * 1024,
         rpc_url=rpc_url,
         marketplace=marketplace,
+        oracles=tuple(to_checksum_address(a) for a in oracles),
+        share_window_s=float(window),
     )
 
 

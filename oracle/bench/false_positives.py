@@ -44,13 +44,14 @@ here, where each would have its own machine): the members challenge concurrently
 challenge_all slots (16 over all members and overlapped epochs unless --concurrency says
 otherwise), and the printed compute latency/deadline quantiles show the headroom left (a "late"
 verdict at drop 0 would be the harness's, not the network's). The members' coverage rounds run
-one after another, as each member's pipeline does, all from the same schedule (the epoch's
-start), so every member asks for the same beacons. Dropped answers cost the client's timeout
-(--timeout, 2 s: honest answers take well under 0.5 s here, so a held answer is a timeout at 2 s
-as at the service's default 5 s), so to keep the wall time down the challenges of several epochs
-overlap (--window; automatic: min(4, 8 // m), because m x window commitments in flight at a node
-must fit the agent's compute cache of 8 or honest reveals are evicted); epochs are still scored
-in order.
+at once, as the members' pipelines start them with the epoch, all from the same schedule (the
+epoch's start), so every member's share of a beacon's secret reaches its beaconer together; the
+reveal waits 18 s (the service's 45 s scaled to the 2 s timeout). Dropped answers cost the
+client's timeout (--timeout, 2 s: honest answers take well under 0.5 s here, so a held answer
+is a timeout at 2 s as at the service's default 5 s), so to keep the wall time down the
+challenges of several epochs overlap (--window; automatic: min(4, 8 // m), because m x window
+commitments in flight at a node must fit the agent's compute cache of 8 or honest reveals are
+evicted); epochs are still scored in order.
 
 Output: one row per regime (drop rate x committee size) and node kind: node-epochs, honest nodes
 slashed (NodeResult.slash_reason != 0), unrewarded (reward 0 and reason not "ok"), and the most
@@ -125,6 +126,7 @@ GOAL_AT_DROP = 0.05
 MAX_AUTO_WINDOW = 4
 IN_FLIGHT = 16  # challenge_all slots over all members and overlapped epochs (see Timing)
 ATTEMPTS = Limits().attempts  # tries per challenge, as the service's default
+SHARE_WINDOW_S = 1.0  # the agents' beacon share window (the members ask within milliseconds)
 
 
 # --- the population ---------------------------------------------------------------------------
@@ -235,6 +237,7 @@ async def _serve_agents(specs, drop, jitter_s, hang_s, seed, tmp: Path, ready, s
             data_dir=tmp / f"node{spec.index}",
             hw_class=0,
             marketplace=market.MARKETPLACE,
+            share_window_s=SHARE_WINDOW_S,
         )
         radio = leases = None
         if spec.kind == NodeKind.WIRELESS:
@@ -323,7 +326,11 @@ class Bench:
             for i in range(regime.members)
         ]
         self.limits = Limits(timeout_s=cfg.timeout_s, attempts=ATTEMPTS)
-        self.coverage = CoverageParams()
+        # The secret's reveal waits as long, against the client timeout, as the service's
+        # defaults (45 s against 5 s): witness lists gathered with every retry still count.
+        self.coverage = CoverageParams(
+            reveal_after_s=CoverageParams().reveal_after_s * cfg.timeout_s / Limits().timeout_s
+        )
         self.nodes: dict[str, NodeInfo] = {}
         self.leases: dict[int, LeaseInfo] = {}
         self.wireless: dict[str, tuple[str, RadioClaim]] = {}
@@ -397,26 +404,25 @@ class Bench:
     async def _coverage_rounds(
         self, http, epoch: int, seed: bytes, start: float
     ) -> list[list[Outcome]]:
-        """Each member's coverage round, one after another (each member's pipeline runs it at
-        its own moment), all scheduled from the epoch's start as OracleService does; a round
-        that raises yields no outcomes, as in OracleService._coverage_round, and is counted."""
-        rounds = []
-        for member in self.members:
+        """Every member's coverage round, at once (each member's pipeline starts it with the
+        epoch, so the members' beacon shares reach a beaconer together), all scheduled from the
+        epoch's start as OracleService does; a round that raises yields no outcomes, as in
+        OracleService._coverage_round, and is counted."""
+
+        async def one(member) -> list[Outcome]:
             if not self.wireless:
-                rounds.append([])
-                continue
+                return []
             try:
-                outcomes = await challenge_coverage(
+                return await challenge_coverage(
                     http, self.wireless, chain_id=CHAIN_ID, epoch=epoch, epoch_seed=seed,
-                    params=self.coverage, limits=self.limits, start_time=start,
-                    member=member.address,
+                    params=self.coverage, limits=self.limits, start_time=start, key=member,
                 )  # fmt: skip
             except Exception:
                 self.regime.coverage_errors += 1
                 log.exception("epoch %d: the coverage round failed", epoch)
-                outcomes = []
-            rounds.append(outcomes)
-        return rounds
+                return []
+
+        return list(await asyncio.gather(*(one(m) for m in self.members)))
 
     async def observe(self, http, epoch: int) -> tuple[list[Bundle], dict[str, dict]]:
         """Every member's signed bundle of `epoch`, and the evidence objects of its verdicts by

@@ -168,12 +168,15 @@ def _check(entry: Mapping, obj: Any, facts: Facts, member: str) -> Checked:
         return _compute(entry, payloads, nonce, facts)
     if kind == "storage":
         return _storage(entry, payloads, nonce, facts)
-    if len(payloads) != 1:
-        return _unbacked(f"a {kind} answer is one signed response")
     if kind == "beacon":
-        if not isinstance(payloads[0], dict):
-            return _unbacked("a beacon answer is an object")
-        wire.unhex(payloads[0].get("beacon_hash"), 32, "beacon_hash")
+        # the beacon answer, then (when the member's share was in) the shares' reveal
+        if not 1 <= len(payloads) <= 2:
+            return _unbacked("a beacon's evidence is its answer and at most a reveal")
+        beacon_hash, _ = wire.beacon_answer_from_payload(payloads[0])
+        if len(payloads) == 2 and wire.secret_reveal_from_payload(payloads[1])[0] != beacon_hash:
+            return _unbacked("the reveal names another beacon")
+    elif len(payloads) != 1:
+        return _unbacked(f"a {kind} answer is one signed response")
     else:
         got_epoch, reports = wire.witnesses_from_payload(payloads[0])
         if got_epoch != facts.epoch or any(r.witness != node for r in reports):

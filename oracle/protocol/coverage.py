@@ -6,26 +6,53 @@ helium/oracles `iot_verifier`, see shared/research/protocols.md section 2b):
 
 1. **Beacons.** From the epoch seed (32 bytes from the chain) and the eligible wireless nodes,
    `schedule_beacons` picks ceil(beacon_fraction * n) beaconers (at least `min_beacons`): the
-   nodes with the smallest keccak256("beaconer" || seed || node || epoch). Each beacon carries
-   payload = keccak256(seed || beaconer || uint64 epoch) (packed), a channel of the plan picked
-   by keccak256("channel" || payload) and a transmit time `start + offset`, the offset (whole
-   ms, below `beacon_spread_s`) picked by keccak256("time" || payload). The beacon hash binds
-   epoch, beaconer, payload, frequency and transmit time, so a witness report can be replayed
-   neither into another epoch nor onto another beacon.
-2. **Witness reports.** A node that hears a beacon reports (witness, beacon hash, RSSI, SNR,
-   frequency, reception time), signed by its node key over `witness_message()` (fixed point:
-   RSSI and SNR in hundredths of dB, time in ms). The oracle rebuilds the report from the
+   nodes with the smallest keccak256("beaconer" || seed || node || epoch). Each beacon has a
+   public id, payload = keccak256(seed || beaconer || uint64 epoch) (packed), a channel of the
+   plan picked by keccak256("channel" || payload) and a scheduled time `start + offset`, the
+   offset (whole ms, below `beacon_spread_s`) picked by keccak256("time" || payload). The
+   beacon hash binds epoch, beaconer, payload, frequency and time, so a witness report can be
+   replayed neither into another epoch nor onto another beacon. Each beaconer is sent its own
+   beacon only.
+2. **A secret only the air carries.** Everything above is public: anyone with the seed can
+   name every beacon. What proves a witness heard one is a secret the beacon carries on the
+   air, that exists nowhere before the beaconer transmits:
+   - each committee member draws a fresh random 32-byte *share* per beacon and hands it to the
+     beaconer with its beacon request, signed (EIP-191 over `share_digest`: tag, chain id,
+     beacon hash, share), so the beaconer knows it came from a member (the agent's `oracles`);
+   - the beaconer transmits once it holds every member's share, or a window after the first,
+     carrying secret = `beacon_secret(beacon hash, shares)` = keccak256 over the shares in
+     member order, and answers each member with the members whose shares are in it;
+   - a witness's report carries proof = keccak256(tag || secret || witness) (`witness_proof`),
+     signed with the rest of the report, so it proves that this witness heard the secret;
+   - the beaconer reveals the shares (`POST /coverage/reveal`) only `reveal_after` after the
+     transmission, the largest of the members' requested `reveal_after_s`; a member counts the
+     witness lists it received before (its beacon request's send time + its reveal_after_s),
+     which is before any secret of its beacons could be out, then asks for the shares, checks
+     each member's signature and that its own share is in, and checks every proof.
+   A member whose share is in a secret knows that nobody but the beaconer knew the secret before
+   the air did: a hostile member cannot feed phantom witnesses (it never knows a whole secret
+   before the reveal, and the honest members' witness lists are closed by then). A member whose
+   share is not in it (late) counts that beacon's reports as `unverified`. What this cannot stop:
+   a beaconer that gives its own secret to phantoms (a node paid for its own witnesses: the ring
+   rule and the hex cap bound it), and a radio in range that relays the secret to a phantom
+   within the reception lag (it needs a real radio next to the beacon).
+3. **Witness reports.** A node that hears a beacon reports (witness, beacon hash, RSSI, SNR,
+   frequency, reception time, proof), signed by its node key over `witness_message()` (fixed
+   point: RSSI and SNR in hundredths of dB, time in ms). The oracle rebuilds the report from the
    signed fields (`WitnessReport.from_message_fields`), so what is checked is what was signed.
-3. **Checks** (`validate_witness`, in this order; the first that fails is the verdict):
+4. **Checks** (`validate_witness`, in this order; the first that fails is the verdict):
 
    | reason          | rule                                                                      |
    | --------------- | ------------------------------------------------------------------------- |
-   | `malformed`     | bad address or hash, NaN/inf, RSSI outside [-200, 30] dBm, SNR outside    |
+   | `malformed`     | bad address, hash or proof, NaN/inf, RSSI outside [-200, 30] dBm, SNR out |
    |                 | [-50, 50] dB, frequency outside (0, 10 GHz], time <= 0                     |
    | `unknown_beacon`| the beacon hash is not one of this epoch's beacons                        |
    | `duplicate`     | a witness reports one beacon twice (different reports: all of them)       |
    | `unknown_node`  | witness or beaconer has no asserted radio claim (not a wireless node)     |
    | `self`          | the witness is the beaconer                                               |
+   | `unverified`    | this member holds no trusted secret for the beacon (not revealed, or its  |
+   |                 | own share is not in it, or the list reached it after the reveal could be)  |
+   | `unheard`       | the proof is not witness_proof(secret, witness): it did not hear the air   |
    | `stale`         | received outside [tx - skew, tx + lag], or reached the oracle after       |
    |                 | tx + report_deadline_s, or before its own reception time - skew           |
    | `wrong_frequency` | abs(f_witness - f_beacon) > frequency_tolerance_hz                       |
@@ -47,7 +74,7 @@ helium/oracles `iot_verifier`, see shared/research/protocols.md section 2b):
    ranked by keccak256(beacon hash || witness) and the first `hex_cap` kept: a lottery fixed by
    the beacon, so neither arrival order nor a reported RSSI (which a cheater could inflate)
    decides, and over many beacons each witness of a crowded cell wins its share.
-4. **Hex density** (`hex_density_weights`): Helium's HIP-17 roll-up (helium/oracles
+5. **Hex density** (`hex_density_weights`): Helium's HIP-17 roll-up (helium/oracles
    `hex_density.rs`). Counts start at the finest configured resolution; at each resolution r,
    from fine to coarse, a cell's count is the sum of its children's clipped counts, its limit is
    min(max_r, target_r * max(1, occupied - neighbours_r + 1)) where `occupied` is the number of
@@ -58,7 +85,7 @@ helium/oracles `iot_verifier`, see shared/research/protocols.md section 2b):
    does not depend on iteration order (the reference reads a map that is partly clipped, in
    hash-map order). Default rules: resolutions 4-8 of the reference table; Plinth asserts
    positions at res 8, so the reference's res 9 and 10 rows are left out.
-5. **Reward units** (`coverage_scores`, HIP-15 with witness_redundancy R = 4, decay 0.8):
+6. **Reward units** (`coverage_scores`, HIP-15 with witness_redundancy R = 4, decay 0.8):
    for a beacon with n valid witnesses (after the hex cap) the beaconer earns n/R if n <= R,
    else min(cap, 2 - 0.8^(n - R)) with cap 2; each witness earns 1 if n <= R, else
    (R - (1 - 0.8^(n - R))) / n. Each unit is multiplied by the earner's hex-density weight.
@@ -78,6 +105,8 @@ from enum import StrEnum
 import h3
 import numpy as np
 from eth_abi import encode
+from eth_account import Account
+from eth_account.messages import encode_defunct
 from eth_utils import is_address, keccak, to_canonical_address, to_checksum_address
 
 # --- physics -----------------------------------------------------------------------------------
@@ -169,6 +198,9 @@ HIP17_RULES: tuple[tuple[int, int, int, int], ...] = (
 )
 
 
+MAX_REVEAL_AFTER_S = 600.0  # a beaconer keeps a beacon's secret at most this long
+
+
 @dataclass(frozen=True)
 class CoverageParams:
     """Protocol parameters; defaults follow Helium's oracle-based PoC where it has one."""
@@ -186,6 +218,11 @@ class CoverageParams:
     frequency_tolerance_hz: int = 1_000  # Helium poc-v11: within 1 kHz of the channel
     max_clock_skew_s: float = 1.0
     max_reception_lag_s: float = 4.0  # Helium MAX_BEACON_TO_WITNESS_LAG
+    # A beacon's secret is revealed no sooner than this after it went on the air; a member
+    # counts only witness lists it received before (its beacon request's send time + this), so
+    # it must exceed the agents' share window (10 s) plus the witness lists' gathering with
+    # every retry (4 tries of 5 s with backoff: about 24 s).
+    reveal_after_s: float = 45.0
     report_deadline_s: float = 180.0  # Helium ENTROPY_LIFESPAN
     hex_cap_resolution: int = 8
     hex_cap: int = 2
@@ -208,6 +245,7 @@ class CoverageParams:
             (self.max_clock_skew_s >= 0, "max_clock_skew_s must be >= 0"),
             (self.max_reception_lag_s > 0, "max_reception_lag_s must be > 0"),
             (self.report_deadline_s >= self.max_reception_lag_s, "deadline before lag"),
+            (0 < self.reveal_after_s <= MAX_REVEAL_AFTER_S, "reveal_after_s must be in (0, 600]"),
             (0 <= self.hex_cap_resolution <= 15, "hex_cap_resolution must be 0-15"),
             (self.hex_cap >= 1, "hex_cap must be >= 1"),
             (len(self.density_rules) > 0, "density_rules is empty"),
@@ -325,6 +363,64 @@ class Beacon:
         )
 
 
+SHARE_TAG = keccak(b"Plinth.CoverageShare.v1")
+SECRET_TAG = keccak(b"Plinth.CoverageSecret.v1")
+PROOF_TAG = keccak(b"Plinth.CoverageHeard.v1")
+
+
+def share_digest(chain_id: int, beacon_hash: bytes, share: bytes) -> bytes:
+    """What a member signs (EIP-191 personal_sign) when it hands a beaconer its share:
+    keccak256(abi.encode(tag, chain id, beacon hash, share))."""
+    return keccak(
+        encode(
+            ["bytes32", "uint256", "bytes32", "bytes32"], [SHARE_TAG, chain_id, beacon_hash, share]
+        )
+    )
+
+
+def sign_share(key, chain_id: int, beacon_hash: bytes, share: bytes) -> bytes:
+    """The member's signature of its share; `key`: an eth-account LocalAccount or a private key."""
+    message = encode_defunct(primitive=share_digest(chain_id, beacon_hash, share))
+    signer = (
+        key.sign_message
+        if hasattr(key, "sign_message")
+        else functools.partial(Account.sign_message, private_key=key)
+    )
+    return bytes(signer(message).signature)
+
+
+def share_signer(chain_id: int, beacon_hash: bytes, share: bytes, signature: bytes) -> str | None:
+    """The checksum address that signed this share, or None if the signature recovers nothing."""
+    message = encode_defunct(primitive=share_digest(chain_id, beacon_hash, share))
+    try:
+        return Account.recover_message(message, signature=signature)
+    except Exception:  # any malformed signature: eth_keys raises several types
+        return None
+
+
+def beacon_secret(beacon_hash: bytes, shares: Mapping[str, bytes]) -> bytes:
+    """The secret a beacon carries on the air: keccak256(tag || beacon hash || member_1 ||
+    share_1 || ...) over the members' shares in ascending address order. Nobody knows it before
+    the beaconer has every share; a member whose share is in it knows that no one but the
+    beaconer did."""
+    if not shares:
+        raise ValueError("a beacon secret needs at least one share")
+    parts = [SECRET_TAG, bytes(beacon_hash)]
+    for member in sorted(shares, key=lambda m: int(node_id(m), 16)):
+        share = shares[member]
+        if len(share) != 32:
+            raise ValueError("a share is 32 bytes")
+        parts += [to_canonical_address(node_id(member)), bytes(share)]
+    return keccak(b"".join(parts))
+
+
+def witness_proof(secret: bytes, witness: str) -> bytes:
+    """What a witness report carries to show its witness heard the beacon:
+    keccak256(tag || secret || witness address). Bound to the witness, so a report cannot lend
+    its proof to another node; a node that did not hear the secret cannot compute it."""
+    return keccak(PROOF_TAG + bytes(secret) + to_canonical_address(node_id(witness)))
+
+
 def _rank(*parts: bytes) -> bytes:
     return keccak(b"".join(parts))
 
@@ -377,10 +473,12 @@ class WitnessReport:
     snr_db: float
     frequency_hz: int
     received_at: float  # unix seconds, the witness's (GPS) clock
+    proof: bytes  # witness_proof(the secret heard on the air, witness)
 
-    def witness_message_fields(self) -> tuple[str, bytes, int, int, int, int]:
+    def witness_message_fields(self) -> tuple[str, bytes, int, int, int, int, bytes]:
         """What the node key signs, in fixed point: (witness, beacon hash, RSSI in 0.01 dBm,
-        SNR in 0.01 dB, frequency in Hz, reception time in ms). ValueError if malformed."""
+        SNR in 0.01 dB, frequency in Hz, reception time in ms, proof). ValueError if
+        malformed."""
         reason = _malformed(self)
         if reason:
             raise ValueError(f"malformed witness report: {reason}")
@@ -391,21 +489,28 @@ class WitnessReport:
             round(self.snr_db * 100),
             int(self.frequency_hz),
             round(self.received_at * 1000),
+            bytes(self.proof),
         )
 
     def witness_message(self) -> bytes:
         """The canonical bytes to sign: abi.encode(tag, witness, beaconHash, int32 rssi,
-        int32 snr, uint64 frequency, uint64 receivedAtMs)."""
+        int32 snr, uint64 frequency, uint64 receivedAtMs, bytes32 proof)."""
         return encode(
-            ["bytes32", "address", "bytes32", "int32", "int32", "uint64", "uint64"],
+            ["bytes32", "address", "bytes32", "int32", "int32", "uint64", "uint64", "bytes32"],
             [WITNESS_TAG, *self.witness_message_fields()],
         )
 
     @classmethod
     def from_message_fields(cls, fields: Sequence) -> WitnessReport:
-        witness, beacon_hash, rssi, snr, frequency, received_ms = fields
+        witness, beacon_hash, rssi, snr, frequency, received_ms, proof = fields
         return cls(
-            witness, bytes(beacon_hash), rssi / 100, snr / 100, frequency, received_ms / 1000
+            witness,
+            bytes(beacon_hash),
+            rssi / 100,
+            snr / 100,
+            frequency,
+            received_ms / 1000,
+            bytes(proof),
         )
 
     def canonical(self) -> WitnessReport:
@@ -423,6 +528,8 @@ class Reason(StrEnum):
     DUPLICATE = "duplicate"
     UNKNOWN_NODE = "unknown_node"
     SELF = "self"
+    UNVERIFIED = "unverified"
+    UNHEARD = "unheard"
     STALE = "stale"
     WRONG_FREQUENCY = "wrong_frequency"
     TOO_CLOSE = "too_close"
@@ -435,6 +542,10 @@ class Reason(StrEnum):
 # or the witness's. Such a link earns neither end anything and is neither end's failure (no
 # rule lets a beacon's witnesses, or a witness's beaconers, steer a verdict onto the other).
 CONTRADICTED = frozenset({Reason.TOO_CLOSE, Reason.TOO_FAR, Reason.TOO_STRONG})
+# Reports whose proof of hearing fails or cannot be checked: they earn nothing and fail no one
+# (a beaconer that reveals other shares than it sent makes honest proofs fail; so would a member
+# late with its share): a phantom witness is unpaid, never proven guilty by its beaconer.
+NOT_PROVEN_HEARD = frozenset({Reason.UNVERIFIED, Reason.UNHEARD})
 
 
 @dataclass(frozen=True)
@@ -465,6 +576,8 @@ def _malformed(report: WitnessReport) -> str:
         return f"witness {report.witness!r} is not an address"
     if not isinstance(report.beacon_hash, bytes | bytearray) or len(report.beacon_hash) != 32:
         return "beacon hash is not 32 bytes"
+    if not isinstance(report.proof, bytes | bytearray) or len(report.proof) != 32:
+        return "proof is not 32 bytes"
     values = (report.rssi_dbm, report.snr_db, report.frequency_hz, report.received_at)
     if isinstance(report.frequency_hz, bool) or not _finite(*values):
         return f"non-numeric or non-finite value in {values}"
@@ -486,6 +599,7 @@ def _check_report(
     params: CoverageParams,
     now: float,
     seen: Collection[str],
+    secret: bytes | None,
 ) -> WitnessVerdict:
     reject = WitnessVerdict.reject
     problem = _malformed(report)
@@ -502,6 +616,10 @@ def _check_report(
         return reject(Reason.UNKNOWN_NODE, f"{missing} has no asserted radio claim")
     if witness == beaconer:
         return reject(Reason.SELF, "the beaconer cannot witness its own beacon")
+    if secret is None:
+        return reject(Reason.UNVERIFIED, "no trusted secret for this beacon to check it against")
+    if bytes(report.proof) != witness_proof(secret, witness):
+        return reject(Reason.UNHEARD, "its proof is not of the secret the beacon carried")
 
     lag = report.received_at - beacon.tx_time
     if not -params.max_clock_skew_s <= lag <= params.max_reception_lag_s:
@@ -547,14 +665,17 @@ def validate_witness(
     params: CoverageParams = DEFAULT_PARAMS,
     *,
     now: float,
+    secret: bytes | None,
     seen: Collection[str] = frozenset(),
 ) -> WitnessVerdict:
     """One report against its beacon. `claims` maps checksum node address to its RadioClaim
     (positions, tx power, gains as registered); `now` is when the oracle received the report
-    (stored with it, so a replay gives the same verdict); `seen` holds the witnesses already
-    counted for this beacon (checksum addresses). The per-hex cap needs all of a beacon's
-    witnesses: see `validate_witnesses`."""
-    return _check_report(beacon, report, claims, params, now, seen)
+    (stored with it, so a replay gives the same verdict); `secret` is the beacon's secret as
+    revealed by its beaconer, None when this member has none it can trust (its own share is
+    not in it, or it was not revealed); `seen` holds the witnesses already counted for this
+    beacon (checksum addresses). The per-hex cap needs all of a beacon's witnesses: see
+    `validate_witnesses`."""
+    return _check_report(beacon, report, claims, params, now, seen, secret)
 
 
 def _witness_rank(beacon_hash: bytes, witness: str) -> bytes:
@@ -569,11 +690,14 @@ def validate_witnesses(
     params: CoverageParams = DEFAULT_PARAMS,
     *,
     now: float,
+    secrets: Mapping[bytes, bytes],
 ) -> list[WitnessVerdict]:
-    """Every report of an epoch, one verdict each (same order). The outcome does not depend on
-    the order of the reports: a witness that sent one beacon two different reports gets
-    `duplicate` on all of them; byte-identical copies (retries) count once; the per-hex cap
-    keeps the witnesses with the smallest keccak256(beacon hash || witness) in each cell."""
+    """Every report of an epoch, one verdict each (same order); `secrets` maps a beacon hash to
+    its trusted secret (a beacon missing from it: its reports are `unverified`). The outcome
+    does not depend on the order of the reports: a witness that sent one beacon two different
+    reports gets `duplicate` on all of them; byte-identical copies (retries) count once; the
+    per-hex cap keeps the witnesses with the smallest keccak256(beacon hash || witness) in
+    each cell."""
     by_hash = {b.hash: b for b in beacons}
     claims = {node_id(node): claim for node, claim in claims.items()}
     verdicts: list[WitnessVerdict | None] = [None] * len(reports)
@@ -601,7 +725,9 @@ def validate_witnesses(
         first, *copies = indices
         for i in copies:
             verdicts[i] = WitnessVerdict.reject(Reason.DUPLICATE, "copy of an earlier report")
-        verdict = _check_report(by_hash[beacon_hash], reports[first], claims, params, now, ())
+        verdict = _check_report(
+            by_hash[beacon_hash], reports[first], claims, params, now, (), secrets.get(beacon_hash)
+        )
         verdicts[first] = verdict
         if verdict.valid:
             valid_by_beacon[beacon_hash].append((witness, first))

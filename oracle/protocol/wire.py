@@ -10,11 +10,17 @@ storage upload  (to the node) {"lease_id": int, "data": hex, "signature": hex65}
 storage audit   oracle.protocol.storage: {"lease_id": int, "chunks": [{"index", "chunk", "proof"}]}
 (each answer names the challenge it answers: seed and shape, salt and k, lease_id; so a signed
 answer is evidence of exactly what the node did, oracle.committee.evidence)
-beacon          {"beacon_hash": hex32, "heard_by": int}
+beacon share    (to the node, with the beacon request) {"member": address, "share": hex32,
+                 "signature": hex65}: share_to_wire (oracle.protocol.coverage, "A secret only
+                 the air carries")
+beacon          {"beacon_hash": hex32, "heard_by": int, "members": [address]} (the members
+                 whose shares the transmitted secret holds, ascending)
+beacon reveal   {"beacon_hash": hex32, "shares": [share_to_wire, ...]} (ascending member):
+                 secret_reveal_payload
 witnesses       {"epoch": int, "witnesses": [{"witness": address, "beacon_hash": hex32,
-                 "rssi_cdbm": int, "snr_cdb": int, "frequency_hz": int, "received_at_ms": int}]}
-                (the fixed-point fields of WitnessReport.witness_message, so what is checked is
-                exactly what was signed)
+                 "rssi_cdbm": int, "snr_cdb": int, "frequency_hz": int, "received_at_ms": int,
+                 "proof": hex32}]} (the fixed-point fields of WitnessReport.witness_message, so
+                 what is checked is exactly what was signed)
 
 Decoders raise ValueError (oracle.protocol.strict.DecodeError) on anything malformed, and
 check every number's range before any arithmetic on it; the oracle turns that into "malformed".
@@ -196,8 +202,45 @@ def beacon_from_wire(epoch: int, body: Any) -> Beacon:
     )
 
 
+MAX_SHARES = 64  # members whose shares one beacon can carry
+
+
+def share_to_wire(member: str, share: bytes, signature: bytes) -> dict:
+    return {"member": node_id(member), "share": hexb(share), "signature": hexb(signature)}
+
+
+def share_from_wire(body: Any) -> tuple[str, bytes, bytes]:
+    b = _object(body, {"member", "share", "signature"})
+    return (
+        node_id(text(b["member"], "member", 42)),
+        unhex(b["share"], 32, "share"),
+        unhex(b["signature"], 65, "signature"),
+    )
+
+
+def beacon_answer_from_payload(payload: Any) -> tuple[bytes, list[str]]:
+    """(beacon hash, members whose shares the secret holds) of a beacon answer."""
+    p = _object(payload, {"beacon_hash", "heard_by", "members"})
+    nat(p["heard_by"], "heard_by", MAX_WITNESSES * 100)
+    members = [node_id(text(m, "member", 42)) for m in items(p["members"], "members", MAX_SHARES)]
+    return unhex(p["beacon_hash"], 32, "beacon_hash"), members
+
+
+def secret_reveal_payload(beacon_hash: bytes, shares: list[tuple[str, bytes, bytes]]) -> dict:
+    ordered = sorted(shares, key=lambda s: int(s[0], 16))
+    return {"beacon_hash": hexb(beacon_hash), "shares": [share_to_wire(*s) for s in ordered]}
+
+
+def secret_reveal_from_payload(payload: Any) -> tuple[bytes, list[tuple[str, bytes, bytes]]]:
+    p = _object(payload, {"beacon_hash", "shares"})
+    shares = [share_from_wire(s) for s in items(p["shares"], "shares", MAX_SHARES)]
+    if len({m for m, _, _ in shares}) != len(shares):
+        raise DecodeError("a member's share appears twice")
+    return unhex(p["beacon_hash"], 32, "beacon_hash"), shares
+
+
 def witness_to_wire(report: WitnessReport) -> dict:
-    witness, beacon_hash, rssi, snr, frequency, received_ms = report.witness_message_fields()
+    witness, beacon_hash, rssi, snr, frequency, received_ms, proof = report.witness_message_fields()
     return {
         "witness": witness,
         "beacon_hash": hexb(beacon_hash),
@@ -205,6 +248,7 @@ def witness_to_wire(report: WitnessReport) -> dict:
         "snr_cdb": snr,
         "frequency_hz": frequency,
         "received_at_ms": received_ms,
+        "proof": hexb(proof),
     }
 
 
@@ -218,8 +262,9 @@ def witnesses_from_payload(payload: Any) -> tuple[int, list[WitnessReport]]:
     for item in items(p["witnesses"], "witnesses", MAX_WITNESSES):
         w = _object(
             item,
-            {"witness", "beacon_hash", "rssi_cdbm", "snr_cdb", "frequency_hz", "received_at_ms"},
-        )
+            {"witness", "beacon_hash", "rssi_cdbm", "snr_cdb", "frequency_hz", "received_at_ms",
+             "proof"},
+        )  # fmt: skip
         fields = (
             node_id(w["witness"]),
             unhex(w["beacon_hash"], 32, "beacon_hash"),
@@ -227,6 +272,7 @@ def witnesses_from_payload(payload: Any) -> tuple[int, list[WitnessReport]]:
             integer(w["snr_cdb"], "snr_cdb", *SNR_CDB),
             integer(w["frequency_hz"], "frequency_hz", 1, MAX_FREQUENCY_HZ),
             nat(w["received_at_ms"], "received_at_ms", MAX_TIME_MS),
+            unhex(w["proof"], 32, "proof"),
         )
         reports.append(WitnessReport.from_message_fields(fields))
     return nat(p["epoch"], "epoch", MAX_EPOCH), reports

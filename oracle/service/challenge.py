@@ -405,15 +405,32 @@ async def _retried(fn, arg, limits: Limits):
 
 
 # A witness report that is no fault of its witness alone: a link that contradicts its two claimed
-# positions says one of them is false, not which (the beaconer's claim or the witness's); the hex
-# cap is a lottery. Neither fails the witness; neither earns anyone coverage.
-NOT_THE_WITNESS_FAULT = coverage.CONTRADICTED | {coverage.Reason.OVER_HEX_CAP}
+# positions says one of them is false, not which (the beaconer's claim or the witness's); a proof
+# of hearing that fails or cannot be checked may be the beaconer's doing (it chose what to
+# reveal) or this member's (late with its share); the hex cap is a lottery. None fails the
+# witness; none earns anyone coverage.
+NOT_THE_WITNESS_FAULT = (
+    coverage.CONTRADICTED | coverage.NOT_PROVEN_HEARD | {coverage.Reason.OVER_HEX_CAP}
+)
+REVEAL_TRIES = 8  # asks for a beacon's shares, each after the Retry-After the beaconer gives
 
 
-def _judge(transmitted, reports, claims, params, now):
+def _judge(transmitted, reports, claims, params, now, secrets, unverifiable):
     """The round's pure analysis (in a worker thread; linear in the reports): each report's
-    verdict and coverage per node."""
-    verdicts = coverage.validate_witnesses(transmitted, reports, claims, params, now=now)
+    verdict and coverage per node. `unverifiable`: indices of reports that reached this member
+    too late to be trusted (after their beacon's secret could be out): `unverified`."""
+    late = [i for i in range(len(reports)) if i in unverifiable]
+    kept = [i for i in range(len(reports)) if i not in unverifiable]
+    verdicts: list = [None] * len(reports)
+    judged = coverage.validate_witnesses(
+        transmitted, [reports[i] for i in kept], claims, params, now=now, secrets=secrets
+    )
+    for i, v in zip(kept, judged, strict=True):
+        verdicts[i] = v
+    for i in late:
+        verdicts[i] = coverage.WitnessVerdict.reject(
+            coverage.Reason.UNVERIFIED, "the witness list reached this member after the reveal"
+        )
     weights = coverage.hex_density_weights(
         {a: c.cell(params.hex_cap_resolution) for a, c in claims.items()}, params
     )
@@ -485,38 +502,58 @@ async def challenge_coverage(
     epoch_seed: bytes,
     params: coverage.CoverageParams,
     limits: Limits,
+    key,
     start_time: float | None = None,
-    member: str = "",
 ) -> list[Outcome]:
     """One epoch's coverage round over the eligible wireless `nodes` (address -> (endpoint,
-    claimed radio from the chain)): the beaconers picked from the epoch seed transmit
-    (POST /coverage/beacon), then every node reports what it heard (POST /coverage/witnesses);
-    each answer must be signed by the node's key and name only that node as witness. The reports
-    are checked against the CLAIMED positions and radios (coverage.validate_witnesses).
+    claimed radio from the chain)), by the member whose operator key is `key`
+    (oracle.protocol.coverage, "A secret only the air carries"):
 
-    Outcomes: kind "beacon" per beaconer (passed iff it answered, signed, for this beacon;
-    "offline" etc. when not), kind "coverage" per node for its witness answer, and kind
-    "witness" per witness report, recorded against its witness (passed iff valid or
-    NOT_THE_WITNESS_FAULT; the reason is the verifier's). No report is ever recorded against
-    the beaconer: what a beacon's witnesses report cannot fail it. Every coverage
-    outcome carries the node's `coverage_micro` (coverage units x 1e6, hex-density
+    1. the beaconers picked from the epoch seed get their beacon with this member's fresh
+       share of its secret, signed by `key` (POST /coverage/beacon); each answers once it has
+       transmitted, naming the members whose shares the secret holds;
+    2. every node reports what it heard (POST /coverage/witnesses), signed, naming only itself
+       as witness; a list that reaches this member after (its beacon request + reveal_after_s)
+       counts for nothing on that beacon (the secret may be out by then);
+    3. each beaconer whose secret holds this member's share reveals the shares (POST
+       /coverage/reveal, under the beacon request's challenge id), no sooner than reveal_after
+       its transmission; every share must be signed by its member and this member's own must
+       be in it;
+    4. the reports are checked against the secrets and the CLAIMED positions and radios
+       (coverage.validate_witnesses).
+
+    Outcomes: kind "beacon" per beaconer (passed iff it answered, signed, for this beacon, and
+    revealed the shares when this member's was in: "withheld" otherwise; "offline" etc. when it
+    did not answer; its evidence is the beacon answer and the reveal), kind "coverage" per node
+    for its witness answer, and kind "witness" per witness report, recorded against its witness
+    (passed iff valid or NOT_THE_WITNESS_FAULT; the reason is the verifier's). No report is ever
+    recorded against the beaconer: what a beacon's witnesses report cannot fail it. Every
+    coverage outcome carries the node's `coverage_micro` (coverage units x 1e6, hex-density
     weighted), the work oracle.service.score weighs wireless nodes by.
 
     One round serves the whole committee: `start_time` is the epoch's start on the chain, so
-    every member schedules the same beacons from the seed (a beacon asked for twice is sent
-    once), and a report of any scheduled beacon is judged the same way by every member, even
-    when another member's request made its beaconer transmit. The round's clock starts at that
-    start, whatever this machine's clock says (a local chain is often moved ahead of it, or
-    left behind), so staleness is judged on the same time base as the schedule.
+    every member schedules the same beacons from the seed, and each beacon goes on the air once,
+    with every member's share. The round's clock starts at that start, whatever this machine's
+    clock says (a local chain is often moved ahead of it, or left behind), so staleness is
+    judged on the same time base as the schedule. Nonces name the member (its challenges are
+    evidence for the others, oracle.committee.evidence).
     """
+    member = key.address
     claims = {coverage.node_id(a): claim for a, (_, claim) in nodes.items()}
     endpoint = {coverage.node_id(a): url for a, (url, _) in nodes.items()}
     start = time.time() if start_time is None else start_time
     clock_offset = start - time.time()  # the round's clock starts at the epoch's start
     beacons = coverage.schedule_beacons(epoch_seed, epoch, claims, start, params)
+    loop = asyncio.get_running_loop()
+    round_key = os.urandom(32)  # this round's shares: fresh, and the same on every retry
+    reveal_after_ms = round(params.reveal_after_s * 1000)
+    sent_at: dict[bytes, float] = {}  # beacon hash -> when this member first asked (loop time)
+    asked: dict[bytes, tuple[Outcome, bytes, list[str]]] = {}  # answered: outcome, nonce, members
     outcomes: list[Outcome] = []
 
     async def beacon(b: coverage.Beacon) -> tuple[Outcome, bool]:
+        share = keccak(round_key + b.hash)
+        signature = coverage.sign_share(key, chain_id, b.hash, share)
         nonce, origin = fresh_nonce(epoch_seed, member)
         cid = challenge_id(chain_id, b.beaconer, epoch, "beacon", nonce)
         request = {
@@ -524,26 +561,32 @@ async def challenge_coverage(
             "nonce": wire.hexb(nonce),
             "chain_id": chain_id,
             "beacon": wire.beacon_to_wire(b),
+            "share": wire.share_to_wire(member, share, signature),
+            "reveal_after_ms": reveal_after_ms,
         }
         out = Outcome(
             b.beaconer, "beacon", cid, False, "malformed", request={**request, **origin},
-            deadline_s=limits.timeout_s,
+            deadline_s=limits.timeout_s + params.reveal_after_s,
         )  # fmt: skip
+        sent_at.setdefault(b.hash, loop.time())
         try:
             body, out.latency_s = await _post(
-                session, f"{endpoint[b.beaconer]}/coverage/beacon", request, limits, out=out
-            )
+                session, f"{endpoint[b.beaconer]}/coverage/beacon", request, limits,
+                timeout_s=limits.timeout_s + SHARE_WINDOW_ALLOWANCE_S, out=out,
+            )  # fmt: skip
             payload = await _open(body, chain_id, cid, b.beaconer)
-            if not isinstance(payload, dict) or payload.get("beacon_hash") != wire.hexb(b.hash):
+            got, members = _decode(wire.beacon_answer_from_payload, payload)
+            if got != b.hash:
                 raise _Refused("malformed", "answer does not name this beacon")
         except _Refused as r:
             out.reason, out.detail = r.reason, r.detail
             return out, False
         except Exception as exc:
             return _internal_error(out, exc), False
-        heard_by = payload.get("heard_by")
+        asked[b.hash] = (out, nonce, members)
         out.passed, out.reason = True, "ok"
-        out.detail = f"heard by {heard_by if type(heard_by) is int else 'an unreadable count'}"
+        mine = "in" if member in members else "not in (late)"
+        out.detail = f"heard by {payload['heard_by']}; this member's share {mine}"
         return out, True
 
     sent = await asyncio.gather(*(_retried(beacon, b, limits) for b in beacons))
@@ -555,25 +598,45 @@ async def challenge_coverage(
             epoch_seed=epoch_seed, limits=limits, member=member,
         )  # fmt: skip
 
-    answers = await asyncio.gather(*(_retried(witnesses, n, limits) for n in sorted(claims)))
+    async def timed(node: str):
+        out, reports = await _retried(witnesses, node, limits)
+        return out, reports, loop.time()
+
+    answers = await asyncio.gather(*(timed(n) for n in sorted(claims)))
     now = time.time()
-    reports = [r for _, rs in answers for r in rs]
-    report_cid = {}
-    for out, rs in answers:
+    secrets = dict(
+        await asyncio.gather(
+            *(
+                _reveal(session, endpoint, b, asked[b.hash], sent_at[b.hash], params,
+                        chain_id=chain_id, epoch=epoch, member=member, limits=limits)
+                for b in beacons
+                if b.hash in asked and member in asked[b.hash][2]
+            )
+        )
+    )  # fmt: skip
+    secrets = {h: s for h, s in secrets.items() if s is not None}
+    reports: list[coverage.WitnessReport] = []
+    report_cid: list[bytes] = []
+    unverifiable: set[int] = set()
+    for out, rs, arrived in answers:
         outcomes.append(out)
         for r in rs:
-            report_cid[id(r)] = keccak(out.challenge_id + bytes(r.beacon_hash))
+            first = sent_at.get(bytes(r.beacon_hash))
+            if first is not None and arrived > first + params.reveal_after_s:
+                unverifiable.add(len(reports))
+            reports.append(r)
+            report_cid.append(keccak(out.challenge_id + bytes(r.beacon_hash)))
     verdicts, scores = await asyncio.to_thread(
-        _judge, beacons, reports, claims, params, now + clock_offset
+        _judge, beacons, reports, claims, params, now + clock_offset, secrets, unverifiable
     )
-    for report, verdict in zip(reports, verdicts, strict=True):
+    for report, cid, verdict in zip(reports, report_cid, verdicts, strict=True):
         node = report.witness
         passed = verdict.valid or verdict.reason in NOT_THE_WITNESS_FAULT
         outcomes.append(
             Outcome(
                 node,
                 "witness",
-                keccak(report_cid[id(report)] + bytes.fromhex(node[2:])),
+                keccak(cid + bytes.fromhex(node[2:])),
                 passed,
                 str(verdict.reason),
                 detail=f"{verdict.detail} (witness {report.witness})",
@@ -585,3 +648,59 @@ async def challenge_coverage(
     for o in outcomes:
         o.coverage_micro = int(scores.get(coverage.node_id(o.node), 0.0) * 1_000_000)
     return outcomes
+
+
+# How much longer than a plain request a beacon request may take: the beaconer holds it until
+# every member's share is in, or its share window (the agent's share_window_s, 10 s by default).
+SHARE_WINDOW_ALLOWANCE_S = 15.0
+
+
+async def _reveal(
+    session, endpoint, b: coverage.Beacon, asked, first_sent: float, params, *, chain_id, epoch,
+    member, limits: Limits,
+) -> tuple[bytes, bytes | None]:  # fmt: skip
+    """(beacon hash, its secret) from the beaconer's reveal, or None (recorded on the beacon's
+    outcome as "withheld") when it did not reveal shares that hold this member's, each signed
+    by its member. Asks no sooner than reveal_after_s after this member's first request, then
+    after each Retry-After (capped at reveal_after_s) up to REVEAL_TRIES times."""
+    out, nonce, members = asked
+    loop = asyncio.get_running_loop()
+    await asyncio.sleep(max(0.0, first_sent + params.reveal_after_s - loop.time()))
+    request = {"epoch": epoch, "nonce": wire.hexb(nonce), "chain_id": chain_id,
+               "beacon_hash": wire.hexb(b.hash)}  # fmt: skip
+    problem = "no answer"
+    for _ in range(REVEAL_TRIES):
+        holder = Outcome(b.beaconer, "beacon", out.challenge_id, False, "")
+        try:
+            body, _ = await _post(
+                session, f"{endpoint[b.beaconer]}/coverage/reveal", request, limits, out=holder
+            )
+            payload = await _open(body, chain_id, out.challenge_id, b.beaconer)
+            got, shares = _decode(wire.secret_reveal_from_payload, payload)
+        except _Refused as r:
+            problem = f"{r.reason}: {r.detail}"
+            wait = min(params.reveal_after_s, limits.backoff_s * 4)
+            await asyncio.sleep(max(wait, 0.25))
+            continue
+        except Exception as exc:
+            problem = f"internal error: {type(exc).__name__}"
+            break
+        if got != b.hash:
+            problem = "the reveal names another beacon"
+            break
+        by_member = {}
+        for m, share, sig in shares:
+            if coverage.share_signer(chain_id, b.hash, share, sig) != m:
+                problem = f"the share of {m} is not signed by it"
+                break
+            by_member[m] = share
+        else:
+            if sorted(by_member) != sorted(members) or member not in by_member:
+                problem = "the revealed shares are not the ones the beacon answer named"
+                break
+            out.responses.append(holder.responses[-1])
+            return b.hash, coverage.beacon_secret(b.hash, by_member)
+        break
+    out.passed, out.reason = False, "withheld"
+    out.detail = f"{out.detail}; shares not revealed ({problem})"
+    return b.hash, None

@@ -16,7 +16,7 @@ from eth_account import Account
 from eth_utils import is_address, to_checksum_address
 
 from oracle.protocol.compute import DEFAULT_PARAMS, DEVICE_S, MAX_N, Params
-from oracle.protocol.coverage import CoverageParams
+from oracle.protocol.coverage import MAX_REVEAL_AFTER_S, CoverageParams
 
 
 class ConfigError(ValueError):
@@ -40,6 +40,10 @@ class ChallengeSettings:
     # Share of the wireless nodes that beacon each epoch; every member must use the same one
     # (the beacon schedule follows it).
     beacon_fraction: float = CoverageParams().beacon_fraction
+    # A beacon's secret is asked for this long after its beacon request; witness lists that
+    # reach this member later count for nothing (oracle.protocol.coverage, "A secret only the
+    # air carries"). Longer than the witness lists take to gather, retries included.
+    beacon_reveal_after_s: float = CoverageParams().reveal_after_s
 
 
 @dataclass(frozen=True)
@@ -206,6 +210,14 @@ def load_settings(path: str | Path) -> Settings:
                 float,
                 CoverageParams().beacon_fraction,
                 lambda x: 0 < x <= 1,
+            ),
+            beacon_reveal_after_s=_get(
+                ch,
+                "challenges",
+                "beacon_reveal_after_s",
+                float,
+                CoverageParams().reveal_after_s,
+                lambda x: 0 < x <= MAX_REVEAL_AFTER_S,
             ),
         ),
     )

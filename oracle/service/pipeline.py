@@ -205,18 +205,28 @@ class OracleService:
         # worker thread), so a crash mid-epoch loses nothing already observed.
         writes: asyncio.Queue[Outcome | None] = asyncio.Queue()
         writer = asyncio.create_task(self._write_outcomes(epoch, writes))
+        # The coverage round starts with the other challenges, so every member's beacon shares
+        # reach the beaconers at about the same time (each beacon goes on the air once, with
+        # the shares in by then: oracle.protocol.coverage).
+        round_task = (
+            asyncio.create_task(self._coverage_round(epoch, seed, wireless, session))
+            if wireless
+            else None
+        )
         try:
             outcomes = await challenge_all(
                 jobs, self.settings.concurrency, on_done=writes.put_nowait
             )
-            if wireless:
-                outcomes += await self._coverage_round(epoch, seed, wireless, session)
+            if round_task is not None:
+                outcomes += await round_task
             # silent before a restart too: the recheck is still owed to them
             outcomes += await self._recheck(
                 epoch, seed, session, nodes, leases, [*recorded, *outcomes], writes.put_nowait,
                 first_sweep,
             )  # fmt: skip
         finally:
+            if round_task is not None and not round_task.done():
+                round_task.cancel()
             writes.put_nowait(None)
             await writer
         self.store.advance_epoch(epoch, "scheduled", "challenged")
@@ -297,7 +307,7 @@ class OracleService:
                 params=self.settings.coverage,
                 limits=self.settings.limits,
                 start_time=float(await asyncio.to_thread(self.chain.epoch_start, epoch)),
-                member=self.key.address,
+                key=self.key,
             )
         except Exception:
             self.metrics["coverage_round_errors"] += 1

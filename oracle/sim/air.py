@@ -30,12 +30,13 @@ class Airwaves:
         self.medium = medium
         self._inbox: dict[str, OrderedDict[int, list[Heard]]] = {}
 
-    def transmit(self, beacon: Beacon, sender: str) -> list[str]:
-        """Sends `beacon` from `sender` at the beacon's scheduled transmit time; returns who
-        heard it (receivers' inboxes get the witness reports)."""
+    def transmit(self, beacon: Beacon, sender: str, secret: bytes) -> list[str]:
+        """Sends `beacon` carrying `secret` from `sender` at the beacon's scheduled transmit
+        time; returns who heard it (receivers' inboxes get the witness reports)."""
         receptions = self.medium.transmit(beacon, sender, now=beacon.tx_time)
         for reception in receptions:
-            self._deliver(reception.receiver, beacon, reception.report(beacon).canonical())
+            report = reception.report(beacon, secret).canonical()
+            self._deliver(reception.receiver, beacon, report)
         return [r.receiver for r in receptions]
 
     def _deliver(self, receiver: str, beacon: Beacon, report: WitnessReport) -> None:

@@ -188,6 +188,7 @@ concurrency = 16
 compute_device_s = {device_s}
 compute_max_n = {max_n}
 beacon_fraction = 1.0
+beacon_reveal_after_s = 4.0
 recheck_after_s = 2.0
 
 [committee]

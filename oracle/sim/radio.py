@@ -24,8 +24,10 @@ Channel model, for a link of true length d (metres) on frequency f (Hz):
 Behaviours for the simulation: a spoofer is a node whose `Radio` position differs from its
 claim (nothing special here: the medium only knows the truth); an offline node neither sends
 nor hears; a colluder (`fabricate_for`) reports the beacons of the listed beaconers even when it
-cannot hear them, at a fabricated RSSI and SNR (the beacon hash is computable by anyone who
-knows the epoch seed, so the colluder needs no radio for it).
+cannot hear them, at a fabricated RSSI and SNR, with their secrets (its beaconers hand them
+over); a phantom (`phantom`) has no radio at all: it hears and sends nothing, and reports every
+beacon transmitted anywhere (anyone can name the beacons from the epoch seed) at a fabricated
+RSSI and SNR, with a proof it can only guess, since it never hears a secret.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ from oracle.protocol.coverage import (
     lora_sensitivity_dbm,
     node_id,
     noise_floor_dbm,
+    witness_proof,
 )
 
 # A LoRa radio reports SNR as a signed byte in quarter dB (SX1276 RegPktSnrValue): strong
@@ -91,6 +94,7 @@ class Radio:
     fabricate_for: frozenset[str] = field(default_factory=frozenset)
     fabricated_rssi_dbm: float = -60.0
     fabricated_snr_db: float = 8.0
+    phantom: bool = False  # no radio: fabricates every beacon's report, secret unknown
 
 
 @dataclass(frozen=True)
@@ -101,9 +105,16 @@ class Reception:
     frequency_hz: int
     received_at: float
     fabricated: bool = False  # for the simulation's bookkeeping; never part of a report
+    knows_secret: bool = True  # False: a phantom's, which never heard the air
 
-    def report(self, beacon: Beacon) -> WitnessReport:
-        """The witness report an agent would sign for this reception."""
+    def report(self, beacon: Beacon, secret: bytes) -> WitnessReport:
+        """The witness report an agent would sign for this reception of `beacon` carrying
+        `secret` (a phantom's proof is its best guess from public data: a wrong one)."""
+        proof = (
+            witness_proof(secret, self.receiver)
+            if self.knows_secret
+            else witness_proof(beacon.payload, self.receiver)
+        )
         return WitnessReport(
             self.receiver,
             beacon.hash,
@@ -111,6 +122,7 @@ class Reception:
             self.snr_db,
             self.frequency_hz,
             self.received_at,
+            proof,
         )
 
 
@@ -183,12 +195,13 @@ class RadioMedium:
         sender_id = node_id(from_node)
         sender = self._radios.get(sender_id)
         receptions: list[Reception] = []
-        if sender is not None and sender.online:
+        if sender is not None and sender.online and not sender.phantom:
             receptions = self._hear(beacon, sender_id, sender, now)
         heard = {r.receiver for r in receptions}
         beaconer = node_id(beacon.beaconer)
         for node, radio in sorted(self._radios.items()):
-            if node != sender_id and node not in heard and beaconer in radio.fabricate_for:
+            colluding = beaconer in radio.fabricate_for
+            if node != sender_id and node not in heard and (colluding or radio.phantom):
                 receptions.append(
                     Reception(
                         node,
@@ -197,13 +210,15 @@ class RadioMedium:
                         beacon.frequency_hz,
                         now + 0.001,
                         fabricated=True,
+                        knows_secret=colluding,
                     )
                 )
         return sorted(receptions, key=lambda r: r.receiver)
 
     def _hear(self, beacon: Beacon, sender_id: str, sender: Radio, now: float) -> list[Reception]:
         p = self.params
-        nodes = [n for n, r in sorted(self._radios.items()) if n != sender_id and r.online]
+        listening = sorted((n, r) for n, r in self._radios.items() if r.online and not r.phantom)
+        nodes = [n for n, _ in listening if n != sender_id]
         if not nodes:
             return []
         radios = [self._radios[n] for n in nodes]
