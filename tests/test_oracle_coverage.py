@@ -71,7 +71,8 @@ async def test_coverage_round_rewards_honest_radios_and_not_a_spoofer(
         server = TestServer(create_app(settings, Honest(), airwaves_for(medium)), host="127.0.0.1")
         await server.start_server()
         servers.append(server)
-        owner = provider2 if name == "spoofer" else provider
+        # Every node its own provider: one owner's nodes confirm nothing of one another.
+        owner = [provider, provider2, accounts[13], accounts[14], accounts[15]][len(servers) - 1]
         node = NodeKey(settings.node_key, settings.address)
         register(
             suite,

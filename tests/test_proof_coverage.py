@@ -358,6 +358,35 @@ def test_a_phantom_without_a_radio_reports_every_beacon_and_none_is_valid():
     assert scores[phantom] == 0.0 and all(scores[r] > 0 for r in radios)
 
 
+def test_a_ring_of_one_owners_radios_confirms_nothing_of_itself():
+    """Five radios of one provider at one site claim five sites on a grid and report each
+    other at RSSIs consistent with the claims (they really hear each other, so they know the
+    secrets): every link is sound physics, none is independent: no units. The same ring under
+    five owners (five funded stakes) is what this rule cannot see: the measured limit."""
+    ring = [addr(300 + i) for i in range(5)]
+
+    def ring_claims(owners):
+        return {
+            n: RadioClaim(*offset(LAT0, LON0, 1_500 * i, 0), owner=owners[i])
+            for i, n in enumerate(ring)
+        }
+
+    params = CoverageParams(beacon_fraction=1.0)
+    beacons = schedule_beacons(SEED, 1, ring, T0, params)
+    reports = [
+        report(b, w, rssi_dbm=-105.0, snr_db=0.0) for b in beacons for w in ring if w != b.beaconer
+    ]
+    weights = dict.fromkeys(ring, 1.0)
+    one_owner = ring_claims(["0x" + "aa" * 20] * 5)
+    verdicts = judge(beacons, reports, one_owner, params, now=T0 + 10)
+    assert {v.reason for v in verdicts} == {Reason.SAME_OWNER}
+    scores = coverage_scores(beacons, zip(reports, verdicts, strict=True), weights, params)
+    assert all(scores[n] == 0.0 for n in ring)
+    sybils = ring_claims([f"0x{i:040x}" for i in range(1, 6)])
+    verdicts = judge(beacons, reports, sybils, params, now=T0 + 10)
+    assert {v.reason for v in verdicts} == {Reason.OK}  # the limit: five owners look independent
+
+
 def test_too_close_and_too_far_use_claimed_positions(claims):
     beacon = beacon_of()
     assert check(beacon, report(beacon, W2), claims).reason == Reason.TOO_CLOSE

@@ -345,7 +345,8 @@ class Bench:
                     len(spec.data),
                 )  # fmt: skip
             elif spec.kind == NodeKind.WIRELESS:
-                self.wireless[spec.address] = (url, RadioClaim.from_hardware(info.hardware))
+                claim = RadioClaim.from_hardware(info.hardware, info.owner)
+                self.wireless[spec.address] = (url, claim)
         self.previous: dict[str, tuple[int, int]] = {}  # node -> (reputation_bps, late_streak)
         for kind in ("compute", "storage", "wireless", "all"):
             regime.tallies[kind] = Tally()

@@ -60,6 +60,7 @@ helium/oracles `iot_verifier`, see shared/research/protocols.md section 2b):
    | `too_far`       | claimed positions farther than max_distance_m                             |
    | `too_strong`    | RSSI > P_tx + G_tx + G_rx - FSPL(d_claimed, f) + rssi_margin_db, or        |
    |                 | SNR > RSSI - kTB + rssi_margin_db (a noise power below thermal noise)      |
+   | `same_owner`    | witness and beaconer registered by one owner: no independent confirmation |
    | `over_hex_cap`  | valid, but its cell already has hex_cap witnesses of this beacon           |
 
    The free-space bound is the only safe upper bound: a line-of-sight link gets close to free
@@ -292,6 +293,7 @@ class RadioClaim:
     lon: float
     tx_power_dbm: float = 27.0
     antenna_gain_dbi: float = 3.0
+    owner: str = ""  # the provider that registered it (lowercase hex; "" unknown)
 
     def __post_init__(self):
         values = (self.lat, self.lon, self.tx_power_dbm, self.antenna_gain_dbi)
@@ -306,16 +308,17 @@ class RadioClaim:
             raise ValueError(f"antenna gain {self.antenna_gain_dbi} dBi outside [0, 15]")
 
     @classmethod
-    def from_hardware(cls, claim) -> RadioClaim:
+    def from_hardware(cls, claim, owner: str = "") -> RadioClaim:
         """From a NodeRegistry HardwareClaim (oracle.protocol.hardware): microdegrees and tenths
-        of a dB. The position is lat/lon when set, else the centre of the asserted H3 cell."""
+        of a dB, and the node's owner. The position is lat/lon when set, else the centre of the
+        asserted H3 cell."""
         if claim.lat_e6 == 0 and claim.lon_e6 == 0:
             if claim.h3_cell == 0:
                 raise ValueError("no location asserted")
             lat, lon = h3.cell_to_latlng(h3.int_to_str(claim.h3_cell))
         else:
             lat, lon = claim.lat_e6 / 1e6, claim.lon_e6 / 1e6
-        return cls(lat, lon, claim.tx_power_dbm / 10, claim.antenna_gain_dbi / 10)
+        return cls(lat, lon, claim.tx_power_dbm / 10, claim.antenna_gain_dbi / 10, owner.lower())
 
     def cell(self, resolution: int) -> str:
         return h3.latlng_to_cell(self.lat, self.lon, resolution)
@@ -535,6 +538,7 @@ class Reason(StrEnum):
     TOO_CLOSE = "too_close"
     TOO_FAR = "too_far"
     TOO_STRONG = "too_strong"
+    SAME_OWNER = "same_owner"
     OVER_HEX_CAP = "over_hex_cap"
 
 
@@ -542,6 +546,10 @@ class Reason(StrEnum):
 # or the witness's. Such a link earns neither end anything and is neither end's failure (no
 # rule lets a beacon's witnesses, or a witness's beaconers, steer a verdict onto the other).
 CONTRADICTED = frozenset({Reason.TOO_CLOSE, Reason.TOO_FAR, Reason.TOO_STRONG})
+# A provider's nodes confirm nothing of one another (a ring of one owner's radios at one site,
+# claiming sites apart, would otherwise witness itself into rewards): such a link is sound but
+# not independent; it earns nothing and fails no one.
+NOT_INDEPENDENT = frozenset({Reason.SAME_OWNER})
 # Reports whose proof of hearing fails or cannot be checked: they earn nothing and fail no one
 # (a beaconer that reveals other shares than it sent makes honest proofs fail; so would a member
 # late with its share): a phantom witness is unpaid, never proven guilty by its beaconer.
@@ -655,6 +663,8 @@ def _check_report(
     snr_bound = report.rssi_dbm - thermal_noise_dbm(params.channel_plan.bandwidth_hz)
     if report.snr_db > snr_bound + params.rssi_margin_db:
         return reject(Reason.TOO_STRONG, f"SNR {report.snr_db:.1f} dB implies noise below kTB")
+    if w_claim.owner and w_claim.owner == b_claim.owner:
+        return reject(Reason.SAME_OWNER, "witness and beaconer have one owner: not independent")
     return WitnessVerdict.ok(f"claimed distance {d / 1000:.2f} km")
 
 

@@ -407,10 +407,13 @@ async def _retried(fn, arg, limits: Limits):
 # A witness report that is no fault of its witness alone: a link that contradicts its two claimed
 # positions says one of them is false, not which (the beaconer's claim or the witness's); a proof
 # of hearing that fails or cannot be checked may be the beaconer's doing (it chose what to
-# reveal) or this member's (late with its share); the hex cap is a lottery. None fails the
-# witness; none earns anyone coverage.
+# reveal) or this member's (late with its share); a link between one owner's nodes confirms
+# nothing; the hex cap is a lottery. None fails the witness; none earns anyone coverage.
 NOT_THE_WITNESS_FAULT = (
-    coverage.CONTRADICTED | coverage.NOT_PROVEN_HEARD | {coverage.Reason.OVER_HEX_CAP}
+    coverage.CONTRADICTED
+    | coverage.NOT_PROVEN_HEARD
+    | coverage.NOT_INDEPENDENT
+    | {coverage.Reason.OVER_HEX_CAP}
 )
 REVEAL_TRIES = 8  # asks for a beacon's shares, each after the Retry-After the beaconer gives
 

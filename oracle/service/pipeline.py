@@ -196,7 +196,7 @@ class OracleService:
                 if coverage_done:
                     continue
                 try:
-                    wireless[n.node] = (n.endpoint, RadioClaim.from_hardware(n.hardware))
+                    wireless[n.node] = (n.endpoint, RadioClaim.from_hardware(n.hardware, n.owner))
                 except ValueError as exc:  # no usable claim: not part of the coverage round
                     log.warning("epoch %d: wireless node %s skipped: %s", epoch, n.node, exc)
                 continue

@@ -42,7 +42,7 @@ storage "storage_<verifier reason>" (e.g. "storage_bad_chunk"); wireless
 nothing to weigh: no audited lease, no coverage, unknown class), or for a wireless node left
 with no coverage by links that contradict a claimed position or reports not proven heard, the
 most common of "witness_too_strong", "witness_too_far", "witness_too_close",
-"witness_unheard" (a phantom's) and "witness_unverified";
+"witness_unheard" (a phantom's), "witness_unverified" and "witness_same_owner";
 "reward_rounded_to_zero" (eligible, but its share of the budget is below one base unit).
 The ingest stage writes NO_ANSWER reasons ("timeout", "unreachable", ...) for no response.
 
@@ -111,7 +111,7 @@ from dataclasses import dataclass, field, replace
 from eth_utils import keccak
 
 from oracle.protocol.compute import HARDWARE_CLASSES
-from oracle.protocol.coverage import CONTRADICTED, NOT_PROVEN_HEARD
+from oracle.protocol.coverage import CONTRADICTED, NOT_INDEPENDENT, NOT_PROVEN_HEARD
 from oracle.protocol.envelope import canonical_json
 from oracle.protocol.hardware import NodeKind, SlashReason
 
@@ -332,7 +332,7 @@ def score_node(
     elif not passed or pass_bps < params.min_pass_bps:
         reason = _most_common_failure(node.kind, failures) if failures else "low_pass_rate"
     elif work <= 0:
-        unproven = CONTRADICTED | NOT_PROVEN_HEARD
+        unproven = CONTRADICTED | NOT_PROVEN_HEARD | NOT_INDEPENDENT
         links = [v for v in vs if v.reason in unproven and node.kind == NodeKind.WIRELESS]
         reason = _most_common_failure(node.kind, links) if links else "no_work"
     else:
