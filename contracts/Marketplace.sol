@@ -4,6 +4,8 @@ pragma solidity ^0.8.24;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {Governed} from "./base/Governed.sol";
 import {EpochClock} from "./base/EpochClock.sol";
 import {IMarketplace} from "../interfaces/IMarketplace.sol";
@@ -19,7 +21,13 @@ import {INodeRegistry} from "../interfaces/INodeRegistry.sol";
 /// indices > currentEpoch (they start next epoch; extensions and refunds touch future epochs
 /// only), so once epoch e has started, d(e) is final. `finalizeDemand` walks the cursor forward
 /// once per epoch the emissions controller mints; no loop runs over leases.
-contract Marketplace is IMarketplace, Governed, EpochClock, ReentrancyGuardTransient {
+///
+/// Data receipts. A storage node signs an EIP-712 DataReceipt(leaseId, node, dataRoot,
+/// dataSize) when it has stored a lease's data (the reference agent returns it from the upload);
+/// anyone (the customer, typically) records it with `confirmData`. From then on the node cannot
+/// say it never had the data: the oracle treats a refused audit of that lease as a storage
+/// failure (slashable, disputable with the chunk like any other).
+contract Marketplace is IMarketplace, Governed, EpochClock, ReentrancyGuardTransient, EIP712 {
     using SafeERC20 for IERC20;
 
     // ---------------------------------------------------------------- constants
@@ -27,6 +35,9 @@ contract Marketplace is IMarketplace, Governed, EpochClock, ReentrancyGuardTrans
     uint256 public constant CHUNK_SIZE = 1024;
     uint64 public constant MAX_LEASE_EPOCHS = 100_000;
     uint16 private constant _MAX_FEE_BPS = 2_000;
+    /// @notice EIP-712 type of a node's receipt for a lease's data.
+    bytes32 public constant DATA_RECEIPT_TYPEHASH =
+        keccak256("DataReceipt(uint256 leaseId,address node,bytes32 dataRoot,uint64 dataSize)");
 
     // ---------------------------------------------------------------- storage
     IERC20 private immutable _token;
@@ -40,6 +51,7 @@ contract Marketplace is IMarketplace, Governed, EpochClock, ReentrancyGuardTrans
     mapping(address node => uint256) private _price;
     mapping(uint256 leaseId => Lease) private _leases;
     mapping(uint64 epoch => int256) private _demandDelta;
+    mapping(uint256 leaseId => bool) private _dataConfirmed;
 
     // ---------------------------------------------------------------- constructor
     constructor(
@@ -51,7 +63,11 @@ contract Marketplace is IMarketplace, Governed, EpochClock, ReentrancyGuardTrans
         uint16 feeBps_,
         uint64 genesis_,
         uint64 epochDuration_
-    ) Governed(initialOwner, initialGuardian) EpochClock(genesis_, epochDuration_) {
+    )
+        Governed(initialOwner, initialGuardian)
+        EpochClock(genesis_, epochDuration_)
+        EIP712("Plinth Marketplace", "1")
+    {
         if (address(token_) == address(0) || address(registry_) == address(0)) revert ZeroAddress();
         _token = token_;
         _registry = registry_;
@@ -213,6 +229,31 @@ contract Marketplace is IMarketplace, Governed, EpochClock, ReentrancyGuardTrans
     /// @inheritdoc IMarketplace
     function demandFinalizedThrough() external view returns (uint64) {
         return _demandCursor;
+    }
+
+    /// @inheritdoc IMarketplace
+    function confirmData(uint256 leaseId, bytes calldata nodeSignature) external {
+        Lease storage l = _leases[leaseId];
+        if (l.customer == address(0)) revert UnknownLease(leaseId);
+        if (l.dataRoot == bytes32(0)) revert NotStorageLease(leaseId);
+        if (_dataConfirmed[leaseId]) revert DataAlreadyConfirmed(leaseId);
+        (address recovered, ECDSA.RecoverError err,) = ECDSA.tryRecover(dataReceiptDigest(leaseId), nodeSignature);
+        if (err != ECDSA.RecoverError.NoError || recovered != l.node) revert InvalidDataReceipt(leaseId, recovered);
+        _dataConfirmed[leaseId] = true;
+        emit DataConfirmed(leaseId, l.node);
+    }
+
+    /// @inheritdoc IMarketplace
+    function dataReceiptDigest(uint256 leaseId) public view returns (bytes32) {
+        Lease storage l = _leases[leaseId];
+        return _hashTypedDataV4(
+            keccak256(abi.encode(DATA_RECEIPT_TYPEHASH, leaseId, l.node, l.dataRoot, l.dataSize))
+        );
+    }
+
+    /// @inheritdoc IMarketplace
+    function dataConfirmed(uint256 leaseId) external view returns (bool) {
+        return _dataConfirmed[leaseId];
     }
 
     /// @inheritdoc IMarketplace

@@ -46,6 +46,13 @@ interface IMarketplace is IEpochClock {
     error EpochNotEnded(uint64 epoch, uint64 currentEpoch);
     error DemandAlreadyFinalized(uint64 epoch, uint64 finalizedThrough);
     error InvalidParameter(bytes32 name, uint256 value);
+    /// @notice `confirmData` for a lease that carries no data (a compute or wireless lease).
+    error NotStorageLease(uint256 leaseId);
+    /// @notice `confirmData` for a lease whose receipt is already recorded (each is recorded once).
+    error DataAlreadyConfirmed(uint256 leaseId);
+    /// @notice The receipt is not the lease's node's signature of its DataReceipt (`recovered`
+    /// is who signed it, zero when the signature is malformed).
+    error InvalidDataReceipt(uint256 leaseId, address recovered);
 
     event PriceSet(address indexed node, uint256 pricePerEpoch);
     event LeaseOpened(
@@ -66,6 +73,8 @@ interface IMarketplace is IEpochClock {
     event FeeSet(uint16 feeBps);
     event TreasurySet(address treasury);
     event EmissionsControllerSet(address emissions);
+    /// @notice The node's receipt for the lease's data was recorded: it holds the data.
+    event DataConfirmed(uint256 indexed leaseId, address indexed node);
 
     /// @notice Storage data is split into chunks of this many bytes (the last zero-padded).
     function CHUNK_SIZE() external view returns (uint256);
@@ -103,6 +112,18 @@ interface IMarketplace is IEpochClock {
 
     /// @notice Customer payments committed to `epoch` (final once the epoch has started).
     function demandOf(uint64 epoch) external view returns (uint256);
+
+    /// @notice Records the node's receipt for a storage lease's data: its EIP-712 signature of
+    /// DataReceipt(leaseId, node, dataRoot, dataSize) under this contract's domain ("Plinth
+    /// Marketplace", "1"). Anyone may send it (the signature is the node's; each lease once).
+    /// From then on a refused audit of the lease is a storage failure, not "no data".
+    function confirmData(uint256 leaseId, bytes calldata nodeSignature) external;
+
+    /// @notice The EIP-712 digest the node signs for `confirmData`.
+    function dataReceiptDigest(uint256 leaseId) external view returns (bytes32);
+
+    /// @notice Whether the node's receipt for the lease's data is recorded.
+    function dataConfirmed(uint256 leaseId) external view returns (bool);
 
     function getLease(uint256 leaseId) external view returns (Lease memory);
     function leaseCount() external view returns (uint256);

@@ -1,6 +1,6 @@
 """`make demo` / `ape run demo`: a local Plinth network settling real epochs.
 
-On a fresh anvil: deploy the suite; three providers run 32 node agents (compute, storage,
+On a fresh anvil: deploy the suite; three providers run 33 node agents (compute, storage,
 wireless) on local ports, sharing one simulated radio medium; customers lease capacity and
 upload data; a committee of oracle operators (5, threshold 3, in config/local.toml), each with
 its own store, chain view and API server, challenges every node each epoch over HTTP and
@@ -14,7 +14,9 @@ epoch, and the lies change nothing in the report.
 Slashes wait out the dispute window and execute; providers claim their rewards with the proofs
 a member's API serves.
 
-Among the nodes: lazy storage (keeps 30% of its chunks), a CPU registered as an H100 (the
+Among the nodes: lazy storage (keeps 30% of its chunks), a storage withholder (takes its
+lease's data, signs the receipt the customer records on the chain, then answers every audit
+404 "no data"), a CPU registered as an H100 (the
 reference agent's honest code: its challenges are sized for an H100 and it gives up, late),
 skipped work (computes half the rows), a spoofed location (sits next to wireless-0 and claims
 an empty site 150 km away: every link it has contradicts its claim, so it earns nothing), a
@@ -41,7 +43,7 @@ from ape.cli import ConnectedProviderCommand
 
 from oracle.protocol.hardware import NodeKind, NodeStatus, SlashReason
 from oracle.service.report import parse_results_file
-from oracle.sim.behaviours import Honest, LazyStorage, SkipWork
+from oracle.sim.behaviours import Honest, LazyStorage, SkipWork, WithholdStorage
 from oracle.sim.committee import start_committee
 from oracle.sim.hostile import HostileMember
 from scripts._deploy import ROOT, TOKEN, deploy_suite, load_params
@@ -56,7 +58,7 @@ def advance_to_epoch(suite, epoch: int) -> None:
 
 
 def layout(providers) -> list[SimNode]:
-    """32 nodes: 12 compute, 9 storage, 11 wireless; seven of them dishonest."""
+    """33 nodes: 12 compute, 10 storage, 11 wireless; eight of them dishonest."""
     p = lambda i: providers[i % len(providers)]  # noqa: E731
     nodes = [SimNode(f"compute-{i}", NodeKind.COMPUTE, Honest(), p(i)) for i in range(8)]
     nodes += [
@@ -69,6 +71,9 @@ def layout(providers) -> list[SimNode]:
     ]
     nodes += [SimNode(f"storage-{i}", NodeKind.STORAGE, Honest(), p(i)) for i in range(8)]
     nodes.append(SimNode("storage-lazy", NodeKind.STORAGE, LazyStorage(fraction_kept=0.3), p(1)))
+    # Takes its lease's data and signs the receipt (recorded on the chain), then answers every
+    # audit 404 "no data for lease".
+    nodes.append(SimNode("storage-withhold", NodeKind.STORAGE, WithholdStorage(), p(2)))
     grid = [at(1_500 * (i // 3), 1_500 * (i % 3)) for i in range(9)]
     nodes += [
         SimNode(f"wireless-{i}", NodeKind.WIRELESS, Honest(), p(i), claimed=pos, true_position=pos)
@@ -106,6 +111,7 @@ BEHAVIOUR = {
     "compute-dropout": "offline mid-run",
     "compute-hostile": "hostile",
     "storage-lazy": "lazy storage",
+    "storage-withhold": "storage withholder",
     "wireless-spoof": "spoofed location",
     "wireless-phantom": "phantom witness",
 }

@@ -23,7 +23,7 @@ import click
 from ape import chain
 from ape.cli import ConnectedProviderCommand, account_option
 
-from oracle.protocol.eip712 import lease_data_message
+from oracle.protocol.eip712 import data_receipt_signer, lease_data_message
 from oracle.protocol.envelope import EnvelopeError, SignedResponse, challenge_id, verify_response
 from oracle.protocol.hardware import NodeKind, NodeStatus
 from oracle.protocol.merkle import CHUNK_SIZE, ChunkTree
@@ -286,6 +286,31 @@ def _upload(suite, account, lease_id: int, lease, data: bytes, endpoint: str) ->
     click.echo(
         f"Stored by node {lease.node} (its signed receipt: {receipt['n_chunks']} chunks, data "
         f"root 0x{tree.root.hex()}); storage proofs are checked against that root."
+    )
+    confirm_receipt(suite, account, lease_id, lease, receipt.get("receipt"))
+
+
+def confirm_receipt(suite, account, lease_id: int, lease, receipt_hex) -> None:
+    """Records the node's DataReceipt on the chain (Marketplace.confirmData): from then on the
+    node cannot say it never had the data (a refused audit is a storage failure)."""
+    if suite.market.dataConfirmed(lease_id):
+        click.echo(f"Lease {lease_id}'s data receipt is already recorded.")
+        return
+    try:
+        signature = bytes.fromhex(str(receipt_hex)[2:])
+    except ValueError:
+        signature = b""
+    signer = data_receipt_signer(
+        signature, lease_id, lease.node, bytes(lease.dataRoot), lease.dataSize, chain.chain_id,
+        suite.market.address,
+    )  # fmt: skip
+    if signer is None or not same(signer, lease.node):
+        fail(f"the node's answer carries no valid DataReceipt for lease {lease_id} (signer "
+             f"{signer}): the upload is kept, but the receipt cannot be recorded")  # fmt: skip
+    suite.market.confirmData(lease_id, signature, sender=account)
+    click.echo(
+        f"Receipt recorded on-chain (Marketplace.confirmData): node {lease.node} holds lease "
+        f"{lease_id}'s data; refusing an audit of it now counts as a storage failure."
     )
 
 

@@ -9,6 +9,7 @@ import json
 import os
 import time
 
+import aiohttp
 import numpy as np
 import pytest
 from aiohttp import ClientTimeout
@@ -26,11 +27,13 @@ from oracle.protocol.coverage import (
     sign_share,
     validate_witnesses,
 )
+from oracle.protocol.eip712 import data_receipt_signer
 from oracle.protocol.envelope import EnvelopeError, SignedResponse, challenge_id, verify_response
 from oracle.protocol.hardware import NodeKind
 from oracle.protocol.merkle import CHUNK_SIZE, ChunkTree, verify_chunk_proof
+from oracle.service.challenge import Limits, challenge_storage
 from oracle.sim.air import airwaves_for
-from oracle.sim.behaviours import Honest, LazyStorage, Offline, SkipWork, SlowGpu
+from oracle.sim.behaviours import Honest, LazyStorage, Offline, SkipWork, SlowGpu, WithholdStorage
 from oracle.sim.radio import Radio, RadioMedium
 
 CHAIN = 31337
@@ -228,12 +231,16 @@ async def store(
     cid = challenge_id(CHAIN, node, 0, "storage-data", lease_id.to_bytes(32, "big"))
     receipt = opened(body, cid, node)
     tree = ChunkTree.from_data(data)
+    signature = bytes.fromhex(receipt.pop("receipt")[2:])
     assert receipt == {
         "lease_id": lease_id,
         "root": h(tree.root),
         "n_chunks": tree.n_chunks,
         "size": len(data),
     }
+    # its DataReceipt, for Marketplace.confirmData: signed by the node, for this lease's data
+    signer = data_receipt_signer(signature, lease_id, node, tree.root, len(data), CHAIN, MARKET)
+    assert signer == node
     nonce = nonce if nonce is not None else os.urandom(32)
     return storage.Challenge(nonce, node, lease_id, tree.n_chunks, tree.root)
 
@@ -265,6 +272,32 @@ async def test_storage_audit_passes_when_honest(aiohttp_client, tmp_path, data):
     assert verdict == storage.Verdict(True, storage.Reason.OK)
     assert [c["index"] for c in payload["chunks"]] == storage.audit_indices(challenge)
     assert len(payload["chunks"]) == storage.DEFAULT_K
+
+
+@aio
+async def test_a_refused_audit_is_data_withheld_only_once_the_receipt_is_on_the_chain(
+    aiohttp_client, tmp_path, data
+):
+    """A node that took the data (and signed its receipt) and then answers audits 404 "no data":
+    with the receipt on the chain the oracle records data_withheld, naming the first chunk it
+    asked for (the node's on-chain dispute); without it, a plain refusal (unrewarded only)."""
+    settings = settings_for(tmp_path, NodeKind.STORAGE)
+    client = await aiohttp_client(create_app(settings, WithholdStorage()))
+    challenge = await store(client, settings.address, 9, data)
+    endpoint = str(client.make_url("")).rstrip("/")
+    common = dict(chain_id=CHAIN, node=settings.address, epoch=5, epoch_seed=b"\x07" * 32,
+                  lease_id=9, n_chunks=challenge.n_chunks, root=challenge.root, deadline_s=5.0,
+                  limits=Limits(timeout_s=5.0))  # fmt: skip
+    async with aiohttp.ClientSession() as http:
+        held = await challenge_storage(http, endpoint, data_held=True, **common)
+        plain = await challenge_storage(http, endpoint, **common)
+    assert (held.passed, held.reason, held.lease_id) == (False, "data_withheld", 9)
+    asked = storage.audit_indices(
+        storage.Challenge(bytes.fromhex(held.request["nonce"][2:]), settings.address, 9,
+                          challenge.n_chunks, challenge.root)
+    )  # fmt: skip
+    assert held.index == asked[0] and "404" in held.detail
+    assert (plain.passed, plain.reason) == (False, "refused")
 
 
 @aio

@@ -241,6 +241,41 @@ def test_a_reveal_withheld_from_a_majority_of_members_slashes_missed_deadline():
     assert (a.slash_reason, a.reason, a.reward) == (int(SlashReason.MISSED_DEADLINE), "withheld", 0)
 
 
+def _storage(i: int, reason: str = "ok") -> Bundle:
+    """Member i's audit of NODE_A's lease 2 (its DataReceipt on the chain): a pass the node
+    signed, or a refusal ("data_withheld", no signed answer: the member's word)."""
+    v = {**verdict(i, NODE_A, 1, passed=reason == "ok", reason=reason), "kind": "storage",
+         "lease_id": 2, "chunk_index": 0 if reason == "ok" else 7}  # fmt: skip
+    if reason != "ok":
+        v["evidence"] = None
+    b = bundle(i, [v, verdict(i, NODE_B, 2)])
+    signed(b)
+    return b
+
+
+def _storage_input(node, verdicts, coverage_micro):
+    if node.lower() == NODE_A.lower():
+        return NodeInput(node, OWNER, NodeKind.STORAGE, verdicts, leases={2: 1 << 20})
+    return make_input(node, verdicts, coverage_micro)
+
+
+def test_a_refused_audit_of_a_lease_the_node_signed_for_slashes_only_by_majority():
+    """No signature shows a refusal: one member's word slashes nothing against the others'
+    signed passes; refused to most members, it is StorageAuditFailed naming the lease and the
+    chunk asked, which the node can produce on-chain to dispute it."""
+    one = {r.node: r for r in results_of(
+        [_storage(0, "data_withheld"), _storage(1), _storage(2), _storage(3)], make=_storage_input
+    )}  # fmt: skip
+    assert one[NODE_A.lower()].slash_reason == 0 and one[NODE_A.lower()].reward > 0
+    most = {r.node: r for r in results_of(
+        [_storage(0, "data_withheld"), _storage(1, "data_withheld"),
+         _storage(2, "data_withheld"), _storage(3)], make=_storage_input,
+    )}  # fmt: skip
+    a = most[NODE_A.lower()]
+    assert a.slash_reason == int(SlashReason.STORAGE_AUDIT_FAILED)
+    assert (a.slash_lease, a.slash_chunk, a.reason, a.reward) == (2, 7, "storage_data_withheld", 0)
+
+
 def test_a_fraud_claim_without_the_nodes_signature_counts_for_nothing():
     """Three of four members claim a wrong row they cannot show: not even a majority slashes."""
     liars = [_wrong_row(i) for i in range(3)]

@@ -1,4 +1,4 @@
-"""`make demo`'s network, run as a test: 32 agents (one hostile), a committee of 5 oracles
+"""`make demo`'s network, run as a test: 33 agents (one hostile), a committee of 5 oracles
 (threshold 3) of which one stops mid-run and one lies in its bundles, three epochs on anvil.
 Every epoch is settled, by the members' signatures; honest nodes end rewarded and never
 slashed; every dishonest node ends slashed or unrewarded; the summary has the fields the
@@ -55,6 +55,7 @@ def test_demo_settles_three_epochs_rewarding_honest_nodes_and_catching_cheaters(
     cheats = [n for n in nodes if n["behaviour"] != "honest"]
     assert {n["behaviour"] for n in cheats} == {
         "lazy storage",
+        "storage withholder",
         "CPU claiming an H100",
         "skipped work",
         "spoofed location",

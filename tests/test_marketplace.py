@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import ape
 import pytest
 from ape import chain, project
+from eth_account import Account
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
@@ -17,15 +18,18 @@ from plinth_testlib import (
     REGION,
     STORAGE,
     WIRELESS,
+    NodeKey,
     active_node,
     advance_to_epoch,
     fund,
     register,
 )
 
+from oracle.protocol.eip712 import data_receipt_digest, lease_data_message, sign_data_receipt
 from scripts._deploy import TOKEN
 
 ZERO32 = b"\x00" * 32
+ZERO_ADDRESS = "0x" + "00" * 20
 ROOT = b"\x5a" * 32
 CAPACITY = 1 << 30  # plinth_testlib's storage claim
 PRICE = 1_000 * TOKEN + 7  # not a multiple of 10,000: the fee rounds
@@ -300,6 +304,58 @@ def test_openLease_reverts_when_paused_and_succeeds_after_unpause(
         open_lease(suite, paying, node, 1)
     suite.market.unpause(sender=deployer)
     assert open_lease(suite, paying, node, 1) == 1
+
+
+# ---------------------------------------------------------------- confirmData (data receipts)
+
+
+def _receipt(suite, node, lease_id, key=None, root=ROOT, size=CAPACITY) -> bytes:
+    return sign_data_receipt(
+        key or node.key, lease_id, root, size, chain.chain_id, suite.market.address
+    )
+
+
+def test_confirmData_records_the_nodes_receipt_once_and_matches_the_offchain_digest(
+    suite, storage_node, paying, outsider
+):
+    lease_id = open_lease(suite, paying, storage_node, 2, root=ROOT, size=CAPACITY)
+    digest = data_receipt_digest(
+        lease_id, storage_node.address, ROOT, CAPACITY, chain.chain_id, suite.market.address
+    )
+    assert bytes(suite.market.dataReceiptDigest(lease_id)) == digest  # cross-language
+    assert not suite.market.dataConfirmed(lease_id)
+    tx = suite.market.confirmData(
+        lease_id, _receipt(suite, storage_node, lease_id), sender=outsider
+    )
+    event = only_event(tx, "DataConfirmed")
+    assert (event.leaseId, event.node) == (lease_id, storage_node.address)
+    assert suite.market.dataConfirmed(lease_id)
+    with ape.reverts(suite.market.DataAlreadyConfirmed, leaseId=lease_id):
+        suite.market.confirmData(lease_id, _receipt(suite, storage_node, lease_id), sender=paying)
+
+
+def test_confirmData_reverts_when_the_receipt_is_not_the_leases_nodes(suite, storage_node, paying):
+    lease_id = open_lease(suite, paying, storage_node, 2, root=ROOT, size=CAPACITY)
+    other = NodeKey.create()  # signs the lease's node's receipt: not the node
+    message = lease_data_message(lease_id, storage_node.address, ROOT, CAPACITY, chain.chain_id,
+                                 suite.market.address, "DataReceipt")  # fmt: skip
+    forged = bytes(Account.sign_message(message, other.key).signature)
+    with ape.reverts(suite.market.InvalidDataReceipt, leaseId=lease_id, recovered=other.address):
+        suite.market.confirmData(lease_id, forged, sender=paying)
+    wrong_root = _receipt(suite, storage_node, lease_id, root=b"\x01" * 32)  # other data
+    with ape.reverts(suite.market.InvalidDataReceipt):
+        suite.market.confirmData(lease_id, wrong_root, sender=paying)
+    with ape.reverts(suite.market.InvalidDataReceipt, leaseId=lease_id, recovered=ZERO_ADDRESS):
+        suite.market.confirmData(lease_id, b"\x01" * 64, sender=paying)  # malformed
+    assert not suite.market.dataConfirmed(lease_id)
+
+
+def test_confirmData_reverts_for_an_unknown_lease_and_a_lease_without_data(suite, node, paying):
+    with ape.reverts(suite.market.UnknownLease, leaseId=999):
+        suite.market.confirmData(999, b"\x01" * 65, sender=paying)
+    lease_id = open_lease(suite, paying, node, 1)  # a compute lease
+    with ape.reverts(suite.market.NotStorageLease, leaseId=lease_id):
+        suite.market.confirmData(lease_id, b"\x01" * 65, sender=paying)
 
 
 # ---------------------------------------------------------------- settle

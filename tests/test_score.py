@@ -172,6 +172,19 @@ def test_reason_storage_audit_names_lease_and_chunk():
         assert (r.slash_reason, r.reason) == (SlashReason.STORAGE_AUDIT_FAILED, f"storage_{reason}")
 
 
+def test_a_refused_audit_of_a_lease_with_a_receipt_is_a_storage_failure():
+    """data_withheld (the node signed for the lease's data, then answered 404) slashes like a
+    missing chunk, naming the lease and chunk asked; a plain refusal (no receipt) does not."""
+    leases = {1: 5, 2: 5}
+    vs = [bad(1, "data_withheld", lease=2, chunk=7), ok(2, lease=1)]
+    r = score_node(EPOCH, node(1, NodeKind.STORAGE, vs, leases=leases))
+    assert r.slash_reason == SlashReason.STORAGE_AUDIT_FAILED
+    assert (r.slash_lease, r.slash_chunk, r.reason, r.reward) == (2, 7, "storage_data_withheld", 0)
+    refused = [bad(1, "refused", lease=2), ok(2, lease=1)]
+    plain = score_node(EPOCH, node(1, NodeKind.STORAGE, refused, leases=leases))
+    assert plain.slash_reason == 0
+
+
 def test_too_strong_links_never_slash_and_a_node_left_without_coverage_says_why():
     """Too-strong links are no slash however many (the witnesses choose what they report);
     a wireless node whose links all contradicted its claim earns nothing and is told why."""

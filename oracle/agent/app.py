@@ -15,7 +15,8 @@ the caller's nonce:
                                                               salt or k)
          -> wire.reveal_payload {stage, salt, k, rows: [{index, row, block, proof}]}
     POST /storage/data    {lease_id, data, signature}         kind "storage-data", epoch 0,
-         nonce uint256(lease_id) -> {lease_id, root, n_chunks, size}; only the data of a lease
+         nonce uint256(lease_id) -> {lease_id, root, n_chunks, size, receipt}: receipt is the
+         node's EIP-712 DataReceipt signature (Marketplace.confirmData); only the data of a lease
          of this node, exactly its root and size, signed by its customer (wire.upload_body);
          403 / 404 / 409 otherwise, 503 without a lease source
     POST /storage/audit   {epoch, nonce, lease_id, chain_id}  kind "storage"
@@ -58,7 +59,7 @@ from oracle.agent.leases import ChainLeases, LeaseLookupError, Leases
 from oracle.agent.store import LeaseNotFound, LeaseStore
 from oracle.protocol import compute, coverage, storage, wire
 from oracle.protocol.coverage import Beacon, WitnessReport
-from oracle.protocol.eip712 import lease_data_signer
+from oracle.protocol.eip712 import lease_data_signer, sign_data_receipt
 from oracle.protocol.envelope import challenge_id, sign_response
 from oracle.protocol.hardware import NodeKind
 from oracle.protocol.merkle import ChunkTree
@@ -428,11 +429,16 @@ async def storage_data(request: web.Request) -> web.Response:
             None, agent.store.put, lease_id, data, agent.behaviour.keeps_chunk
         )
         log.info("stored lease %d: %d bytes, %d chunks", lease_id, info.size, info.n_chunks)
+    receipt = sign_data_receipt(
+        agent.settings.node_key, lease_id, info.root, info.size, agent.settings.chain_id,
+        marketplace,
+    )  # fmt: skip
     payload = {
         "lease_id": lease_id,
         "root": wire.hexb(info.root),
         "n_chunks": info.n_chunks,
         "size": info.size,
+        "receipt": wire.hexb(receipt),
     }
     return agent.signed(agent.cid(0, "storage-data", lease_id.to_bytes(32, "big")), payload)
 
@@ -446,6 +452,8 @@ async def storage_audit(request: web.Request) -> web.Response:
     try:
         info = agent.store.info(body["lease_id"])
     except LeaseNotFound:
+        return _error(404, f"no data for lease {body['lease_id']}")
+    if not agent.behaviour.answers_audits(info.lease_id):
         return _error(404, f"no data for lease {body['lease_id']}")
     challenge = storage.Challenge(
         nonce=body["nonce"],

@@ -49,6 +49,10 @@ class Behaviour:
     def keeps_chunk(self, lease_id: int, index: int) -> bool:
         return True
 
+    def answers_audits(self, lease_id: int) -> bool:
+        """False: the node answers an audit of the lease 404 "no data" (a withholder)."""
+        return True
+
 
 @dataclass
 class Honest(Behaviour):

@@ -340,9 +340,10 @@ class Bench:
             self.nodes[spec.address.lower()] = info
             if spec.kind == NodeKind.STORAGE:
                 root = ChunkTree.from_data(spec.data).root
+                # the node's DataReceipt is on the chain: a refused audit would be data_withheld
                 self.leases[spec.lease_id] = LeaseInfo(
                     spec.lease_id, spec.owner, spec.address, 0, 2**63 - 1, False, root,
-                    len(spec.data),
+                    len(spec.data), confirmed=True,
                 )  # fmt: skip
             elif spec.kind == NodeKind.WIRELESS:
                 claim = RadioClaim.from_hardware(info.hardware, info.owner)
@@ -395,7 +396,7 @@ class Bench:
                                     http, n.endpoint, lease_id=lease.lease_id,
                                     n_chunks=-(-lease.data_size // CHUNK_SIZE),
                                     root=lease.data_root, deadline_s=self.storage_deadline_s,
-                                    **common,
+                                    data_held=lease.confirmed, **common,
                                 ),
                                 self.limits,
                             )

@@ -47,8 +47,9 @@ backs nothing of one's own):
   OFFLINE_MIN_ATTEMPTS tries of its own (a sweep and its recheck later in the epoch: each
   challenge is tried several times with fresh nonces before it counts as unanswered), and no
   member shows one of the node's signed answers.
-- **Any other slash** (MissedDeadline, LocationSpoofed) when more than half of the views slash
-  the node (the most common reason, from the first such member's verdicts): one member, the
+- **Any other slash** (MissedDeadline, and StorageAuditFailed for a refused audit of a lease
+  whose DataReceipt is on the chain: no signature shows it) when more than half of the views
+  slash the node (the most common reason, from the first such member's verdicts): one member, the
   leader included, cannot slash a node the others saw working.
 - **Otherwise** the lower median view, ranked by pass rate, uptime and score: invented
   timeouts from a minority do not lower an honest node's reward.
@@ -76,6 +77,7 @@ from oracle.protocol.strict import DecodeError, JsonLimits, nat
 from oracle.service.report import EpochBuild
 from oracle.service.score import (
     DEFAULT_PARAMS,
+    WORD_SLASH_CODES,
     NodeInput,
     NodeResult,
     ScoreParams,
@@ -415,7 +417,7 @@ def _combine(
     n = len(views)
     full = {m: score_node(epoch, v, params) for m, v in views.items()}
     for m in views:  # every fraud verdict left is proven by the node's own signature
-        if full[m].slash_reason in _PROVEN:
+        if full[m].slash_reason in _PROVEN and full[m].reason not in WORD_SLASH_CODES:
             return full[m]
     scored = {m: score_node(epoch, v, params, slashable=False) for m, v in views.items()}
     # Silent views that tried enough by themselves (a sweep and its recheck, later in the
@@ -433,7 +435,9 @@ def _combine(
     slashing = {
         m: r
         for m, r in full.items()
-        if r.slash_reason and r.slash_reason not in _PROVEN | {SlashReason.OFFLINE}
+        if r.slash_reason
+        and r.slash_reason != SlashReason.OFFLINE
+        and (r.slash_reason not in _PROVEN or r.reason in WORD_SLASH_CODES)
     }
     if 2 * len(slashing) > n:
         counts = Counter(r.slash_reason for r in slashing.values())

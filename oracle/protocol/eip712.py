@@ -1,6 +1,8 @@
-"""EIP-712 messages the contracts verify: the committee's EpochReport (OracleHub) and the node
-key's NodeKeyBinding (NodeRegistry); and one a storage agent verifies off-chain: the lease
-customer's LeaseData, which hands a lease's data to its node (domain: the Marketplace).
+"""EIP-712 messages the contracts verify: the committee's EpochReport (OracleHub), the node
+key's NodeKeyBinding (NodeRegistry) and a storage node's DataReceipt for a lease's data
+(Marketplace.confirmData); and one a storage agent verifies off-chain: the lease customer's
+LeaseData, which hands a lease's data to its node (domain: the Marketplace). LeaseData and
+DataReceipt have the same fields (leaseId, node, dataRoot, dataSize), each type its own name.
 Encoding by eth-account; signing with eth-account (with coincurve installed, about 0.2 ms a
 signature). Pure: no I/O."""
 
@@ -145,12 +147,16 @@ def node_binding_message(owner: str, node: str, chain_id: int, registry: str) ->
 
 
 def lease_data_message(
-    lease_id: int, node: str, data_root: bytes, data_size: int, chain_id: int, marketplace: str
-) -> SignableMessage:
+    lease_id: int, node: str, data_root: bytes, data_size: int, chain_id: int, marketplace: str,
+    primary_type: str = "LeaseData",
+) -> SignableMessage:  # fmt: skip
+    """The customer's LeaseData (or, with primary_type="DataReceipt", the node's receipt)."""
+    if primary_type not in ("LeaseData", "DataReceipt"):
+        raise ValueError(f"not a lease message type: {primary_type}")
     return encode_typed_data(
         full_message={
-            "types": {"EIP712Domain": _DOMAIN_FIELDS, "LeaseData": LEASE_DATA_FIELDS},
-            "primaryType": "LeaseData",
+            "types": {"EIP712Domain": _DOMAIN_FIELDS, primary_type: LEASE_DATA_FIELDS},
+            "primaryType": primary_type,
             "domain": _domain(MARKETPLACE_DOMAIN, chain_id, marketplace),
             "message": {
                 "leaseId": lease_id,
@@ -182,6 +188,42 @@ def lease_data_signer(
         return Account.recover_message(message, signature=signature)
     except Exception:  # any malformed signature: eth-keys raises several types
         return None
+
+
+def sign_data_receipt(
+    node_key, lease_id: int, data_root: bytes, data_size: int, chain_id: int, marketplace: str
+) -> bytes:
+    """The node's 65-byte receipt for a lease's data (Marketplace.confirmData)."""
+    node = Account.from_key(node_key).address
+    message = lease_data_message(
+        lease_id, node, data_root, data_size, chain_id, marketplace, "DataReceipt"
+    )
+    return bytes(Account.sign_message(message, node_key).signature)
+
+
+def data_receipt_signer(
+    signature: bytes, lease_id: int, node: str, data_root: bytes, data_size: int, chain_id: int,
+    marketplace: str,
+) -> str | None:  # fmt: skip
+    """The address that signed the DataReceipt, or None for a signature that recovers nothing."""
+    message = lease_data_message(
+        lease_id, node, data_root, data_size, chain_id, marketplace, "DataReceipt"
+    )
+    try:
+        return Account.recover_message(message, signature=signature)
+    except Exception:  # any malformed signature: eth-keys raises several types
+        return None
+
+
+def data_receipt_digest(
+    lease_id: int, node: str, data_root: bytes, data_size: int, chain_id: int, marketplace: str
+) -> bytes:
+    """Marketplace.dataReceiptDigest(leaseId), computed off-chain."""
+    return digest_of(
+        lease_data_message(
+            lease_id, node, data_root, data_size, chain_id, marketplace, "DataReceipt"
+        )
+    )
 
 
 def digest_of(message: SignableMessage) -> bytes:

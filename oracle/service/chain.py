@@ -105,6 +105,7 @@ class LeaseInfo:
     closed: bool
     data_root: bytes
     data_size: int
+    confirmed: bool = False  # the node's DataReceipt is on the chain (Marketplace.confirmData)
 
     def active_in(self, epoch: int) -> bool:
         return self.start_epoch <= epoch < self.end_epoch
@@ -225,8 +226,10 @@ class Chain:
 
     def leases(self) -> list[LeaseInfo]:
         count = self.call("Marketplace", "leaseCount")
-        raw = self.batch([("Marketplace", "getLease", (i,)) for i in range(1, count + 1)])
-        return [_lease_info(i, r) for i, r in enumerate(raw, start=1)]
+        ids = range(1, count + 1)
+        raw = self.batch([("Marketplace", "getLease", (i,)) for i in ids])
+        held = self.batch([("Marketplace", "dataConfirmed", (i,)) for i in ids])
+        return [_lease_info(i, r, h) for i, r, h in zip(ids, raw, held, strict=True)]
 
     def accepted_report(self, epoch: int) -> tuple[bytes, bytes] | None:
         """(digest, transaction hash) of the accepted report of `epoch`, from the hub's log;
@@ -431,7 +434,7 @@ def _node_info(key: str, n: Any, eligible: bool) -> NodeInfo:
     )
 
 
-def _lease_info(lease_id: int, r: Any) -> LeaseInfo:
+def _lease_info(lease_id: int, r: Any, confirmed: bool = False) -> LeaseInfo:
     customer, node, _region, start, end, _paid, closed, _price, root, size = r
     return LeaseInfo(
         lease_id,
@@ -442,4 +445,5 @@ def _lease_info(lease_id: int, r: Any) -> LeaseInfo:
         bool(closed),
         bytes(root),
         size,
+        bool(confirmed),
     )

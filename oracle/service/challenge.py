@@ -336,7 +336,12 @@ async def challenge_storage(
     deadline_s: float,
     limits: Limits,
     member: str = "",
+    data_held: bool = False,
 ) -> Outcome:
+    """One storage audit of `lease_id`. `data_held`: the node's DataReceipt for the lease is on
+    the chain (Marketplace.confirmData), so a refusal (HTTP 4xx, such as 404 "no data") is
+    `data_withheld`, a storage failure naming the lease and the first chunk asked (the node
+    disputes it on-chain with that chunk); without a receipt a refusal is only unrewarded."""
     nonce, origin = fresh_nonce(epoch_seed, member)
     cid = challenge_id(chain_id, node, epoch, "storage", nonce)
     request = {
@@ -351,12 +356,23 @@ async def challenge_storage(
     )  # fmt: skip
 
     async def exchange():
-        body, latency = await _post(session, f"{endpoint}/storage/audit", request, limits, out=out)
-        out.latency_s = latency
-        payload = await _open(body, chain_id, cid, node)
         challenge = storage.Challenge(
             nonce=nonce, node=node, lease_id=lease_id, n_chunks=n_chunks, root=root
         )
+        try:
+            body, latency = await _post(
+                session, f"{endpoint}/storage/audit", request, limits, out=out
+            )
+        except _Refused as r:
+            if data_held and r.reason == "refused":
+                out.index = storage.audit_indices(challenge)[0]
+                raise _Refused(
+                    "data_withheld",
+                    f"refused an audit of a lease whose data it signed for ({r.detail})",
+                ) from None
+            raise
+        out.latency_s = latency
+        payload = await _open(body, chain_id, cid, node)
         verdict = await asyncio.to_thread(storage.verify, challenge, payload, latency, deadline_s)
         return verdict, verdict.index
 

@@ -362,6 +362,7 @@ class OracleService:
                         n_chunks=-(-lease.data_size // CHUNK_SIZE),
                         root=lease.data_root,
                         deadline_s=self.settings.storage_deadline_s,
+                        data_held=lease.confirmed,
                         **common,
                     ),
                     self.settings.limits,

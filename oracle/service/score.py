@@ -75,8 +75,10 @@ and always sum(rewards) <= budget; no reward is ever rounded up beyond its exact
 **Slashes** (one per node per epoch, the most severe; sized on-chain by reason):
     InvalidCompute       a signed compute answer with a wrong row / bad row proof / wrong indices
     StorageAuditFailed   a signed storage answer missing the chunk or with a wrong chunk or
-                         proof; names the lease and chunk (lowest lease id, then chunk index) so
-                         that the slash is disputable on-chain with that chunk
+                         proof; or a refused audit ("data_withheld", e.g. 404 "no data") of a
+                         lease whose DataReceipt the node signed and is on the chain; names the
+                         lease and chunk (lowest lease id, then chunk index) so that the slash
+                         is disputable on-chain with that chunk
     LocationSpoofed      never from witness reports: a link too strong (or too far, too close)
                          for its claimed positions says one of the two claims is false, not
                          which, and a beaconer's witnesses (or a witness's beaconers) choose
@@ -220,6 +222,13 @@ class NodeResult:
 COMPUTE_FRAUD = frozenset({"wrong_row", "bad_proof", "wrong_indices", "wrong_size"})
 # oracle.protocol.storage's; the verdict names the failing chunk
 STORAGE_FRAUD = frozenset({"bad_chunk", "bad_proof", "wrong_indices"})
+# A refused audit of a lease whose DataReceipt is on the chain (oracle.service.challenge): a
+# storage failure no signed answer shows, so a committee counts it by majority, never on one
+# member's word (oracle.committee.rules); its slash names the lease and the first chunk asked,
+# which the node can produce on-chain to dispute it.
+DATA_WITHHELD = "data_withheld"
+# The provider-facing codes of slashes that rest on the members' word, not a signature.
+WORD_SLASH_CODES = frozenset({f"storage_{DATA_WITHHELD}"})
 
 
 def failure_code(kind: NodeKind, reason: str) -> str:
@@ -364,6 +373,9 @@ def _slash_of(
         fraud = [v for v in failures if v.reason in STORAGE_FRAUD]
         if fraud:
             return SlashReason.STORAGE_AUDIT_FAILED, fraud
+        withheld = [v for v in failures if v.reason == DATA_WITHHELD]
+        if withheld:  # it signed for the lease's data, then refused to show it
+            return SlashReason.STORAGE_AUDIT_FAILED, withheld
     if answered == 0 and sum(v.attempts for v in failures) >= params.offline_min_attempts:
         return SlashReason.OFFLINE, list(failures)
     if late_streak >= params.late_slash_epochs:

@@ -7,6 +7,9 @@ oracle checks it, so every one of them must be caught by the ordinary verifiers.
   (the others are left as holes in a sparse file and read back as zeros); it keeps the chunk
   hashes, so it still knows the root and can build proofs, but a missing chunk does not reach
   the root: `bad_proof`, with the chunk's index.
+- `WithholdStorage()`: takes a lease's data and signs its receipt, then answers every audit of
+  it 404 "no data": `data_withheld` once the receipt is on the chain (Marketplace.confirmData),
+  a storage failure (StorageAuditFailed by a majority of members, disputable with the chunk).
 - `SkipWork(fraction)`: does the work of only 1 - fraction of the rows (compute.lazy_prover):
   `wrong_row` (its committed digest) once a sampled row is a skipped one.
 - `SlowGpu(delay_s=..., factor=...)`: answers its compute commitment delay_s later than its
@@ -34,7 +37,9 @@ from eth_utils import keccak
 from oracle.agent.behaviour import Behaviour, Honest
 from oracle.protocol import compute
 
-__all__ = ["Behaviour", "Honest", "LazyStorage", "Offline", "SkipWork", "SlowGpu"]
+__all__ = [
+    "Behaviour", "Honest", "LazyStorage", "Offline", "SkipWork", "SlowGpu", "WithholdStorage"
+]  # fmt: skip
 
 
 @dataclass
@@ -50,6 +55,14 @@ class LazyStorage(Behaviour):
     def keeps_chunk(self, lease_id: int, index: int) -> bool:
         digest = keccak(b"keep" + lease_id.to_bytes(32, "big") + index.to_bytes(32, "big"))
         return int.from_bytes(digest, "big") < self.fraction_kept * 2**256
+
+
+@dataclass
+class WithholdStorage(Behaviour):
+    name = "withhold_storage"
+
+    def answers_audits(self, lease_id: int) -> bool:
+        return False
 
 
 @dataclass
