@@ -79,13 +79,16 @@ def compute_case(
     return entry("compute", cid, obj, passed=passed, reason=reason), obj
 
 
+def _read(index: int) -> tuple[bytes, list[bytes]]:
+    padded = DATA + b"\x00" * (-len(DATA) % CHUNK_SIZE)
+    return padded[index * CHUNK_SIZE : (index + 1) * CHUNK_SIZE], TREE.proof(index)
+
+
 def storage_case(*, alter=None, lease_id=LEASE_ID, key=NODE):
     nonce, fields = origin()
     cid = challenge_id(CHAIN, NODE.address, EPOCH, "storage", nonce)
     challenge = storage.Challenge(nonce, NODE.address, LEASE_ID, TREE.n_chunks, TREE.root)
-    padded = DATA + b"\x00" * (-len(DATA) % CHUNK_SIZE)
-    chunks = [(i, padded[i * CHUNK_SIZE : (i + 1) * CHUNK_SIZE], TREE.proof(i))
-              for i in storage.audit_indices(challenge)]  # fmt: skip
+    chunks = storage.walk(challenge, _read)
     if alter is not None:
         i, _, proof = chunks[alter]
         chunks[alter] = (i, b"\x00" * CHUNK_SIZE, proof)
@@ -193,12 +196,17 @@ def test_a_storage_answer_is_checked_against_the_chains_root_for_that_lease():
     e, obj = storage_case(alter=2)
     got = check({**e, "passed": False, "reason": "bad_proof"}, obj, facts(), MEMBER)
     assert (got.backed, got.passed, got.reason) == (True, False, "bad_proof")
-    assert got.index == storage.audit_indices(
+    walked = storage.walk(
         storage.Challenge(
-            bytes.fromhex(obj["request"]["nonce"][2:]), NODE.address, LEASE_ID, TREE.n_chunks,
+            bytes.fromhex(obj["request"]["nonce"][2:]),
+            NODE.address,
+            LEASE_ID,
+            TREE.n_chunks,
             TREE.root,
-        )
-    )[2]  # fmt: skip
+        ),
+        _read,
+    )
+    assert got.index == walked[2][0]
 
 
 def test_storage_evidence_for_another_lease_or_node_backs_nothing():

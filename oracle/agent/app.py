@@ -462,7 +462,22 @@ async def storage_audit(request: web.Request) -> web.Response:
         n_chunks=info.n_chunks,
         root=info.root,
     )
-    chunks = agent.store.read(info.lease_id, storage.audit_indices(challenge))
+
+    def read(index: int) -> tuple[bytes, list[bytes]]:
+        ((_, chunk, proof),) = agent.store.read(info.lease_id, [index])
+        return chunk, proof
+
+    delay = agent.behaviour.fetch_delay_s(info.lease_id)
+    if delay <= 0:  # the walk: each chunk read before the next index is known
+        chunks = await asyncio.to_thread(storage.walk, challenge, read)
+    else:  # a node that fetches each chunk from elsewhere (oracle.sim.behaviours.RemoteStore)
+        chunks, index = [], storage.first_index(challenge)
+        for step in range(storage.DEFAULT_K):
+            await asyncio.sleep(delay)
+            chunk, proof = read(index)
+            chunks.append((index, chunk, proof))
+            if step + 1 < storage.DEFAULT_K:
+                index = storage.next_index(challenge, step + 1, chunk)
     cid = agent.cid(body["epoch"], "storage", body["nonce"])
     return agent.signed(cid, storage.build_payload(info.lease_id, chunks))
 

@@ -53,6 +53,10 @@ class Behaviour:
         """False: the node answers an audit of the lease 404 "no data" (a withholder)."""
         return True
 
+    def fetch_delay_s(self, lease_id: int) -> float:
+        """Seconds each chunk read takes beyond the local disk (a remote store's round trip)."""
+        return 0.0
+
 
 @dataclass
 class Honest(Behaviour):

@@ -1,7 +1,9 @@
-"""Storage proof (proof of storage): keccak Merkle audits of random chunks. Pure functions: no
-I/O, no clock reads (the caller measures the latency and passes it in).
+"""Storage proof (proof of storage): keccak Merkle audits of a sequential walk over chunks.
+Pure functions: no I/O, no clock reads (the caller measures the latency and passes it in).
 
-Protocol, version 1. All integers big-endian; || is concatenation; keccak256 is Ethereum's.
+Protocol, version 2 (version 1 audited 10 independent random chunks: a node fetching them in
+parallel from a store 1.8 s away passed a 2 s deadline). All integers big-endian; || is
+concatenation; keccak256 is Ethereum's.
 
 1. Data. A lease's data is zero-padded to whole CHUNK_SIZE (1024-byte) chunks; the data root is
    oracle.protocol.merkle.ChunkTree over them: leaf_i = keccak256(uint256(i) || chunk_i), positional
@@ -13,53 +15,71 @@ Protocol, version 1. All integers big-endian; || is concatenation; keccak256 is 
 2. Challenge. Per epoch, node and lease the oracle derives a 32-byte nonce from the epoch seed
    (`audit_nonce`: keccak256("plinth-storage-audit-v1" || seed || uint64(epoch) || node ||
    uint256(lease_id))), so nobody can predict or choose it before the seed is on-chain. The
-   audited chunks are
-       x_j = uint256(keccak256(nonce || node || uint256(lease_id) || uint32(j))) mod n_chunks,
-   j = 0, 1, ..., keeping the first k = min(DEFAULT_K, n_chunks) distinct values in order of
-   appearance (`audit_indices`).
+   audit is a **sequential walk** of k = DEFAULT_K (64) chunks, each step's index drawn from the
+   previous step's chunk bytes:
+       x_0     = uint256(keccak256(tag || nonce || node || uint256(lease_id) || uint32(0))) mod n
+       x_(j+1) = uint256(keccak256(tag || nonce || node || uint256(lease_id) || uint32(j + 1)
+                                   || chunk_(x_j))) mod n
+   with tag "plinth-storage-walk-v2" (`first_index`, `next_index`, `walk_indices`); indices
+   may repeat. No step can be asked before the previous chunk is in hand, so a node that keeps
+   its data elsewhere pays the round trip to it k times in a row, where a local disk pays k
+   reads (an SSD about 0.1 ms, a hard disk about 10 ms).
 
 3. Response payload (canonical JSON, signed in an oracle.protocol.envelope.SignedResponse whose
    challenge_id binds chain, node, epoch, kind "storage" and the nonce):
        {"lease_id": lease_id,
         "chunks": [{"index": x_0, "chunk": "0x" + 2048 hex digits,
                     "proof": ["0x" + 64 hex digits, ... tree_depth(n_chunks) siblings]}, ...]}
-   one item per audited index, in the asked order. The lease id names the lease answered, so
+   one item per step of the walk, in order. The lease id names the lease answered, so
    the signed answer is evidence against exactly that lease's root and nobody can pin it on
    another lease.
 
 4. Verify (`verify`, never raises on bad input). The first failing check is the verdict:
    challenge or payload not well formed (malformed: types, hex, sizes of the proof hashes, a
    lease id other than the challenge's);
-   not exactly the asked indices in the asked order (wrong_indices); a chunk that is not
+   not k steps, or a step whose index is not the one the walk asks given the chunk answered at
+   the step before (wrong_indices); a chunk that is not
    CHUNK_SIZE bytes (bad_chunk); a proof that does not reach the root, including one with the
    wrong number of siblings (bad_proof); the answer after the deadline (late). Else ok. A
    failing chunk's index goes into the verdict: it is what an on-chain StorageAuditFailed slash
    names and what the node must produce a valid proof for to dispute it.
 
 5. Detection. A node that keeps only a fraction q of the chunks (and cannot rebuild the others)
-   passes an audit only if every audited chunk is one it kept: with k distinct indices drawn
-   from n chunks of which qn are kept, C(qn, k) / C(n, k) <= q^k. DEFAULT_K = 10 is the smallest
-   k with 1 - 0.5^k >= 0.999: a node keeping half its chunks is caught with probability at
-   least 1 - 2^-10 = 0.99902 per audit (more for small leases, where drawing without
-   replacement helps; a lease of fewer than 10 chunks is audited in full, so any missing chunk
-   is caught).
+   passes only if every step lands on a kept chunk: each index is a fresh hash, so about q^k
+   (0.5^64 = 5e-20; q = 0.9: 0.1 %). A lease of few chunks is walked with repeats, and any
+   missing chunk is caught with probability 1 - (1 - 1/n)^k.
+
+6. Outsourcing (a node that keeps nothing and fetches each asked chunk from a store r away).
+   The deadline (PipelineSettings.storage_deadline_s, 2 s) is NETWORK_ALLOWANCE_S (1 s: the
+   oracle's round trip to the node and the transfer) plus k x STEP_BUDGET_S (15 ms a step: a
+   hard disk's seek with margin), and the walk costs the outsourcer at least k x r: a store
+   50 ms away needs 3.2 s, 200 ms away 12.8 s; both miss the deadline (oracle.bench.audits
+   measures it). What the walk cannot see: a store closer than about 15 ms (same metro), and a
+   remote party that runs the walk itself next to the data (it then stores the data in full,
+   and the node is its relay; replication that proves distinct copies needs sealed replicas,
+   a later step).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
 from eth_utils import keccak
 
-from oracle.protocol._checks import distinct_indices, is_int, is_seconds, node_bytes, samples_needed
+from oracle.protocol._checks import is_int, is_seconds, node_bytes, samples_needed
 from oracle.protocol.merkle import CHUNK_SIZE, tree_depth, verify_chunk_proof
 
 NONCE_BYTES = 32
 ROOT_BYTES = 32
 AUDIT_TAG = b"plinth-storage-audit-v1"
-DEFAULT_K = 10  # smallest k with 1 - 0.5^k >= 0.999 (0.5^10 = 0.000977)
+WALK_TAG = b"plinth-storage-walk-v2"
+DEFAULT_K = 64  # steps of the walk: 64 round trips to a remote store cannot fit the deadline
+STEP_BUDGET_S = 0.015  # a local read per step, a hard disk's seek with margin
+NETWORK_ALLOWANCE_S = 1.0  # the oracle's round trip to the node and the answer's transfer
+DEFAULT_DEADLINE_S = NETWORK_ALLOWANCE_S + DEFAULT_K * STEP_BUDGET_S  # 1.96 s
 MAX_CHUNKS = 2**32  # indices are hashed as uint32 positions; leases stay far below this
 
 
@@ -140,21 +160,56 @@ def audit_nonce(epoch_seed: bytes, epoch: int, node: str, lease_id: int) -> byte
     )
 
 
-def audit_size(n_chunks: int, k: int = DEFAULT_K) -> int:
-    return min(k, n_chunks)
-
-
-def audit_indices(challenge: Challenge, k: int = DEFAULT_K) -> list[int]:
-    """The min(k, n_chunks) distinct chunk indices audited, in the order they must be answered."""
+def _walk_prefix(challenge: Challenge) -> bytes:
     error = _challenge_error(challenge)
     if error is not None:
         raise ValueError(error)
+    return (
+        WALK_TAG + challenge.nonce + node_bytes(challenge.node)
+        + challenge.lease_id.to_bytes(32, "big")
+    )  # fmt: skip
+
+
+def first_index(challenge: Challenge) -> int:
+    """x_0, the walk's first chunk (it depends on the nonce alone)."""
+    digest = keccak(_walk_prefix(challenge) + (0).to_bytes(4, "big"))
+    return int.from_bytes(digest, "big") % challenge.n_chunks
+
+
+def next_index(challenge: Challenge, step: int, previous_chunk: bytes) -> int:
+    """x_step, from the chunk read at step - 1 (as stored: CHUNK_SIZE bytes)."""
+    if not is_int(step) or not 1 <= step < 2**32:
+        raise ValueError(f"step must be in [1, 2^32), got {step!r}")
+    digest = keccak(_walk_prefix(challenge) + step.to_bytes(4, "big") + bytes(previous_chunk))
+    return int.from_bytes(digest, "big") % challenge.n_chunks
+
+
+def walk_indices(challenge: Challenge, chunks: list[bytes]) -> list[int]:
+    """The walk's first len(chunks) indices: x_0, then each next one from the chunk read at the
+    step before it."""
+    if not chunks:
+        return []
+    out = [first_index(challenge)]
+    for step, chunk in enumerate(chunks[:-1], start=1):
+        out.append(next_index(challenge, step, chunk))
+    return out
+
+
+def walk(
+    challenge: Challenge, read: Callable[[int], tuple[bytes, list[bytes]]], k: int = DEFAULT_K
+) -> list[tuple[int, bytes, list[bytes]]]:
+    """The k (index, chunk, proof) steps of the walk, reading each chunk (and its proof) with
+    `read(index)` before the next index is known: what an honest node answers."""
     if not is_int(k) or k < 1:
         raise ValueError(f"k must be a positive int, got {k!r}")
-    n = challenge.n_chunks
-    prefix = challenge.nonce + node_bytes(challenge.node) + challenge.lease_id.to_bytes(32, "big")
-    want = audit_size(n, k)
-    return distinct_indices(prefix, n, want)
+    out = []
+    index = first_index(challenge)
+    for step in range(k):
+        chunk, proof = read(index)
+        out.append((index, chunk, proof))
+        if step + 1 < k:
+            index = next_index(challenge, step + 1, chunk)
+    return out
 
 
 # ---------------------------------------------------------------- response
@@ -230,19 +285,22 @@ def verify(
             return _fail(Reason.MALFORMED, f"item {position}: proof hashes must be 32 bytes", index)
         parsed.append((index, chunk, siblings))  # type: ignore[arg-type]
 
-    asked = audit_indices(challenge, k)
-    given = [index for index, _, _ in parsed]
-    if given != asked:
-        given_set = set(given)
-        missing = [i for i in asked if i not in given_set]
+    if len(parsed) != k:
         return _fail(
-            Reason.WRONG_INDICES,
-            f"answered {len(given)} chunks, not the {len(asked)} asked in order; "
-            f"missing {missing[:8]}",
-            missing[0] if missing else None,
-        )
+            Reason.WRONG_INDICES, f"answered {len(parsed)} steps of the {k}-step walk",
+            first_index(challenge),
+        )  # fmt: skip
     depth = tree_depth(challenge.n_chunks)
-    for index, chunk, siblings in parsed:
+    expected = first_index(challenge)
+    for step, (index, chunk, siblings) in enumerate(parsed):
+        if step:
+            expected = next_index(challenge, step, parsed[step - 1][1])
+        if index != expected:
+            return _fail(
+                Reason.WRONG_INDICES,
+                f"step {step} answered chunk {index}; the walk asks chunk {expected}",
+                expected,
+            )
         if len(chunk) != CHUNK_SIZE:
             return _fail(
                 Reason.BAD_CHUNK, f"chunk {index} is {len(chunk)} bytes, not {CHUNK_SIZE}", index

@@ -365,7 +365,7 @@ async def challenge_storage(
             )
         except _Refused as r:
             if data_held and r.reason == "refused":
-                out.index = storage.audit_indices(challenge)[0]
+                out.index = storage.first_index(challenge)
                 raise _Refused(
                     "data_withheld",
                     f"refused an audit of a lease whose data it signed for ({r.detail})",

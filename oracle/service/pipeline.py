@@ -60,7 +60,7 @@ log = logging.getLogger("plinth.oracle")
 @dataclass(frozen=True)
 class PipelineSettings:
     compute: Params = DEFAULT_PARAMS  # see oracle.service.config.ChallengeSettings
-    storage_deadline_s: float = 2.0
+    storage_deadline_s: float = 2.0  # oracle.protocol.storage.DEFAULT_DEADLINE_S, rounded
     concurrency: int = 64
     limits: Limits = field(default_factory=Limits)
     max_slashes: int = 64

@@ -10,6 +10,9 @@ oracle checks it, so every one of them must be caught by the ordinary verifiers.
 - `WithholdStorage()`: takes a lease's data and signs its receipt, then answers every audit of
   it 404 "no data": `data_withheld` once the receipt is on the chain (Marketplace.confirmData),
   a storage failure (StorageAuditFailed by a majority of members, disputable with the chunk).
+- `RemoteStore(rtt_s)`: keeps its leases' data elsewhere and fetches each chunk an audit asks
+  for, rtt_s a chunk: the walk's 64 steps cost 64 round trips (`late` once they pass the
+  deadline: 50 ms is 3.2 s against 2 s).
 - `SkipWork(fraction)`: does the work of only 1 - fraction of the rows (compute.lazy_prover):
   `wrong_row` (its committed digest) once a sampled row is a skipped one.
 - `SlowGpu(delay_s=..., factor=...)`: answers its compute commitment delay_s later than its
@@ -38,7 +41,8 @@ from oracle.agent.behaviour import Behaviour, Honest
 from oracle.protocol import compute
 
 __all__ = [
-    "Behaviour", "Honest", "LazyStorage", "Offline", "SkipWork", "SlowGpu", "WithholdStorage"
+    "Behaviour", "Honest", "LazyStorage", "Offline", "RemoteStore", "SkipWork", "SlowGpu",
+    "WithholdStorage",
 ]  # fmt: skip
 
 
@@ -55,6 +59,20 @@ class LazyStorage(Behaviour):
     def keeps_chunk(self, lease_id: int, index: int) -> bool:
         digest = keccak(b"keep" + lease_id.to_bytes(32, "big") + index.to_bytes(32, "big"))
         return int.from_bytes(digest, "big") < self.fraction_kept * 2**256
+
+
+@dataclass
+class RemoteStore(Behaviour):
+    name = "remote_store"
+    rtt_s: float = 0.05
+
+    def __post_init__(self):
+        super().__post_init__()
+        if not (math.isfinite(self.rtt_s) and self.rtt_s >= 0):
+            raise ValueError(f"rtt_s must be a finite number >= 0, got {self.rtt_s}")
+
+    def fetch_delay_s(self, lease_id: int) -> float:
+        return self.rtt_s
 
 
 @dataclass
