@@ -46,6 +46,7 @@ bench: gas
 	python -m oracle.bench.compute_ratio --gpu
 	python -m oracle.bench.epoch_build
 	python -m oracle.bench.audits
+	python -m oracle.bench.coverage
 	python -m oracle.bench.false_positives
 	python -m oracle.bench.hostile_inputs
 	ape run committee_bench -v WARNING

@@ -60,7 +60,9 @@ class Settings:
     gpu_count: int = 1  # compute: the count registered (challenges for more are refused)
     backend: str = "auto"
     max_body_bytes: int = 16 * 1024 * 1024
-    compute_cache: int = 8  # computations kept between commit and reveal (LRU)
+    # computations kept between commit and reveal (LRU): members x tries x epochs in flight
+    # (4 x 4 x 2); each holds the digests and their tree only (at most a few MB)
+    compute_cache: int = 32
     # storage: where an upload is checked against its lease (the Marketplace's terms and the
     # customer's signature; oracle.agent.leases)
     rpc_url: str | None = None

@@ -49,9 +49,9 @@ epoch's start), so every member's share of a beacon's secret reaches its beacone
 reveal waits 18 s (the service's 45 s scaled to the 2 s timeout). Dropped answers cost the
 client's timeout (--timeout, 2 s: honest answers take well under 0.5 s here, so a held answer
 is a timeout at 2 s as at the service's default 5 s), so to keep the wall time down the
-challenges of several epochs overlap (--window; automatic: min(4, 8 // m), because m x window
-commitments in flight at a node must fit the agent's compute cache of 8 or honest reveals are
-evicted); epochs are still scored in order.
+challenges of several epochs overlap (--window; automatic: min(4, 32 // (4 m)), because
+m x window x 4 tries of commitments in flight at a node must fit the agent's compute cache of
+32 or honest reveals are evicted); epochs are still scored in order.
 
 Output: one row per regime (drop rate x committee size) and node kind: node-epochs, honest nodes
 slashed (NodeResult.slash_reason != 0), unrewarded (reward 0 and reason not "ok"), and the most
@@ -532,7 +532,9 @@ class Bench:
 
 
 async def run_regime(cfg: Config, regime: Regime, specs: list[NodeSpec], tmp: Path) -> None:
-    regime.window = cfg.window or max(1, min(MAX_AUTO_WINDOW, COMPUTE_CACHE // regime.members))
+    regime.window = cfg.window or max(
+        1, min(MAX_AUTO_WINDOW, COMPUTE_CACHE // (regime.members * ATTEMPTS))
+    )
     regime.concurrency = cfg.concurrency or max(1, IN_FLIGHT // (regime.members * regime.window))
     cpu = compute.HARDWARE_CLASSES[0]
     hang_s = max(cfg.timeout_s, 2 * compute.deadline_s(compute.shape_for(cpu, 1, cfg.compute), cpu))
@@ -756,7 +758,8 @@ def parse(argv: list[str] | None = None) -> Config:
         "--window",
         type=int,
         default=0,
-        help=f"epochs challenged at once (0: min({MAX_AUTO_WINDOW}, {COMPUTE_CACHE} // m))",
+        help=f"epochs challenged at once (0: min({MAX_AUTO_WINDOW}, {COMPUTE_CACHE} // (m x "
+        f"{ATTEMPTS})))",
     )
     a = ap.parse_args(argv)
     if a.nodes < 1 or a.epochs < 1 or a.window < 0 or a.concurrency < 0:
@@ -767,10 +770,10 @@ def parse(argv: list[str] | None = None) -> Config:
         params = compute.Params(device_s=a.compute_device_s, max_n=a.compute_max_n)
     except ValueError as exc:
         ap.error(f"--compute-device-s / --compute-max-n: {exc}")
-    if max(a.committees) * max(a.window, 1) > COMPUTE_CACHE:
+    if max(a.committees) * max(a.window, 1) * ATTEMPTS > COMPUTE_CACHE:
         ap.error(
-            f"committee size x window must be <= {COMPUTE_CACHE} (the agents' compute cache: "
-            "more commitments in flight evict each other and honest reveals fail)"
+            f"committee size x window x {ATTEMPTS} tries must be <= {COMPUTE_CACHE} (the agents' "
+            "compute cache: more commitments in flight evict each other and honest reveals fail)"
         )
     return Config(
         a.nodes, a.epochs, tuple(a.drops), tuple(a.committees), a.seed, a.jitter_ms,

@@ -421,7 +421,21 @@ def witness_proof(secret: bytes, witness: str) -> bytes:
     """What a witness report carries to show its witness heard the beacon:
     keccak256(tag || secret || witness address). Bound to the witness, so a report cannot lend
     its proof to another node; a node that did not hear the secret cannot compute it."""
-    return keccak(PROOF_TAG + bytes(secret) + to_canonical_address(node_id(witness)))
+    return _proof(secret, node_id(witness))
+
+
+def _proof(secret: bytes, witness: str) -> bytes:
+    """witness_proof for a witness already in checksum form."""
+    return keccak(PROOF_TAG + bytes(secret) + bytes.fromhex(witness[2:]))
+
+
+class _Ids(dict):
+    """node_id of each distinct address string, computed once per call: checksumming (a keccak
+    each) was most of an epoch's validation when every report called it afresh."""
+
+    def __missing__(self, raw: str) -> str:
+        value = self[raw] = node_id(raw)
+        return value
 
 
 def _rank(*parts: bytes) -> bytes:
@@ -578,10 +592,13 @@ def _finite(*values) -> bool:
         return False
 
 
-def _malformed(report: WitnessReport) -> str:
-    """Why the report is malformed, or "" if it is not."""
+def _malformed(report: WitnessReport, quick: bool = False) -> str:
+    """Why the report is malformed, or "" if it is not. `quick`: only that the witness is an
+    address (what coverage_scores needs of a report its verdict did not call malformed)."""
     if not isinstance(report.witness, str) or not is_address(report.witness):
         return f"witness {report.witness!r} is not an address"
+    if quick:
+        return ""
     if not isinstance(report.beacon_hash, bytes | bytearray) or len(report.beacon_hash) != 32:
         return "beacon hash is not 32 bytes"
     if not isinstance(report.proof, bytes | bytearray) or len(report.proof) != 32:
@@ -608,14 +625,19 @@ def _check_report(
     now: float,
     seen: Collection[str],
     secret: bytes | None,
+    ids: _Ids | None = None,
+    well_formed: bool = False,
 ) -> WitnessVerdict:
+    """One report's verdict; `well_formed`: the caller has checked _malformed already; `ids`:
+    the caller's node_id memo."""
     reject = WitnessVerdict.reject
-    problem = _malformed(report)
+    problem = "" if well_formed else _malformed(report)
     if problem:
         return reject(Reason.MALFORMED, problem)
     if beacon is None or bytes(report.beacon_hash) != beacon.hash:
         return reject(Reason.UNKNOWN_BEACON, "not a beacon of this epoch")
-    witness, beaconer = node_id(report.witness), node_id(beacon.beaconer)
+    ids = _Ids() if ids is None else ids
+    witness, beaconer = ids[report.witness], ids[beacon.beaconer]
     if witness in seen:
         return reject(Reason.DUPLICATE, "witness already reported this beacon")
     w_claim, b_claim = claims.get(witness), claims.get(beaconer)
@@ -626,7 +648,7 @@ def _check_report(
         return reject(Reason.SELF, "the beaconer cannot witness its own beacon")
     if secret is None:
         return reject(Reason.UNVERIFIED, "no trusted secret for this beacon to check it against")
-    if bytes(report.proof) != witness_proof(secret, witness):
+    if bytes(report.proof) != _proof(secret, witness):
         return reject(Reason.UNHEARD, "its proof is not of the secret the beacon carried")
 
     lag = report.received_at - beacon.tx_time
@@ -709,7 +731,8 @@ def validate_witnesses(
     per-hex cap keeps the witnesses with the smallest keccak256(beacon hash || witness) in
     each cell."""
     by_hash = {b.hash: b for b in beacons}
-    claims = {node_id(node): claim for node, claim in claims.items()}
+    ids = _Ids()
+    claims = {ids[node]: claim for node, claim in claims.items()}
     verdicts: list[WitnessVerdict | None] = [None] * len(reports)
 
     # Well-formed reports of known beacons, grouped by (beacon, witness) for the duplicate rule.
@@ -721,7 +744,7 @@ def validate_witnesses(
         elif bytes(report.beacon_hash) not in by_hash:
             verdicts[i] = WitnessVerdict.reject(Reason.UNKNOWN_BEACON, "not a beacon of this epoch")
         else:
-            groups[(bytes(report.beacon_hash), node_id(report.witness))].append(i)
+            groups[(bytes(report.beacon_hash), ids[report.witness])].append(i)
 
     valid_by_beacon: dict[bytes, list[tuple[str, int]]] = defaultdict(list)
     for (beacon_hash, witness), indices in groups.items():
@@ -736,8 +759,9 @@ def validate_witnesses(
         for i in copies:
             verdicts[i] = WitnessVerdict.reject(Reason.DUPLICATE, "copy of an earlier report")
         verdict = _check_report(
-            by_hash[beacon_hash], reports[first], claims, params, now, (), secrets.get(beacon_hash)
-        )
+            by_hash[beacon_hash], reports[first], claims, params, now, (),
+            secrets.get(beacon_hash), ids, well_formed=True,
+        )  # fmt: skip
         verdicts[first] = verdict
         if verdict.valid:
             valid_by_beacon[beacon_hash].append((witness, first))
@@ -832,13 +856,15 @@ def coverage_scores(
     witness that reported appears in the result, with 0.0 when it earned nothing."""
     valid: dict[bytes, list[str]] = defaultdict(list)
     scores: dict[str, float] = {}
+    ids = _Ids()
     for report, verdict in verdicts:
-        if not _malformed(report):
-            scores.setdefault(node_id(report.witness), 0.0)
+        if verdict.reason != Reason.MALFORMED and not _malformed(report, quick=True):
+            witness = ids[report.witness]
+            scores.setdefault(witness, 0.0)
             if verdict.valid:
-                valid[bytes(report.beacon_hash)].append(node_id(report.witness))
+                valid[bytes(report.beacon_hash)].append(witness)
     for beacon in beacons:
-        beaconer = node_id(beacon.beaconer)
+        beaconer = ids[beacon.beaconer]
         witnesses = sorted(set(valid.get(beacon.hash, ())))
         n = len(witnesses)
         scores[beaconer] = scores.get(beaconer, 0.0) + beaconer_units(n, params) * weights.get(
