@@ -792,3 +792,24 @@ def test_spoofer_without_a_close_neighbour_is_rarely_caught():
     print(f"\nspoofer 0.5-2 km from a node, claiming 5 km away: caught in {rate:.1%} of 100 trials")
     assert rate < 0.5  # if this fails, a stronger check has been added: update the docs
     assert sum(r[1] for r in results) == 0
+
+
+# --- the issue's attacks, before and after ---------------------------------------------------
+
+
+def test_the_phantom_ring_and_framing_attacks_earn_nothing_now():
+    """The proofs issue's coverage attacks, through the real analysis (oracle.bench.coverage's
+    scenarios on a 3 x 3 honest grid): phantoms that could know a beacon's payload took 17.6 %
+    of the units, none now; a one-provider ring took 35.7 %, none now; two sybils reporting a
+    victim's beacon above the free-space bound record nothing against it (the old blame rule
+    pinned those links on the victim and slashed it)."""
+    from oracle.bench.coverage import attacks
+
+    out = attacks(7)
+    assert out["phantom"]["before"] > 0.1 and out["phantom"]["after"] == 0.0
+    assert out["ring"]["before"] > 0.3 and out["ring"]["after"] == 0.0
+    assert out["ring"]["honest_units_after"] >= out["ring"]["honest_units_before"]
+    framing = out["framing"]
+    assert framing["failures_recorded_against_victim"] == 0
+    assert (framing["victim_slash"], framing["victim_reason"]) == (0, "ok")
+    assert framing["victim_units_framed"] > 0.75 * framing["victim_units_clean"]

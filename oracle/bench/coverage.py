@@ -50,7 +50,9 @@ from oracle.protocol.coverage import (
     schedule_beacons,
     witness_proof,
 )
+from oracle.protocol.hardware import NodeKind
 from oracle.service.challenge import _judge
+from oracle.service.score import NodeInput, VerdictRecord, score_node
 from oracle.sim.radio import MediumParams, Radio, RadioMedium
 
 LAT0, LON0 = 40.0, -100.0
@@ -294,8 +296,22 @@ def attacks(seed: int) -> dict:
         v for r, v in zip(reports, verdicts, strict=True)
         if r.witness == victim and not (v.valid or v.reason in _no_fault())
     ]  # fmt: skip
+    # The victim's result as the service scores it: every report is recorded against its
+    # witness (oracle.service.challenge), plus the victim's answered beacon and witness list.
+    no_fault = _no_fault()
+    records = [
+        VerdictRecord(f"0x{i:064x}", v.valid or v.reason in no_fault, str(v.reason), 0.0, 5.0)
+        for i, (r, v) in enumerate(zip(reports, verdicts, strict=True))
+        if r.witness == victim
+    ]
+    records += [VerdictRecord(f"0x{10**6 + i:064x}", True, "ok", 0.1, 5.0) for i in range(2)]
+    result = score_node(
+        1, NodeInput(victim, claims[victim].owner, NodeKind.WIRELESS, tuple(records),
+                     coverage_micro=int(framed[victim] * 1e6)),
+    )  # fmt: skip
     out["framing"] = {"victim_units_clean": clean[victim], "victim_units_framed": framed[victim],
                       "failures_recorded_against_victim": len(against_victim),
+                      "victim_slash": result.slash_reason, "victim_reason": result.reason,
                       "sybil_share": _share(framed, sybils)}  # fmt: skip
     return out
 
@@ -327,8 +343,9 @@ def main() -> None:
     f = r["framing"]
     print(f"  framing by two sybils: victim's units {f['victim_units_clean']:.3f} without them, "
           f"{f['victim_units_framed']:.3f} with them; failures recorded against the victim: "
-          f"{f['failures_recorded_against_victim']} (no rule turns a witness report into a "
-          f"slash of its beaconer); the sybils' share {f['sybil_share']:.1%}")  # fmt: skip
+          f"{f['failures_recorded_against_victim']}, its result {f['victim_reason']!r}, slash "
+          f"{f['victim_slash']} (no rule turns a witness report into a slash of its beaconer); "
+          f"the sybils' share {f['sybil_share']:.1%}")  # fmt: skip
 
 
 if __name__ == "__main__":
