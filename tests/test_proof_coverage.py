@@ -22,6 +22,7 @@ from oracle.protocol.coverage import (
     RadioClaim,
     Reason,
     WitnessReport,
+    air_time,
     beacon_payload,
     beacon_secret,
     beaconer_units,
@@ -78,7 +79,7 @@ def report(beacon: Beacon, witness: str = W1, **changes) -> WitnessReport:
         rssi_dbm=-110.0,
         snr_db=-5.0,
         frequency_hz=beacon.frequency_hz,
-        received_at=beacon.tx_time + 0.001,
+        received_at=air_time(beacon, SECRET) + 0.001,
     )
     fields.update(changes)
     if "proof" not in fields:
@@ -290,6 +291,14 @@ def test_a_report_must_prove_it_heard_the_secret_the_beacon_carried(claims):
     assert [v.reason for v in verdicts] == [Reason.UNVERIFIED]
 
 
+def test_a_beacons_time_on_the_air_comes_from_its_secret():
+    """Every beacon goes on the air at its own moment, unknown before its secret exists."""
+    beacon = beacon_of()
+    times = [air_time(beacon, keccak(bytes([i]))) for i in range(50)]
+    assert len(set(times)) > 40
+    assert all(beacon.tx_time <= t < beacon.tx_time + 1.0 for t in times)
+
+
 def test_beacon_secret_binds_every_share_and_its_member_in_any_order():
     members = [addr(700 + i) for i in range(3)]
     shares = {m: keccak(m.encode()) for m in members}
@@ -343,7 +352,7 @@ def test_a_phantom_without_a_radio_reports_every_beacon_and_none_is_valid():
     reports = [
         rec.report(b, secrets[b.hash])
         for b in beacons
-        for rec in medium.transmit(b, b.beaconer, b.tx_time)
+        for rec in medium.transmit(b, b.beaconer, air_time(b, secrets[b.hash]))
     ]
     verdicts = judge(beacons, reports, claims, params, now=T0 + 10, secrets=secrets)
     by_witness = {}
@@ -449,8 +458,9 @@ def test_wrong_frequency(claims):
 )
 def test_stale_reports(claims, lag, now_after_tx, expected):
     beacon = beacon_of()
-    rep = report(beacon, received_at=beacon.tx_time + lag)
-    assert check(beacon, rep, claims, now=beacon.tx_time + now_after_tx).reason == expected
+    on_air = air_time(beacon, SECRET)
+    rep = report(beacon, received_at=on_air + lag)
+    assert check(beacon, rep, claims, now=on_air + now_after_tx).reason == expected
 
 
 def test_duplicates_are_rejected_whatever_the_order(claims):
@@ -685,7 +695,10 @@ def test_honest_witnesses_at_realistic_distances_pass():
             claims[w] = RadioClaim(*pos)
             medium.place(w, Radio(*pos))
         beacon = beacon_of(epoch=seed)
-        reports = [rec.report(beacon, SECRET) for rec in medium.transmit(beacon, B, beacon.tx_time)]
+        reports = [
+            rec.report(beacon, SECRET)
+            for rec in medium.transmit(beacon, B, air_time(beacon, SECRET))
+        ]
         verdicts = judge([beacon], reports, claims, now=beacon.tx_time + 5)
         delivered += len(reports)
         valid += sum(v.valid for v in verdicts)
@@ -714,7 +727,7 @@ def test_colluder_fabricating_an_inflated_report_is_caught():
     medium.place(W3, Radio(*far, fabricate_for=frozenset({B.lower()}), fabricated_rssi_dbm=-60.0))
     claims = {B: RadioClaim(LAT0, LON0), W3: RadioClaim(*far)}
     beacon = beacon_of()
-    (rec,) = medium.transmit(beacon, B, beacon.tx_time)
+    (rec,) = medium.transmit(beacon, B, air_time(beacon, SECRET))
     assert rec.receiver == W3 and rec.fabricated
     (verdict,) = judge([beacon], [rec.report(beacon, SECRET)], claims, now=beacon.tx_time + 5)
     assert verdict.reason == Reason.TOO_STRONG
@@ -753,7 +766,7 @@ def spoof_trial(
     reports = [
         rec.report(beacon, SECRET)
         for beacon in beacons
-        for rec in medium.transmit(beacon, beacon.beaconer, beacon.tx_time)
+        for rec in medium.transmit(beacon, beacon.beaconer, air_time(beacon, SECRET))
     ]
     verdicts = judge(beacons, reports, claims, params, now=T0 + 10)
     beaconer_of = {b.hash: b.beaconer for b in beacons}

@@ -45,6 +45,7 @@ from oracle.protocol.coverage import (
     CoverageParams,
     RadioClaim,
     WitnessReport,
+    air_time,
     fspl_db,
     haversine_m,
     schedule_beacons,
@@ -116,7 +117,7 @@ def synthetic_epoch(n: int, rng: np.random.Generator, params: CoverageParams):
                     round(float(p), 2),
                     round(float(p) + 123.0, 2),
                     b.frequency_hz,
-                    b.tx_time + 0.001,
+                    air_time(b, secrets[b.hash]) + 0.001,
                     witness_proof(secrets[b.hash], witness),
                 )
             )
@@ -177,7 +178,7 @@ def _epoch(medium, claims, params, secret_known_by=frozenset(), reports_of=None,
     secrets = {b.hash: keccak(b"air" + b.hash) for b in beacons}
     reports = []
     for b in beacons:
-        for rec in medium.transmit(b, b.beaconer, b.tx_time):
+        for rec in medium.transmit(b, b.beaconer, air_time(b, secrets[b.hash])):
             if rec.fabricated and rec.receiver in secret_known_by:
                 rec = replace(rec, knows_secret=True)
             reports.append(rec.report(b, secrets[b.hash]).canonical())
@@ -243,7 +244,8 @@ def attacks(seed: int) -> dict:
                     d = haversine_m(bc.lat, bc.lon, wc.lat, wc.lon)
                     rssi = 33.0 - fspl_db(d, b.frequency_hz) - 20.0
                     out.append(WitnessReport(w, b.hash, round(rssi, 2), round(rssi + 123, 2),
-                                             b.frequency_hz, b.tx_time + 0.001,
+                                             b.frequency_hz,
+                                             air_time(b, secrets[b.hash]) + 0.001,
                                              witness_proof(secrets[b.hash], w)))  # fmt: skip
             return out
 
@@ -285,7 +287,13 @@ def attacks(seed: int) -> dict:
                 proof = witness_proof(secrets[b.hash], s)
                 out.append(
                     WitnessReport(
-                        s, b.hash, round(rssi, 2), -10.0, b.frequency_hz, b.tx_time + 0.001, proof
+                        s,
+                        b.hash,
+                        round(rssi, 2),
+                        -10.0,
+                        b.frequency_hz,
+                        air_time(b, secrets[b.hash]) + 0.001,
+                        proof,
                     )
                 )
         return out

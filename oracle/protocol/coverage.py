@@ -21,7 +21,9 @@ helium/oracles `iot_verifier`, see shared/research/protocols.md section 2b):
      beacon hash, share), so the beaconer knows it came from a member (the agent's `oracles`);
    - the beaconer transmits once it holds every member's share, or a window after the first,
      carrying secret = `beacon_secret(beacon hash, shares)` = keccak256 over the shares in
-     member order, and answers each member with the members whose shares are in it;
+     member order, at `air_time` (the scheduled time plus up to AIR_SPREAD_MS drawn from the
+     secret: every beacon's differs and none is known before its secret), and answers each
+     member with the members whose shares are in it;
    - a witness's report carries proof = keccak256(tag || secret || witness) (`witness_proof`),
      signed with the rest of the report, so it proves that this witness heard the secret;
    - the beaconer reveals the shares (`POST /coverage/reveal`) only `reveal_after` after the
@@ -53,7 +55,8 @@ helium/oracles `iot_verifier`, see shared/research/protocols.md section 2b):
    | `unverified`    | this member holds no trusted secret for the beacon (not revealed, or its  |
    |                 | own share is not in it, or the list reached it after the reveal could be)  |
    | `unheard`       | the proof is not witness_proof(secret, witness): it did not hear the air   |
-   | `stale`         | received outside [tx - skew, tx + lag], or reached the oracle after       |
+   | `stale`         | received outside [air - skew, air + lag] (air = air_time(beacon, secret)),|
+   |                 | or reached the oracle after                                               |
    |                 | tx + report_deadline_s, or before its own reception time - skew           |
    | `wrong_frequency` | abs(f_witness - f_beacon) > frequency_tolerance_hz                       |
    | `too_close`     | claimed positions closer than min_distance_m (haversine)                  |
@@ -424,6 +427,18 @@ def witness_proof(secret: bytes, witness: str) -> bytes:
     return _proof(secret, node_id(witness))
 
 
+AIR_TAG = keccak(b"Plinth.CoverageAirTime.v1")
+AIR_SPREAD_MS = 1_000  # a beacon goes on the air up to this long after its scheduled time
+
+
+def air_time(beacon: Beacon, secret: bytes) -> float:
+    """When the beacon is on the air: its scheduled time plus keccak256(tag || secret) mod
+    AIR_SPREAD_MS milliseconds. Every beacon's differs, and nobody knows it before the secret
+    exists (a witness's reception time is checked against it)."""
+    offset_ms = int.from_bytes(keccak(AIR_TAG + bytes(secret)), "big") % AIR_SPREAD_MS
+    return (round(beacon.tx_time * 1000) + offset_ms) / 1000
+
+
 def _proof(secret: bytes, witness: str) -> bytes:
     """witness_proof for a witness already in checksum form."""
     return keccak(PROOF_TAG + bytes(secret) + bytes.fromhex(witness[2:]))
@@ -651,9 +666,9 @@ def _check_report(
     if bytes(report.proof) != _proof(secret, witness):
         return reject(Reason.UNHEARD, "its proof is not of the secret the beacon carried")
 
-    lag = report.received_at - beacon.tx_time
+    lag = report.received_at - air_time(beacon, secret)
     if not -params.max_clock_skew_s <= lag <= params.max_reception_lag_s:
-        return reject(Reason.STALE, f"received {lag:+.3f} s from the beacon's transmit time")
+        return reject(Reason.STALE, f"received {lag:+.3f} s from the beacon's time on the air")
     if now > beacon.tx_time + params.report_deadline_s:
         return reject(Reason.STALE, f"reached the oracle {now - beacon.tx_time:.1f} s after tx")
     if now < report.received_at - params.max_clock_skew_s:

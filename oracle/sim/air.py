@@ -12,7 +12,7 @@ import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from oracle.protocol.coverage import Beacon, WitnessReport, node_id
+from oracle.protocol.coverage import Beacon, WitnessReport, air_time, node_id
 from oracle.sim.radio import RadioMedium
 
 EPOCHS_KEPT = 8  # inbox epochs kept per node; older ones are dropped
@@ -33,7 +33,7 @@ class Airwaves:
     def transmit(self, beacon: Beacon, sender: str, secret: bytes) -> list[str]:
         """Sends `beacon` carrying `secret` from `sender` at the beacon's scheduled transmit
         time; returns who heard it (receivers' inboxes get the witness reports)."""
-        receptions = self.medium.transmit(beacon, sender, now=beacon.tx_time)
+        receptions = self.medium.transmit(beacon, sender, now=air_time(beacon, secret))
         for reception in receptions:
             report = reception.report(beacon, secret).canonical()
             self._deliver(reception.receiver, beacon, report)
