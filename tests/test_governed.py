@@ -100,7 +100,7 @@ OPEN = {
     },
     "registry": {"register", "activate", "exit", "completeExit", "unjail"},
     "vault": {"stake", "stakeWithPermit", "requestUnbond", "withdraw"},
-    "market": {"openLease", "extendLease", "settle", "closeLease"},
+    "market": {"openLease", "extendLease", "settle", "closeLease", "confirmData"},
     "distributor": {"claim"},
     "emissions": set(),
     "slashing": {"executeSlash", "disputeStorageSlash"},
