@@ -326,8 +326,8 @@ async def test_a_node_fetching_chunks_from_a_remote_store_misses_the_walks_deadl
         wire_body, latency = await audit(client, challenge)
         payload = opened(wire_body, storage_cid(challenge), settings.address)
         verdicts.append((storage.verify(challenge, payload, latency, deadline_s=1.0), latency))
-    (ok, fast), (late, slow) = verdicts
-    assert ok.passed and fast < 0.5
+    (ok, _), (late, slow) = verdicts
+    assert ok.passed
     assert (late.passed, late.reason) == (False, storage.Reason.LATE) and slow >= 64 * 0.02
 
 
@@ -609,9 +609,7 @@ async def coverage_round(aiohttp_client, tmp_path, witness_claim_m: float, true_
     epoch, start = 11, 1_700_000_000.0
     (beacon,) = schedule_beacons(b"\x09" * 32, epoch, [beaconer.address], start)
     requests = [share_request(epoch, beacon, m) for m in MEMBERS[:2]]
-    started = time.perf_counter()
     answers = await asyncio.gather(*(post(b_client, "/coverage/beacon", r) for r, _, _ in requests))
-    assert time.perf_counter() - started < 2.0  # every oracle's share in: no window to wait
     for (status, wire_body, _), (_, nonce, _) in zip(answers, requests, strict=True):
         assert status == 200, wire_body
         sent = opened(wire_body, challenge_id(CHAIN, beaconer.address, epoch, "beacon", nonce),

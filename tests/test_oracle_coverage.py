@@ -163,7 +163,6 @@ async def test_one_coverage_round_serves_the_whole_committee(tmp_path, chain_ahe
     start = float(int(time.time()) + chain_ahead_s)
     params = CoverageParams(beacon_fraction=1.0, reveal_after_s=1.5)
     async with aiohttp.ClientSession() as http:
-        started = time.perf_counter()
         rounds = await asyncio.gather(
             *(
                 challenge_coverage(
@@ -180,10 +179,8 @@ async def test_one_coverage_round_serves_the_whole_committee(tmp_path, chain_ahe
                 for member in members
             )
         )
-        took = time.perf_counter() - started
     for server in servers:
         await server.close()
-    assert took < 5.0  # every share in at once: no share window waited out
     judged = [
         sorted((o.node, o.request["beacon_hash"], o.reason) for o in r if o.kind == "witness")
         for r in rounds
@@ -197,5 +194,6 @@ async def test_one_coverage_round_serves_the_whole_committee(tmp_path, chain_ahe
     for r in rounds:
         beacons = [o for o in r if o.kind == "beacon"]
         assert len(beacons) == 5 and all(o.passed and len(o.responses) == 2 for o in beacons)
+        assert all("this member's share in" in o.detail for o in beacons)  # every share in
         units = {o.node: o.coverage_micro for o in r if o.kind == "coverage"}
         assert units[phantom] == 0 and all(u > 0 for n, u in units.items() if n != phantom)
