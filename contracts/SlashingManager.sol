@@ -36,7 +36,13 @@ contract SlashingManager is ISlashingManager, Governed, ReentrancyGuardTransient
     uint256 private _slashCount;
     mapping(SlashReason reason => uint16) private _penaltyBps;
     mapping(uint256 slashId => PendingSlash) private _slashes;
-    mapping(address node => uint256) private _pendingCount;
+    /// @dev A node's queued, unsettled slashes: how many and their sum (one slot).
+    struct Pending {
+        uint64 count;
+        uint192 amount;
+    }
+
+    mapping(address node => Pending) private _pendingOf;
 
     // ---------------------------------------------------------------- constructor
     constructor(
@@ -80,8 +86,10 @@ contract SlashingManager is ISlashingManager, Governed, ReentrancyGuardTransient
             SlashReason reason = SlashReason(r.reason);
             ++id;
             if (reason == SlashReason.StorageAuditFailed) _checkStorageSlash(id, r);
-            // Cannot overflow 128 bits: a penalty is at most half of a stake held in uint128.
-            uint128 amount = uint128(_vault.slashableOf(r.node) * _penaltyBps[reason] / _BPS);
+            // Sized on the stake left after the node's pending slashes (two 10 % slashes take
+            // 19 %, not 20 %). Cannot overflow 128 bits: a penalty is at most half of a stake
+            // held in uint128.
+            uint128 amount = _reserve(r.node, _penaltyBps[reason]);
             _slashes[id] = PendingSlash({
                 node: r.node,
                 reason: reason,
@@ -91,7 +99,6 @@ contract SlashingManager is ISlashingManager, Governed, ReentrancyGuardTransient
                 leaseId: uint64(r.leaseId),
                 chunkIndex: r.chunkIndex
             });
-            ++_pendingCount[r.node];
             emit SlashQueued(id, r.node, epoch, reason, amount, r.evidence, executableAt);
         }
         _slashCount = id;
@@ -104,7 +111,7 @@ contract SlashingManager is ISlashingManager, Governed, ReentrancyGuardTransient
         if (block.timestamp < s.executableAt) revert DisputeWindowOpen(slashId, s.executableAt);
         address node = s.node;
         s.status = SlashStatus.Executed;
-        --_pendingCount[node];
+        _release(node, s.amount);
 
         uint256 slashed = _vault.slash(node, s.amount);
         uint256 burned = slashed * _burnBps / _BPS;
@@ -126,7 +133,7 @@ contract SlashingManager is ISlashingManager, Governed, ReentrancyGuardTransient
         IMarketplace.Lease memory lease = _marketplace.getLease(s.leaseId);
         if (!_verifyChunk(lease, s.chunkIndex, chunk, proof)) revert InvalidChunkProof(slashId);
         s.status = SlashStatus.Disputed;
-        --_pendingCount[s.node];
+        _release(s.node, s.amount);
         emit SlashDisputed(slashId, s.node, msg.sender);
     }
 
@@ -135,7 +142,7 @@ contract SlashingManager is ISlashingManager, Governed, ReentrancyGuardTransient
     function cancelSlash(uint256 slashId) external onlyOwner {
         PendingSlash storage s = _pending(slashId);
         s.status = SlashStatus.Cancelled;
-        --_pendingCount[s.node];
+        _release(s.node, s.amount);
         emit SlashCancelled(slashId, s.node);
     }
 
@@ -173,7 +180,7 @@ contract SlashingManager is ISlashingManager, Governed, ReentrancyGuardTransient
 
     /// @inheritdoc ISlashingManager
     function pendingSlashCount(address node) external view returns (uint256) {
-        return _pendingCount[node];
+        return _pendingOf[node].count;
     }
 
     /// @inheritdoc ISlashingManager
@@ -199,11 +206,36 @@ contract SlashingManager is ISlashingManager, Governed, ReentrancyGuardTransient
         return _treasury;
     }
 
+    /// @inheritdoc ISlashingManager
     function oracleHub() external view returns (address) {
         return _hub;
     }
 
+    /// @inheritdoc ISlashingManager
+    function pendingSlashAmount(address node) external view returns (uint256) {
+        return _pendingOf[node].amount;
+    }
+
     // ---------------------------------------------------------------- internal
+    /// @dev The slash of `bps` of what the node's pending slashes leave of its slashable stake,
+    /// added to them.
+    function _reserve(address node, uint16 bps) private returns (uint128 amount) {
+        uint256 slashable = _vault.slashableOf(node);
+        Pending storage pending = _pendingOf[node];
+        uint256 reserved = pending.amount;
+        uint256 base = slashable > reserved ? slashable - reserved : 0;
+        amount = uint128(base * bps / _BPS);
+        // Cannot overflow: the sum stays below the node's stake, held in uint128.
+        pending.amount = uint192(reserved + amount);
+        ++pending.count;
+    }
+
+    function _release(address node, uint128 amount) private {
+        Pending storage pending = _pendingOf[node];
+        --pending.count;
+        pending.amount -= amount;
+    }
+
     function _pending(uint256 slashId) private view returns (PendingSlash storage s) {
         s = _slashes[slashId];
         if (s.status == SlashStatus.None) revert UnknownSlash(slashId);

@@ -9,9 +9,13 @@ import {Governed} from "./base/Governed.sol";
 import {IStakingVault} from "../interfaces/IStakingVault.sol";
 import {INodeRegistry} from "../interfaces/INodeRegistry.sol";
 import {ISlashingManager} from "../interfaces/ISlashingManager.sol";
+import {IOracleHub} from "../interfaces/IOracleHub.sol";
 
 /// @title StakingVault
 /// @notice Per-node collateral with a bounded unbonding queue; slashable until withdrawn.
+/// An unbonding entry is withdrawable once its release time has passed AND the oracle hub has
+/// settled the epoch containing that time, and no slash of the node is pending: a node cannot
+/// exit, unbond and withdraw before the report of the epoch it failed in has landed.
 contract StakingVault is IStakingVault, Governed, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
@@ -106,22 +110,31 @@ contract StakingVault is IStakingVault, Governed, ReentrancyGuardTransient {
     function withdraw(address node) external nonReentrant whenNotPaused returns (uint256 amount) {
         address owner_ = _checkOwner(node);
         if (_slasher.pendingSlashCount(node) != 0) revert PendingSlash(node);
+        (uint64 settledBefore, uint64 genesis, uint64 duration) = _settlement();
+        uint64 waiting = type(uint64).max; // the earliest matured, unsettled entry's epoch
         UnbondingEntry[] storage queue = _queues[node];
-        // Bounded by MAX_UNBONDING_ENTRIES. Matured entries are removed and the others shifted
-        // down in place, keeping request order: `slash` relies on the last entry being the newest.
+        // Bounded by MAX_UNBONDING_ENTRIES. Withdrawable entries are removed and the others
+        // shifted down in place, keeping request order: `slash` relies on the last entry being
+        // the newest.
         uint256 n = queue.length;
         uint256 kept;
         for (uint256 i; i < n; ++i) {
             UnbondingEntry memory e = queue[i];
-            if (e.releaseAt <= block.timestamp) {
+            bool matured = e.releaseAt <= block.timestamp;
+            uint64 releaseEpoch = _epochOf(e.releaseAt, genesis, duration);
+            if (matured && releaseEpoch < settledBefore) {
                 amount += e.amount;
             } else {
+                if (matured && releaseEpoch < waiting) waiting = releaseEpoch;
                 if (kept != i) queue[kept] = e;
                 ++kept;
             }
         }
         while (queue.length > kept) queue.pop();
-        if (amount == 0) revert NothingToWithdraw(node);
+        if (amount == 0) {
+            if (waiting != type(uint64).max) revert NotSettled(node, waiting, settledBefore);
+            revert NothingToWithdraw(node);
+        }
         // Cannot underflow: amount is a sum of this node's queued entries.
         unchecked {
             _stakes[node].unbonding -= uint128(amount);
@@ -193,9 +206,13 @@ contract StakingVault is IStakingVault, Governed, ReentrancyGuardTransient {
 
     /// @inheritdoc IStakingVault
     function withdrawableOf(address node) external view returns (uint256 amount) {
+        (uint64 settledBefore, uint64 genesis, uint64 duration) = _settlement();
         UnbondingEntry[] storage queue = _queues[node];
         for (uint256 i; i < queue.length; ++i) {
-            if (queue[i].releaseAt <= block.timestamp) amount += queue[i].amount;
+            UnbondingEntry memory e = queue[i];
+            if (e.releaseAt <= block.timestamp && _epochOf(e.releaseAt, genesis, duration) < settledBefore) {
+                amount += e.amount;
+            }
         }
     }
 
@@ -235,6 +252,16 @@ contract StakingVault is IStakingVault, Governed, ReentrancyGuardTransient {
     function _checkOwner(address node) private view returns (address owner_) {
         owner_ = _registry.ownerOf(node);
         if (owner_ != msg.sender || owner_ == address(0)) revert NotNodeOwner(node, msg.sender);
+    }
+
+    /// @dev (the hub's first unsettled epoch, its clock's genesis and epoch duration)
+    function _settlement() private view returns (uint64 settledBefore, uint64 genesis, uint64 duration) {
+        IOracleHub hub = IOracleHub(_slasher.oracleHub());
+        return (hub.nextEpoch(), hub.genesis(), hub.epochDuration());
+    }
+
+    function _epochOf(uint64 t, uint64 genesis, uint64 duration) private pure returns (uint64) {
+        return t < genesis ? 0 : (t - genesis) / duration;
     }
 
     function _setUnbondingDelay(uint64 delay) private {

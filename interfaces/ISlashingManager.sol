@@ -102,6 +102,11 @@ interface ISlashingManager {
     function pendingSlashCount(address node) external view returns (uint256);
     function penaltyBps(SlashReason reason) external view returns (uint16);
     function disputeWindow() external view returns (uint64);
+    /// @notice The OracleHub whose reports queue slashes (the vault reads its settled epochs).
+    function oracleHub() external view returns (address);
+    /// @notice The sum of the node's slashes queued and not yet executed, disputed or cancelled:
+    /// a new slash is sized on the slashable stake left after them.
+    function pendingSlashAmount(address node) external view returns (uint256);
     /// @notice The storage-chunk leaf: keccak256(abi.encodePacked(index, chunk)).
     function chunkLeaf(uint256 index, bytes calldata chunk) external pure returns (bytes32);
 }

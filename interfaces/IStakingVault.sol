@@ -39,6 +39,10 @@ interface IStakingVault {
     error PendingSlash(address node);
     /// @notice No unbonding entry has matured.
     error NothingToWithdraw(address node);
+    /// @notice Matured entries wait until the hub has settled the epoch containing their
+    /// release time (`releaseEpoch`; every epoch before `settledBefore` is settled), so a
+    /// report for the epochs they were still slashable in can land first.
+    error NotSettled(address node, uint64 releaseEpoch, uint64 settledBefore);
     /// @notice A parameter is out of its allowed range.
     error InvalidParameter(bytes32 name, uint256 value);
 
@@ -73,7 +77,8 @@ interface IStakingVault {
     function unbondingOf(address node) external view returns (uint256);
     /// @notice Bonded plus unbonding: everything still slashable.
     function slashableOf(address node) external view returns (uint256);
-    /// @notice What `withdraw` would pay now (ignoring a pending slash).
+    /// @notice What `withdraw` would pay now (ignoring a pending slash): matured entries whose
+    /// release epoch the hub has settled.
     function withdrawableOf(address node) external view returns (uint256);
     function unbondingEntries(address node) external view returns (UnbondingEntry[] memory);
     function totalBonded() external view returns (uint256);

@@ -211,6 +211,12 @@ def cli(out):
     )
     chain.pending_timestamp = chain.pending_timestamp + s.vault.unbondingDelay() + 1
     chain.mine()
+    # An entry is paid once the hub has settled the epoch it was released in.
+    [entry] = s.vault.unbondingEntries(key.address)
+    release_epoch = (entry.releaseAt - s.hub.genesis()) // s.hub.epochDuration()
+    settling = b.set_committee(4)
+    while s.hub.nextEpoch() <= release_epoch:
+        b.report(settling)
     b.record(
         "withdraw (one matured entry)", s.vault.withdraw(key.address, sender=provider).gas_used
     )

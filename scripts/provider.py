@@ -527,8 +527,8 @@ def unbond(account, node, amount):
     ev = event_args(suite.vault, "UnbondRequested", receipt)
     release = ev["releaseAt"] if ev else now() + suite.vault.unbondingDelay()
     click.echo(
-        f"{fmt_amount(amount)} unbonding; withdrawable from {fmt_time(release)}. It stays "
-        "slashable until withdrawn."
+        f"{fmt_amount(amount)} unbonding; withdrawable from {fmt_time(release)}, once the "
+        "oracle hub has settled that epoch. It stays slashable until withdrawn."
     )
 
 
@@ -570,14 +570,29 @@ def withdraw(account, node):
         )
     t = now()
     entries = suite.vault.unbondingEntries(node)
-    matured = sum(e.amount for e in entries if e.releaseAt <= t)
+    hub = suite.hub
+    settled_before, genesis, duration = hub.nextEpoch(), hub.genesis(), hub.epochDuration()
+
+    def epoch_of(release_at: int) -> int:
+        return max(release_at - genesis, 0) // duration
+
+    ripe = [e for e in entries if e.releaseAt <= t]
+    matured = sum(e.amount for e in ripe if epoch_of(e.releaseAt) < settled_before)
     if matured == 0:
         if not entries:
             fail(f"node {node} has nothing unbonding: unbond first (ape run provider unbond ...)")
+        if ripe:
+            waiting = min(epoch_of(e.releaseAt) for e in ripe)
+            fail(
+                f"{fmt_amount(sum(e.amount for e in ripe))} has matured, but the oracle hub has "
+                f"settled epochs up to {settled_before - 1} only: an entry released in epoch "
+                f"{waiting} is paid once that epoch's report has landed (its slashes come first)"
+            )
         nxt = min(entries, key=lambda e: e.releaseAt)
         fail(
             f"nothing has matured yet: the next entry ({fmt_amount(nxt.amount)}) matures at "
-            f"{fmt_time(nxt.releaseAt, t)}"
+            f"{fmt_time(nxt.releaseAt, t)}, and is paid once the oracle hub has settled that "
+            f"epoch ({epoch_of(nxt.releaseAt)})"
         )
     require_not_paused(suite.vault, "staking vault")
     receipt = send(f"withdraw from {short(node)}", suite.vault.withdraw, node, sender=account)

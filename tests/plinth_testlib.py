@@ -230,6 +230,28 @@ def make_report(
     return report, tree
 
 
+def epoch_of(suite, t: int) -> int:
+    return (t - suite.hub.genesis()) // suite.hub.epochDuration()
+
+
+def settle(suite, oracles, epoch: int) -> None:
+    """Settles the hub through `epoch` with one report publishing nothing new (the epochs
+    between are skipped), mining past the epoch's end: StakingVault pays an unbonding entry
+    only once the hub has settled the epoch it was released in."""
+    if suite.hub.nextEpoch() > epoch:
+        return
+    advance_to_epoch(suite, epoch + 1)
+    published = suite.distributor.totalPublished()
+    assert published == 0, "settle() publishes an empty rewards tree: only before any rewards"
+    report, _ = make_report(suite, epoch)
+    submit(suite, report, oracles[:3], sender=oracles[0])
+
+
+def settle_release(suite, oracles, release_at: int) -> None:
+    """settle() through the epoch containing `release_at`."""
+    settle(suite, oracles, epoch_of(suite, release_at))
+
+
 def sign(
     suite, report: EpochReport, signers, chain_id: int | None = None, hub: str | None = None
 ) -> bytes:

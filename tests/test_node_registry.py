@@ -27,6 +27,7 @@ from plinth_testlib import (
     make_report,
     register,
     reverts,
+    settle_release,
     stake,
     submit,
 )
@@ -510,7 +511,9 @@ def test_completeExit_reverts_WrongStatus_when_not_exiting(suite, deployer, prov
         suite.registry.completeExit(active.address, sender=provider)
 
 
-def test_completeExit_reverts_StakeRemaining_until_all_stake_withdrawn(suite, deployer, provider):
+def test_completeExit_reverts_StakeRemaining_until_all_stake_withdrawn(
+    suite, deployer, provider, oracles
+):
     node = active_node(suite, deployer, provider, extra=500 * TOKEN)
     total = suite.registry.minStake(COMPUTE) + 500 * TOKEN
     suite.registry.exit(node.address, sender=provider)
@@ -526,6 +529,7 @@ def test_completeExit_reverts_StakeRemaining_until_all_stake_withdrawn(suite, de
         suite.registry.completeExit(node.address, sender=provider)
 
     advance_seconds(suite.vault.unbondingDelay())
+    settle_release(suite, oracles, suite.vault.unbondingEntries(node.address)[-1].releaseAt)
     suite.vault.withdraw(node.address, sender=provider)
     tx = suite.registry.completeExit(node.address, sender=provider)
     assert suite.registry.statusOf(node.address) == EXITED

@@ -34,6 +34,7 @@ from plinth_testlib import (
     fund,
     make_report,
     register,
+    settle_release,
     stake,
     submit,
 )
@@ -347,6 +348,9 @@ def test_unbond_withdraw_and_pending_slash(
     assert "burned" in out
     assert [suite.slashing.getSlash(i).status for i in (1, 2)] == [2, 4]  # Executed, Cancelled
     assert "No pending slashes" in run(admin_script.cli, "slash", "list")
+    out = run(provider_script.cli, "withdraw", node.address, "--account", PROVIDER, expect_ok=False)
+    assert "1,500 PLN has matured, but the oracle hub has settled epochs up to" in out
+    settle_release(suite, oracles, suite.vault.unbondingEntries(node.address)[0].releaseAt)
     before = suite.token.balanceOf(provider)
     out = run(provider_script.cli, "withdraw", node.address, "--account", PROVIDER)
     assert "Withdrew 1,500 PLN" in out

@@ -22,6 +22,7 @@ from plinth_testlib import (
     register,
     reverts,
     reverts_nested,
+    settle_release,
     submit,
 )
 
@@ -335,6 +336,8 @@ def test_disputeStorageSlash_cancels_slash_when_chunk_and_proof_valid(
         s.node.address,
         outsider.address,
     )
+    last_release = suite.vault.unbondingEntries(s.node.address)[-1].releaseAt
+    settle_release(suite, oracles, last_release)
     before = suite.token.balanceOf(provider)
     suite.vault.withdraw(s.node.address, sender=provider)
     assert suite.token.balanceOf(provider) - before == extra

@@ -26,7 +26,16 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
-from plinth_testlib import COMPUTE, STORAGE, WIRELESS, make_report, register, reverts, submit
+from plinth_testlib import (
+    COMPUTE,
+    STORAGE,
+    WIRELESS,
+    make_report,
+    register,
+    reverts,
+    settle,
+    submit,
+)
 
 from oracle.protocol.eip712 import SlashRequest
 from scripts._deploy import TOKEN
@@ -205,20 +214,36 @@ class StakingMachine(RuleBasedStateMachine):
         t = self._at(
             not_before={"now": 0, "next-release": ahead[0], "last-release": ahead[-1]}[when]
         )
-        matured = sum(a for a, release_at in n.queue if release_at <= t)
+        hub = self.suite.hub
+        settled_before, genesis, duration = hub.nextEpoch(), hub.genesis(), hub.epochDuration()
+
+        def settled(release_at: int) -> bool:
+            return (release_at - genesis) // duration < settled_before
+
+        matured = sum(a for a, r in n.queue if r <= t and settled(r))
+        waiting = any(r <= t and not settled(r) for _, r in n.queue)
         if self._pending_for(i):
             with reverts(vault.PendingSlash, node=n.address):
                 vault.withdraw(n.address, sender=n.owner)
         elif matured == 0:
-            with reverts(vault.NothingToWithdraw, node=n.address):
+            error = vault.NotSettled if waiting else vault.NothingToWithdraw
+            with reverts(error, node=n.address):
                 vault.withdraw(n.address, sender=n.owner)
         else:
             tx = vault.withdraw(n.address, sender=n.owner)
             self._mined_at(t)
             [event] = tx.events.filter(vault.Withdrawn)
             assert (event.to, event.amount) == (n.owner.address, matured)
-            n.queue = [e for e in n.queue if e[1] > t]
+            n.queue = [e for e in n.queue if not (e[1] <= t and settled(e[1]))]
             self.balances[n.owner.address] += matured
+
+    @rule()
+    def settle_ended_epochs(self):
+        """The committee settles every ended epoch with an empty report (withdrawals wait for
+        the hub to settle the epoch an entry was released in)."""
+        last = self.suite.hub.currentEpoch() - 1
+        if last >= self.suite.hub.nextEpoch():
+            settle(self.suite, self.oracles, last)
 
     # ------------------------------------------------------------ rules: registry
     @rule(
@@ -295,8 +320,12 @@ class StakingMachine(RuleBasedStateMachine):
         self._mined_at(t)
         events = tx.events.filter(slashing.SlashQueued)
         assert len(events) == len(slashes)
+        reserved = {i: sum(a for j, a, _ in self.pending.values() if j == i) for i in range(3)}
         for k, ((i, reason), event) in enumerate(zip(slashes, events, strict=True)):
-            amount = self.nodes[i].slashable * self.penalties[reason] // BPS
+            # sized on the stake the node's pending slashes leave (L-1)
+            base = max(self.nodes[i].slashable - reserved[i], 0)
+            amount = base * self.penalties[reason] // BPS
+            reserved[i] += amount
             assert (event.slashId, event.node, event.amount, event.executableAt) == (
                 first + k,
                 self.nodes[i].address,

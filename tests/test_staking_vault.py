@@ -16,6 +16,7 @@ from plinth_testlib import (
     advance_seconds,
     advance_to_epoch,
     b32,
+    epoch_of,
     fund,
     make_report,
     permit_message,
@@ -23,6 +24,8 @@ from plinth_testlib import (
     register,
     reverts,
     reverts_nested,
+    settle,
+    settle_release,
     stake,
     submit,
 )
@@ -313,7 +316,9 @@ def test_requestUnbond_releases_everything_when_node_registered_or_exited(
     assert suite.vault.unbondingOf(active.address) == minimum
 
 
-def test_requestUnbond_reverts_UnbondingQueueFull_when_max_entries_queued(suite, provider, node):
+def test_requestUnbond_reverts_UnbondingQueueFull_when_max_entries_queued(
+    suite, provider, oracles, node
+):
     cap = suite.vault.MAX_UNBONDING_ENTRIES()
     assert cap == 16
     stake(suite, provider, node, (cap + 1) * TOKEN)
@@ -323,6 +328,7 @@ def test_requestUnbond_reverts_UnbondingQueueFull_when_max_entries_queued(suite,
         suite.vault.requestUnbond(node.address, TOKEN, sender=provider)
     # Withdrawing matured entries frees the queue; the withdrawal stays well under the gas cap.
     advance_seconds(suite.vault.unbondingDelay())
+    settle_release(suite, oracles, entries(suite, node)[-1][1])
     tx = suite.vault.withdraw(node.address, sender=provider)
     assert tx.gas_used < TX_GAS_CAP // 20
     assert entries(suite, node) == []
@@ -343,8 +349,8 @@ def test_withdraw_reverts_NothingToWithdraw_when_queue_empty(suite, provider, no
         suite.vault.withdraw(node.address, sender=provider)
 
 
-def test_withdraw_reverts_NothingToWithdraw_before_delay_then_pays_at_release(
-    suite, provider, node
+def test_withdraw_reverts_NothingToWithdraw_before_delay_then_pays_once_settled(
+    suite, provider, oracles, node
 ):
     stake(suite, provider, node, 2_000 * TOKEN)
     release_at = unbond(suite, provider, node, 2_000 * TOKEN)
@@ -354,7 +360,16 @@ def test_withdraw_reverts_NothingToWithdraw_before_delay_then_pays_at_release(
     with reverts(suite.vault.NothingToWithdraw, node=node.address):
         suite.vault.withdraw(node.address, sender=provider)
 
+    # Matured, but the hub has not settled the epoch it was released in: a report of the
+    # epochs it was still slashable in could still land.
     chain.pending_timestamp = release_at
+    chain.mine()
+    assert suite.vault.withdrawableOf(node.address) == 0
+    with reverts(suite.vault.NotSettled, node=node.address,
+                 releaseEpoch=epoch_of(suite, release_at),
+                 settledBefore=suite.hub.nextEpoch()):  # fmt: skip
+        suite.vault.withdraw(node.address, sender=provider)
+    settle_release(suite, oracles, release_at)
     balance = suite.token.balanceOf(provider)
     total_unbonding = suite.vault.totalUnbonding()
     tx = suite.vault.withdraw(node.address, sender=provider)
@@ -367,13 +382,14 @@ def test_withdraw_reverts_NothingToWithdraw_before_delay_then_pays_at_release(
     assert (event.node, event.to, event.amount) == (node.address, provider.address, 2_000 * TOKEN)
 
 
-def test_withdraw_pays_only_matured_entries_when_some_pending(suite, provider, node):
+def test_withdraw_pays_only_matured_entries_when_some_pending(suite, provider, oracles, node):
     stake(suite, provider, node, 3_000 * TOKEN)
     first = unbond(suite, provider, node, 1_000 * TOKEN)
     advance_seconds(100)
     second = unbond(suite, provider, node, 2_000 * TOKEN)
     chain.pending_timestamp = first
     chain.mine()
+    settle_release(suite, oracles, first)  # the second entry matures epochs later
     assert suite.vault.withdrawableOf(node.address) == 1_000 * TOKEN
 
     balance = suite.token.balanceOf(provider)
@@ -384,9 +400,43 @@ def test_withdraw_pays_only_matured_entries_when_some_pending(suite, provider, n
         suite.vault.withdraw(node.address, sender=provider)
 
     chain.pending_timestamp = second
+    chain.mine()
+    settle_release(suite, oracles, second)
     suite.vault.withdraw(node.address, sender=provider)
     assert suite.token.balanceOf(provider) - balance == 3_000 * TOKEN
     assert suite.vault.slashableOf(node.address) == 0
+
+
+def test_a_node_cannot_exit_unbond_and_withdraw_before_its_fault_epoch_is_settled(
+    suite, deployer, provider, oracles, outsider
+):
+    """M-1: a node fails a challenge in epoch e, exits and unbonds everything at once and waits
+    out the delay. The report of e is late (the hub accepts late reports): the withdrawal waits
+    for it, its slash lands on the whole stake, and only the rest is paid."""
+    node = active_node(suite, deployer, provider, COMPUTE)
+    total = suite.vault.slashableOf(node.address)
+    fault_epoch = suite.hub.currentEpoch()
+    suite.registry.exit(node.address, sender=provider)
+    release_at = unbond(suite, provider, node, total)
+    chain.pending_timestamp = release_at + 10 * suite.hub.epochDuration()  # long after release
+    chain.mine()
+    assert suite.hub.nextEpoch() <= fault_epoch  # nothing settled since the fault
+    with reverts(suite.vault.NotSettled, node=node.address):
+        suite.vault.withdraw(node.address, sender=provider)
+    report, _ = make_report(
+        suite, fault_epoch, slashes=(SlashRequest(node.address, INVALID_COMPUTE),)
+    )
+    submit(suite, report, oracles[:3], sender=oracles[0])
+    [slash_id] = [suite.slashing.slashCount()]
+    amount = suite.slashing.getSlash(slash_id).amount
+    assert amount == total * suite.slashing.penaltyBps(INVALID_COMPUTE) // BPS > 0
+    with reverts(suite.vault.PendingSlash, node=node.address):
+        suite.vault.withdraw(node.address, sender=provider)
+    execute(suite, outsider, slash_id)
+    settle_release(suite, oracles, release_at)
+    balance = suite.token.balanceOf(provider)
+    suite.vault.withdraw(node.address, sender=provider)
+    assert suite.token.balanceOf(provider) - balance == total - amount
 
 
 def test_withdraw_reverts_NotNodeOwner_when_caller_not_owner(suite, provider, outsider, node):
@@ -415,7 +465,8 @@ def test_withdraw_reverts_PendingSlash_while_slash_pending(
     [slash_id] = report_slashes(suite, oracles, SlashRequest(node.address, MISSED_DEADLINE))
     chain.pending_timestamp = max(release_at, chain.pending_timestamp)
     chain.mine()
-    assert suite.vault.withdrawableOf(node.address) == extra  # matured, but...
+    settle_release(suite, oracles, release_at)
+    assert suite.vault.withdrawableOf(node.address) == extra  # matured and settled, but...
     with reverts(suite.vault.PendingSlash, node=node.address):
         suite.vault.withdraw(node.address, sender=provider)
 
@@ -489,6 +540,8 @@ def test_slash_takes_newest_unbonding_entries_when_bonded_short(
     assert suite.vault.totalUnbonding() == totals[1] - 4_000 * TOKEN
 
     chain.pending_timestamp = max(second, chain.pending_timestamp)
+    chain.mine()
+    settle_release(suite, oracles, second)
     balance = suite.token.balanceOf(provider)
     suite.vault.withdraw(node.address, sender=provider)
     assert suite.token.balanceOf(provider) - balance == 5_000 * TOKEN
@@ -511,6 +564,7 @@ def test_withdraw_pays_remainder_when_slash_lands_after_entries_matured(
     assert amount == total * suite.slashing.penaltyBps(LOCATION_SPOOFED) // BPS
     chain.pending_timestamp = max(release_at, chain.pending_timestamp)
     chain.mine()
+    settle_release(suite, oracles, release_at)
     assert suite.vault.withdrawableOf(node.address) == total
     with reverts(suite.vault.PendingSlash, node=node.address):
         suite.vault.withdraw(node.address, sender=provider)
@@ -533,11 +587,14 @@ def test_slash_takes_newest_entry_first_when_older_entry_withdrawn(
     suite.slashing.setPenalty(INVALID_COMPUTE, 5_000, sender=deployer)
     stake(suite, provider, node, 8_000 * TOKEN)
     oldest = unbond(suite, provider, node, 2_000 * TOKEN)
-    advance_seconds(10)
+    advance_seconds(suite.hub.epochDuration())  # each entry released in an epoch of its own
     middle = unbond(suite, provider, node, 3_000 * TOKEN)
-    advance_seconds(10)
+    advance_seconds(suite.hub.epochDuration())
     newest = unbond(suite, provider, node, 3_000 * TOKEN)
     chain.pending_timestamp = oldest
+    chain.mine()
+    settle(suite, oracles, epoch_of(suite, oldest))
+    assert suite.vault.withdrawableOf(node.address) == 2_000 * TOKEN
     suite.vault.withdraw(node.address, sender=provider)
     assert entries(suite, node) == [(3_000 * TOKEN, middle), (3_000 * TOKEN, newest)]
 
@@ -547,20 +604,23 @@ def test_slash_takes_newest_entry_first_when_older_entry_withdrawn(
     assert entries(suite, node) == [(3_000 * TOKEN, middle)]
 
 
-def test_slash_takes_only_what_remains_when_amount_exceeds_stake(
+def test_slashes_pending_together_are_each_sized_on_the_stake_the_earlier_ones_leave(
     suite, deployer, provider, treasury, oracles, outsider, node
 ):
+    """L-1: three 50 % slashes queued together take 50 %, then 50 % of the rest, and so on
+    (they once took 50 % of the full stake each, 150 % in all, the last one finding nothing)."""
     suite.slashing.setPenalty(INVALID_COMPUTE, 5_000, sender=deployer)
     stake(suite, provider, node, 4_000 * TOKEN)
     ids = report_slashes(suite, oracles, *(SlashRequest(node.address, INVALID_COMPUTE),) * 3)
-    assert [suite.slashing.getSlash(i).amount for i in ids] == [2_000 * TOKEN] * 3
+    amounts = [2_000 * TOKEN, 1_000 * TOKEN, 500 * TOKEN]
+    assert [suite.slashing.getSlash(i).amount for i in ids] == amounts
+    assert suite.slashing.pendingSlashAmount(node.address) == sum(amounts)
     taken = [execute(suite, outsider, i) for i in ids]
     assert [(e.requested, e.fromBonded + e.fromUnbonding) for e in taken] == [
-        (2_000 * TOKEN, 2_000 * TOKEN),
-        (2_000 * TOKEN, 2_000 * TOKEN),
-        (2_000 * TOKEN, 0),
+        (a, a) for a in amounts
     ]
-    assert suite.vault.slashableOf(node.address) == 0
+    assert suite.vault.slashableOf(node.address) == 500 * TOKEN
+    assert suite.slashing.pendingSlashAmount(node.address) == 0
 
 
 # ---------------------------------------------------------------- owner
