@@ -107,7 +107,6 @@ class BeaconState:
     carried until the members have asked for the reveal."""
 
     beacon: Beacon
-    first_at: float  # monotonic time of the first share
     shares: dict[str, tuple[bytes, bytes]] = field(default_factory=dict)  # member: share, sig
     reveal_after_s: float = 0.0  # the largest any member asked for
     sent: asyncio.Event = field(default_factory=asyncio.Event)
@@ -463,21 +462,18 @@ async def storage_audit(request: web.Request) -> web.Response:
         root=info.root,
     )
 
+    # A node that fetches each chunk from elsewhere waits that long a read
+    # (oracle.sim.behaviours.RemoteStore); an honest one reads its disk.
+    delay = agent.behaviour.fetch_delay_s(info.lease_id)
+
     def read(index: int) -> tuple[bytes, list[bytes]]:
+        if delay > 0:
+            time.sleep(delay)  # in the walk's worker thread, never the event loop
         ((_, chunk, proof),) = agent.store.read(info.lease_id, [index])
         return chunk, proof
 
-    delay = agent.behaviour.fetch_delay_s(info.lease_id)
-    if delay <= 0:  # the walk: each chunk read before the next index is known
-        chunks = await asyncio.to_thread(storage.walk, challenge, read)
-    else:  # a node that fetches each chunk from elsewhere (oracle.sim.behaviours.RemoteStore)
-        chunks, index = [], storage.first_index(challenge)
-        for step in range(storage.DEFAULT_K):
-            await asyncio.sleep(delay)
-            chunk, proof = read(index)
-            chunks.append((index, chunk, proof))
-            if step + 1 < storage.DEFAULT_K:
-                index = storage.next_index(challenge, step + 1, chunk)
+    # the walk: each chunk read before the next index is known
+    chunks = await asyncio.to_thread(storage.walk, challenge, read)
     cid = agent.cid(body["epoch"], "storage", body["nonce"])
     return agent.signed(cid, storage.build_payload(info.lease_id, chunks))
 
@@ -521,7 +517,7 @@ async def _transmit_later(agent: Agent, state: BeaconState) -> None:
 def _beacon_state(agent: Agent, beacon: Beacon) -> BeaconState:
     state = agent.beacons.get(beacon.hash)
     if state is None:
-        state = agent.beacons[beacon.hash] = BeaconState(beacon, time.monotonic())
+        state = agent.beacons[beacon.hash] = BeaconState(beacon)
         while len(agent.beacons) > MAX_BEACONS:
             _, old = agent.beacons.popitem(last=False)
             if old.timer is not None:

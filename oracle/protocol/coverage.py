@@ -583,6 +583,8 @@ NOT_INDEPENDENT = frozenset({Reason.SAME_OWNER})
 # (a beaconer that reveals other shares than it sent makes honest proofs fail; so would a member
 # late with its share): a phantom witness is unpaid, never proven guilty by its beaconer.
 NOT_PROVEN_HEARD = frozenset({Reason.UNVERIFIED, Reason.UNHEARD})
+# Every reason above: a report that earns nothing and is no fault of its witness alone.
+UNPROVEN_LINKS = CONTRADICTED | NOT_INDEPENDENT | NOT_PROVEN_HEARD
 
 
 @dataclass(frozen=True)

@@ -425,13 +425,8 @@ async def _retried(fn, arg, limits: Limits):
 # of hearing that fails or cannot be checked may be the beaconer's doing (it chose what to
 # reveal) or this member's (late with its share); a link between one owner's nodes confirms
 # nothing; the hex cap is a lottery. None fails the witness; none earns anyone coverage.
-NOT_THE_WITNESS_FAULT = (
-    coverage.CONTRADICTED
-    | coverage.NOT_PROVEN_HEARD
-    | coverage.NOT_INDEPENDENT
-    | {coverage.Reason.OVER_HEX_CAP}
-)
-REVEAL_TRIES = 8  # asks for a beacon's shares, each after the Retry-After the beaconer gives
+NOT_THE_WITNESS_FAULT = coverage.UNPROVEN_LINKS | {coverage.Reason.OVER_HEX_CAP}
+REVEAL_TRIES = 8  # asks for a beacon's shares (see _reveal)
 
 
 def _judge(transmitted, reports, claims, params, now, secrets, unverifiable):
@@ -681,7 +676,8 @@ async def _reveal(
     """(beacon hash, its secret) from the beaconer's reveal, or None (recorded on the beacon's
     outcome as "withheld") when it did not reveal shares that hold this member's, each signed
     by its member. Asks no sooner than reveal_after_s after this member's first request, then
-    after each Retry-After (capped at reveal_after_s) up to REVEAL_TRIES times."""
+    again, while the beaconer answers 425 or nothing, every 4 x backoff_s (at least 0.25 s, at
+    most reveal_after_s), REVEAL_TRIES times in all."""
     out, nonce, members = asked
     loop = asyncio.get_running_loop()
     await asyncio.sleep(max(0.0, first_sent + params.reveal_after_s - loop.time()))

@@ -113,7 +113,7 @@ from dataclasses import dataclass, field, replace
 from eth_utils import keccak
 
 from oracle.protocol.compute import HARDWARE_CLASSES
-from oracle.protocol.coverage import CONTRADICTED, NOT_INDEPENDENT, NOT_PROVEN_HEARD
+from oracle.protocol.coverage import UNPROVEN_LINKS
 from oracle.protocol.envelope import canonical_json
 from oracle.protocol.hardware import NodeKind, SlashReason
 
@@ -341,8 +341,7 @@ def score_node(
     elif not passed or pass_bps < params.min_pass_bps:
         reason = _most_common_failure(node.kind, failures) if failures else "low_pass_rate"
     elif work <= 0:
-        unproven = CONTRADICTED | NOT_PROVEN_HEARD | NOT_INDEPENDENT
-        links = [v for v in vs if v.reason in unproven and node.kind == NodeKind.WIRELESS]
+        links = [v for v in vs if v.reason in UNPROVEN_LINKS and node.kind == NodeKind.WIRELESS]
         reason = _most_common_failure(node.kind, links) if links else "no_work"
     else:
         reason = "ok"
