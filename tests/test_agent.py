@@ -880,6 +880,7 @@ def test_load_settings_decrypts_the_keystore_with_the_password_file(tmp_path):
     path, account = write_config(tmp_path, 'password_file = "node.pass"\nport = 9000\n')
     settings = load_settings(path)
     assert settings.address == account.address and settings.port == 9000
+    assert (settings.oracles, settings.share_window_s) == ((), 10.0)
     assert settings.kind == NodeKind.STORAGE and settings.data_dir == tmp_path / "agent-data"
 
 
@@ -897,6 +898,10 @@ def test_load_settings_reads_the_password_from_the_environment(tmp_path, monkeyp
         ('password_file = "node.pass"\nsecret = 1\n', "unknown keys"),
         ('password_file = "node.pass"\nport = 0\n', "agent.port"),
         ('password_file = "node.pass"\nkind = "x"\n', "TOML"),
+        ('password_file = "node.pass"\noracles = ["0x12"]\n', "agent.oracles"),
+        ('password_file = "node.pass"\noracles = "0x12"\n', "agent.oracles"),
+        ('password_file = "node.pass"\nshare_window_s = 0\n', "agent.share_window_s"),
+        ('password_file = "node.pass"\nshare_window_s = 1e9\n', "agent.share_window_s"),
     ],
 )
 def test_load_settings_fails_clearly_when_config_is_bad(tmp_path, extra, message):

@@ -197,3 +197,55 @@ async def test_one_coverage_round_serves_the_whole_committee(tmp_path, chain_ahe
         assert all("this member's share in" in o.detail for o in beacons)  # every share in
         units = {o.node: o.coverage_micro for o in r if o.kind == "coverage"}
         assert units[phantom] == 0 and all(u > 0 for n, u in units.items() if n != phantom)
+
+
+@pytest.mark.asyncio
+async def test_a_beaconer_that_reveals_other_shares_than_it_took_gets_withheld(tmp_path):
+    """A lying beaconer: after transmitting, it reveals a share of this member's that is not
+    the one the member handed it (its signature no longer matches). The member trusts no
+    secret for that beacon: the beacon is `withheld`, its reports `unverified` (no one fails)."""
+    from oracle.agent.app import AGENT
+    from oracle.protocol.coverage import RadioClaim
+    from oracle.service.challenge import Limits, challenge_coverage
+
+    medium = RadioMedium(np.random.default_rng(7))
+    member = Account.from_key(keccak(b"coverage lying-beaconer member"))
+    nodes, servers, agents = {}, [], {}
+    for i, pos in enumerate([at(0, 0), at(1_500, 0)]):
+        settings = Settings(node_key=bytes(Account.create().key), kind=NodeKind.WIRELESS,
+                            chain_id=31337, data_dir=tmp_path / f"w{i}",
+                            oracles=(member.address,))  # fmt: skip
+        medium.place(settings.address, Radio(*pos))
+        app = create_app(settings, Honest(), airwaves_for(medium))
+        server = TestServer(app, host="127.0.0.1")
+        await server.start_server()
+        servers.append(server)
+        agents[settings.address] = app[AGENT]
+        nodes[settings.address] = (str(server.make_url("")).rstrip("/"), RadioClaim(*pos))
+    liar = sorted(nodes)[0]
+
+    async def tamper():
+        agent = agents[liar]
+        while not agent.beacons or not all(s.sent.is_set() for s in agent.beacons.values()):
+            await asyncio.sleep(0.01)
+        for state in agent.beacons.values():
+            share, signature = state.shares[member.address]
+            state.shares[member.address] = (keccak(share), signature)
+
+    params = CoverageParams(beacon_fraction=1.0, reveal_after_s=1.0)
+    async with aiohttp.ClientSession() as http:
+        _, outcomes = await asyncio.gather(
+            tamper(),
+            challenge_coverage(http, nodes, chain_id=31337, epoch=3, epoch_seed=b"\x06" * 32,
+                               params=params, limits=Limits(timeout_s=2.0), key=member),
+        )  # fmt: skip
+    for server in servers:
+        await server.close()
+    beacons = {o.node: o for o in outcomes if o.kind == "beacon"}
+    assert (beacons[liar].passed, beacons[liar].reason) == (False, "withheld")
+    assert "not signed by it" in beacons[liar].detail
+    honest = next(n for n in nodes if n != liar)
+    assert beacons[honest].passed
+    heard_liar = [o for o in outcomes if o.kind == "witness" and o.node == honest
+                  and o.reason == "unverified"]  # fmt: skip
+    assert heard_liar and all(o.passed for o in heard_liar)  # the witness is not at fault
