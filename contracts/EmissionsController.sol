@@ -33,9 +33,10 @@ pragma solidity ^0.8.24;
  *    and does not carry over to later epochs.
  *  - Supply cap: cap_e never exceeds the unminted supply, so minting never reverts on the cap;
  *    once the supply is exhausted every budget is 0.
- *  - Epochs skipped (no report for them): nothing is minted for them, ever. The floor keeps
- *    decaying with the clock (it depends on e, not on how many epochs were minted), and their
- *    demand earns no emissions (customers' payments still reached the providers).
+ *  - Epochs skipped (no report for them, or passed over by OracleHub.skipEpochs after a long
+ *    outage): nothing is minted for them, ever. The floor keeps decaying with the clock (it
+ *    depends on e, not on how many epochs were minted), and their demand earns no emissions
+ *    (customers' payments still reached the providers).
  *  - Budget not distributed (nodes failed their challenges): only what the report assigns is
  *    minted; the rest is never created, so no tokens sit idle in the distributor.
  *  - Rounding: r^e and kappa * demand round down (in the protocol's favour).
@@ -98,6 +99,16 @@ contract EmissionsController is IEmissionsController, Governed, EpochClock {
         _totalEmitted += amount;
         emit EpochEmitted(epoch, demand, floor, budget, amount);
         if (amount > 0) _token.mint(_distributor, amount);
+    }
+
+    /// @inheritdoc IEmissionsController
+    function skipTo(uint64 nextEpoch_) external whenNotPaused {
+        _only(_hub);
+        uint64 from = _nextEpoch;
+        if (nextEpoch_ <= from) revert EpochAlreadyMinted(nextEpoch_, from);
+        uint256 demand = _marketplace.finalizeDemand(nextEpoch_ - 1);
+        _nextEpoch = nextEpoch_;
+        emit EpochsSkipped(from, nextEpoch_, demand);
     }
 
     // ---------------------------------------------------------------- external: owner

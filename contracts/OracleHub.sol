@@ -133,6 +133,21 @@ contract OracleHub is IOracleHub, Governed, EpochClock, EIP712, ReentrancyGuardT
     }
 
     /// @inheritdoc IOracleHub
+    function skipEpochs() external nonReentrant whenNotPaused returns (uint64 newNext) {
+        uint64 next = _state.nextEpoch;
+        uint64 current = currentEpoch();
+        // The latest ended epoch, current - 1, is reportable while it is at most MAX_EPOCH_GAP
+        // past `next`; only beyond that is there anything to skip.
+        if (current <= next + MAX_EPOCH_GAP + 1) revert NothingToSkip(next, current);
+        uint64 target = current - 1 - MAX_EPOCH_GAP;
+        uint64 bound = next + MAX_EPOCH_GAP;
+        newNext = target < bound ? target : bound;
+        _state.nextEpoch = newNext;
+        emit EpochsSkipped(next, newNext, msg.sender);
+        _emissions.skipTo(newNext);
+    }
+
+    /// @inheritdoc IOracleHub
     function registerBlsKey(BN254.G1Point calldata pk1, BN254.G2Point calldata pk2, BN254.G1Point calldata pop)
         external
     {

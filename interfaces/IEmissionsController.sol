@@ -23,10 +23,17 @@ interface IEmissionsController is IEpochClock {
     event EpochEmitted(uint64 indexed epoch, uint256 demand, uint256 floor, uint256 budget, uint256 minted);
     event ScheduleSet(uint256 floor0, uint256 floorDecayWad, uint256 kappaWad, uint256 capPerEpoch);
     event OracleHubSet(address hub);
+    /// @notice Epochs [fromEpoch, nextEpoch) will never be minted (OracleHub.skipEpochs);
+    /// `demand` is the finalized demand of epoch nextEpoch - 1.
+    event EpochsSkipped(uint64 fromEpoch, uint64 nextEpoch, uint256 demand);
 
     /// @notice Finalizes the epoch's demand, checks `amount` against its budget and mints
     /// `amount` to the rewards distributor. Oracle hub only; epochs strictly increasing.
     function mintForEpoch(uint64 epoch, uint256 amount) external returns (uint256 budget);
+
+    /// @notice Marks every epoch before `nextEpoch` as never to be minted and finalizes its
+    /// demand (a walk over the epochs skipped, which the hub bounds). Oracle hub only.
+    function skipTo(uint64 nextEpoch) external;
 
     /// @notice The budget of `epoch` from the demand the marketplace has recorded for it.
     function budgetOf(uint64 epoch) external view returns (uint256);

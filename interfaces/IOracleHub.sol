@@ -25,6 +25,14 @@ import {BN254} from "../contracts/lib/BN254.sol";
 /// rewards within the budget, at most `maxSlashesPerReport` slashes. The results root (the
 /// public per-node results file) is bound into the signed report and emitted.
 ///
+/// Liveness. The gap bound keeps a report's cost bounded (the emissions controller walks the
+/// marketplace's demand over the skipped epochs). After a reporting outage longer than
+/// MAX_EPOCH_GAP epochs, anyone may call `skipEpochs`: it moves `nextEpoch` forward by at most
+/// MAX_EPOCH_GAP, to the oldest epoch from which the latest ended epoch is reportable again,
+/// mints nothing for the epochs passed over and queues no slashes for them (calls repeat for
+/// longer outages, each bounded). Stake unbonding in a skipped epoch becomes withdrawable: a
+/// fault no report proved within MAX_EPOCH_GAP epochs is not punished.
+///
 /// Two ways to post, a deployment choice made with the committee (`setCommittee`):
 /// - ECDSA (`submitReport`): at least t signatures (65 bytes r|s|v each, concatenated) whose
 ///   signers are members and strictly increasing (no duplicates), with low s (no malleable
@@ -66,7 +74,12 @@ interface IOracleHub is IEpochClock {
     /// @notice The report builds on `given`, but the last report accepted is `expected`: it was
     /// signed before an earlier epoch settled, so its cumulative rewards leave that epoch out.
     error WrongParent(bytes32 given, bytes32 expected);
+    /// @notice The report is more than MAX_EPOCH_GAP epochs past `nextEpoch`: after a long
+    /// outage, `skipEpochs` moves `nextEpoch` forward first.
     error EpochGapTooLarge(uint64 epoch, uint64 nextEpoch);
+    /// @notice The latest ended epoch is still reportable (at most MAX_EPOCH_GAP past
+    /// `nextEpoch`): there is nothing to skip.
+    error NothingToSkip(uint64 nextEpoch, uint64 currentEpoch);
     error WrongCommitteeVersion(uint64 given, uint64 current);
     error TooManySlashes(uint256 count, uint256 max);
     error InvalidSignaturesLength(uint256 length);
@@ -100,6 +113,9 @@ interface IOracleHub is IEpochClock {
         uint256 slashCount,
         address submitter
     );
+    /// @notice `skipEpochs` moved `nextEpoch` from `fromEpoch` to `nextEpoch`: epochs
+    /// [fromEpoch, nextEpoch) are settled with nothing minted and no slash.
+    event EpochsSkipped(uint64 indexed fromEpoch, uint64 nextEpoch, address caller);
     event CommitteeSet(uint64 indexed version, address[] members, uint16 threshold, Scheme scheme);
     event BlsKeyRegistered(address indexed operator, BN254.G1Point pk1, BN254.G2Point pk2);
     event MaxSlashesSet(uint16 maxSlashesPerReport);
@@ -138,6 +154,16 @@ interface IOracleHub is IEpochClock {
         BN254.G2Point calldata apkG2,
         uint256[] calldata hashHint
     ) external;
+
+    /// @notice Recovery from a reporting outage longer than MAX_EPOCH_GAP epochs. Anyone may
+    /// call it; it moves `nextEpoch` forward to min(nextEpoch + MAX_EPOCH_GAP, currentEpoch - 1
+    /// - MAX_EPOCH_GAP), so that the latest ended epoch is reportable again after as few calls
+    /// as the outage needs (one per MAX_EPOCH_GAP epochs), and no reportable epoch is skipped.
+    /// Nothing is minted and no slash queued for the skipped epochs; their demand is finalized.
+    /// @dev Reverts NothingToSkip while the latest ended epoch is reportable. Gas: the demand
+    /// walk over at most MAX_EPOCH_GAP epochs (one storage read each).
+    /// @return newNext The hub's new `nextEpoch`.
+    function skipEpochs() external returns (uint64 newNext);
 
     /// @notice Registers (or replaces) the caller's BLS key: `pk1` in G1, `pk2` in G2 with the
     /// same secret, and `pop`, the caller's signature under POP_DST on

@@ -37,6 +37,7 @@ async def step(service: OracleService, session: aiohttp.ClientSession) -> None:
     if row is None or row["state"] == "scheduled":
         await service.challenge_current(current, session)
     next_epoch = await asyncio.to_thread(chain.next_report_epoch)
+    next_epoch = await asyncio.to_thread(service.submitter.skip_gap, current, next_epoch)
     for epoch in range(next_epoch, current):
         row = store.epoch(epoch)
         if row is None or row["state"] not in ACTIVE:

@@ -341,6 +341,53 @@ def test_mintForEpoch_reverts_when_paused(suite, hub, guardian):
         suite.emissions.mintForEpoch(epoch, 0, sender=hub)
 
 
+# ---------------------------------------------------------------- skipTo (OracleHub.skipEpochs)
+
+
+def test_skipTo_reverts_when_caller_not_hub(suite, deployer, outsider):
+    epoch = suite.hub.nextEpoch()
+    advance_to_epoch(suite, epoch + 2)
+    for caller in (deployer, outsider):
+        with ape.reverts(suite.emissions.Unauthorized, caller=caller.address):
+            suite.emissions.skipTo(epoch + 1, sender=caller)
+
+
+def test_skipTo_finalizes_demand_and_mints_nothing_when_called_by_hub(
+    suite, deployer, provider, customer, hub
+):
+    epoch = suite.hub.nextEpoch()
+    price = 2 * TOKEN
+    open_lease(suite, deployer, provider, customer, price, 10)
+    advance_to_epoch(suite, epoch + 5)
+    supply = suite.token.totalSupply()
+    tx = suite.emissions.skipTo(epoch + 4, sender=hub)
+    assert suite.token.totalSupply() == supply
+    assert suite.emissions.nextEpoch() == epoch + 4
+    assert suite.market.demandFinalizedThrough() == epoch + 3
+    (ev,) = [e for e in tx.events if e.event_name == "EpochsSkipped"]
+    assert (ev.fromEpoch, ev.nextEpoch, ev.demand) == (suite.hub.nextEpoch(), epoch + 4, price)
+    # The skipped epochs can never be minted.
+    with ape.reverts(suite.emissions.EpochAlreadyMinted, epoch=epoch + 3, nextEpoch=epoch + 4):
+        suite.emissions.mintForEpoch(epoch + 3, 0, sender=hub)
+
+
+def test_skipTo_reverts_EpochAlreadyMinted_when_not_forward(suite, hub):
+    epoch = suite.hub.nextEpoch()
+    advance_to_epoch(suite, epoch + 3)
+    suite.emissions.mintForEpoch(epoch + 1, 0, sender=hub)
+    for target in (epoch + 1, epoch + 2):
+        with ape.reverts(suite.emissions.EpochAlreadyMinted, epoch=target, nextEpoch=epoch + 2):
+            suite.emissions.skipTo(target, sender=hub)
+
+
+def test_skipTo_reverts_when_paused(suite, hub, guardian):
+    epoch = suite.hub.nextEpoch()
+    advance_to_epoch(suite, epoch + 3)
+    suite.emissions.pause(sender=guardian)
+    with ape.reverts(suite.emissions.EnforcedPause):
+        suite.emissions.skipTo(epoch + 2, sender=hub)
+
+
 def test_submitReport_reverts_with_exceeds_budget_when_total_rewards_above_budget(
     suite, deployer, provider, customer, oracles
 ):

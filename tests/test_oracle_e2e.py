@@ -205,6 +205,40 @@ async def test_runner_step_challenges_the_current_epoch_and_reports_the_ended_on
 
 
 @pytest.mark.asyncio
+async def test_runner_step_skips_a_gap_longer_than_the_hub_allows_and_reports_again(
+    suite, deployer, provider, accounts, tmp_path
+):
+    """An oracle back after an outage of more than two MAX_EPOCH_GAPs: the hub refused every
+    report (EpochGapTooLarge) forever; now the runner skips the epochs nobody reported
+    (OracleHub.skipEpochs, nothing minted for them) and settles the latest one."""
+    from oracle.app import step
+
+    oracle = Account.from_key(accounts[6].private_key)
+    suite.hub.setCommittee([oracle.address], 1, ECDSA, sender=deployer)
+    settings, url, server = await start_agent(tmp_path, "c", NodeKind.COMPUTE, Honest())
+    node = onboard(suite, deployer, provider, COMPUTE, settings, url)
+    view = Chain(ape_chain.provider.uri, Deployment.from_record(suite.record), load_abis())
+    service = OracleService(
+        view, Store(tmp_path / "o.sqlite"), oracle, PipelineSettings(compute=TINY)
+    )
+    start, gap = suite.hub.nextEpoch(), suite.hub.MAX_EPOCH_GAP()
+    back = start + 2 * gap + 5
+    advance_to_epoch(suite, back)
+    supply = suite.token.totalSupply()
+    async with aiohttp.ClientSession() as http:
+        await step(service, http)  # skips what the hub cannot reach, challenges `back`
+        advance_to_epoch(suite, back + 1)
+        await step(service, http)  # reports `back`
+    await server.close()
+    assert suite.hub.nextEpoch() == back + 1
+    assert service.store.epoch(back)["state"] == "confirmed"
+    assert service.metrics["epochs_skipped"] == back - gap - start
+    assert service.store.node_history(node.address)[0]["reason"] == "ok"
+    # Only the reported epoch minted: the floor of `back`, or less.
+    assert 0 < suite.token.totalSupply() - supply <= suite.emissions.floorOf(back)
+
+
+@pytest.mark.asyncio
 async def test_a_node_silent_at_the_first_sweep_is_challenged_again_later_in_the_epoch(
     suite, deployer, provider, accounts, tmp_path
 ):

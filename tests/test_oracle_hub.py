@@ -17,6 +17,7 @@ from plinth_testlib import (
     ECDSA,
     REGION,
     STORAGE,
+    active_node,
     advance_to_epoch,
     b32,
     fund,
@@ -405,6 +406,79 @@ def test_submitReport_reverts_EpochGapTooLarge_when_gap_exceeds_max(suite, oracl
     report, _ = make_report(suite, start + gap + 1)
     with reverts(suite.hub.EpochGapTooLarge, epoch=start + gap + 1, nextEpoch=start):
         submit(suite, report, oracles[:3], sender=outsider)
+
+
+# ---------------------------------------------------------------- liveness: skipEpochs
+def test_skipEpochs_reverts_NothingToSkip_while_latest_epoch_is_reportable(suite, outsider):
+    start = suite.hub.nextEpoch()
+    gap = suite.hub.MAX_EPOCH_GAP()
+    # The latest ended epoch is start + gap: a report for it is still accepted.
+    advance_to_epoch(suite, start + gap + 1)
+    with reverts(suite.hub.NothingToSkip, nextEpoch=start, currentEpoch=start + gap + 1):
+        suite.hub.skipEpochs(sender=outsider)
+
+
+def test_skipEpochs_recovers_reporting_after_outage_longer_than_two_gaps(
+    suite, deployer, provider, customer, oracles, outsider
+):
+    """The liveness finding: after MAX_EPOCH_GAP epochs without a report the hub refused every
+    report forever. Now anyone moves it on, in bounded steps, minting nothing for the epochs
+    passed over; then the committee reports the latest ended epoch."""
+    start = suite.hub.nextEpoch()
+    gap = suite.hub.MAX_EPOCH_GAP()
+    # A lease paying every epoch of the outage: its demand must be walked, not minted.
+    node = active_node(suite, deployer, provider)
+    price = 3 * TOKEN
+    suite.market.setPrice(node.address, price, sender=provider)
+    epochs = 3 * gap
+    fund(suite, deployer, customer, price * epochs // TOKEN)
+    suite.token.approve(suite.market.address, price * epochs, sender=customer)
+    suite.market.openLease(node.address, REGION, epochs, price, ZERO32, 0, sender=customer)
+    current = start + 2 * gap + 10
+    advance_to_epoch(suite, current)
+    latest, _ = make_report(suite, current - 1)
+    with reverts(suite.hub.EpochGapTooLarge, epoch=current - 1, nextEpoch=start):
+        submit(suite, latest, oracles[:3], sender=outsider)
+
+    supply = suite.token.totalSupply()
+    steps = []
+    while True:
+        before = suite.hub.nextEpoch()
+        if current <= before + gap + 1:
+            break
+        tx = suite.hub.skipEpochs(sender=outsider)
+        after = suite.hub.nextEpoch()
+        assert 0 < after - before <= gap
+        assert tx.gas_used < 2_000_000  # the demand walk over at most MAX_EPOCH_GAP epochs
+        (ev,) = [e for e in tx.events if e.event_name == "EpochsSkipped" and "caller" in e]
+        assert (ev.fromEpoch, ev.nextEpoch, ev.caller) == (before, after, outsider.address)
+        steps.append(after)
+    # Two steps: a full gap, then just enough that the latest ended epoch is reportable.
+    assert steps == [start + gap, current - 1 - gap]
+    with reverts(suite.hub.NothingToSkip, nextEpoch=current - 1 - gap, currentEpoch=current):
+        suite.hub.skipEpochs(sender=outsider)
+    assert suite.token.totalSupply() == supply  # nothing minted for the skipped epochs
+    assert suite.emissions.nextEpoch() == current - 1 - gap
+    assert suite.market.demandFinalizedThrough() == current - 2 - gap
+    assert suite.market.demandOf(current - 2 - gap) == price
+
+    budget = suite.emissions.budgetOf(current - 1)
+    latest, _ = make_report(suite, current - 1, {provider.address: budget})
+    tx = submit(suite, latest, oracles[:3], sender=outsider)
+    assert suite.hub.nextEpoch() == current
+    assert suite.token.totalSupply() - supply == budget
+    # A skipped epoch can never be reported afterwards.
+    skipped, _ = make_report(suite, start, total=0)
+    with reverts(suite.hub.StaleEpoch, epoch=start, nextEpoch=current):
+        submit(suite, skipped, oracles[:3], sender=outsider)
+
+
+def test_skipEpochs_reverts_EnforcedPause_when_paused(suite, guardian, outsider):
+    start = suite.hub.nextEpoch()
+    advance_to_epoch(suite, start + suite.hub.MAX_EPOCH_GAP() + 2)
+    suite.hub.pause(sender=guardian)
+    with reverts(suite.hub.EnforcedPause):
+        suite.hub.skipEpochs(sender=outsider)
 
 
 # ---------------------------------------------------------------- committee

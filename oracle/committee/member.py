@@ -765,6 +765,7 @@ class Member:
             members = None
         next_epoch = await asyncio.to_thread(chain.next_report_epoch)
         await self._catch_up(session, next_epoch)
+        next_epoch = await asyncio.to_thread(self.service.submitter.skip_gap, current, next_epoch)
         members = None
         for epoch in range(next_epoch, current):
             row = store.epoch(epoch)

@@ -137,6 +137,7 @@ class Chain:
             for name in CONTRACTS
         }
         self._errors = _error_table(abis)
+        self._max_gap: int | None = None
 
     # ------------------------------------------------------------------ plumbing
     def _rpc(self, fn, what: str):
@@ -196,6 +197,12 @@ class Chain:
 
     def next_report_epoch(self) -> int:
         return self.call("OracleHub", "nextEpoch")
+
+    def max_epoch_gap(self) -> int:
+        """How far past `nextEpoch` a report may be (a constant of the hub)."""
+        if self._max_gap is None:
+            self._max_gap = int(self.call("OracleHub", "MAX_EPOCH_GAP"))
+        return self._max_gap
 
     def last_digest(self) -> bytes:
         """The digest of the last report the hub accepted (zero before the first): the parent
@@ -294,6 +301,17 @@ class Chain:
         transaction hash."""
         fn = self.report_call(report, signatures)
         return self._send(account, fn, "submitReport", nonce, gas_price)
+
+    def skip_epochs(self, account, timeout_s: float = 60.0) -> int:
+        """Sends OracleHub.skipEpochs from `account` and waits for it: after an outage longer
+        than MAX_EPOCH_GAP epochs, moves the hub's nextEpoch forward (at most that many epochs;
+        nothing is minted for them). Returns the hub's nextEpoch afterwards. Raises ChainError
+        (NothingToSkip when there was nothing to skip, e.g. another oracle just did)."""
+        fn = self.c["OracleHub"].functions.skipEpochs()
+        receipt = self.receipt(self._send(account, fn, "skipEpochs"), timeout_s)
+        if receipt["status"] != 1:
+            raise ChainError("skipEpochs reverted")
+        return self.next_report_epoch()
 
     def report_call(self, report: EpochReport, signatures: bytes):
         """The hub's submitReport call for `report` with packed ECDSA `signatures`."""

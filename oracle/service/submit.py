@@ -10,6 +10,11 @@ For an epoch the hub has not settled, `Submitter.submit`:
    gas price at least `bump_pct` % of the stuck one's (and above the network's current one),
    recorded before it is sent; whichever of the two is mined settles the epoch.
 
+After an outage longer than the hub's MAX_EPOCH_GAP epochs (no report reached the hub), the
+latest ended epoch cannot be reported until the hub's nextEpoch moves on: `skip_gap` calls
+OracleHub.skipEpochs (anyone may; each call moves at most MAX_EPOCH_GAP epochs and mints
+nothing for them) until it can, and logs what was skipped.
+
 A report the hub already has is never sent again (another member's won the race, or the
 transaction was mined while this oracle was down): the epoch is marked confirmed and, when this
 oracle did not send it, the submission record takes the hash from the hub's ReportAccepted log.
@@ -94,6 +99,31 @@ class Submitter:
                 return None
             raise  # still "sent": the next pass looks for its receipt or replaces it
         return self._mined(epoch, receipt)
+
+    def skip_gap(self, current: int, next_epoch: int, max_calls: int = 16) -> int:
+        """The hub's nextEpoch once the latest ended epoch (`current` - 1) is reportable:
+        `next_epoch` itself when it already is, else after OracleHub.skipEpochs calls (at most
+        `max_calls` in this pass; the next pass goes on). Another oracle skipping first is no
+        error (NothingToSkip: the hub's epoch is read again)."""
+        gap = self.chain.max_epoch_gap()
+        for _ in range(max_calls):
+            if current - 1 - next_epoch <= gap:
+                break
+            log.warning(
+                "the hub has settled nothing since epoch %d (%d epochs, more than its gap of "
+                "%d): skipping epochs with OracleHub.skipEpochs; nothing is minted for them",
+                next_epoch, current - next_epoch, gap,
+            )  # fmt: skip
+            try:
+                new_next = self.chain.skip_epochs(self.key, self.settings.receipt_timeout_s)
+            except ChainError as exc:
+                if "NothingToSkip" not in str(exc):
+                    raise
+                new_next = self.chain.next_report_epoch()
+            self.metrics["epochs_skipped"] += max(0, new_next - next_epoch)
+            log.warning("epochs %d..%d skipped", next_epoch, new_next - 1)
+            next_epoch = new_next
+        return next_epoch
 
     def mark_confirmed(self, epoch: int) -> None:
         """The hub settled `epoch`: the submission record and the epoch say so."""
