@@ -59,6 +59,8 @@ contract EmissionsController is IEmissionsController, Governed, EpochClock {
     IPlinthToken private immutable _token;
     IMarketplace private immutable _marketplace;
     address private immutable _distributor;
+    /// @dev The emissions envelope: capPerEpoch can never be set above the deployed one.
+    uint256 private immutable _capEnvelope;
     // Packed so that settling an epoch reads three slots: (hub, next epoch), (floor, cap),
     // (decay, kappa). Bounds are checked in _setSchedule.
     address private _hub;
@@ -82,6 +84,7 @@ contract EmissionsController is IEmissionsController, Governed, EpochClock {
         _token = token_;
         _marketplace = marketplace_;
         _distributor = distributor_;
+        _capEnvelope = schedule[3];
         _setSchedule(schedule[0], schedule[1], schedule[2], schedule[3]);
     }
 
@@ -119,7 +122,7 @@ contract EmissionsController is IEmissionsController, Governed, EpochClock {
         _setSchedule(floor0_, floorDecayWad_, kappaWad_, capPerEpoch_);
     }
 
-    function setOracleHub(address hub) external onlyOwner {
+    function setOracleHub(address hub) external onlyWiring {
         _checkSameClock(EpochClock(hub));
         _hub = _setOnce(_hub, hub);
         emit OracleHubSet(hub);
@@ -169,6 +172,11 @@ contract EmissionsController is IEmissionsController, Governed, EpochClock {
     }
 
     /// @inheritdoc IEmissionsController
+    function capEnvelope() external view returns (uint256) {
+        return _capEnvelope;
+    }
+
+    /// @inheritdoc IEmissionsController
     function nextEpoch() external view returns (uint64) {
         return _nextEpoch;
     }
@@ -208,7 +216,7 @@ contract EmissionsController is IEmissionsController, Governed, EpochClock {
     function _setSchedule(uint256 floor0_, uint256 floorDecayWad_, uint256 kappaWad_, uint256 capPerEpoch_) private {
         if (floorDecayWad_ > _WAD) revert InvalidParameter("floorDecayWad", floorDecayWad_);
         if (kappaWad_ > _MAX_KAPPA) revert InvalidParameter("kappaWad", kappaWad_);
-        if (capPerEpoch_ == 0 || floor0_ > capPerEpoch_ || capPerEpoch_ > type(uint128).max) {
+        if (capPerEpoch_ == 0 || floor0_ > capPerEpoch_ || capPerEpoch_ > _capEnvelope || capPerEpoch_ > type(uint128).max) {
             revert InvalidParameter("capPerEpoch", capPerEpoch_);
         }
         // The casts fit: decay <= 1e18 < 2^64, kappa <= 1e20 < 2^96, floor0 <= cap < 2^128.

@@ -201,7 +201,7 @@ contract Marketplace is IMarketplace, Governed, EpochClock, ReentrancyGuardTrans
         _setTreasury(treasury_);
     }
 
-    function setEmissionsController(address emissions) external onlyOwner {
+    function setEmissionsController(address emissions) external onlyWiring {
         _checkSameClock(EpochClock(emissions));
         _emissions = _setOnce(_emissions, emissions);
         emit EmissionsControllerSet(emissions);

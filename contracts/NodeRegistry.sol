@@ -151,12 +151,12 @@ contract NodeRegistry is INodeRegistry, Governed, EIP712 {
         _setJailPolicy(faultsToJail_, jailDuration_);
     }
 
-    function setStakingVault(address vault) external onlyOwner {
+    function setStakingVault(address vault) external onlyWiring {
         _vault = IStakingVault(_setOnce(address(_vault), vault));
         emit StakingVaultSet(vault);
     }
 
-    function setSlashingManager(address slasher) external onlyOwner {
+    function setSlashingManager(address slasher) external onlyWiring {
         _slasher = _setOnce(_slasher, slasher);
         emit SlashingManagerSet(slasher);
     }

@@ -15,6 +15,8 @@ import {IPlinthToken} from "../interfaces/IPlinthToken.sol";
 contract PlinthToken is IPlinthToken, ERC20, ERC20Permit, ERC20Capped, ERC20Burnable, Ownable2Step {
     // ---------------------------------------------------------------- storage
     address private _minter;
+    /// @dev May set the minter (once), as the owner may: the owner can be the timelock from the start.
+    address private immutable _deployer;
 
     // ---------------------------------------------------------------- constructor
     constructor(address initialOwner, uint256 supplyCap, address genesisHolder, uint256 genesisSupply)
@@ -23,12 +25,14 @@ contract PlinthToken is IPlinthToken, ERC20, ERC20Permit, ERC20Capped, ERC20Burn
         ERC20Capped(supplyCap)
         Ownable(initialOwner)
     {
+        _deployer = msg.sender;
         if (genesisSupply > 0) _mint(genesisHolder, genesisSupply);
     }
 
     // ---------------------------------------------------------------- external
     /// @inheritdoc IPlinthToken
-    function setMinter(address newMinter) external onlyOwner {
+    function setMinter(address newMinter) external {
+        if (msg.sender != owner() && msg.sender != _deployer) revert OwnableUnauthorizedAccount(msg.sender);
         if (_minter != address(0)) revert MinterAlreadySet(_minter);
         if (newMinter == address(0)) revert ERC20InvalidReceiver(address(0));
         _minter = newMinter;

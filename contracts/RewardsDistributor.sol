@@ -89,7 +89,7 @@ contract RewardsDistributor is IRewardsDistributor, Governed, ReentrancyGuardTra
         _token.safeTransfer(account, amount);
     }
 
-    function setOracleHub(address hub) external onlyOwner {
+    function setOracleHub(address hub) external onlyWiring {
         _hub = _setOnce(_hub, hub);
         emit OracleHubSet(hub);
     }

@@ -20,8 +20,11 @@ contract SlashingManager is ISlashingManager, Governed, ReentrancyGuardTransient
 
     // ---------------------------------------------------------------- constants
     uint16 private constant _BPS = 10_000;
-    uint16 private constant _MAX_PENALTY_BPS = 5_000;
     uint64 private constant _MAX_WINDOW = 30 days;
+    /// @inheritdoc ISlashingManager
+    uint64 public constant MIN_DISPUTE_WINDOW = 60;
+    /// @inheritdoc ISlashingManager
+    uint16 public constant MIN_BURN_BPS = 5_000;
     uint8 private constant _REASONS = 5;
 
     // ---------------------------------------------------------------- storage
@@ -162,7 +165,7 @@ contract SlashingManager is ISlashingManager, Governed, ReentrancyGuardTransient
         _setTreasury(treasury_);
     }
 
-    function setOracleHub(address hub) external onlyOwner {
+    function setOracleHub(address hub) external onlyWiring {
         _hub = _setOnce(_hub, hub);
         emit OracleHubSet(hub);
     }
@@ -186,6 +189,15 @@ contract SlashingManager is ISlashingManager, Governed, ReentrancyGuardTransient
     /// @inheritdoc ISlashingManager
     function penaltyBps(SlashReason reason) external view returns (uint16) {
         return _penaltyBps[reason];
+    }
+
+    /// @inheritdoc ISlashingManager
+    function maxPenaltyBps(SlashReason reason) public pure returns (uint16) {
+        // A fault that can be an accident (offline, late) costs little; a proven lie more.
+        if (reason == SlashReason.Offline) return 500;
+        if (reason == SlashReason.MissedDeadline) return 1_000;
+        if (reason == SlashReason.None) return 0;
+        return 2_500;
     }
 
     /// @inheritdoc ISlashingManager
@@ -278,19 +290,19 @@ contract SlashingManager is ISlashingManager, Governed, ReentrancyGuardTransient
     }
 
     function _setPenalty(SlashReason reason, uint16 bps) private {
-        if (reason == SlashReason.None || bps > _MAX_PENALTY_BPS) revert InvalidParameter("penaltyBps", bps);
+        if (reason == SlashReason.None || bps > maxPenaltyBps(reason)) revert InvalidParameter("penaltyBps", bps);
         _penaltyBps[reason] = bps;
         emit PenaltySet(reason, bps);
     }
 
     function _setDisputeWindow(uint64 window) private {
-        if (window == 0 || window > _MAX_WINDOW) revert InvalidParameter("disputeWindow", window);
+        if (window < MIN_DISPUTE_WINDOW || window > _MAX_WINDOW) revert InvalidParameter("disputeWindow", window);
         _disputeWindow = window;
         emit DisputeWindowSet(window);
     }
 
     function _setBurnShare(uint16 bps) private {
-        if (bps > _BPS) revert InvalidParameter("burnBps", bps);
+        if (bps < MIN_BURN_BPS || bps > _BPS) revert InvalidParameter("burnBps", bps);
         _burnBps = bps;
         emit BurnShareSet(bps);
     }

@@ -182,7 +182,7 @@ contract StakingVault is IStakingVault, Governed, ReentrancyGuardTransient {
         _setUnbondingDelay(delay);
     }
 
-    function setSlashingManager(address slasher) external onlyOwner {
+    function setSlashingManager(address slasher) external onlyWiring {
         _slasher = ISlashingManager(_setOnce(address(_slasher), slasher));
         emit SlasherSet(slasher);
     }

@@ -48,6 +48,9 @@ interface IEmissionsController is IEpochClock {
     function floorDecayWad() external view returns (uint256);
     function kappaWad() external view returns (uint256);
     function capPerEpoch() external view returns (uint256);
+    /// @notice The highest capPerEpoch the schedule can ever have: the one deployed. Whatever
+    /// the owner sets, no epoch mints more than this.
+    function capEnvelope() external view returns (uint256);
     /// @notice The lowest epoch that can still be minted.
     function nextEpoch() external view returns (uint64);
     function totalEmitted() external view returns (uint256);

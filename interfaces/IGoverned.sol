@@ -19,6 +19,10 @@ interface IGoverned {
     /// @notice The guardian changed.
     event GuardianChanged(address indexed previousGuardian, address indexed newGuardian);
 
+    /// @notice The account that deployed the contract: it may fill the one-time wiring slots
+    /// (set once, never changed), as the owner may; it has no other power.
+    function deployer() external view returns (address);
+
     /// @notice The account allowed to pause (the owner can pause too).
     function guardian() external view returns (address);
 

@@ -24,7 +24,7 @@ interface IPlinthToken is IERC20 {
     /// @notice The only account allowed to mint (the emissions controller).
     function minter() external view returns (address);
 
-    /// @notice Sets the minter once. Owner only.
+    /// @notice Sets the minter once. Owner or deployer.
     function setMinter(address newMinter) external;
 
     /// @notice Mints `amount` to `to`. Minter only; reverts past the cap.

@@ -101,6 +101,14 @@ interface ISlashingManager {
     function slashCount() external view returns (uint256);
     function pendingSlashCount(address node) external view returns (uint256);
     function penaltyBps(SlashReason reason) external view returns (uint16);
+    /// @notice The hard cap on `penaltyBps(reason)`, fixed in the code: Offline 5 %,
+    /// MissedDeadline 10 %, InvalidCompute, StorageAuditFailed and LocationSpoofed 25 %.
+    function maxPenaltyBps(SlashReason reason) external pure returns (uint16);
+    /// @notice The shortest dispute window the owner can set (seconds).
+    function MIN_DISPUTE_WINDOW() external view returns (uint64);
+    /// @notice The smallest share of every slash that is burned (bps): at most half of a slash
+    /// can ever reach the treasury, so slashing is never the owner's business.
+    function MIN_BURN_BPS() external view returns (uint16);
     function disputeWindow() external view returns (uint64);
     /// @notice The OracleHub whose reports queue slashes (the vault reads its settled epochs).
     function oracleHub() external view returns (address);

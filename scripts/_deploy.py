@@ -17,12 +17,14 @@ from hexbytes import HexBytes
 
 from oracle.protocol import bls
 from oracle.service.chain import CONTRACTS
+from scripts._governance import Call, govern
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = 10**18
 WAD = 10**18
 # Mainnet's per-transaction gas cap since EIP-7825; anvil does not enforce it, so we check it.
 TX_GAS_CAP = 2**24
+ZERO_ADDRESS = "0x" + "00" * 20
 KINDS = ("compute", "storage", "wireless")
 SLASH_REASONS = (
     "invalid_compute",
@@ -61,6 +63,10 @@ class Params:
     threshold: int
     max_slashes: int
     scheme: str = "ecdsa"
+    # The owner of every contract: a PlinthTimelock with this delay (seconds) and these
+    # proposers; None: the deployer's account (unit tests, benchmarks).
+    governance_delay: int | None = None
+    proposers: tuple[str, ...] = ()
     source: str = field(default="", compare=False)
 
 
@@ -107,6 +113,10 @@ def load_params(path: str | Path) -> Params:
     )
     staking, slashing, market = table("staking"), table("slashing"), table("marketplace")
     emissions, oracle = table("emissions"), table("oracle")
+    governance = table("governance")
+    proposers = governance.get("proposers")
+    if not isinstance(proposers, list) or not proposers:
+        raise ConfigError("governance.proposers: a non-empty list of addresses")
 
     genesis = clock.get("genesis", "now")
     if genesis != "now" and (not isinstance(genesis, int) or genesis <= 0):
@@ -147,6 +157,8 @@ def load_params(path: str | Path) -> Params:
         threshold=_get(oracle, "threshold", int, "oracle"),
         max_slashes=_get(oracle, "max_slashes_per_report", int, "oracle"),
         scheme=oracle.get("scheme", "ecdsa"),
+        governance_delay=_get(governance, "delay", int, "governance"),
+        proposers=tuple(proposers),
         source=str(path),
     )
     _check(params)
@@ -166,6 +178,15 @@ def _check(p: Params) -> None:
             f"staking.unbonding_delay ({p.unbonding_delay}s) must exceed two epochs plus the "
             f"dispute window ({needed}s), or a node could withdraw before its slash lands"
         )
+    if p.governance_delay is not None:
+        # A provider who starts leaving when a change is scheduled must be out before it runs:
+        # unbonding, then the report of the epoch its release falls in (up to two epochs).
+        leave = p.unbonding_delay + 2 * p.epoch_duration
+        if p.governance_delay <= leave:
+            raise ConfigError(
+                f"governance.delay ({p.governance_delay}s) must exceed the unbonding delay plus "
+                f"two epochs ({leave}s), so providers can leave before a scheduled change lands"
+            )
     if not 0 < p.threshold <= len(p.committee) or 2 * p.threshold <= len(p.committee):
         raise ConfigError(
             f"oracle.threshold {p.threshold} for {len(p.committee)} members: need n/2 < t <= n"
@@ -208,9 +229,11 @@ class Suite:
         "hub": "OracleHub",
     }
 
-    def __init__(self, contracts: dict[str, Any], record: dict):
+    def __init__(self, contracts: dict[str, Any], record: dict, timelock=None):
         self.contracts = contracts
         self.record = record
+        # The owner of every contract when the deployment has one (PlinthTimelock), else None.
+        self.timelock = timelock
         for alias, name in self.ALIASES.items():
             setattr(self, alias, contracts[name])
 
@@ -238,7 +261,7 @@ def load_suite(network_name: str | None = None) -> Suite:
         if not address or not chain.provider.get_code(address):
             raise ConfigError(f"{name} is not deployed at {address}: run `ape run deploy`")
         contracts[name] = getattr(project, name).at(address)
-    return Suite(contracts, record)
+    return Suite(contracts, record, _existing(record, "PlinthTimelock"))
 
 
 def _existing(record: dict, name: str):
@@ -284,7 +307,13 @@ def deploy_suite(deployer, params: Params, *, write: bool = True, log=print) -> 
     if genesis is None:
         genesis = chain.blocks.head.timestamp if params.genesis == "now" else params.genesis
     record.update(chain_id=chain.chain_id, network=networks.provider.network.name, genesis=genesis)
-    treasury, guardian, owner = addr(params.treasury), addr(params.guardian), deployer.address
+    treasury, guardian = addr(params.treasury), addr(params.guardian)
+    timelock = None
+    if params.governance_delay is not None:
+        proposers = [addr(p) for p in params.proposers]
+        # Executors: address(0), anyone executes an operation once its delay is over.
+        timelock = step("PlinthTimelock", (params.governance_delay, proposers, [ZERO_ADDRESS]))
+    owner = timelock.address if timelock is not None else deployer.address
 
     token = step(
         "PlinthToken", (owner, params.cap, addr(params.genesis_holder), params.genesis_supply)
@@ -368,31 +397,33 @@ def deploy_suite(deployer, params: Params, *, write: bool = True, log=print) -> 
         sent += 1
         log(f"  wired {what} -> {wanted.address}")
 
-    # Mutable parameters: (description, on-chain value, wanted value, transaction).
+    # Mutable parameters: (description, on-chain value, wanted value, owner call). Changed
+    # values go through the owner: one timelock batch (scheduled now, executed by a later run
+    # once the delay is over) or, without a timelock, the deployer's transactions.
     syncs = [
         (
             "marketplace fee",
             market.feeBps(),
             params.fee_bps,
-            lambda: market.setFee(params.fee_bps, sender=deployer),
+            Call(market, "setFee", (params.fee_bps,)),
         ),
         (
             "unbonding delay",
             vault.unbondingDelay(),
             params.unbonding_delay,
-            lambda: vault.setUnbondingDelay(params.unbonding_delay, sender=deployer),
+            Call(vault, "setUnbondingDelay", (params.unbonding_delay,)),
         ),
         (
             "dispute window",
             slashing.disputeWindow(),
             params.dispute_window,
-            lambda: slashing.setDisputeWindow(params.dispute_window, sender=deployer),
+            Call(slashing, "setDisputeWindow", (params.dispute_window,)),
         ),
         (
             "burn share",
             slashing.burnShareBps(),
             params.burn_bps,
-            lambda: slashing.setBurnShare(params.burn_bps, sender=deployer),
+            Call(slashing, "setBurnShare", (params.burn_bps,)),
         ),
         (
             "emission schedule",
@@ -403,19 +434,19 @@ def deploy_suite(deployer, params: Params, *, write: bool = True, log=print) -> 
                 emissions.capPerEpoch(),
             ),
             params.schedule,
-            lambda: emissions.setSchedule(*params.schedule, sender=deployer),
+            Call(emissions, "setSchedule", tuple(params.schedule)),
         ),
         (
             "max slashes per report",
             hub.maxSlashesPerReport(),
             params.max_slashes,
-            lambda: hub.setMaxSlashesPerReport(params.max_slashes, sender=deployer),
+            Call(hub, "setMaxSlashesPerReport", (params.max_slashes,)),
         ),
         (
             "committee",
             (tuple(hub.committee()), hub.threshold(), SCHEMES[hub.scheme()]),
             (tuple(committee), params.threshold, params.scheme),
-            lambda: hub.setCommittee(committee, params.threshold, scheme, sender=deployer),
+            Call(hub, "setCommittee", (committee, params.threshold, scheme)),
         ),
     ]
     for i, kind_min in enumerate(params.min_stakes):
@@ -424,25 +455,38 @@ def deploy_suite(deployer, params: Params, *, write: bool = True, log=print) -> 
                 f"min stake ({KINDS[i]})",
                 registry.minStake(i),
                 kind_min,
-                lambda i=i, m=kind_min: registry.setMinStake(i, m, sender=deployer),
+                Call(registry, "setMinStake", (i, kind_min)),
             )
         )
     penalties_now = tuple(slashing.penaltyBps(i + 1) for i in range(len(SLASH_REASONS)))
-    if penalties_now != params.penalties:
-        syncs += [
-            (
-                f"penalty {SLASH_REASONS[i]}",
-                penalties_now[i],
-                bps,
-                lambda i=i, bps=bps: slashing.setPenalty(i + 1, bps, sender=deployer),
-            )
-            for i, bps in enumerate(params.penalties)
-        ]
-    for what, have, want, tx in syncs:
-        if have != want:
-            tx()
-            sent += 1
+    syncs += [
+        (
+            f"penalty {SLASH_REASONS[i]}",
+            penalties_now[i],
+            bps,
+            Call(slashing, "setPenalty", (i + 1, bps)),
+        )
+        for i, bps in enumerate(params.penalties)
+    ]
+    changes = [(what, have, want, call) for what, have, want, call in syncs if have != want]
+    if changes:
+        for what, have, want, _ in changes:
             log(f"  set {what}: {have} -> {want}")
+
+        def transact(what, fn, *args, sender):
+            nonlocal sent
+            fn(*args, sender=sender)
+            sent += 1
+
+        outcome = govern(timelock, deployer, [c for *_, c in changes], transact)
+        if outcome.state in ("scheduled", "waiting"):
+            wait = max(0, outcome.eta - chain.blocks.head.timestamp)
+            log(
+                f"  {outcome.state}: the change(s) above go through the timelock; executable "
+                f"in {wait} s (at {outcome.eta}): run `ape run deploy` again then"
+            )
+        else:
+            log(f"  {outcome.state}: the change(s) above are applied")
 
     deployed = dict(
         zip(
@@ -459,6 +503,9 @@ def deploy_suite(deployer, params: Params, *, write: bool = True, log=print) -> 
         params=params.source,
         contracts={name: c.address for name, c in deployed.items()},
     )
+    if timelock is not None:
+        record["contracts"]["PlinthTimelock"] = timelock.address
+        record["governance_delay"] = int(timelock.getMinDelay())
     if write:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(record, indent=2) + "\n")
@@ -468,7 +515,7 @@ def deploy_suite(deployer, params: Params, *, write: bool = True, log=print) -> 
         if sent
         else "  nothing to do: the suite is deployed and wired"
     )
-    return Suite(deployed, record)
+    return Suite(deployed, record, timelock)
 
 
 def _register_bls_keys(hub, members: list[str], log) -> int:

@@ -1,13 +1,17 @@
-"""Governance wallet (the deployer / owner, or the guardian for pauses):
+"""Governance wallet (a timelock proposer, or the guardian for pauses):
 `ape run admin <command> ... --network ... --account ALIAS`.
 
   committee show | set ADDR... --threshold T [--scheme ecdsa|bls]
   pause [CONTRACT|all] / unpause [CONTRACT|all]
   params show | set NAME VALUE...
   slash list | execute ID | cancel ID
+  governance pending   owner actions scheduled on the timelock, with when each can run
   grant TO AMOUNT      send tokens from --account (the genesis holder) to TO
 
-Every owner-only action checks the caller before anything is sent."""
+Owner actions go through the deployment's timelock: the first run schedules the change (the
+caller must be a proposer), and the same command run again once the delay is over executes it
+(anyone may). Without a timelock (a test deployment) the owner's account sends it at once.
+Every action checks the caller before anything is sent."""
 
 from __future__ import annotations
 
@@ -43,6 +47,7 @@ from scripts._cli import (
     wrap_config_errors,
 )
 from scripts._deploy import KINDS, SCHEMES, SLASH_REASONS, WAD, bls_key_missing
+from scripts._governance import Call, GovernanceError, govern, pending
 
 # Contracts with a pause switch, by the short names the commands accept.
 PAUSABLE = {
@@ -61,10 +66,22 @@ def cli():
     """Governance: oracle committee, pauses, parameters, pending slashes."""
 
 
-def _require_owner(contract, name: str, account) -> None:
-    owner = contract.owner()
-    if not same(owner, account.address):
-        fail(f"{account.address} is not the owner of the {name} (owner: {owner}); use --account")
+def _owner_action(suite, account, what: str, calls: list[Call]) -> bool:
+    """Takes the next step of an owner action (scripts._governance.govern) and says what
+    happened; True when the change is applied now."""
+    try:
+        outcome = govern(suite.timelock, account, calls, send)
+    except GovernanceError as exc:
+        fail(f"{what}: {exc}")
+    if outcome.state in ("scheduled", "waiting"):
+        verb = "Scheduled" if outcome.state == "scheduled" else "Already scheduled"
+        click.echo(
+            f"{verb} through the timelock {suite.timelock.address}: {what}. Executable "
+            f"{fmt_time(outcome.eta)}: run the same command again then (anyone may). Providers "
+            "see it coming with `ape run admin governance pending`."
+        )
+        return False
+    return True
 
 
 def _targets(suite, which: str) -> list[tuple[str, object]]:
@@ -138,7 +155,6 @@ def committee_set(account, members, threshold, scheme):
     hub = suite.hub
     max_size = hub.MAX_COMMITTEE()
     require(n <= max_size, f"at most {max_size} members")
-    _require_owner(hub, "oracle hub", account)
     current = SCHEMES[hub.scheme()]
     scheme = scheme or current
     if scheme == "bls":
@@ -158,14 +174,9 @@ def committee_set(account, members, threshold, scheme):
     click.echo(f"New committee ({threshold} of {n}, {scheme}, sorted):")
     for m in addrs:
         click.echo(f"  {m}")
-    send(
-        "set the oracle committee",
-        hub.setCommittee,
-        addrs,
-        threshold,
-        SCHEMES.index(scheme),
-        sender=account,
-    )
+    call = Call(hub, "setCommittee", (addrs, threshold, SCHEMES.index(scheme)))
+    if not _owner_action(suite, account, "set the oracle committee", [call]):
+        return
     click.echo(
         f"Committee version is now {hub.committeeVersion()}: signatures under the old "
         "version no longer count."
@@ -207,16 +218,15 @@ def unpause(account, contract):
     """Lift the pause of CONTRACT or all (owner only)."""
     suite = suite_or_fail()
     targets = _targets(suite, contract)
-    for name, c in targets:
-        _require_owner(c, name, account)
     todo = [(name, c) for name, c in targets if c.paused()]
     for name, _ in targets:
         if all(name != t for t, _ in todo):
             click.echo(f"{name} is not paused.")
-    for name, c in todo:
-        send(f"unpause {name}", c.unpause, sender=account)
-    if todo:
-        click.echo(f"Unpaused: {', '.join(name for name, _ in todo)}.")
+    names = ", ".join(name for name, _ in todo)
+    if todo and _owner_action(
+        suite, account, f"unpause {names}", [Call(c, "unpause") for _, c in todo]
+    ):
+        click.echo(f"Unpaused: {names}.")
 
 
 # ---------------------------------------------------------------------------- params
@@ -550,19 +560,12 @@ def params_set(account, name, values, force):
         contract, old = s.hub, s.hub.maxSlashesPerReport()
         fn, args, show = s.hub.setMaxSlashesPerReport, (new,), str
 
-    _require_owner(contract, _contract_name(s, contract), account)
     if old == new:
         click.echo(f"{name} is already {show(new)}: nothing to send.")
         return
-    send(f"set {name}: {show(old)} -> {show(new)}", fn, *args, sender=account)
-    click.echo(f"{name} is now {show(new)}.")
-
-
-def _contract_name(suite, contract) -> str:
-    for name, c in suite.contracts.items():
-        if same(c.address, contract.address):
-            return name
-    return contract.address
+    call = Call(contract, fn.abis[0].name, tuple(args))
+    if _owner_action(s, account, f"set {name}: {show(old)} -> {show(new)}", [call]):
+        click.echo(f"{name} is now {show(new)}.")
 
 
 # ---------------------------------------------------------------------------- grants
@@ -680,12 +683,54 @@ def slash_cancel(account, slash_id):
     """Cancel pending slash SLASH_ID (owner only)."""
     suite = suite_or_fail()
     x = _pending_slash(suite, slash_id)
-    _require_owner(suite.slashing, "slashing manager", account)
-    send(
+    what = (
         f"cancel slash {slash_id} ({reason_name(x.reason)}, {fmt_amount(x.amount)}, "
-        f"{short(x.node)})",
-        suite.slashing.cancelSlash,
-        slash_id,
-        sender=account,
+        f"{short(x.node)})"
     )
-    click.echo(f"Slash {slash_id} cancelled; node {x.node} keeps its stake.")
+    if suite.timelock is not None and now() + suite.timelock.getMinDelay() >= x.executableAt:
+        click.echo(
+            f"Note: slash {slash_id} becomes executable {fmt_time(x.executableAt)}, before a "
+            "cancellation through the timelock can run; the guardian can pause the slashing "
+            "manager (`ape run admin pause slashing`) so that it cannot be executed meanwhile."
+        )
+    if _owner_action(suite, account, what, [Call(suite.slashing, "cancelSlash", (slash_id,))]):
+        click.echo(f"Slash {slash_id} cancelled; node {x.node} keeps its stake.")
+
+
+# ---------------------------------------------------------------------------- governance
+
+
+@cli.group()
+def governance():
+    """The timelock that owns every contract: what is scheduled and when it can run."""
+
+
+@governance.command(name="pending", cls=ConnectedProviderCommand)
+@wrap_config_errors
+def governance_pending():
+    """Owner actions scheduled on the timelock and not yet executed, oldest first."""
+    suite = suite_or_fail()
+    tl = suite.timelock
+    if tl is None:
+        click.echo("This deployment has no timelock: its owner acts at once.")
+        return
+    click.echo(
+        fields(
+            [
+                ("timelock", tl.address),
+                ("delay", fmt_duration(tl.getMinDelay())),
+                ("delay floor", fmt_duration(tl.delayFloor())),
+            ]
+        )
+    )
+    ops = pending(tl, {**suite.contracts, "PlinthTimelock": tl})
+    if not ops:
+        click.echo("Nothing is scheduled.")
+        return
+    t = now()
+    for op in ops:
+        when = "executable now" if op.eta <= t else f"executable {fmt_time(op.eta, t)}"
+        click.echo(f"operation 0x{op.operation.hex()} ({when}):")
+        for name, signature, args in op.calls:
+            shown = ", ".join(f"{k}={v}" for k, v in args.items())
+            click.echo(f"    {name}.{signature.split('(')[0]}({shown})")

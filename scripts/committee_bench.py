@@ -65,7 +65,8 @@ async def one_round(suite, deployer, members, threshold: int, scheme: str, tmp: 
 async def run(sizes: list[int], say) -> list[dict]:
     deployer = accounts.test_accounts[0]
     params = load_params(ROOT / "config" / "local.toml")
-    suite = deploy_suite(deployer, replace(params, guardian="deployer", treasury="deployer"),
+    suite = deploy_suite(deployer, replace(params, guardian="deployer", treasury="deployer",
+                                               governance_delay=None),
                          write=False, log=lambda *_: None)  # fmt: skip
     providers = [accounts.test_accounts[i] for i in (3, 4)]
     customer = accounts.test_accounts[10]

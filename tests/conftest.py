@@ -18,6 +18,9 @@ def params():
         guardian="test:1",
         treasury="test:2",
         committee=("test:6", "test:7", "test:8", "test:9"),
+        # The unit tests call owner functions directly; tests/test_governance.py deploys the
+        # timelocked suite the deploy script builds.
+        governance_delay=None,
     )
 
 

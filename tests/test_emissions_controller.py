@@ -227,7 +227,7 @@ def test_budgetFor_is_bounded_by_remaining_supply_when_below_cap(suite, params):
 def test_budgetFor_equals_python_model_when_inputs_random(suite, deployer):
     rng = random.Random(7)
     for _ in range(3):
-        cap = rng.randrange(1, 10**24)
+        cap = rng.randrange(1, suite.emissions.capEnvelope() + 1)
         schedule = (
             rng.randrange(0, cap + 1),
             rng.randrange(0, WAD + 1),
@@ -509,6 +509,22 @@ def test_setSchedule_accepts_bounds_and_emits_when_parameters_at_limits(suite, d
     )
     suite.emissions.setSchedule(0, 0, 0, 1, sender=deployer)
     assert suite.emissions.budgetFor(0, 10**30, 10**30) == 0
+
+
+def test_setSchedule_reverts_InvalidParameter_when_cap_above_the_deployed_envelope(
+    suite, deployer, params
+):
+    """H-1: the owner raised the cap per epoch to the whole unminted supply (800,000,000 PLN)
+    and minted it in one epoch. The cap can now never exceed the one deployed."""
+    envelope = suite.emissions.capEnvelope()
+    assert envelope == params.schedule[3]
+    unminted = suite.token.cap() - suite.token.totalSupply()
+    for cap in (envelope + 1, unminted):
+        with ape.reverts(suite.emissions.InvalidParameter, name=b32("capPerEpoch"), value=cap):
+            suite.emissions.setSchedule(0, WAD, 100 * WAD, cap, sender=deployer)
+    suite.emissions.setSchedule(0, WAD, 100 * WAD, envelope, sender=deployer)
+    assert suite.emissions.budgetFor(0, 10**40, unminted) == envelope
+    suite.emissions.setSchedule(*params.schedule, sender=deployer)
 
 
 def test_setSchedule_reverts_when_caller_not_owner(suite, guardian, params):

@@ -65,6 +65,7 @@ RESTRICTED: dict[str, dict[str, tuple]] = {
         ),
         "setOracleHub": (lambda s, c: (s.hub,), "owner"),
         "mintForEpoch": (lambda s, c: (0, 0), "wired"),
+        "skipTo": (lambda s, c: (s.hub.nextEpoch() + 1,), "wired"),
     },
     "slashing": {
         "setPenalty": (lambda s, c: (1, 100), "owner"),
@@ -104,7 +105,13 @@ OPEN = {
     "distributor": {"claim"},
     "emissions": set(),
     "slashing": {"executeSlash", "disputeStorageSlash"},
-    "hub": {"submitReport", "submitReportBls", "submitReportBlsWithHint", "registerBlsKey"},
+    "hub": {
+        "submitReport",
+        "submitReportBls",
+        "submitReportBlsWithHint",
+        "registerBlsKey",
+        "skipEpochs",  # only after an outage longer than MAX_EPOCH_GAP (NothingToSkip)
+    },
 }
 for _alias in GOVERNED:
     OPEN[_alias] |= {"pause", "acceptOwnership"}  # pause: guardian or owner, tested below

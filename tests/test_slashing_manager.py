@@ -189,7 +189,7 @@ def test_queueSlashes_sets_amount_to_penalty_of_slashable_stake_when_part_unbond
 
 
 # ---------------------------------------------------------------- execution
-@pytest.mark.parametrize("burn_bps", [0, 5_000, 10_000])
+@pytest.mark.parametrize("burn_bps", [5_000, 7_500, 10_000])
 def test_executeSlash_burns_share_and_pays_treasury_when_window_passed(
     suite, deployer, provider, treasury, oracles, outsider, compute_node, burn_bps
 ):
@@ -554,14 +554,31 @@ def test_cancelSlash_cancels_when_called_by_owner(suite, deployer, oracles, outs
 @pytest.mark.parametrize(
     ("setter", "args", "name", "value"),
     [
-        ("setPenalty", (INVALID_COMPUTE, 5_001), "penaltyBps", 5_001),
+        ("setPenalty", (INVALID_COMPUTE, 2_501), "penaltyBps", 2_501),
+        ("setPenalty", (MISSED_DEADLINE, 1_001), "penaltyBps", 1_001),
+        ("setPenalty", (OFFLINE, 501), "penaltyBps", 501),
         ("setPenalty", (OFFLINE, 10_000), "penaltyBps", 10_000),
         ("setPenalty", (NONE, 100), "penaltyBps", 100),
         ("setDisputeWindow", (0,), "disputeWindow", 0),
+        ("setDisputeWindow", (59,), "disputeWindow", 59),
         ("setDisputeWindow", (30 * 86_400 + 1,), "disputeWindow", 30 * 86_400 + 1),
+        ("setBurnShare", (4_999,), "burnBps", 4_999),
+        ("setBurnShare", (0,), "burnBps", 0),
         ("setBurnShare", (10_001,), "burnBps", 10_001),
     ],
-    ids=["penalty>50%", "penalty=100%", "reason-none", "window-0", "window>30d", "burn>100%"],
+    ids=[
+        "invalid-compute>25%",
+        "missed-deadline>10%",
+        "offline>5%",
+        "penalty=100%",
+        "reason-none",
+        "window-0",
+        "window<60s",
+        "window>30d",
+        "burn<50%",
+        "burn-0",
+        "burn>100%",
+    ],
 )
 def test_setter_reverts_InvalidParameter_when_out_of_range(
     suite, deployer, setter, args, name, value
@@ -572,13 +589,17 @@ def test_setter_reverts_InvalidParameter_when_out_of_range(
 
 def test_setters_accept_when_at_bounds(suite, deployer, outsider):
     s = suite.slashing
-    s.setPenalty(INVALID_COMPUTE, 5_000, sender=deployer)
+    caps = {INVALID_COMPUTE: 2_500, MISSED_DEADLINE: 1_000, OFFLINE: 500}
+    for reason, cap in caps.items():
+        assert s.maxPenaltyBps(reason) == cap
+        s.setPenalty(reason, cap, sender=deployer)
+        assert s.penaltyBps(reason) == cap
     s.setPenalty(OFFLINE, 0, sender=deployer)
-    assert (s.penaltyBps(INVALID_COMPUTE), s.penaltyBps(OFFLINE)) == (5_000, 0)
-    for window in (1, 30 * 86_400):
+    assert s.penaltyBps(OFFLINE) == 0
+    for window in (s.MIN_DISPUTE_WINDOW(), 30 * 86_400):
         s.setDisputeWindow(window, sender=deployer)
         assert s.disputeWindow() == window
-    for bps in (0, 10_000):
+    for bps in (s.MIN_BURN_BPS(), 10_000):
         s.setBurnShare(bps, sender=deployer)
         assert s.burnShareBps() == bps
     s.setTreasury(outsider, sender=deployer)

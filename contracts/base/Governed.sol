@@ -11,10 +11,21 @@ import {IGoverned} from "../../interfaces/IGoverned.sol";
 abstract contract Governed is IGoverned, Ownable2Step, Pausable {
     // ---------------------------------------------------------------- storage
     address private _guardian;
+    /// @dev The account that deployed the contract: it may fill the one-time wiring slots
+    /// (as the owner may), nothing else. So the owner can be the timelock from the start.
+    address private immutable _deployer;
 
     // ---------------------------------------------------------------- constructor
     constructor(address initialOwner, address initialGuardian) Ownable(initialOwner) {
         _setGuardian(initialGuardian);
+        _deployer = msg.sender;
+    }
+
+    // ---------------------------------------------------------------- modifiers
+    /// @dev The one-time wiring setters: the owner or the deployer.
+    modifier onlyWiring() {
+        if (msg.sender != owner() && msg.sender != _deployer) revert OwnableUnauthorizedAccount(msg.sender);
+        _;
     }
 
     // ---------------------------------------------------------------- external
@@ -43,6 +54,11 @@ abstract contract Governed is IGoverned, Ownable2Step, Pausable {
     /// @inheritdoc IGoverned
     function guardian() external view returns (address) {
         return _guardian;
+    }
+
+    /// @inheritdoc IGoverned
+    function deployer() external view returns (address) {
+        return _deployer;
     }
 
     // ---------------------------------------------------------------- internal
