@@ -115,6 +115,15 @@ contract EmissionsController is IEmissionsController, Governed, EpochClock {
     }
 
     // ---------------------------------------------------------------- external: owner
+    /// @notice Replaces the emission schedule. Owner only.
+    /// It has the power to set the bootstrap floor `floor0`, its decay `floorDecayWad` (at most
+    /// 1e18: the floor never grows), the demand multiplier `kappaWad` (at most 100e18) and the
+    /// per-epoch cap `capPerEpoch` (non-zero, at least `floor0`, at most `capEnvelope()`, the cap
+    /// it was deployed with), for every epoch not yet minted. No epoch ever mints more than the
+    /// envelope. It cannot mint, change what was minted, or let supply pass the token's cap.
+    /// @dev Warning: it applies at once, also to ended epochs whose report has not landed: a lower
+    /// budget makes a report signed under the old one revert ExceedsBudget. The floor is floor0 *
+    /// r^epoch from epoch 0, so a new floor0 or decay changes every later floor.
     function setSchedule(uint256 floor0_, uint256 floorDecayWad_, uint256 kappaWad_, uint256 capPerEpoch_)
         external
         onlyOwner
@@ -122,6 +131,12 @@ contract EmissionsController is IEmissionsController, Governed, EpochClock {
         _setSchedule(floor0_, floorDecayWad_, kappaWad_, capPerEpoch_);
     }
 
+    /// @notice Wires the oracle hub, once. Owner or deployer (the one-time wiring).
+    /// It has the power to choose the only contract that can mint (`mintForEpoch`, within each
+    /// epoch's budget) and skip epochs (`skipTo`). The hub must run on this contract's clock
+    /// (ClockMismatch) and cannot be changed once set (AlreadySet).
+    /// @dev The clock check calls the hub first, so the zero address or an account without code
+    /// reverts there, without an error, rather than with ZeroAddress.
     function setOracleHub(address hub) external onlyWiring {
         _checkSameClock(EpochClock(hub));
         _hub = _setOnce(_hub, hub);

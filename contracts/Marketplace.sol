@@ -193,14 +193,28 @@ contract Marketplace is IMarketplace, Governed, EpochClock, ReentrancyGuardTrans
     }
 
     // ---------------------------------------------------------------- external: owner
+    /// @notice Sets the protocol fee. Owner only.
+    /// It has the power to set the share of every settlement paid to the treasury, from 0 to 2,000
+    /// bps (20 %); it cannot change lease prices or escrows.
+    /// @dev Warning: the fee applies at each settlement, so a new fee also applies to the unpaid
+    /// epochs of leases already open, including epochs that ended before the change.
     function setFee(uint16 feeBps_) external onlyOwner {
         _setFee(feeBps_);
     }
 
+    /// @notice Sets the treasury. Owner only.
+    /// It has the power to send the fee of every later settlement to any non-zero address; fees
+    /// already paid stay where they went.
     function setTreasury(address treasury_) external onlyOwner {
         _setTreasury(treasury_);
     }
 
+    /// @notice Wires the emissions controller, once. Owner or deployer (the one-time wiring).
+    /// It has the power to choose the only contract that can finalize demand (`finalizeDemand`). It
+    /// must run on this contract's clock (ClockMismatch) and cannot be changed once set
+    /// (AlreadySet).
+    /// @dev The clock check calls the controller first, so the zero address or an account without
+    /// code reverts there, without an error, rather than with ZeroAddress.
     function setEmissionsController(address emissions) external onlyWiring {
         _checkSameClock(EpochClock(emissions));
         _emissions = _setOnce(_emissions, emissions);

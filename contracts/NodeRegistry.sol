@@ -143,19 +143,37 @@ contract NodeRegistry is INodeRegistry, Governed, EIP712 {
     }
 
     // ---------------------------------------------------------------- external: owner
+    /// @notice Sets the minimum bonded stake of a node kind. Owner only.
+    /// It has the power to set the minimum of `kind` to any non-zero amount, at once for every node
+    /// of that kind: activation, eligibility, unjailing and unbonding of Active or Jailed nodes
+    /// check it. It cannot take or slash stake, and it does not change a node's status.
+    /// @dev Warning: there is no upper bound. A higher minimum makes the nodes below it ineligible
+    /// at once (no challenges, rewards or new leases) and stops them unbonding anything until they
+    /// exit.
     function setMinStake(NodeKind kind, uint256 amount) external onlyOwner {
         _setMinStake(kind, amount);
     }
 
+    /// @notice Sets the jail policy. Owner only.
+    /// It has the power to set how many faults jail an Active node (1 to 255) and for how long (0
+    /// to 365 days), for faults recorded from then on; nodes already jailed keep their
+    /// `jailedUntil`, and faults already counted stay counted.
     function setJailPolicy(uint8 faultsToJail_, uint64 jailDuration_) external onlyOwner {
         _setJailPolicy(faultsToJail_, jailDuration_);
     }
 
+    /// @notice Wires the staking vault, once. Owner or deployer (the one-time wiring).
+    /// It has the power to choose the vault whose stake decides activation, eligibility and
+    /// unjailing, and whose remaining stake blocks `completeExit`; it cannot be the zero address or
+    /// be changed once set (AlreadySet).
     function setStakingVault(address vault) external onlyWiring {
         _vault = IStakingVault(_setOnce(address(_vault), vault));
         emit StakingVaultSet(vault);
     }
 
+    /// @notice Wires the slashing manager, once. Owner or deployer (the one-time wiring).
+    /// It has the power to choose the only contract that can record faults (`recordFault`), and so
+    /// jail nodes; it cannot be the zero address or be changed once set (AlreadySet).
     function setSlashingManager(address slasher) external onlyWiring {
         _slasher = _setOnce(_slasher, slasher);
         emit SlashingManagerSet(slasher);

@@ -166,6 +166,10 @@ contract OracleHub is IOracleHub, Governed, EpochClock, EIP712, ReentrancyGuardT
         _setCommittee(members, threshold_, scheme_);
     }
 
+    /// @notice Sets the most slashes one report may list. Owner only.
+    /// It has the power to set the cap from 1 to 64 (64 keeps a report within the per-transaction
+    /// gas cap), for reports not yet accepted: a signed report with more slashes than the new cap
+    /// can no longer be posted.
     function setMaxSlashesPerReport(uint16 maxSlashes_) external onlyOwner {
         _setMaxSlashes(maxSlashes_);
     }

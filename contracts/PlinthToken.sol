@@ -50,7 +50,8 @@ contract PlinthToken is IPlinthToken, ERC20, ERC20Permit, ERC20Capped, ERC20Burn
         super.burn(amount);
     }
 
-    /// @notice Disabled: an ownerless token could never get its minter.
+    /// @notice Disabled: an ownerless token could never get its minter. Owner only.
+    /// It has the power to do nothing: it always reverts RenounceOwnershipDisabled.
     function renounceOwnership() public view override onlyOwner {
         revert RenounceOwnershipDisabled();
     }

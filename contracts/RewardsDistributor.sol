@@ -89,6 +89,10 @@ contract RewardsDistributor is IRewardsDistributor, Governed, ReentrancyGuardTra
         _token.safeTransfer(account, amount);
     }
 
+    /// @notice Wires the oracle hub, once. Owner or deployer (the one-time wiring).
+    /// It has the power to choose the only contract that can publish roots (`publish`), and so
+    /// decide who can claim the tokens held here; it cannot be the zero address or be changed once
+    /// set (AlreadySet).
     function setOracleHub(address hub) external onlyWiring {
         _hub = _setOnce(_hub, hub);
         emit OracleHubSet(hub);

@@ -149,22 +149,45 @@ contract SlashingManager is ISlashingManager, Governed, ReentrancyGuardTransient
         emit SlashCancelled(slashId, s.node);
     }
 
+    /// @notice Sets the penalty of a slash reason. Owner only.
+    /// It has the power to set the share of slashable stake a slash for `reason` takes, from 0 to
+    /// `maxPenaltyBps(reason)` (Offline 5 %, MissedDeadline 10 %, the others 25 %), for slashes
+    /// queued from then on; slashes already queued keep their amount.
+    /// @dev Warning: a penalty of 0 does not stop slashes for that reason: they still queue
+    /// (blocking the node's withdrawals until executed) and count a fault when executed.
     function setPenalty(SlashReason reason, uint16 bps) external onlyOwner {
         _setPenalty(reason, bps);
     }
 
+    /// @notice Sets the dispute window. Owner only.
+    /// It has the power to set the delay between a slash being queued and its execution, from
+    /// MIN_DISPUTE_WINDOW (60 s) to 30 days, for slashes queued from then on; pending slashes keep
+    /// their `executableAt`. (A node cannot withdraw while a slash of it is pending, nor stake
+    /// released in an epoch the hub has not settled, whatever the window.)
     function setDisputeWindow(uint64 window) external onlyOwner {
         _setDisputeWindow(window);
     }
 
+    /// @notice Sets the burned share of each slash. Owner only.
+    /// It has the power to set the share of slashed stake burned, from MIN_BURN_BPS (5,000) to
+    /// 10,000 bps, the rest
+    /// going to the treasury; it applies to every slash executed from then on, pending ones
+    /// included.
     function setBurnShare(uint16 bps) external onlyOwner {
         _setBurnShare(bps);
     }
 
+    /// @notice Sets the treasury. Owner only.
+    /// It has the power to send the unburned share of every slash executed from then on to any
+    /// non-zero address.
     function setTreasury(address treasury_) external onlyOwner {
         _setTreasury(treasury_);
     }
 
+    /// @notice Wires the oracle hub, once. Owner or deployer (the one-time wiring).
+    /// It has the power to choose the only contract that can queue slashes (`queueSlashes`), whose
+    /// settled epochs also gate the vault's withdrawals; it cannot be the zero address or be
+    /// changed once set (AlreadySet).
     function setOracleHub(address hub) external onlyWiring {
         _hub = _setOnce(_hub, hub);
         emit OracleHubSet(hub);

@@ -178,10 +178,21 @@ contract StakingVault is IStakingVault, Governed, ReentrancyGuardTransient {
     }
 
     // ---------------------------------------------------------------- external: owner
+    /// @notice Sets the unbonding delay. Owner only.
+    /// It has the power to set the delay from 1 second to 365 days, for unbond requests made from
+    /// then on; entries already queued keep their `releaseAt`.
+    /// @dev Warning: the delay must exceed one epoch plus the report latency plus the dispute
+    /// window (see the interface); this setter does not check it, the deploy script does only at
+    /// deployment.
     function setUnbondingDelay(uint64 delay) external onlyOwner {
         _setUnbondingDelay(delay);
     }
 
+    /// @notice Wires the slashing manager, once. Owner or deployer (the one-time wiring).
+    /// It has the power to choose the only contract that can take stake (`slash`), whose pending
+    /// slashes and oracle hub gate withdrawals; it cannot be the zero address or be changed once
+    /// set (AlreadySet).
+    /// @dev Warning: withdraw reverts until it is set, and until it has its oracle hub.
     function setSlashingManager(address slasher) external onlyWiring {
         _slasher = ISlashingManager(_setOnce(address(_slasher), slasher));
         emit SlasherSet(slasher);

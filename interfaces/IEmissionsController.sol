@@ -13,15 +13,26 @@ import {IEpochClock} from "./IEpochClock.sol";
 ///
 /// See EmissionsController.sol for the derivation and the edge cases.
 interface IEmissionsController is IEpochClock {
-    /// @notice The report distributes more than the epoch's budget.
+    /// @notice Raised by `mintForEpoch` when the report distributes more than the epoch's budget
+    /// (`amount` > `budget`).
     error ExceedsBudget(uint64 epoch, uint256 amount, uint256 budget);
-    /// @notice Emissions for this epoch (or a later one) were already minted.
+    /// @notice Raised by `mintForEpoch` for an epoch below `nextEpoch` (minted or skipped already),
+    /// and by `skipTo` for a target not above it.
     error EpochAlreadyMinted(uint64 epoch, uint64 nextEpoch);
-    /// @notice A parameter is out of its allowed range.
+    /// @notice Raised at deployment and by `setSchedule` when a parameter is out of range:
+    /// `floorDecayWad` above 1e18, `kappaWad` above 100e18, or `capPerEpoch` zero, below `floor0`,
+    /// above `capEnvelope()` or at least 2^128 (`name` is "capPerEpoch" in all four).
     error InvalidParameter(bytes32 name, uint256 value);
 
+    /// @notice Emitted by `mintForEpoch` for every settled epoch, also when nothing is minted.
+    /// @param demand The epoch's finalized marketplace demand.
+    /// @param floor The epoch's bootstrap floor.
+    /// @param budget The epoch's budget: min(cap, floor + kappa * demand).
+    /// @param minted What was minted into the distributor (the report's total rewards).
     event EpochEmitted(uint64 indexed epoch, uint256 demand, uint256 floor, uint256 budget, uint256 minted);
+    /// @notice Emitted at deployment and by `setSchedule` with the new parameters.
     event ScheduleSet(uint256 floor0, uint256 floorDecayWad, uint256 kappaWad, uint256 capPerEpoch);
+    /// @notice Emitted once, by `setOracleHub`.
     event OracleHubSet(address hub);
     /// @notice Epochs [fromEpoch, nextEpoch) will never be minted (OracleHub.skipEpochs);
     /// `demand` is the finalized demand of epoch nextEpoch - 1.
@@ -29,10 +40,16 @@ interface IEmissionsController is IEpochClock {
 
     /// @notice Finalizes the epoch's demand, checks `amount` against its budget and mints
     /// `amount` to the rewards distributor. Oracle hub only; epochs strictly increasing.
+    /// It has the power to mint, into the rewards distributor only, any amount up to the budget of
+    /// an ended epoch at or after `nextEpoch`, once per epoch; the epochs it passes over are never
+    /// minted. It cannot mint for an earlier epoch, above the budget or to another address, and
+    /// mints nothing while this contract is paused.
     function mintForEpoch(uint64 epoch, uint256 amount) external returns (uint256 budget);
 
     /// @notice Marks every epoch before `nextEpoch` as never to be minted and finalizes its
     /// demand (a walk over the epochs skipped, which the hub bounds). Oracle hub only.
+    /// It has the power to move `nextEpoch` forward to any epoch whose predecessor has ended, so
+    /// that the epochs in between are never minted; it cannot move it back, and it mints nothing.
     function skipTo(uint64 nextEpoch) external;
 
     /// @notice The budget of `epoch` from the demand the marketplace has recorded for it.

@@ -6,9 +6,11 @@ pragma solidity ^0.8.24;
 /// epoch e covers [genesis + e * duration, genesis + (e + 1) * duration). The marketplace, the
 /// emissions controller and the oracle hub share one clock (same immutables, checked at wiring).
 interface IEpochClock {
-    /// @notice Two contracts wired together run on different clocks.
+    /// @notice Raised when a contract is wired to another that runs on a different clock: by the
+    /// emissions controller's `setOracleHub` and the marketplace's `setEmissionsController`.
+    /// `genesis` and `epochDuration` are the other contract's.
     error ClockMismatch(uint64 genesis, uint64 epochDuration);
-    /// @notice Genesis and epoch duration must both be non-zero.
+    /// @notice Raised at deployment when the genesis or the epoch duration is zero.
     error InvalidClock(uint64 genesis, uint64 epochDuration);
 
     function genesis() external view returns (uint64);

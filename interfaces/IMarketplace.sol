@@ -32,19 +32,45 @@ interface IMarketplace is IEpochClock {
         uint64 dataSize;
     }
 
+    /// @notice Raised by `setPrice` when the caller is not the node's owner in the registry (also
+    /// for an unregistered node).
     error NotNodeOwner(address node, address caller);
+    /// @notice Raised by `openLease` when the node is not eligible in the registry (not Active, or
+    /// its bonded stake is below the minimum).
     error NodeNotEligible(address node);
+    /// @notice Raised by `openLease` when the node's owner has set no price (or withdrew the
+    /// offer).
     error NoPrice(address node);
+    /// @notice Raised by `openLease` when the node's price is above the customer's `maxPrice`.
     error PriceAboveMax(address node, uint256 price, uint256 maxPrice);
+    /// @notice Raised by `openLease` when the node's region (`nodeRegion`) is not the one the
+    /// customer `requested`.
     error RegionMismatch(address node, uint16 nodeRegion, uint16 requested);
+    /// @notice Raised by `openLease` for zero or more than MAX_LEASE_EPOCHS epochs, and by
+    /// `extendLease` for zero epochs or when the lease would exceed MAX_LEASE_EPOCHS epochs in all.
     error InvalidDuration(uint256 epochs);
+    /// @notice Raised by `openLease` when a storage lease has a zero data root, a zero size or a
+    /// size above the node's capacity, or when a lease on another kind of node carries a data root
+    /// or size.
     error InvalidStorageTerms(bytes32 dataRoot, uint64 dataSize);
+    /// @notice Raised by `extendLease`, `settle`, `closeLease` and `confirmData` for a lease id
+    /// never opened.
     error UnknownLease(uint256 leaseId);
+    /// @notice Raised by `extendLease` and `closeLease` when the caller is not the lease's
+    /// customer.
     error NotCustomer(uint256 leaseId, address caller);
+    /// @notice Raised by `extendLease` and `closeLease` on a lease already closed.
     error LeaseClosed(uint256 leaseId);
+    /// @notice Raised by `extendLease` when the lease's last epoch has ended (`endEpoch`,
+    /// exclusive, is at or before the current epoch).
     error LeaseEnded(uint256 leaseId, uint64 endEpoch);
+    /// @notice Raised by `finalizeDemand` for an epoch that has not ended.
     error EpochNotEnded(uint64 epoch, uint64 currentEpoch);
+    /// @notice Raised by `finalizeDemand` for an epoch below the last one finalized
+    /// (`finalizedThrough`).
     error DemandAlreadyFinalized(uint64 epoch, uint64 finalizedThrough);
+    /// @notice Raised by `setPrice` for a price of 2^128 or more ("price"), and at deployment and
+    /// by `setFee` for a fee above 2,000 bps ("feeBps").
     error InvalidParameter(bytes32 name, uint256 value);
     /// @notice `confirmData` for a lease that carries no data (a compute or wireless lease).
     error NotStorageLease(uint256 leaseId);
@@ -54,7 +80,15 @@ interface IMarketplace is IEpochClock {
     /// is who signed it, zero when the signature is malformed).
     error InvalidDataReceipt(uint256 leaseId, address recovered);
 
+    /// @notice Emitted by `setPrice`; a price of 0 withdraws the offer.
     event PriceSet(address indexed node, uint256 pricePerEpoch);
+    /// @notice Emitted by `openLease`.
+    /// @param region The node's region, as the customer required it.
+    /// @param startEpoch The lease's first epoch (the epoch after the one it was opened in).
+    /// @param endEpoch The first epoch after the lease (exclusive end).
+    /// @param pricePerEpoch The node's price when the lease opened, fixed for the lease.
+    /// @param dataRoot Storage leases: the Merkle root of the data chunks; zero otherwise.
+    /// @param dataSize Storage leases: the data size in bytes; zero otherwise.
     event LeaseOpened(
         uint256 indexed leaseId,
         address indexed customer,
@@ -66,12 +100,26 @@ interface IMarketplace is IEpochClock {
         bytes32 dataRoot,
         uint64 dataSize
     );
+    /// @notice Emitted by `extendLease`.
+    /// @param endEpoch The new exclusive end.
+    /// @param paid The amount the customer escrowed for the added epochs.
     event LeaseExtended(uint256 indexed leaseId, uint64 endEpoch, uint256 paid);
+    /// @notice Emitted by `settle` and `closeLease` when they pay at least one ended epoch.
+    /// @param paidThrough The first epoch not yet paid.
+    /// @param toProvider The amount paid to the node's owner.
+    /// @param fee The protocol fee paid to the treasury.
     event LeaseSettled(uint256 indexed leaseId, uint64 paidThrough, uint256 toProvider, uint256 fee);
+    /// @notice Emitted by `closeLease`; `refund` is the escrow of the epochs that had not started,
+    /// returned to the customer (zero if none).
     event LeaseTerminated(uint256 indexed leaseId, uint256 refund);
+    /// @notice Emitted by `finalizeDemand` when it finalizes new epochs, through `epoch`; `demand`
+    /// is `epoch`'s.
     event DemandFinalized(uint64 indexed epoch, uint256 demand);
+    /// @notice Emitted at deployment and by `setFee`.
     event FeeSet(uint16 feeBps);
+    /// @notice Emitted at deployment and by `setTreasury`.
     event TreasurySet(address treasury);
+    /// @notice Emitted once, by `setEmissionsController`.
     event EmissionsControllerSet(address emissions);
     /// @notice The node's receipt for the lease's data was recorded: it holds the data.
     event DataConfirmed(uint256 indexed leaseId, address indexed node);
@@ -108,6 +156,8 @@ interface IMarketplace is IEpochClock {
     /// @notice Makes the demand of every epoch up to `epoch` final and returns `epoch`'s.
     /// `epoch` must have ended and not be below the last finalized one. Emissions controller
     /// only (it finalizes in the order it mints).
+    /// It has the power to move the finalization cursor forward to any ended epoch; it cannot
+    /// change any epoch's demand (fixed once the epoch has started) or move funds.
     function finalizeDemand(uint64 epoch) external returns (uint256 demand);
 
     /// @notice Customer payments committed to `epoch` (final once the epoch has started).

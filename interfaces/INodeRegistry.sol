@@ -65,42 +65,70 @@ interface INodeRegistry {
         string endpoint;
     }
 
-    /// @notice The node key was registered before (keys are never reused).
+    /// @notice Raised by `register` when the node key was registered before (keys are never reused,
+    /// even after an exit).
     error NodeKeyAlreadyUsed(address node);
-    /// @notice No node is registered under this key.
+    /// @notice Raised by the node owner's calls (`activate`, `setEndpoint`, `exit`, `completeExit`,
+    /// `unjail`) and by `recordFault` when no node is registered under this key.
     error UnknownNode(address node);
-    /// @notice The caller does not own the node.
+    /// @notice Raised by `activate`, `setEndpoint`, `exit`, `completeExit` and `unjail` when the
+    /// caller does not own the node.
     error NotNodeOwner(address node, address caller);
-    /// @notice The node key's signature binding it to the owner is invalid.
+    /// @notice Raised by `register` when the key signature is malformed or not the node key's
+    /// signature of NodeKeyBinding(caller, node); `recovered` is who signed it (zero when
+    /// malformed).
     error InvalidNodeKeySignature(address node, address recovered);
-    /// @notice The hardware claim does not fit the node's kind.
+    /// @notice Raised by `register` when the hardware claim does not fit the node's kind (a
+    /// required field is missing or out of range, or a field of another kind is set).
     error InvalidHardwareClaim(NodeKind kind);
-    /// @notice Region 0 is reserved for "any region".
+    /// @notice Raised by `register` for region 0, which is reserved for "any region".
     error InvalidRegion(uint16 region);
-    /// @notice The endpoint is empty or longer than 256 bytes.
+    /// @notice Raised by `register` and `setEndpoint` when the endpoint is empty or longer than 256
+    /// bytes.
     error InvalidEndpoint(uint256 length);
-    /// @notice The node is not in the status this call needs.
+    /// @notice Raised when the node is not in the status the call needs: `activate` needs
+    /// Registered, `exit` Registered, Active or Jailed, `completeExit` Exiting, `unjail` Jailed,
+    /// and `setEndpoint` anything but Exited.
     error WrongStatus(address node, NodeStatus status);
-    /// @notice The node's bonded stake is below the minimum for its kind.
+    /// @notice Raised by `activate` and `unjail` when the node's bonded stake is below the minimum
+    /// for its kind.
     error InsufficientStake(address node, uint256 bonded, uint256 minimum);
-    /// @notice The node is still jailed.
+    /// @notice Raised by `unjail` before `jailedUntil`.
     error StillJailed(address node, uint64 jailedUntil);
-    /// @notice The node still has bonded or unbonding stake.
+    /// @notice Raised by `completeExit` while the node still has bonded or unbonding stake
+    /// (`total`).
     error StakeRemaining(address node, uint256 total);
-    /// @notice A parameter is out of its allowed range.
+    /// @notice Raised at deployment, by `setMinStake` for a zero minimum, and by `setJailPolicy`
+    /// for zero faults to jail or a jail duration above 365 days.
     error InvalidParameter(bytes32 name, uint256 value);
 
+    /// @notice Emitted by `register`: `node` is the node key, `owner` the caller.
     event NodeRegistered(address indexed node, address indexed owner, NodeKind kind, uint16 region, string endpoint);
+    /// @notice Emitted by `activate` (Registered -> Active).
     event NodeActivated(address indexed node);
+    /// @notice Emitted by `setEndpoint`.
     event NodeEndpointChanged(address indexed node, string endpoint);
+    /// @notice Emitted by `exit` (-> Exiting).
     event NodeExiting(address indexed node);
+    /// @notice Emitted by `completeExit` (Exiting -> Exited).
     event NodeExited(address indexed node);
+    /// @notice Emitted by `recordFault`, once per executed slash; `faults` is the node's count
+    /// since it was last unjailed (it stops at 255).
     event FaultRecorded(address indexed node, uint8 faults);
+    /// @notice Emitted by `recordFault` when an Active node reaches the jail threshold; `unjail`
+    /// reverts before `jailedUntil`.
     event NodeJailed(address indexed node, uint64 jailedUntil);
+    /// @notice Emitted by `unjail` (Jailed -> Active, faults reset to zero).
     event NodeUnjailed(address indexed node);
+    /// @notice Emitted at deployment (once per kind) and by `setMinStake`.
     event MinStakeSet(NodeKind indexed kind, uint256 minStake);
+    /// @notice Emitted at deployment and by `setJailPolicy`.
+    /// @param faultsToJail The number of faults that jails an Active node.
+    /// @param jailDuration How long, in seconds, a jailed node waits before it can be unjailed.
     event JailPolicySet(uint8 faultsToJail, uint64 jailDuration);
+    /// @notice Emitted once, by `setStakingVault`.
     event StakingVaultSet(address vault);
+    /// @notice Emitted once, by `setSlashingManager`.
     event SlashingManagerSet(address slasher);
 
     /// @notice Registers `node` (the node key's address) for the caller.
@@ -134,6 +162,9 @@ interface INodeRegistry {
 
     /// @notice Counts an executed slash against `node`; jails an Active node at the threshold.
     /// Slashing manager only.
+    /// It has the power to add one fault to any registered node and, when an Active node reaches
+    /// `faultsToJail` faults, jail it for `jailDuration`; it cannot take stake, and a node in
+    /// another status only has the fault counted.
     function recordFault(address node) external;
 
     /// @notice The EIP-712 digest the node key signs to bind itself to `owner`.

@@ -69,7 +69,10 @@ interface IOracleHub is IEpochClock {
         ISlashingManager.SlashRequest[] slashes;
     }
 
+    /// @notice Raised by the submit functions for a report of an epoch that has not ended.
     error EpochNotEnded(uint64 epoch, uint64 currentEpoch);
+    /// @notice Raised by the submit functions for a report of an epoch below `nextEpoch` (settled
+    /// or skipped).
     error StaleEpoch(uint64 epoch, uint64 nextEpoch);
     /// @notice The report builds on `given`, but the last report accepted is `expected`: it was
     /// signed before an earlier epoch settled, so its cumulative rewards leave that epoch out.
@@ -80,15 +83,37 @@ interface IOracleHub is IEpochClock {
     /// @notice The latest ended epoch is still reportable (at most MAX_EPOCH_GAP past
     /// `nextEpoch`): there is nothing to skip.
     error NothingToSkip(uint64 nextEpoch, uint64 currentEpoch);
+    /// @notice Raised by the submit functions when the report names another committee version than
+    /// the current one (it was signed before the last `setCommittee`).
     error WrongCommitteeVersion(uint64 given, uint64 current);
+    /// @notice Raised by the submit functions when the report lists more than `maxSlashesPerReport`
+    /// slashes.
     error TooManySlashes(uint256 count, uint256 max);
+    /// @notice Raised by `submitReport` when the signatures are empty or not a whole number of
+    /// 65-byte signatures.
     error InvalidSignaturesLength(uint256 length);
+    /// @notice Raised when a report carries fewer than `threshold` signatures (`submitReport`) or
+    /// signer bits (BLS).
     error NotEnoughSignatures(uint256 count, uint256 threshold);
+    /// @notice Raised by `submitReport` when signature `index` has a v other than 27 or 28 or
+    /// recovers no address.
     error InvalidSignature(uint256 index);
+    /// @notice Raised by `submitReport` when signature `index` has s above secp256k1n / 2 (the
+    /// malleable twin of a valid signature).
     error HighSSignature(uint256 index);
+    /// @notice Raised by `submitReport` when a signature recovers an address that is not a member
+    /// of the current committee (a signature over other data recovers an unrelated address, so it
+    /// ends here too).
     error NotCommitteeMember(address signer);
+    /// @notice Raised by `submitReport` when the signers are not in strictly increasing order (a
+    /// duplicate included), and by `setCommittee` and at deployment when the members are not (a
+    /// zero address included).
     error SignersNotIncreasing(address previous, address signer);
+    /// @notice Raised by `setCommittee` and at deployment when the committee is empty or larger
+    /// than MAX_COMMITTEE, or the threshold is not a strict majority no larger than the committee
+    /// (size / 2 < threshold <= size).
     error InvalidCommittee(uint256 size, uint256 threshold);
+    /// @notice Raised by `setMaxSlashesPerReport` and at deployment when the cap is 0 or above 64.
     error InvalidParameter(bytes32 name, uint256 value);
     /// @notice The report was posted with the other scheme; `expected` is the committee's.
     error WrongScheme(Scheme expected);
@@ -104,6 +129,14 @@ interface IOracleHub is IEpochClock {
     /// @notice A member of a BLS committee has not registered a BLS key.
     error MissingBlsKey(address member);
 
+    /// @notice Emitted by the submit functions for each accepted report, before the mint, the
+    /// root's publication and the slashes' queuing.
+    /// @param digest The report's EIP-712 digest: the `parent` the next report names.
+    /// @param rewardsRoot The cumulative rewards root published to the distributor.
+    /// @param resultsRoot The root of the public per-node results file.
+    /// @param totalRewards The amount minted for the epoch.
+    /// @param slashCount The number of slashes queued.
+    /// @param submitter The account that posted the report.
     event ReportAccepted(
         uint64 indexed epoch,
         bytes32 indexed digest,
@@ -116,8 +149,13 @@ interface IOracleHub is IEpochClock {
     /// @notice `skipEpochs` moved `nextEpoch` from `fromEpoch` to `nextEpoch`: epochs
     /// [fromEpoch, nextEpoch) are settled with nothing minted and no slash.
     event EpochsSkipped(uint64 indexed fromEpoch, uint64 nextEpoch, address caller);
+    /// @notice Emitted at deployment and by `setCommittee`: `version` is the new committee version,
+    /// which every report must name.
     event CommitteeSet(uint64 indexed version, address[] members, uint16 threshold, Scheme scheme);
+    /// @notice Emitted by `registerBlsKey`: `operator` is the caller, `pk1` its G1 key, `pk2` its
+    /// G2 key.
     event BlsKeyRegistered(address indexed operator, BN254.G1Point pk1, BN254.G2Point pk2);
+    /// @notice Emitted at deployment and by `setMaxSlashesPerReport`.
     event MaxSlashesSet(uint16 maxSlashesPerReport);
 
     /// @notice Verifies the ECDSA `signatures` over `report` and settles the epoch.
@@ -177,6 +215,14 @@ interface IOracleHub is IEpochClock {
 
     /// @notice Replaces the committee (sorted, no duplicates) and its scheme, and bumps its
     /// version. For BLS every member needs a registered key; the hub snapshots the keys. Owner only.
+    /// It has the power to replace the whole committee at once: 1 to MAX_COMMITTEE distinct
+    /// non-zero addresses in increasing order, a threshold t with size / 2 < t <= size, and either
+    /// scheme (BLS only for members with a registered key). Reports signed for the previous version
+    /// can no longer be posted. It cannot change a settled epoch or the bounds every report meets:
+    /// the epoch's emission budget, `maxSlashesPerReport`, the penalty of each slash reason.
+    /// @dev Warning: the owner chooses the committee, and a quorum of it decides each epoch's
+    /// rewards (within the budget) and slashes (sized by the slashing manager, storage slashes
+    /// disputable). The threshold counts addresses, not operators.
     function setCommittee(address[] calldata members, uint16 threshold, Scheme scheme) external;
 
     /// @notice The EIP-712 digest the committee signs for `report`.

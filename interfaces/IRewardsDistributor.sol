@@ -11,17 +11,35 @@ pragma solidity ^0.8.24;
 /// nodes hash sorted pairs (OpenZeppelin MerkleProof). The two latest roots are claimable, so a
 /// claim built just before a new root lands still goes through.
 interface IRewardsDistributor {
+    /// @notice Raised by `claim` when `epoch` is not one of the two latest epochs published (or
+    /// none is).
     error RootUnavailable(uint64 epoch, uint64 latestEpoch);
+    /// @notice Raised by `claim` when the proof does not show the leaf (account, cumulativeAmount)
+    /// under the epoch's root.
     error InvalidProof(address account, uint256 cumulativeAmount);
+    /// @notice Raised by `claim` when `cumulativeAmount` is not above what the account has
+    /// `claimed` already.
     error NothingToClaim(address account, uint256 cumulativeAmount, uint256 claimed);
+    /// @notice Raised by `publish` for an epoch at or below the latest one published.
     error EpochNotIncreasing(uint64 epoch, uint64 latestEpoch);
+    /// @notice Raised by `publish` for a zero root (a report with rewards but no root).
     error InvalidRoot();
 
+    /// @notice Emitted by `claim`: `amount` was paid to `account` under the root of `epoch`, which
+    /// brings its total claimed to `cumulativeAmount`.
     event Claimed(address indexed account, uint64 indexed epoch, uint256 amount, uint256 cumulativeAmount);
+    /// @notice Emitted once, by `setOracleHub`.
     event OracleHubSet(address hub);
 
     /// @notice Publishes the rewards root of `epoch`. Oracle hub only (its ReportAccepted
     /// event records the root; publishing adds no event of its own to keep settlement cheap).
+    /// It has the power to make any non-zero root claimable for an epoch later than the latest
+    /// published (the older of the two roots kept stops being claimable) and to add `epochRewards`
+    /// to `totalPublished`; it cannot move tokens, replace a published root or go back to an
+    /// earlier epoch.
+    /// @dev Warning: nothing here checks a root against the tokens held: a root that grants more
+    /// than was minted lets the first claimers take tokens owed to others. Publishing is not
+    /// stopped by a pause.
     function publish(uint64 epoch, bytes32 root, uint256 epochRewards) external;
 
     /// @notice Pays `account` what it is owed under the root of `epoch`. Anyone may call; the

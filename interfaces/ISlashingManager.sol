@@ -54,19 +54,43 @@ interface ISlashingManager {
         uint64 chunkIndex;
     }
 
+    /// @notice Raised by `executeSlash`, `disputeStorageSlash` and `cancelSlash` for a slash id
+    /// never queued.
     error UnknownSlash(uint256 slashId);
+    /// @notice Raised by `queueSlashes` for a reason that is None (0) or above the last one (5).
     error InvalidReason(uint8 reason);
+    /// @notice Raised by `queueSlashes` for a node not registered in the node registry.
     error UnknownNode(address node);
+    /// @notice Raised by `executeSlash`, `disputeStorageSlash` and `cancelSlash` for a slash
+    /// already executed, disputed or cancelled (`status`).
     error NotPending(uint256 slashId, SlashStatus status);
+    /// @notice Raised by `executeSlash` before `executableAt`.
     error DisputeWindowOpen(uint256 slashId, uint64 executableAt);
+    /// @notice Raised by `disputeStorageSlash` at or after `executableAt`.
     error DisputeWindowClosed(uint256 slashId, uint64 executableAt);
+    /// @notice Raised by `disputeStorageSlash` for a slash whose reason is not StorageAuditFailed.
     error NotDisputable(uint256 slashId, SlashReason reason);
+    /// @notice Raised by `queueSlashes` when a storage slash names a lease that is not the slashed
+    /// node's (or an unknown lease, or an id of 2^64 or more).
     error LeaseMismatch(uint256 slashId, uint256 leaseId);
-    /// @notice A storage slash names a chunk the lease's data does not have.
+    /// @notice Raised by `queueSlashes` when a storage slash names a chunk the lease's data does
+    /// not have (`chunks` is how many it has).
     error ChunkOutOfRange(uint256 slashId, uint64 chunkIndex, uint256 chunks);
+    /// @notice Raised by `disputeStorageSlash` when the chunk is not CHUNK_SIZE bytes, or the proof
+    /// has the wrong length or does not lead to the lease's data root.
     error InvalidChunkProof(uint256 slashId);
+    /// @notice Raised at deployment and by a setter for a value out of range: a penalty above
+    /// `maxPenaltyBps(reason)` or for reason None ("penaltyBps"), a dispute window below
+    /// MIN_DISPUTE_WINDOW or above 30 days ("disputeWindow"), a burn share below MIN_BURN_BPS or
+    /// above 10,000 bps ("burnBps").
     error InvalidParameter(bytes32 name, uint256 value);
 
+    /// @notice Emitted by `queueSlashes` for each slash of an accepted report.
+    /// @param epoch The epoch of the report that listed the slash.
+    /// @param amount The stake to take: `penaltyBps[reason]` of the node's slashable stake left
+    /// after its pending slashes.
+    /// @param evidence The evidence hash from the signed report.
+    /// @param executableAt When the dispute window ends and anyone may execute the slash.
     event SlashQueued(
         uint256 indexed slashId,
         address indexed node,
@@ -76,16 +100,33 @@ interface ISlashingManager {
         bytes32 evidence,
         uint64 executableAt
     );
+    /// @notice Emitted by `executeSlash`.
+    /// @param slashed What the vault handed over (at most the queued amount).
+    /// @param burned The part of `slashed` burned (`burnBps`).
+    /// @param toTreasury The rest, sent to the treasury.
     event SlashExecuted(uint256 indexed slashId, address indexed node, uint256 slashed, uint256 burned, uint256 toTreasury);
+    /// @notice Emitted by `disputeStorageSlash` when `disputer` produced the chunk: the slash is
+    /// void.
     event SlashDisputed(uint256 indexed slashId, address indexed node, address disputer);
+    /// @notice Emitted by `cancelSlash`.
     event SlashCancelled(uint256 indexed slashId, address indexed node);
+    /// @notice Emitted at deployment (once per reason) and by `setPenalty`.
     event PenaltySet(SlashReason indexed reason, uint16 bps);
+    /// @notice Emitted at deployment and by `setDisputeWindow`; `window` is in seconds.
     event DisputeWindowSet(uint64 window);
+    /// @notice Emitted at deployment and by `setBurnShare`.
     event BurnShareSet(uint16 bps);
+    /// @notice Emitted at deployment and by `setTreasury`.
     event TreasurySet(address treasury);
+    /// @notice Emitted once, by `setOracleHub`.
     event OracleHubSet(address hub);
 
     /// @notice Queues the slashes of an accepted report. Oracle hub only.
+    /// It has the power to queue, against any registered node and for any of the five reasons, a
+    /// slash of `penaltyBps[reason]` of the node's slashable stake left after its pending slashes,
+    /// executable after the dispute window; a pending slash stops the node's withdrawals until it
+    /// is executed, disputed or cancelled. It cannot choose the amount, and a storage slash must
+    /// name a lease of that node and a chunk inside its data, so that it can be disputed.
     function queueSlashes(uint64 epoch, SlashRequest[] calldata slashes) external;
 
     /// @notice Executes a pending slash after its dispute window. Anyone.
@@ -95,6 +136,9 @@ interface ISlashingManager {
     function disputeStorageSlash(uint256 slashId, bytes calldata chunk, bytes32[] calldata proof) external;
 
     /// @notice Cancels a pending slash. Owner (governance) only.
+    /// It has the power to cancel any pending slash, of any reason, at any time before it is
+    /// executed, after its dispute window too; it cannot cancel an executed or disputed slash, or
+    /// give back slashed stake.
     function cancelSlash(uint256 slashId) external;
 
     function getSlash(uint256 slashId) external view returns (PendingSlash memory);

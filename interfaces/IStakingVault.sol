@@ -23,34 +23,48 @@ interface IStakingVault {
         uint64 releaseAt;
     }
 
-    /// @notice The amount is zero.
+    /// @notice Raised by `stake` and `requestUnbond` for a zero amount.
     error ZeroAmount();
-    /// @notice The caller does not own the node.
+    /// @notice Raised by `stake`, `requestUnbond` and `withdraw` when the caller does not own the
+    /// node (also for an unregistered node).
     error NotNodeOwner(address node, address caller);
-    /// @notice The node cannot take stake in its status (Exiting, Exited or unknown).
+    /// @notice Raised by `stake` for a node that is Exiting or Exited.
     error CannotStake(address node);
-    /// @notice Unbonding more than is bonded.
+    /// @notice Raised by `requestUnbond` for more than is bonded.
     error InsufficientBonded(address node, uint256 bonded, uint256 requested);
-    /// @notice An Active or Jailed node would fall below the minimum stake; exit first.
+    /// @notice Raised by `requestUnbond` when an Active or Jailed node would keep less bonded stake
+    /// than the minimum for its kind; exit first.
     error BelowMinimumStake(address node, uint256 remaining, uint256 minimum);
-    /// @notice The node's unbonding queue is full; withdraw matured entries first.
+    /// @notice Raised by `requestUnbond` when the node already has MAX_UNBONDING_ENTRIES entries;
+    /// withdraw matured entries first.
     error UnbondingQueueFull(address node);
-    /// @notice A slash against the node is pending; withdrawals wait for it.
+    /// @notice Raised by `withdraw` while a slash against the node is pending.
     error PendingSlash(address node);
-    /// @notice No unbonding entry has matured.
+    /// @notice Raised by `withdraw` when no unbonding entry has matured.
     error NothingToWithdraw(address node);
-    /// @notice Matured entries wait until the hub has settled the epoch containing their
-    /// release time (`releaseEpoch`; every epoch before `settledBefore` is settled), so a
-    /// report for the epochs they were still slashable in can land first.
+    /// @notice Raised by `withdraw` when nothing can be paid yet but an entry has matured: it waits
+    /// until the hub has settled the epoch containing its release time (`releaseEpoch`, the
+    /// earliest such; every epoch before `settledBefore` is settled), so a report for the epochs it
+    /// was still slashable in can land first.
     error NotSettled(address node, uint64 releaseEpoch, uint64 settledBefore);
-    /// @notice A parameter is out of its allowed range.
+    /// @notice Raised at deployment and by `setUnbondingDelay` for a delay of 0 or above 365 days
+    /// ("unbondingDelay"), and by `stake` for an amount of 2^128 or more ("amount").
     error InvalidParameter(bytes32 name, uint256 value);
 
+    /// @notice Emitted by `stake` and `stakeWithPermit`: `owner` added `amount`; `bonded` is the
+    /// node's bonded stake after it.
     event Staked(address indexed node, address indexed owner, uint256 amount, uint256 bonded);
+    /// @notice Emitted by `requestUnbond`: `amount` left bonded stake and matures at `releaseAt`.
     event UnbondRequested(address indexed node, uint256 amount, uint64 releaseAt);
+    /// @notice Emitted by `withdraw`: `amount`, the sum of the entries paid, went to the node's
+    /// owner `to`.
     event Withdrawn(address indexed node, address indexed to, uint256 amount);
+    /// @notice Emitted by `slash`: of `requested`, `fromBonded` came from bonded stake and
+    /// `fromUnbonding` from the newest unbonding entries; their sum went to the slashing manager.
     event Slashed(address indexed node, uint256 requested, uint256 fromBonded, uint256 fromUnbonding);
+    /// @notice Emitted at deployment and by `setUnbondingDelay`; `delay` is in seconds.
     event UnbondingDelaySet(uint64 delay);
+    /// @notice Emitted once, by `setSlashingManager`.
     event SlasherSet(address slasher);
 
     /// @notice Bounds the per-node unbonding queue (no unbounded loops).
@@ -71,6 +85,9 @@ interface IStakingVault {
 
     /// @notice Removes up to `amount` from the node's stake and sends it to the slasher.
     /// Slashing manager only. Returns what was actually taken.
+    /// It has the power to take up to `amount` of any node's stake, bonded first, then the newest
+    /// unbonding entries, and send it to itself, also while the vault is paused; it cannot take
+    /// more than the node's bonded plus unbonding stake.
     function slash(address node, uint256 amount) external returns (uint256 slashed);
 
     function bondedOf(address node) external view returns (uint256);

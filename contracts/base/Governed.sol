@@ -46,6 +46,8 @@ abstract contract Governed is IGoverned, Ownable2Step, Pausable {
     }
 
     /// @notice Disabled: without an owner nobody could ever unpause or repair parameters.
+    /// Owner only. It has the power to do nothing: it always reverts RenounceOwnershipDisabled, so
+    /// the contract always has an owner (ownership moves only by the two-step transfer).
     function renounceOwnership() public view override onlyOwner {
         revert RenounceOwnershipDisabled();
     }
