@@ -23,9 +23,10 @@ pragma solidity ^0.8.24;
  * epoch can cause, however large the demand.
  *
  * Wash trading. A provider that leases its own node for D gets D * (1 - fee) back as the
- * provider, plus its share s of the work weight times kappa * D in rewards: it gains only when
- * s * kappa > fee. Keep kappa * (largest plausible share) below the fee; the per-epoch cap
- * bounds what any wash trade can mint in any case.
+ * provider, plus at most kappa * D of the extra budget in rewards, plus (a storage node) at
+ * most half the fee its leases paid (the oracle's storage weight, oracle/service/score.py): it
+ * loses whenever kappa < fee / 2, which the deploy script and the admin CLI enforce. The
+ * per-epoch cap bounds what any wash trade can mint in any case.
  *
  * Edges.
  *  - No demand: budget_e = floor_e, which tends to 0 as e grows (r < 1), or stays floor_0 (r = 1).

@@ -52,6 +52,8 @@ contract Marketplace is IMarketplace, Governed, EpochClock, ReentrancyGuardTrans
     mapping(uint256 leaseId => Lease) private _leases;
     mapping(uint64 epoch => int256) private _demandDelta;
     mapping(uint256 leaseId => bool) private _dataConfirmed;
+    /// @dev The epoch the current pause began in (meaningful only while paused).
+    uint64 private _pausedEpoch;
 
     // ---------------------------------------------------------------- constructor
     constructor(
@@ -124,7 +126,8 @@ contract Marketplace is IMarketplace, Governed, EpochClock, ReentrancyGuardTrans
             closed: false,
             pricePerEpoch: uint128(price),
             dataRoot: dataRoot,
-            dataSize: dataSize
+            dataSize: dataSize,
+            feeBps: _feeBps
         });
         _addDemand(start, end, price);
         emit LeaseOpened(leaseId, msg.sender, node, region, start, end, price, dataRoot, dataSize);
@@ -136,6 +139,9 @@ contract Marketplace is IMarketplace, Governed, EpochClock, ReentrancyGuardTrans
         Lease storage l = _customerLease(leaseId);
         uint64 end = l.endEpoch;
         if (end <= currentEpoch()) revert LeaseEnded(leaseId, end);
+        address node = l.node;
+        if (!_registry.isEligible(node)) revert NodeNotEligible(node);
+        if (_price[node] != l.pricePerEpoch) revert PriceChanged(leaseId, l.pricePerEpoch, _price[node]);
         // end - startEpoch <= MAX_LEASE_EPOCHS always holds, so this cannot underflow, and unlike
         // end + epochs it cannot overflow (a huge `epochs` reverts with its own error, not a panic).
         if (epochs == 0 || epochs > MAX_LEASE_EPOCHS - (end - l.startEpoch)) revert InvalidDuration(epochs);
@@ -155,17 +161,23 @@ contract Marketplace is IMarketplace, Governed, EpochClock, ReentrancyGuardTrans
     }
 
     /// @inheritdoc IMarketplace
-    function closeLease(uint256 leaseId) external nonReentrant whenNotPaused returns (uint256 refund) {
+    function closeLease(uint256 leaseId) external nonReentrant returns (uint256 refund) {
         Lease storage l = _customerLease(leaseId);
-        _settle(leaseId);
-        uint64 from = currentEpoch() + 1;
+        uint64 current = currentEpoch();
+        uint64 next = current + 1;
+        // While paused, nothing from the pause's epoch on is paid to the provider: it is refunded.
+        bool isPaused = paused();
+        _settleUpTo(leaseId, isPaused ? _pausedEpoch : current);
+        uint64 from = isPaused ? _pausedEpoch : next;
         uint64 end = l.endEpoch;
         l.closed = true;
-        if (end > from) {
+        uint64 refundFrom = from > l.paidThrough ? from : l.paidThrough;
+        if (end > refundFrom) {
             uint256 price = l.pricePerEpoch;
-            refund = price * (end - from);
-            l.endEpoch = from;
-            _removeDemand(from, end, price);
+            refund = price * (end - refundFrom);
+            l.endEpoch = refundFrom;
+            // Demand moves only for epochs not started (those before are final).
+            if (end > next) _removeDemand(refundFrom > next ? refundFrom : next, end, price);
         }
         emit LeaseTerminated(leaseId, refund);
         if (refund > 0) _token.safeTransfer(msg.sender, refund);
@@ -315,13 +327,17 @@ contract Marketplace is IMarketplace, Governed, EpochClock, ReentrancyGuardTrans
 
     /// @dev Pays every ended, unpaid epoch: to the node's owner, less the fee to the treasury.
     function _settle(uint256 leaseId) private returns (uint256 toProvider) {
+        return _settleUpTo(leaseId, currentEpoch());
+    }
+
+    /// @dev Pays the unpaid epochs before min(`limit`, the lease's end), at the lease's fee.
+    function _settleUpTo(uint256 leaseId, uint64 limit) private returns (uint256 toProvider) {
         Lease storage l = _leases[leaseId];
-        uint64 current = currentEpoch();
-        uint64 upTo = l.endEpoch < current ? l.endEpoch : current;
+        uint64 upTo = l.endEpoch < limit ? l.endEpoch : limit;
         uint64 paid = l.paidThrough;
         if (upTo <= paid) return 0;
         uint256 amount = uint256(l.pricePerEpoch) * (upTo - paid);
-        uint256 fee = amount * _feeBps / 10_000;
+        uint256 fee = amount * l.feeBps / 10_000;
         toProvider = amount - fee;
         l.paidThrough = upTo;
         emit LeaseSettled(leaseId, upTo, toProvider, fee);
@@ -337,6 +353,12 @@ contract Marketplace is IMarketplace, Governed, EpochClock, ReentrancyGuardTrans
     function _removeDemand(uint64 from, uint64 to, uint256 price) private {
         _demandDelta[from] -= int256(price);
         _demandDelta[to] += int256(price);
+    }
+
+    /// @dev Remembers the epoch a pause began in (closeLease refunds from it).
+    function _pause() internal override {
+        _pausedEpoch = currentEpoch();
+        super._pause();
     }
 
     function _setFee(uint16 feeBps_) private {

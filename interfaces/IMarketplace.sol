@@ -30,6 +30,9 @@ interface IMarketplace is IEpochClock {
         uint128 pricePerEpoch;
         bytes32 dataRoot;
         uint64 dataSize;
+        /// The protocol fee in basis points when the lease opened: fixed for the lease, so a fee
+        /// change applies only to leases opened after it.
+        uint16 feeBps;
     }
 
     /// @notice Raised by `setPrice` when the caller is not the node's owner in the registry (also
@@ -64,6 +67,10 @@ interface IMarketplace is IEpochClock {
     /// @notice Raised by `extendLease` when the lease's last epoch has ended (`endEpoch`,
     /// exclusive, is at or before the current epoch).
     error LeaseEnded(uint256 leaseId, uint64 endEpoch);
+    /// @notice Raised by `extendLease` when the node's price is no longer the lease's: an
+    /// extension is at the lease's price only while the provider still asks it (else the
+    /// customer opens a new lease at the new price).
+    error PriceChanged(uint256 leaseId, uint256 leasePrice, uint256 currentPrice);
     /// @notice Raised by `finalizeDemand` for an epoch that has not ended.
     error EpochNotEnded(uint64 epoch, uint64 currentEpoch);
     /// @notice Raised by `finalizeDemand` for an epoch below the last one finalized
@@ -144,13 +151,18 @@ interface IMarketplace is IEpochClock {
         uint64 dataSize
     ) external returns (uint256 leaseId);
 
-    /// @notice Extends an open lease by `epochs` at its price. Customer only.
+    /// @notice Extends an open lease by `epochs` at its price and fee. Customer only; the node
+    /// must still be eligible (NodeNotEligible: an exited or jailed node takes no more epochs)
+    /// and still ask the lease's price (PriceChanged).
     function extendLease(uint256 leaseId, uint64 epochs) external;
 
     /// @notice Pays the provider for every ended epoch not yet paid. Anyone.
     function settle(uint256 leaseId) external returns (uint256 toProvider);
 
-    /// @notice Settles, then refunds every epoch that has not started. Customer only.
+    /// @notice Settles, then refunds every epoch that has not started. Customer only. Works
+    /// while the marketplace is paused: the provider is then paid only up to the epoch the
+    /// pause began in, and the customer gets back every epoch from it on (no charge for epochs
+    /// served while paused; their demand, already final, still counts).
     function closeLease(uint256 leaseId) external returns (uint256 refund);
 
     /// @notice Makes the demand of every epoch up to `epoch` final and returns `epoch`'s.

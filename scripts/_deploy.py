@@ -17,6 +17,7 @@ from hexbytes import HexBytes
 
 from oracle.protocol import bls
 from oracle.service.chain import CONTRACTS
+from oracle.service.score import STORAGE_FEE_MULTIPLE_PCT
 from scripts._governance import Call, govern
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -195,6 +196,25 @@ def _check(p: Params) -> None:
         raise ConfigError(f"oracle.scheme: 'ecdsa' or 'bls', got {p.scheme!r}")
     if p.schedule[1] > WAD:
         raise ConfigError("emissions.floor_decay must be at most 1")
+    problem = wash_trading_problem(p.fee_bps, p.schedule[2])
+    if problem:
+        raise ConfigError(problem)
+
+
+def wash_trading_problem(fee_bps: int, kappa_wad: int) -> str | None:
+    """Why leasing one's own node would pay at this fee and kappa, or None. A self-lease at
+    price p costs the fee f p and earns at most STORAGE_FEE_MULTIPLE_PCT % of that fee in
+    storage rewards plus kappa p in other kinds (oracle.service.score's docstring), so it never
+    pays iff kappa < (1 - multiple) f."""
+    keep = 100 - STORAGE_FEE_MULTIPLE_PCT
+    if kappa_wad * 10_000 * 100 >= keep * fee_bps * WAD:
+        return (
+            f"emissions.kappa ({Decimal(kappa_wad) / WAD}) must be below "
+            f"{keep} % of the marketplace fee ({fee_bps} bps, so below "
+            f"{Decimal(keep * fee_bps) / 1_000_000}): at this kappa leasing one's own node "
+            "earns more in rewards than it pays in fees"
+        )
+    return None
 
 
 def resolve_address(spec: str, deployer) -> str:

@@ -46,7 +46,14 @@ from scripts._cli import (
     table,
     wrap_config_errors,
 )
-from scripts._deploy import KINDS, SCHEMES, SLASH_REASONS, WAD, bls_key_missing
+from scripts._deploy import (
+    KINDS,
+    SCHEMES,
+    SLASH_REASONS,
+    WAD,
+    bls_key_missing,
+    wash_trading_problem,
+)
 from scripts._governance import Call, GovernanceError, govern, pending
 
 # Contracts with a pause switch, by the short names the commands accept.
@@ -446,7 +453,8 @@ def params_set(account, name, values, force):
       dispute-window DURATION          e.g. 120, 2m
       burn-share BPS|PCT               part of each slash burned (rest to the treasury)
       penalty REASON BPS|PCT           invalid_compute, missed_deadline, storage_audit_failed,
-                                       location_spoofed, offline  (max 50%)
+                                       location_spoofed, offline  (max: offline 5%,
+                                       missed_deadline 10%, the others 25%)
       min-stake KIND AMOUNT            compute, storage, wireless; whole tokens
       jail-policy FAULTS DURATION      faults that jail, and for how long
       schedule FLOOR0 DECAY KAPPA CAP  or any of floor0=.. decay=.. kappa=.. cap=..
@@ -458,6 +466,8 @@ def params_set(account, name, values, force):
     if name == "fee":
         _nargs(values, 1, "fee BPS")
         new = _parse_bps(values[0], "fee", 2000)
+        problem = wash_trading_problem(new, s.emissions.kappaWad())
+        require(problem is None, f"{problem} (lower kappa first)")
         contract, old, fn, args, show = s.market, s.market.feeBps(), s.market.setFee, (new,), _bps
     elif name == "unbonding-delay":
         _nargs(values, 1, "unbonding-delay DURATION")
@@ -474,13 +484,16 @@ def params_set(account, name, values, force):
     elif name == "dispute-window":
         _nargs(values, 1, "dispute-window DURATION")
         new = parse_duration(values[0])
-        require(0 < new <= 30 * 86400, "the dispute window must be 1s to 30 days")
+        lowest = s.slashing.MIN_DISPUTE_WINDOW()
+        require(lowest <= new <= 30 * 86400, f"the dispute window must be {lowest}s to 30 days")
         _check_unbonding_safety(s, s.vault.unbondingDelay(), new, force)
         contract, old = s.slashing, s.slashing.disputeWindow()
         fn, args, show = s.slashing.setDisputeWindow, (new,), fmt_duration
     elif name == "burn-share":
         _nargs(values, 1, "burn-share BPS")
         new = _parse_bps(values[0], "burn share", 10_000)
+        least = s.slashing.MIN_BURN_BPS()
+        require(new >= least, f"at least {_bps(least)} of every slash is burned")
         contract, old = s.slashing, s.slashing.burnShareBps()
         fn, args, show = s.slashing.setBurnShare, (new,), _bps
     elif name == "penalty":
@@ -489,7 +502,7 @@ def params_set(account, name, values, force):
         if key not in SLASH_REASONS:
             raise click.BadParameter(f"unknown reason {values[0]!r}: {', '.join(SLASH_REASONS)}")
         reason = SLASH_REASONS.index(key) + 1
-        new = _parse_bps(values[1], "penalty", 5_000)
+        new = _parse_bps(values[1], "penalty", s.slashing.maxPenaltyBps(reason))
         contract, old = s.slashing, s.slashing.penaltyBps(reason)
         fn, args, show = s.slashing.setPenalty, (reason, new), _bps
         name = f"penalty {key}"
@@ -540,6 +553,10 @@ def params_set(account, name, values, force):
             current = {k: parsers[k](v) for k, v in zip(parsers, values, strict=True)}
         new = (current["floor0"], current["decay"], current["kappa"], current["cap"])
         require(new[0] <= new[3], "floor0 cannot exceed the cap per epoch")
+        envelope = e.capEnvelope()
+        require(new[3] <= envelope, f"the cap per epoch can never exceed {fmt_amount(envelope)}")
+        problem = wash_trading_problem(s.market.feeBps(), new[2])
+        require(problem is None, str(problem))
         contract, fn, args = e, e.setSchedule, new
 
         def show(v):

@@ -5,6 +5,7 @@ slashed; every dishonest node ends slashed or unrewarded; the summary has the fi
 README documents."""
 
 import asyncio
+import json
 from dataclasses import replace
 
 from scripts import _deploy
@@ -16,13 +17,17 @@ def test_demo_settles_three_epochs_rewarding_honest_nodes_and_catching_cheaters(
     params, tmp_path, monkeypatch
 ):
     monkeypatch.setattr(_deploy, "deployment_path", lambda name=None: tmp_path / "local.json")
+    local = load_params(ROOT / "config" / "local.toml")
     summary = asyncio.run(
         run(
             replace(
                 params,
                 guardian="deployer",
                 treasury="deployer",
-                committee=load_params(ROOT / "config" / "local.toml").committee,
+                committee=local.committee,
+                # The demo runs on the timelocked deployment `make demo` deploys.
+                governance_delay=local.governance_delay,
+                proposers=local.proposers,
             ),
             3,
             tmp_path / "s.json",
@@ -30,6 +35,9 @@ def test_demo_settles_three_epochs_rewarding_honest_nodes_and_catching_cheaters(
         )
     )
     assert summary["chain_id"] == 31337
+    record = json.loads((tmp_path / "local.json").read_text())
+    assert record["governance_delay"] == local.governance_delay
+    assert "PlinthTimelock" in record["contracts"]
     assert len(summary["epochs"]) == 3
     committee = {a.lower() for a in summary["committee"]["members"]}
     assert len(committee) == 5 and summary["committee"]["threshold"] == 3

@@ -48,7 +48,7 @@ def test_load_params_parses_local_toml_when_valid():
     assert p.cap == 1_000_000_000 * TOKEN and p.genesis_supply == 200_000_000 * TOKEN
     assert p.min_stakes == (10_000 * TOKEN, 5_000 * TOKEN, 1_000 * TOKEN)
     assert p.penalties == (1_000, 200, 1_000, 1_500, 100)
-    assert p.schedule == (10_000 * TOKEN, 99 * WAD // 100, 5 * WAD // 100, 100_000 * TOKEN)
+    assert p.schedule == (10_000 * TOKEN, 99 * WAD // 100, 2 * WAD // 100, 100_000 * TOKEN)
     assert p.committee == ("test:6", "test:7", "test:8", "test:9", "test:12")
     assert p.threshold == 3
     assert p.max_slashes == 64 and p.scheme == "ecdsa" and p.source == str(LOCAL)
@@ -82,7 +82,7 @@ def test_load_params_parses_local_toml_when_valid():
             "registry.min_stake_tokens.compute: expected an integer",
         ),
         (r"^treasury = \"deployer\"", "treasury = 1", "roles.treasury: expected a string, got 1"),
-        (r'^kappa = "0.05"', 'kappa = "five percent"', "emissions.kappa: not a number"),
+        (r'^kappa = "0.02"', 'kappa = "five percent"', "emissions.kappa: not a number"),
         # other shapes
         (
             r'^genesis = "now" ',

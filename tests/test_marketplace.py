@@ -507,6 +507,30 @@ def test_extendLease_reverts_with_invalid_duration_when_zero_or_past_max(
         suite.market.extendLease(lease_id, 1, sender=paying)
 
 
+def test_extendLease_reverts_NodeNotEligible_when_node_exited(suite, node, paying, provider):
+    """L-3: extendLease worked on an exited node, at the old price."""
+    lease_id = open_lease(suite, paying, node, 3)
+    suite.registry.exit(node.address, sender=provider)
+    with ape.reverts(suite.market.NodeNotEligible, node=node.address):
+        suite.market.extendLease(lease_id, 2, sender=paying)
+
+
+def test_extendLease_reverts_PriceChanged_when_provider_changed_its_price(
+    suite, node, paying, provider
+):
+    lease_id = open_lease(suite, paying, node, 3)
+    suite.market.setPrice(node.address, 2 * PRICE, sender=provider)
+    with ape.reverts(
+        suite.market.PriceChanged, leaseId=lease_id, leasePrice=PRICE, currentPrice=2 * PRICE
+    ):
+        suite.market.extendLease(lease_id, 2, sender=paying)
+    suite.market.setPrice(node.address, PRICE, sender=provider)
+    suite.market.extendLease(lease_id, 2, sender=paying)
+    assert (
+        suite.market.getLease(lease_id).endEpoch - suite.market.getLease(lease_id).startEpoch == 5
+    )
+
+
 def test_extendLease_reverts_when_lease_unknown(suite, paying):
     with ape.reverts(suite.market.UnknownLease, leaseId=7):
         suite.market.extendLease(7, 1, sender=paying)
@@ -594,6 +618,51 @@ def test_closeLease_reverts_when_already_closed(suite, node, paying):
 def test_closeLease_reverts_when_lease_unknown(suite, paying):
     with ape.reverts(suite.market.UnknownLease, leaseId=1):
         suite.market.closeLease(1, sender=paying)
+
+
+def test_closeLease_while_paused_refunds_every_epoch_from_the_pause_on(
+    suite, node, paying, provider, treasury, guardian, deployer
+):
+    """L-4: customers kept paying while the marketplace was paused (they could not close).
+    Now a customer closes during a pause: the provider is paid the epochs ended before it, the
+    customer gets back every epoch from the one the pause began in."""
+    lease_id = open_lease(suite, paying, node, 10)
+    start = suite.market.getLease(lease_id).startEpoch
+    advance_to_epoch(suite, start + 2)  # start, start+1 ended
+    suite.market.pause(sender=guardian)
+    advance_to_epoch(suite, start + 5)  # three epochs pass while paused
+    with ape.reverts(suite.market.EnforcedPause):
+        suite.market.settle(lease_id, sender=provider)
+    balance, p0, t0 = (suite.token.balanceOf(a) for a in (paying, provider, treasury))
+    tx = suite.market.closeLease(lease_id, sender=paying)
+    assert suite.token.balanceOf(provider) - p0 == 2 * PRICE - fee_of(2 * PRICE)
+    assert suite.token.balanceOf(treasury) - t0 == fee_of(2 * PRICE)
+    assert suite.token.balanceOf(paying) - balance == 8 * PRICE  # start+2 .. start+9
+    assert only_event(tx, "LeaseTerminated").refund == 8 * PRICE
+    assert suite.market.escrowOf(lease_id) == 0
+    assert conserved(suite)
+    # Epochs not started lose their demand; started ones are final.
+    assert suite.market.demandOf(start + 5) == PRICE
+    assert suite.market.demandOf(start + 6) == 0
+    suite.market.unpause(sender=deployer)
+    assert suite.market.settle(lease_id, sender=provider).return_value == 0
+
+
+def test_lease_keeps_the_fee_it_opened_with_when_the_fee_changes(
+    suite, node, paying, provider, treasury, deployer
+):
+    """L-5: a fee increase applied to epochs already served. The fee is now the lease's."""
+    lease_id = open_lease(suite, paying, node, 3)
+    assert suite.market.getLease(lease_id).feeBps == 500
+    start = suite.market.getLease(lease_id).startEpoch
+    advance_to_epoch(suite, start + 2)
+    suite.market.setFee(2_000, sender=deployer)
+    t0, p0 = suite.token.balanceOf(treasury), suite.token.balanceOf(provider)
+    suite.market.settle(lease_id, sender=provider)
+    assert suite.token.balanceOf(treasury) - t0 == fee_of(2 * PRICE, 500)
+    assert suite.token.balanceOf(provider) - p0 == 2 * PRICE - fee_of(2 * PRICE, 500)
+    later = open_lease(suite, paying, node, 1)
+    assert suite.market.getLease(later).feeBps == 2_000
 
 
 # ---------------------------------------------------------------- demand

@@ -110,6 +110,67 @@ def test_rewards_conservation_across_kinds_and_budgets():
             assert (r.reward > 0) == (r.reason == "ok")
 
 
+def test_storage_earns_at_most_half_the_fees_its_audited_leases_paid():
+    """H-3: storage rewards counted leased bytes whatever the lease paid. Now a storage node's
+    reward follows the protocol fee its audited leases paid, at most half of it; the rest of
+    the storage share goes to the other kinds."""
+    a = node(1, NodeKind.STORAGE, [ok(1, lease=1)], leases={1: 3000}, prev_reputation_bps=BPS)
+    b = node(2, NodeKind.STORAGE, [ok(2, lease=1)], leases={1: 1000}, prev_reputation_bps=BPS)
+    c = node(3, NodeKind.COMPUTE, [ok(3)], prev_reputation_bps=BPS)
+    ra, rb, rc = score_epoch(EPOCH, [a, b, c], 10**6)
+    assert ra.reward <= 1500 and rb.reward <= 500 and abs(ra.reward - 3 * rb.reward) <= 3
+    assert ra.reward + rb.reward + rc.reward == 10**6  # the surplus went to compute
+    ra, rb = score_epoch(EPOCH, [a, b], 10**6)  # storage alone: the surplus is not minted
+    assert (ra.reward, rb.reward) == (1496, 499)
+
+
+def test_a_one_wei_self_lease_of_4_tib_takes_nothing():
+    """H-3's case: a 1-wei lease of 4 TiB to one's own node took 99.98 % of the storage share,
+    floor included. Its fee rounds to 0: it weighs nothing."""
+    honest = node(1, NodeKind.STORAGE, [ok(1, lease=1)], leases={1: 50 * 10**18},
+                  prev_reputation_bps=BPS)  # fmt: skip
+    dealer = node(2, NodeKind.STORAGE, [ok(2, lease=2)], leases={2: 1 * 500 // BPS},
+                  prev_reputation_bps=BPS)  # fmt: skip
+    rh, rd = score_epoch(EPOCH, [honest, dealer], 10_000 * 10**18)
+    assert rd.reward == 0 and rd.reason == "no_work" and rh.reward > 0
+
+
+def _owner_rewards(owner: str, nodes: list, budget: int) -> int:
+    return sum(r.reward for r in score_epoch(EPOCH, nodes, budget) if r.owner == owner)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_self_leasing_costs_more_than_it_earns_when_kappa_below_half_the_fee(seed):
+    """The bound of the module docstring, measured: a provider with a storage node (and a
+    compute node) leases its own storage node at price p. Its gain (rewards of both nodes, the
+    budget growing by kappa p) stays below the fee f p it pays, for random fees, kappas below
+    f / 2, floors, reputations and other providers."""
+    rng = random.Random(seed)
+    mine = addr(999)
+    for _ in range(60):
+        fee_bps = rng.randrange(1, 2_001)
+        kappa_wad = rng.randrange(0, fee_bps * 10**14 // 2)  # kappa < f / 2, in WAD
+        floor = rng.choice([0, rng.randrange(10**24)])
+        p = rng.randrange(1, 10**24)
+        others = [
+            node(10 + i, NodeKind(rng.randrange(3)), [ok(i, lease=1)],
+                 leases={1: rng.randrange(10**22) * fee_bps // BPS},
+                 prev_reputation_bps=rng.randrange(1, BPS + 1), owner=addr(500 + i))
+            for i in range(rng.randrange(0, 6))
+        ]  # fmt: skip
+        demand = sum(rng.randrange(10**23) for _ in others)
+        rep = rng.randrange(1, BPS + 1)
+        compute = node(1, NodeKind.COMPUTE, [ok(1)], owner=mine, prev_reputation_bps=rep)
+        earned = []
+        for price in (0, p):
+            storage = node(2, NodeKind.STORAGE, [ok(2, lease=7)], owner=mine,
+                           leases={7: price * fee_bps // BPS}, prev_reputation_bps=rep)  # fmt: skip
+            budget = floor + (demand + price) * kappa_wad // 10**18
+            earned.append(_owner_rewards(mine, [compute, storage, *others], budget))
+        gain = earned[1] - earned[0]
+        assert gain < p * fee_bps // BPS + 2, (fee_bps, kappa_wad, floor, p, gain)
+
+
 def test_kind_without_eligible_nodes_leaves_no_share_stranded():
     nodes = [node(1, NodeKind.COMPUTE, [ok(1)]), node(2, NodeKind.STORAGE, [bad(2, "timeout")])]
     results = score_epoch(EPOCH, nodes, 10**18 + 7)
@@ -130,8 +191,12 @@ def test_zero_eligible_nodes_mint_nothing():
 def test_reward_proportional_to_work_times_reputation():
     a = node(1, NodeKind.STORAGE, [ok(1, lease=1)], leases={1: 3000}, prev_reputation_bps=BPS)
     b = node(2, NodeKind.STORAGE, [ok(2, lease=1)], leases={1: 1000}, prev_reputation_bps=BPS)
-    ra, rb = score_epoch(EPOCH, [a, b], 4000)
-    assert (ra.work, rb.work) == (3000, 1000) and (ra.reward, rb.reward) == (3000, 1000)
+    w = node(3, NodeKind.WIRELESS, [ok(3)], prev_reputation_bps=BPS)
+    ra, rb, rw = score_epoch(EPOCH, [a, b, w], 4000)
+    assert (ra.work, rb.work) == (3000, 1000)
+    # Storage's share (2/3 of 4,000 with wireless the only other kind) is above its cap (half
+    # the reputation-weighted fees, 1,995): storage gets the cap, 3:1, wireless the rest.
+    assert (ra.reward, rb.reward, rw.reward) == (1496, 499, 2005)
     # compute: class throughput x gpu count
     c = score_node(EPOCH, node(3, verdicts=[ok(1)], hw_class=3, gpu_count=8))
     assert c.work == 378_000 * 8  # H100: 3.78e14 MAC/s, in G MAC/s

@@ -609,12 +609,22 @@ def test_admin_committee_set_scheme_bls_when_members_registered_keys(
 def test_admin_params(deployment, suite, deployer, outsider):
     out = run(admin_script.cli, "params", "show")
     assert "min-stake compute" in out and "penalty offline" in out and "fee" in out
-    run(admin_script.cli, "params", "set", "fee", "4%", "--account", DEPLOYER)
-    assert suite.market.feeBps() == 400
+    run(admin_script.cli, "params", "set", "fee", "6%", "--account", DEPLOYER)
+    assert suite.market.feeBps() == 600
     run(admin_script.cli, "params", "set", "penalty", "offline", "250", "--account", DEPLOYER)
     assert suite.slashing.penaltyBps(5) == 250
-    run(admin_script.cli, "params", "set", "schedule", "kappa=0.1", "--account", DEPLOYER)
-    assert suite.emissions.kappaWad() == 10**17
+    run(admin_script.cli, "params", "set", "schedule", "kappa=0.025", "--account", DEPLOYER)
+    assert suite.emissions.kappaWad() == 25 * 10**15
+    # Refused, with the reason: leasing one's own node would pay (kappa must stay < fee / 2).
+    out = run(admin_script.cli, "params", "set", "fee", "5%", "--account", DEPLOYER,
+              expect_ok=False)  # fmt: skip
+    assert "leasing one's own node earns more" in out and suite.market.feeBps() == 600
+    out = run(admin_script.cli, "params", "set", "schedule", "kappa=0.03", "--account", DEPLOYER,
+              expect_ok=False)  # fmt: skip
+    assert "leasing one's own node earns more" in out
+    out = run(admin_script.cli, "params", "set", "penalty", "offline", "6%", "--account",
+              DEPLOYER, expect_ok=False)  # fmt: skip
+    assert "from 0 to 500" in out
     out = run(
         admin_script.cli,
         "params",
@@ -627,7 +637,7 @@ def test_admin_params(deployment, suite, deployer, outsider):
     )
     assert "would let a node withdraw before its slash lands" in out
     out = run(
-        admin_script.cli, "params", "set", "fee", "1%", "--account", OUTSIDER, expect_ok=False
+        admin_script.cli, "params", "set", "fee", "7%", "--account", OUTSIDER, expect_ok=False
     )
     assert "is neither the owner" in out
 
@@ -662,16 +672,16 @@ def test_admin_owner_actions_go_through_the_timelock_when_deployed_with_one(
         **s.addresses, "PlinthTimelock": s.timelock.address}}))  # fmt: skip
     monkeypatch.setattr(deploy_mod, "deployment_path", lambda network_name=None: path)
 
-    out = run(admin_script.cli, "params", "set", "fee", "1%", "--account", OUTSIDER,
+    out = run(admin_script.cli, "params", "set", "fee", "6%", "--account", OUTSIDER,
               expect_ok=False)  # fmt: skip
     assert "not a proposer of the timelock" in out
-    out = run(admin_script.cli, "params", "set", "fee", "1%", "--account", DEPLOYER)
+    out = run(admin_script.cli, "params", "set", "fee", "6%", "--account", DEPLOYER)
     assert "Scheduled through the timelock" in out and s.market.feeBps() == p.fee_bps
     out = run(admin_script.cli, "governance", "pending")
-    assert "Marketplace.setFee(feeBps_=100)" in out
-    out = run(admin_script.cli, "params", "set", "fee", "1%", "--account", DEPLOYER)
+    assert "Marketplace.setFee(feeBps_=600)" in out
+    out = run(admin_script.cli, "params", "set", "fee", "6%", "--account", DEPLOYER)
     assert "Already scheduled" in out and s.market.feeBps() == p.fee_bps
     advance_seconds(600)
-    out = run(admin_script.cli, "params", "set", "fee", "1%", "--account", OUTSIDER)
-    assert "fee is now 1" in out and s.market.feeBps() == 100
+    out = run(admin_script.cli, "params", "set", "fee", "6%", "--account", OUTSIDER)
+    assert "fee is now 6" in out and s.market.feeBps() == 600
     assert "Nothing is scheduled" in run(admin_script.cli, "governance", "pending")

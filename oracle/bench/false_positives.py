@@ -343,7 +343,7 @@ class Bench:
                 # the node's DataReceipt is on the chain: a refused audit would be data_withheld
                 self.leases[spec.lease_id] = LeaseInfo(
                     spec.lease_id, spec.owner, spec.address, 0, 2**63 - 1, False, root,
-                    len(spec.data), confirmed=True,
+                    len(spec.data), confirmed=True, price_per_epoch=10**20, fee_bps=500,
                 )  # fmt: skip
             elif spec.kind == NodeKind.WIRELESS:
                 claim = RadioClaim.from_hardware(info.hardware, info.owner)

@@ -145,7 +145,7 @@ def _node_input(n: NodeInfo, verdicts, previous, leases, coverage_micro, epoch) 
         hw_class=n.hardware.hw_class,
         gpu_count=n.hardware.gpu_count,
         leases={
-            x.lease_id: x.data_size
+            x.lease_id: x.fee_per_epoch
             for x in leases.values()
             if x.node == n.node and x.active_in(epoch)
         },

@@ -106,9 +106,16 @@ class LeaseInfo:
     data_root: bytes
     data_size: int
     confirmed: bool = False  # the node's DataReceipt is on the chain (Marketplace.confirmData)
+    price_per_epoch: int = 0  # what the customer pays per epoch (base units)
+    fee_bps: int = 0  # the protocol fee on it, fixed when the lease opened
 
     def active_in(self, epoch: int) -> bool:
         return self.start_epoch <= epoch < self.end_epoch
+
+    @property
+    def fee_per_epoch(self) -> int:
+        """The protocol fee the lease pays per epoch (what a storage node's reward follows)."""
+        return self.price_per_epoch * self.fee_bps // 10_000
 
 
 @dataclass(frozen=True)
@@ -453,7 +460,7 @@ def _node_info(key: str, n: Any, eligible: bool) -> NodeInfo:
 
 
 def _lease_info(lease_id: int, r: Any, confirmed: bool = False) -> LeaseInfo:
-    customer, node, _region, start, end, _paid, closed, _price, root, size = r
+    customer, node, _region, start, end, _paid, closed, price, root, size, fee_bps = r
     return LeaseInfo(
         lease_id,
         to_checksum_address(customer),
@@ -464,4 +471,6 @@ def _lease_info(lease_id: int, r: Any, confirmed: bool = False) -> LeaseInfo:
         bytes(root),
         size,
         bool(confirmed),
+        int(price),
+        int(fee_bps),
     )

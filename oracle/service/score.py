@@ -57,16 +57,27 @@ where work is, per kind (incomparable units, hence the per-kind shares):
                x gpu_count: both proven, since the node passed a challenge of one stream per
                claimed GPU sized to the class (a claim no challenge can prove fails
                "unprovable_claim" and earns nothing)
-    storage  = bytes of the node's leases with a passed audit this epoch and no audit that
-               proved data missing, wrong or late (an audit that got no answer, among passed
-               ones, voids nothing)
+    storage  = the protocol fee (price x the lease's fee bps, base units per epoch) of the
+               node's leases with a passed audit this epoch and no audit that proved data
+               missing, wrong or late (an audit that got no answer, among passed ones, voids
+               nothing): what customers paid, not bytes a provider can lease to itself for 1 wei
     wireless = coverage units (oracle.protocol.coverage.coverage_scores) in millionths
+
+**Self-leasing never pays.** The storage share is capped at STORAGE_FEE_MULTIPLE_PCT (50 %) of
+the reputation-weighted fees of the eligible storage nodes, and the rest of the share goes to
+the other kinds (or is not minted), so each storage node earns at most half the fee its audited
+leases paid this epoch. A provider that leases its own node at price p pays the fee f p (the
+rest of p comes back to it as the provider) and gains at most 0.5 f p in storage rewards plus,
+in any other kind, at most kappa p (the budget grows by kappa p with the demand): a net loss
+whenever kappa < f / 2. The deploy script and `admin params set` refuse a kappa or a fee that
+breaks this (scripts/_deploy.check_wash_trading); tests/test_score.py measures it.
 
 Both splits use the largest-remainder method: each part gets floor(total * w_i / W), then the
 remainder (total - sum of floors, which is < number of parts) goes one unit each to the parts
 with the largest fractional remainders, ties broken by ascending address (or kind). Hence:
 
-    sum(rewards) == budget   when at least one node is eligible,
+    sum(rewards) == budget   when at least one node is eligible (less the storage share's
+                             surplus over its fee cap when storage is the only kind eligible),
     sum(rewards) == 0        when none is (nothing is minted; EmissionsController mints only
                              the report's totalRewards, so the unspent budget is never created),
 
@@ -118,6 +129,8 @@ from oracle.protocol.envelope import canonical_json
 from oracle.protocol.hardware import NodeKind, SlashReason
 
 BPS = 10_000
+# The most a storage node earns, in percent of the protocol fee its audited leases paid.
+STORAGE_FEE_MULTIPLE_PCT = 50
 
 # Verdict reasons the challenge stage writes when no response came back at all.
 NO_ANSWER = frozenset({"timeout", "unreachable", "connection_error", "no_response", "offline"})
@@ -138,6 +151,9 @@ class ScoreParams:
     min_pass_bps: int = 5_000
     late_slash_epochs: int = 3
     offline_min_attempts: int = 8
+    # A storage node earns at most this share (percent) of the protocol fee its audited leases
+    # paid this epoch: self-leasing then costs more than it earns (see the module docstring).
+    storage_fee_multiple_pct: int = STORAGE_FEE_MULTIPLE_PCT
     kind_shares_bps: Mapping[NodeKind, int] = field(
         default_factory=lambda: {
             NodeKind.COMPUTE: 4_000,
@@ -151,6 +167,8 @@ class ScoreParams:
             raise ValueError("score weights must add up to 100")
         if self.offline_min_attempts < 1:
             raise ValueError("offline_min_attempts must be at least 1")
+        if not 0 <= self.storage_fee_multiple_pct < 100:
+            raise ValueError("storage_fee_multiple_pct must be in [0, 100)")
         if not 0 < self.alpha_pct <= 100:
             raise ValueError("alpha_pct must be in (0, 100]")
         if sorted(self.kind_shares_bps) != sorted(NodeKind) or any(
@@ -187,7 +205,8 @@ class NodeInput:
     prev_late_streak: int = 0  # consecutive late epochs before this one
     hw_class: int = 0  # compute
     gpu_count: int = 0
-    leases: Mapping[int, int] = field(default_factory=dict)  # storage: lease id -> data bytes
+    # storage: lease id -> the protocol fee it pays per epoch (price x fee bps / 10_000)
+    leases: Mapping[int, int] = field(default_factory=dict)
     coverage_micro: int = 0  # wireless: coverage units x 1e6
 
 
@@ -433,6 +452,16 @@ def reward_nodes(
             weights[r.kind][r.node] = r.work * r.reputation_bps
     kind_w = {str(int(k)): params.kind_shares_bps[k] for k in NodeKind if any(weights[k].values())}
     kind_budget = split(budget, kind_w)
+    # Storage earns at most storage_fee_multiple_pct % of the protocol fees its audited leases
+    # paid (weighted by reputation); the rest of its share goes to the other kinds.
+    storage = str(int(NodeKind.STORAGE))
+    cap = sum(weights[NodeKind.STORAGE].values()) * params.storage_fee_multiple_pct // (100 * BPS)
+    surplus = kind_budget.get(storage, 0) - cap
+    if surplus > 0:
+        kind_budget[storage] = cap
+        others = {k: w for k, w in kind_w.items() if k != storage}
+        for k, extra in split(surplus, others).items():
+            kind_budget[k] += extra
     rewards: dict[str, int] = {}
     for k in NodeKind:
         share = kind_budget.get(str(int(k)), 0)
