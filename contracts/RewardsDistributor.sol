@@ -3,14 +3,13 @@ pragma solidity ^0.8.24;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
-import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {Governed} from "./base/Governed.sol";
 import {IRewardsDistributor} from "../interfaces/IRewardsDistributor.sol";
 
 /// @title RewardsDistributor
-/// @notice Cumulative Merkle claims: one root per epoch, the latest two kept in a ring of two
+/// @notice Cumulative Merkle sum-tree claims: one root per epoch, the latest two kept in a ring of two
 /// slots so that publishing never writes a fresh storage slot (one packed state slot plus
 /// one root slot per epoch settled).
 contract RewardsDistributor is IRewardsDistributor, Governed, ReentrancyGuardTransient {
@@ -63,7 +62,7 @@ contract RewardsDistributor is IRewardsDistributor, Governed, ReentrancyGuardTra
         else ring.epoch1 = epoch;
         ring.totalPublished += SafeCast.toUint120(epochRewards);
         _ring = ring;
-        _roots[slot] = root;
+        _roots[slot] = sealRoot(root, ring.totalPublished);
     }
 
     /// @inheritdoc IRewardsDistributor
@@ -75,9 +74,7 @@ contract RewardsDistributor is IRewardsDistributor, Governed, ReentrancyGuardTra
     {
         bytes32 root = rootOf(epoch);
         if (root == bytes32(0)) revert RootUnavailable(epoch, latestEpoch());
-        if (!MerkleProof.verifyCalldata(proof, root, leafOf(account, cumulativeAmount))) {
-            revert InvalidProof(account, cumulativeAmount);
-        }
+        if (!_verify(proof, root, account, cumulativeAmount)) revert InvalidProof(account, cumulativeAmount);
         uint256 claimed = _claimed[account];
         if (cumulativeAmount <= claimed) revert NothingToClaim(account, cumulativeAmount, claimed);
         // Cannot underflow: cumulativeAmount > claimed.
@@ -128,11 +125,41 @@ contract RewardsDistributor is IRewardsDistributor, Governed, ReentrancyGuardTra
     }
 
     /// @inheritdoc IRewardsDistributor
+    function sealRoot(bytes32 top, uint256 total) public pure returns (bytes32) {
+        return keccak256(abi.encode(top, total));
+    }
+
+    /// @inheritdoc IRewardsDistributor
     function leafOf(address account, uint256 cumulativeAmount) public pure returns (bytes32) {
         return keccak256(bytes.concat(keccak256(abi.encode(account, cumulativeAmount))));
     }
 
     function oracleHub() external view returns (address) {
         return _hub;
+    }
+
+    // ---------------------------------------------------------------- internal
+    /// @dev Walks the sum-tree proof (sibling hash, sibling sum per level) from the leaf up and
+    /// checks the top hash sealed with the sum against `root`. A sum past 2^256 is invalid.
+    function _verify(bytes32[] calldata proof, bytes32 root, address account, uint256 amount)
+        private
+        pure
+        returns (bool)
+    {
+        uint256 n = proof.length;
+        if (n % 2 != 0) return false;
+        bytes32 h = leafOf(account, amount);
+        uint256 s = amount;
+        for (uint256 i; i < n; i += 2) {
+            bytes32 h2 = proof[i];
+            uint256 s2 = uint256(proof[i + 1]);
+            if (s2 > type(uint256).max - s) return false;
+            h = h < h2 ? keccak256(abi.encode(h, s, h2, s2)) : keccak256(abi.encode(h2, s2, h, s));
+            // Cannot overflow: checked above.
+            unchecked {
+                s += s2;
+            }
+        }
+        return sealRoot(h, s) == root;
     }
 }

@@ -7,9 +7,15 @@ pragma solidity ^0.8.24;
 /// owed (cumulative minus already claimed), in O(log n) gas; no loop over nodes or accounts.
 /// Claiming again against the same or an older root pays nothing more.
 ///
-/// Leaf: keccak256(bytes.concat(keccak256(abi.encode(account, cumulativeAmount)))); inner
-/// nodes hash sorted pairs (OpenZeppelin MerkleProof). The two latest roots are claimable, so a
-/// claim built just before a new root lands still goes through.
+/// A Merkle sum tree: every node is (hash, sum). Leaf: (keccak256(bytes.concat(keccak256(
+/// abi.encode(account, cumulativeAmount)))), cumulativeAmount); a parent of (hA, sA) and (hB, sB)
+/// with hA < hB is (keccak256(abi.encode(hA, sA, hB, sB)), sA + sB); a node without a sibling
+/// moves up unchanged. The report carries the top hash; `publish` stores
+/// `sealRoot(top, totalPublished)` with the cumulative total published after it, so a claim's
+/// proof (the siblings' hash and sum, two words per level) must add up to exactly what was
+/// published: a root whose leaves add up to more than was minted has no valid proof, and no
+/// account can take another's tokens through it. The two latest roots are claimable, so a claim
+/// built just before a new root lands still goes through.
 interface IRewardsDistributor {
     /// @notice Raised by `claim` when `epoch` is not one of the two latest epochs published (or
     /// none is).
@@ -37,9 +43,9 @@ interface IRewardsDistributor {
     /// published (the older of the two roots kept stops being claimable) and to add `epochRewards`
     /// to `totalPublished`; it cannot move tokens, replace a published root or go back to an
     /// earlier epoch.
-    /// @dev Warning: nothing here checks a root against the tokens held: a root that grants more
-    /// than was minted lets the first claimers take tokens owed to others. Publishing is not
-    /// stopped by a pause.
+    /// @dev The stored root is sealed with the cumulative total published (see the header): a
+    /// tree whose leaves add up to anything else is unclaimable. Publishing is not stopped by a
+    /// pause.
     function publish(uint64 epoch, bytes32 root, uint256 epochRewards) external;
 
     /// @notice Pays `account` what it is owed under the root of `epoch`. Anyone may call; the
@@ -48,7 +54,10 @@ interface IRewardsDistributor {
         external
         returns (uint256 amount);
 
+    /// @notice The sealed root claims of `epoch` are checked against: sealRoot(top, total).
     function rootOf(uint64 epoch) external view returns (bytes32);
+    /// @notice keccak256(abi.encode(top, total)): a sum tree's top hash bound to its sum.
+    function sealRoot(bytes32 top, uint256 total) external pure returns (bytes32);
     function latestEpoch() external view returns (uint64);
     function claimedOf(address account) external view returns (uint256);
     /// @notice Sum of all epoch rewards published (and minted here).

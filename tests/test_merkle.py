@@ -16,6 +16,7 @@ from oracle.protocol.merkle import (
     RewardsTree,
     chunk_leaf,
     rewards_leaf,
+    seal_root,
     split_chunks,
     tree_depth,
     verify_chunk_proof,
@@ -220,7 +221,7 @@ def test_rewards_tree_root_is_the_leaf_when_single_account():
     tree = RewardsTree({account: 5})
     assert tree.root == rewards_leaf(account, 5)
     assert tree.proof(account) == []
-    assert verify_rewards_proof(tree.root, account, 5, [])
+    assert verify_rewards_proof(tree.sealed_root, account, 5, [])
 
 
 @pytest.mark.parametrize("n", [1, 2, 3, 7, 100])
@@ -230,8 +231,8 @@ def test_rewards_proofs_verify_for_every_account_when_n_accounts(n):
     assert len(tree) == n
     for account, amount in amounts.items():
         proof = tree.proof(account)
-        assert len(proof) <= tree_depth(n)
-        assert verify_rewards_proof(tree.root, account, amount, proof)
+        assert len(proof) <= 2 * tree_depth(n)  # a sibling's hash and sum per level
+        assert verify_rewards_proof(tree.sealed_root, account, amount, proof)
 
 
 def test_rewards_tree_root_is_independent_of_input_order_when_shuffled():
@@ -282,22 +283,40 @@ def test_verify_rewards_proof_rejects_when_amount_account_or_tree_wrong():
     accounts = list(amounts)
     a, b = accounts[0], accounts[1]
     proof = tree.proof(a)
-    assert verify_rewards_proof(tree.root, a, amounts[a], proof)
-    assert not verify_rewards_proof(tree.root, a, amounts[a] + 1, proof)
-    assert not verify_rewards_proof(tree.root, b, amounts[a], proof)
+    assert verify_rewards_proof(tree.sealed_root, a, amounts[a], proof)
+    assert not verify_rewards_proof(tree.sealed_root, a, amounts[a] + 1, proof)
+    assert not verify_rewards_proof(tree.sealed_root, b, amounts[a], proof)
     assert not verify_rewards_proof(
         tree.root, a, amounts[a], other.proof(next(iter(other.amounts)))
     )
-    assert not verify_rewards_proof(other.root, a, amounts[a], proof)
-    assert not verify_rewards_proof(tree.root, a, amounts[a], proof[:-1])
+    assert not verify_rewards_proof(other.sealed_root, a, amounts[a], proof)
+    assert not verify_rewards_proof(tree.sealed_root, a, amounts[a], proof[:-1])
 
 
 def test_rewards_proof_carries_odd_node_up_when_level_has_odd_length():
-    # 3 leaves: the third has no sibling on the first level, so its proof has one element.
+    # 3 leaves: the third has no sibling on the first level, so its proof has one level.
     amounts = random_accounts(3, seed=9)
     tree = RewardsTree(amounts)
     lengths = sorted(len(tree.proof(a)) for a in amounts)
-    assert lengths == [1, 2, 2]
+    assert lengths == [2, 4, 4]
+
+
+def test_a_sum_tree_that_over_assigns_has_no_valid_proof():
+    """L-2: a root whose leaves add up to more than was published let early claimers take
+    others' rewards. The sealed root binds the tree's sum: claims verify only against the sum
+    actually published."""
+    amounts = random_accounts(5, seed=10)
+    tree = RewardsTree(amounts)
+    a = next(iter(amounts))
+    proof = tree.proof(a)
+    # Published: one unit less than the leaves add up to.
+    assert not verify_rewards_proof(seal_root(tree.root, tree.total - 1), a, amounts[a], proof)
+    assert verify_rewards_proof(seal_root(tree.root, tree.total), a, amounts[a], proof)
+    # A sibling's sum lowered to make room for a larger leaf changes the hashes above it.
+    forged = list(proof)
+    forged[1] = (int.from_bytes(proof[1], "big") - 1).to_bytes(32, "big")
+    assert not verify_rewards_proof(tree.sealed_root, a, amounts[a] + 1, forged)
+    assert not verify_rewards_proof(tree.sealed_root, a, amounts[a], proof[:-1])
 
 
 def test_rewards_tree_rejects_one_account_twice_with_different_amounts():

@@ -105,8 +105,8 @@ def test_rewards_tree_proofs_verify():
     assert build.report.rewards_root == build.rewards_tree.root
     for owner, amount in build.cumulative.items():
         proof = build.rewards_tree.proof(owner)
-        assert verify_rewards_proof(build.report.rewards_root, owner, amount, proof)
-        assert not verify_rewards_proof(build.report.rewards_root, owner, amount + 1, proof)
+        assert verify_rewards_proof(build.rewards_tree.sealed_root, owner, amount, proof)
+        assert not verify_rewards_proof(build.rewards_tree.sealed_root, owner, amount + 1, proof)
 
 
 def test_provider_proves_its_line_against_the_results_root():

@@ -71,7 +71,7 @@ def test_claim_pays_every_account_when_tree_has_n_accounts(suite, hub, deployer,
     amounts = random_amounts(n, seed=n)
     epoch = 5
     tree = publish(suite, hub, deployer, epoch, amounts)
-    assert suite.distributor.rootOf(epoch) == tree.root
+    assert suite.distributor.rootOf(epoch) == tree.sealed_root
     for account, amount in amounts.items():
         tx = claim(suite, tree, epoch, account, sender=outsider)
         assert tx.gas_used < 2**24
@@ -186,10 +186,10 @@ def test_ring_keeps_exactly_the_two_latest_roots_when_many_epochs_published(
     for i, epoch in enumerate([2, 3, 7, 8, 20]):
         trees[epoch] = publish(suite, hub, deployer, epoch, {provider.address: 10 * (i + 1)})
         assert suite.distributor.latestEpoch() == epoch
-        assert suite.distributor.rootOf(epoch) == trees[epoch].root
+        assert suite.distributor.rootOf(epoch) == trees[epoch].sealed_root
         live = sorted(trees)[-2:]
         for e in trees:
-            expected = trees[e].root if e in live else ZERO_ROOT
+            expected = trees[e].sealed_root if e in live else ZERO_ROOT
             assert suite.distributor.rootOf(e) == expected, (epoch, e)
     assert suite.distributor.totalPublished() == 50
 
@@ -258,7 +258,7 @@ def test_claim_reverts_when_later_root_lowers_cumulative_amount(suite, hub, depl
     t1 = publish(suite, hub, deployer, 1, {provider.address: 100})
     claim(suite, t1, 1, provider.address, sender=provider)
     # A (faulty) later root with a lower cumulative amount can never claw back or pay twice.
-    t2 = RewardsTree({provider.address: 60})
+    t2 = RewardsTree({provider.address: 60, deployer.address: 40})
     suite.distributor.publish(2, t2.root, 0, sender=hub)
     with ape.reverts(
         suite.distributor.NothingToClaim, account=provider.address, cumulativeAmount=60, claimed=100
@@ -307,9 +307,12 @@ def test_publish_reverts_when_caller_not_hub(suite, deployer, outsider, provider
 
 
 def test_publish_records_root_when_called_by_hub(suite, hub, provider):
-    root = RewardsTree({provider.address: 9}).root
-    suite.distributor.publish(6, root, 9, sender=hub)
-    assert suite.distributor.rootOf(6) == root
+    tree = RewardsTree({provider.address: 9})
+    suite.distributor.publish(6, tree.root, 9, sender=hub)
+    # Stored sealed with the total published: sealRoot(top, 9).
+    assert (
+        suite.distributor.rootOf(6) == tree.sealed_root == suite.distributor.sealRoot(tree.root, 9)
+    )
     assert suite.distributor.latestEpoch() == 6
     assert suite.distributor.totalPublished() == 9
 
@@ -333,7 +336,7 @@ def test_publish_reverts_when_epoch_not_increasing(suite, hub, provider):
 
 def test_publish_accepts_epoch_zero_when_first_root(suite, hub, deployer, provider):
     tree = publish(suite, hub, deployer, 0, {provider.address: 8})
-    assert suite.distributor.rootOf(0) == tree.root
+    assert suite.distributor.rootOf(0) == tree.sealed_root
     with ape.reverts(suite.distributor.EpochNotIncreasing, epoch=0, latestEpoch=0):
         suite.distributor.publish(0, tree.root, 0, sender=hub)
     claim(suite, tree, 0, provider.address, sender=provider)
@@ -360,3 +363,30 @@ def test_setOracleHub_reverts_when_zero_or_not_owner(suite, deployer, guardian, 
         fresh.setOracleHub(outsider, sender=outsider)
     fresh.setOracleHub(outsider, sender=deployer)
     assert fresh.oracleHub() == outsider.address
+
+
+def test_claim_reverts_InvalidProof_when_the_root_assigns_more_than_was_published(
+    suite, hub, deployer, provider, provider2
+):
+    """L-2: a root whose leaves add up to more than was published let the first claimer take
+    tokens owed to others. Its sum is sealed into the stored root: no proof verifies."""
+    honest = RewardsTree({provider.address: 50 * TOKEN, provider2.address: 50 * TOKEN})
+    over = RewardsTree({provider.address: 100 * TOKEN, provider2.address: 50 * TOKEN})
+    suite.distributor.publish(1, over.root, 100 * TOKEN, sender=hub)  # 150 assigned, 100 minted
+    suite.token.transfer(suite.distributor.address, 100 * TOKEN, sender=deployer)
+    for account in (provider, provider2):
+        amount = over.amounts[account.address]
+        with ape.reverts(suite.distributor.InvalidProof, account=account.address,
+                         cumulativeAmount=amount):  # fmt: skip
+            claim(suite, over, 1, account.address, sender=account)
+    # A sibling sum lowered to make the tree look like it adds up: the hashes above break.
+    forged = list(over.proof(provider.address))
+    forged[1] = (50 * TOKEN - 50 * TOKEN).to_bytes(32, "big")
+    with ape.reverts(suite.distributor.InvalidProof):
+        suite.distributor.claim(1, provider.address, 100 * TOKEN, forged, sender=provider)
+    # The honest tree of the same total pays both.
+    suite.distributor.publish(2, honest.root, 0, sender=hub)
+    for account in (provider, provider2):
+        claim(suite, honest, 2, account.address, sender=account)
+        assert suite.token.balanceOf(account) >= 50 * TOKEN
+    assert suite.token.balanceOf(suite.distributor.address) == 0

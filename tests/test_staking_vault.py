@@ -492,7 +492,7 @@ def test_slash_reverts_Unauthorized_when_caller_not_slashing_manager(
 def test_slash_takes_bonded_first_when_bonded_covers_amount(
     suite, deployer, provider, oracles, outsider
 ):
-    suite.slashing.setPenalty(INVALID_COMPUTE, 5_000, sender=deployer)
+    suite.slashing.setPenalty(INVALID_COMPUTE, 2_500, sender=deployer)
     node = active_node(suite, deployer, provider, COMPUTE, extra=8_000 * TOKEN)
     minimum = suite.registry.minStake(COMPUTE)  # 10,000
     unbond(suite, provider, node, 5_000 * TOKEN)
@@ -502,7 +502,7 @@ def test_slash_takes_bonded_first_when_bonded_covers_amount(
 
     event = execute(suite, outsider, slash_id)
 
-    amount = (minimum + 8_000 * TOKEN) // 2  # 9,000 <= 10,000 bonded
+    amount = (minimum + 8_000 * TOKEN) // 4  # 25 %: 4,500 <= 10,000 bonded
     assert (event.requested, event.fromBonded, event.fromUnbonding) == (amount, amount, 0)
     assert suite.vault.bondedOf(node.address) == minimum - amount
     assert entries(suite, node) == queue
@@ -513,38 +513,39 @@ def test_slash_takes_newest_unbonding_entries_when_bonded_short(
 ):
     # The classic bug: unbond first, then the slash for an earlier fault lands. The unbonding
     # stake pays, newest entry first, and the withdrawal pays only what is left.
-    suite.slashing.setPenalty(INVALID_COMPUTE, 5_000, sender=deployer)
-    stake(suite, provider, node, 10_000 * TOKEN)
-    first = unbond(suite, provider, node, 6_000 * TOKEN)
-    second = unbond(suite, provider, node, 3_000 * TOKEN)  # 1,000 stays bonded
+    suite.slashing.setPenalty(INVALID_COMPUTE, 2_500, sender=deployer)
+    fund(suite, deployer, provider, 10_000)  # 20,000 in all
+    stake(suite, provider, node, 20_000 * TOKEN)
+    first = unbond(suite, provider, node, 16_000 * TOKEN)
+    second = unbond(suite, provider, node, 2_000 * TOKEN)  # 2,000 stays bonded
     [slash_id] = report_slashes(suite, oracles, SlashRequest(node.address, INVALID_COMPUTE))
     slash = suite.slashing.getSlash(slash_id)
-    assert slash.amount == 5_000 * TOKEN  # 50% of bonded + unbonding
+    assert slash.amount == 5_000 * TOKEN  # 25 % of bonded + unbonding
     vault_before = suite.token.balanceOf(suite.vault.address)
     totals = suite.vault.totalBonded(), suite.vault.totalUnbonding()
 
     event = execute(suite, outsider, slash_id)
 
-    # 1,000 from bonded, then 3,000 (the whole newest entry) and 1,000 of the older one.
+    # 2,000 from bonded, then 2,000 (the whole newest entry) and 1,000 of the older one.
     assert (event.node, event.requested, event.fromBonded, event.fromUnbonding) == (
         node.address,
         5_000 * TOKEN,
-        1_000 * TOKEN,
-        4_000 * TOKEN,
+        2_000 * TOKEN,
+        3_000 * TOKEN,
     )
     assert suite.vault.bondedOf(node.address) == 0
-    assert suite.vault.unbondingOf(node.address) == 5_000 * TOKEN
-    assert entries(suite, node) == [(5_000 * TOKEN, first)]
+    assert suite.vault.unbondingOf(node.address) == 15_000 * TOKEN
+    assert entries(suite, node) == [(15_000 * TOKEN, first)]
     assert vault_before - suite.token.balanceOf(suite.vault.address) == 5_000 * TOKEN
-    assert suite.vault.totalBonded() == totals[0] - 1_000 * TOKEN
-    assert suite.vault.totalUnbonding() == totals[1] - 4_000 * TOKEN
+    assert suite.vault.totalBonded() == totals[0] - 2_000 * TOKEN
+    assert suite.vault.totalUnbonding() == totals[1] - 3_000 * TOKEN
 
     chain.pending_timestamp = max(second, chain.pending_timestamp)
     chain.mine()
     settle_release(suite, oracles, second)
     balance = suite.token.balanceOf(provider)
     suite.vault.withdraw(node.address, sender=provider)
-    assert suite.token.balanceOf(provider) - balance == 5_000 * TOKEN
+    assert suite.token.balanceOf(provider) - balance == 15_000 * TOKEN
     assert suite.vault.slashableOf(node.address) == 0
 
 
@@ -584,7 +585,7 @@ def test_slash_takes_newest_entry_first_when_older_entry_withdrawn(
 ):
     # Withdrawing the oldest entry must not reorder the queue: the slash still hits the
     # newest entry first, leaving the older (earlier-maturing) stake.
-    suite.slashing.setPenalty(INVALID_COMPUTE, 5_000, sender=deployer)
+    suite.slashing.setPenalty(INVALID_COMPUTE, 2_500, sender=deployer)
     stake(suite, provider, node, 8_000 * TOKEN)
     oldest = unbond(suite, provider, node, 2_000 * TOKEN)
     advance_seconds(suite.hub.epochDuration())  # each entry released in an epoch of its own
@@ -599,27 +600,27 @@ def test_slash_takes_newest_entry_first_when_older_entry_withdrawn(
     assert entries(suite, node) == [(3_000 * TOKEN, middle), (3_000 * TOKEN, newest)]
 
     [slash_id] = report_slashes(suite, oracles, SlashRequest(node.address, INVALID_COMPUTE))
-    assert suite.slashing.getSlash(slash_id).amount == 3_000 * TOKEN  # 50% of 6,000
+    assert suite.slashing.getSlash(slash_id).amount == 1_500 * TOKEN  # 25 % of 6,000
     execute(suite, outsider, slash_id)
-    assert entries(suite, node) == [(3_000 * TOKEN, middle)]
+    assert entries(suite, node) == [(3_000 * TOKEN, middle), (1_500 * TOKEN, newest)]
 
 
 def test_slashes_pending_together_are_each_sized_on_the_stake_the_earlier_ones_leave(
     suite, deployer, provider, treasury, oracles, outsider, node
 ):
-    """L-1: three 50 % slashes queued together take 50 %, then 50 % of the rest, and so on
-    (they once took 50 % of the full stake each, 150 % in all, the last one finding nothing)."""
-    suite.slashing.setPenalty(INVALID_COMPUTE, 5_000, sender=deployer)
+    """L-1: three 25 % slashes queued together take 25 %, then 25 % of the rest, and so on
+    (they once took 25 % of the full stake each: 75 % in all instead of 57.8 %)."""
+    suite.slashing.setPenalty(INVALID_COMPUTE, 2_500, sender=deployer)
     stake(suite, provider, node, 4_000 * TOKEN)
     ids = report_slashes(suite, oracles, *(SlashRequest(node.address, INVALID_COMPUTE),) * 3)
-    amounts = [2_000 * TOKEN, 1_000 * TOKEN, 500 * TOKEN]
+    amounts = [1_000 * TOKEN, 750 * TOKEN, 562_500 * 10**15]
     assert [suite.slashing.getSlash(i).amount for i in ids] == amounts
     assert suite.slashing.pendingSlashAmount(node.address) == sum(amounts)
     taken = [execute(suite, outsider, i) for i in ids]
     assert [(e.requested, e.fromBonded + e.fromUnbonding) for e in taken] == [
         (a, a) for a in amounts
     ]
-    assert suite.vault.slashableOf(node.address) == 500 * TOKEN
+    assert suite.vault.slashableOf(node.address) == 1_687_500 * 10**15
     assert suite.slashing.pendingSlashAmount(node.address) == 0
 
 

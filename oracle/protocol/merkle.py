@@ -27,12 +27,13 @@ def rewards_leaf(account: str, cumulative_amount: int) -> bytes:
     return keccak(keccak(encode(["address", "uint256"], [account, cumulative_amount])))
 
 
-def _sorted_pair(a: bytes, b: bytes) -> bytes:
-    return keccak(a + b) if a < b else keccak(b + a)
-
-
 class RewardsTree:
-    """Cumulative rewards per account; `proof(account)` is what `RewardsDistributor.claim` takes."""
+    """Cumulative rewards per account as a Merkle sum tree (RewardsDistributor's): every node is
+    (hash, sum); a parent of (hA, sA), (hB, sB) with hA < hB is (keccak(hA, sA, hB, sB), sA + sB),
+    a node without a sibling moves up unchanged. `root` is the top hash (what the report
+    carries), `total` the sum of all amounts, `sealed_root` what the distributor stores once the
+    total published equals `total`; `proof(account)` is what `RewardsDistributor.claim` takes
+    (the sibling's hash and sum, 32 bytes each, per level)."""
 
     def __init__(self, cumulative: Mapping[str, int]):
         self.amounts: dict[str, int] = {}
@@ -43,20 +44,27 @@ class RewardsTree:
             if key in self.amounts and self.amounts[key] != amount:
                 raise ValueError(f"{key} appears twice with different amounts")
             self.amounts[key] = int(amount)
+        self.total = sum(self.amounts.values())
+        if self.total >= 2**256:
+            raise ValueError("the amounts add up to 2^256 or more")
         self._accounts = sorted(self.amounts, key=lambda a: int(a, 16))
         self._index = {a: i for i, a in enumerate(self._accounts)}
-        level = [rewards_leaf(a, self.amounts[a]) for a in self._accounts]
-        self._levels: list[list[bytes]] = [level]
+        level = [(rewards_leaf(a, self.amounts[a]), self.amounts[a]) for a in self._accounts]
+        self._levels: list[list[tuple[bytes, int]]] = [level]
         while len(level) > 1:
             level = [
-                _sorted_pair(level[i], level[i + 1]) if i + 1 < len(level) else level[i]
+                _sum_pair(level[i], level[i + 1]) if i + 1 < len(level) else level[i]
                 for i in range(0, len(level), 2)
             ]
             self._levels.append(level)
 
     @property
     def root(self) -> bytes:
-        return self._levels[-1][0] if self._accounts else ZERO_HASH
+        return self._levels[-1][0][0] if self._accounts else ZERO_HASH
+
+    @property
+    def sealed_root(self) -> bytes:
+        return seal_root(self.root, self.total)
 
     def __len__(self) -> int:
         return len(self._accounts)
@@ -67,18 +75,34 @@ class RewardsTree:
         for level in self._levels[:-1]:
             sibling = index ^ 1
             if sibling < len(level):
-                proof.append(level[sibling])
+                h, s = level[sibling]
+                proof += [h, s.to_bytes(32, "big")]
             index //= 2
         return proof
 
 
+def seal_root(top: bytes, total: int) -> bytes:
+    """RewardsDistributor.sealRoot: the top hash bound to the tree's sum."""
+    return keccak(encode(["bytes32", "uint256"], [top, total]))
+
+
+def _sum_pair(a: tuple[bytes, int], b: tuple[bytes, int]) -> tuple[bytes, int]:
+    (ha, sa), (hb, sb) = (a, b) if a[0] < b[0] else (b, a)
+    return keccak(encode(["bytes32", "uint256", "bytes32", "uint256"], [ha, sa, hb, sb])), sa + sb
+
+
 def verify_rewards_proof(
-    root: bytes, account: str, cumulative: int, proof: Sequence[bytes]
+    sealed_root: bytes, account: str, cumulative: int, proof: Sequence[bytes]
 ) -> bool:
-    node = rewards_leaf(account, cumulative)
-    for sibling in proof:
-        node = _sorted_pair(node, sibling)
-    return node == root
+    """RewardsDistributor's check of a claim against the stored (sealed) root."""
+    if len(proof) % 2:
+        return False
+    node = (rewards_leaf(account, cumulative), cumulative)
+    for i in range(0, len(proof), 2):
+        node = _sum_pair(node, (bytes(proof[i]), int.from_bytes(proof[i + 1], "big")))
+        if node[1] >= 2**256:
+            return False
+    return seal_root(*node) == bytes(sealed_root)
 
 
 def split_chunks(data: bytes) -> list[bytes]:
