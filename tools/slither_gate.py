@@ -1,8 +1,9 @@
 """Gate on a slither JSON report: every high- or medium-impact finding must be listed in the
 baseline file, keyed by (detector, contract, function) so that moving code does not break it.
 
-Baseline lines: `detector Contract function  # reason` (function is the signature slither prints;
-for a finding on a state variable, the variable's name; `-` for a contract-level finding). Blank lines and lines starting with # are ignored.
+Baseline lines: `detector Contract function  # reason`, where function is the signature slither
+prints (for a finding on a state variable, the variable's name; `-` for a contract-level
+finding). Blank lines and lines starting with # are ignored.
 
 Exit status: 0 when every high/medium finding is triaged, 1 when some are not, 2 when slither
 produced no usable report.
