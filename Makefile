@@ -6,7 +6,7 @@ VENV := .venv
 STAMPS := .stamps
 export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: setup demo test bench gas lint compile lock clean
+.PHONY: setup demo test invariants slither bench gas lint compile lock clean
 
 setup: $(STAMPS)/venv $(STAMPS)/npm
 	@tools/register-solc.sh
@@ -29,9 +29,20 @@ compile: setup
 demo: setup
 	ape run demo
 
-## The test suite (contracts on anvil through ape-foundry, Python units, property tests).
+## The test suite (contracts on anvil through ape-foundry, Python units, property tests; the
+## forge invariant tests run inside it, tests/test_forge_invariants.py).
 test: setup
 	ape test tests/ $(PYTEST_ARGS)
+
+## The forge invariant tests alone (tests/forge): 32 runs x depth 40, 256 x 100 with CI=true.
+invariants: setup
+	tools/forge-invariants.sh
+
+## Static analysis: slither in its own virtualenv (requirements-slither.lock), failing on any
+## high or medium finding not triaged in slither-baseline.txt.
+slither: $(STAMPS)/npm
+	@tools/register-solc.sh >/dev/null
+	PYTHON=$(PYTHON) tools/slither.sh
 
 ## Gas per user action, written to docs/gas.md.
 gas: setup
@@ -60,4 +71,4 @@ lock: $(STAMPS)/venv
 	$(VENV)/bin/pip freeze --exclude-editable | grep -v '^plinth' > requirements.lock
 
 clean:
-	rm -rf $(STAMPS) .build contracts/.cache .cache
+	rm -rf $(STAMPS) .build contracts/.cache .cache .forge-out .forge-cache .slither
