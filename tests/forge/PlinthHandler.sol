@@ -96,6 +96,9 @@ contract PlinthHandler {
     string public ghostWithdrawShortfallCase;
     /// @notice Executed slashes that took another amount than min(pending amount, slashable).
     uint256 public ghostSlashMismatches;
+    /// @notice Claims of what a published root owes that the distributor refused.
+    uint256 public ghostRefusedClaims;
+    bytes public ghostRefusedClaimError;
     /// @notice Reports built valid (epoch in range, rewards within the budget, signed by a
     /// quorum, slashes of known nodes) that the hub rejected, with the last revert data.
     uint256 public ghostRejectedReports;
@@ -455,8 +458,12 @@ contract PlinthHandler {
         if (cumulative <= distributor.claimedOf(owners[who])) return;
         (, bytes32[] memory proof) = _tree(_ringCumulative[slot], who);
         vm.prank(owners[who]);
-        distributor.claim(ringEpoch[slot], owners[who], cumulative, proof);
-        ++done["claim"];
+        try distributor.claim(ringEpoch[slot], owners[who], cumulative, proof) {
+            ++done["claim"];
+        } catch (bytes memory err) {
+            ++ghostRefusedClaims;
+            ghostRefusedClaimError = err;
+        }
     }
 
     // ---------------------------------------------------------------- views for the invariants
@@ -623,8 +630,9 @@ contract PlinthHandler {
         }
     }
 
-    /// @dev The four-leaf tree of (owner i, cumulative[i]) with OpenZeppelin's sorted-pair
-    /// hashing, and the proof of leaf `index`.
+    /// @dev The four-leaf Merkle sum tree of (owner i, cumulative[i]) (RewardsDistributor's:
+    /// a parent hashes both children's hash and sum, sorted by hash), its top hash, and the
+    /// proof of leaf `index` (the sibling's hash and sum per level).
     function _tree(uint256[OWNERS] memory cumulative, uint256 index)
         private
         view
@@ -634,16 +642,19 @@ contract PlinthHandler {
         for (uint256 i; i < OWNERS; ++i) {
             leaves[i] = distributor.leafOf(owners[i], cumulative[i]);
         }
-        bytes32 left = _hashPair(leaves[0], leaves[1]);
-        bytes32 right = _hashPair(leaves[2], leaves[3]);
-        root = _hashPair(left, right);
-        proof = new bytes32[](2);
+        (bytes32 left, uint256 leftSum) = _sumPair(leaves[0], cumulative[0], leaves[1], cumulative[1]);
+        (bytes32 right, uint256 rightSum) = _sumPair(leaves[2], cumulative[2], leaves[3], cumulative[3]);
+        (root,) = _sumPair(left, leftSum, right, rightSum);
+        proof = new bytes32[](4);
         proof[0] = leaves[index ^ 1];
-        proof[1] = index < 2 ? right : left;
+        proof[1] = bytes32(cumulative[index ^ 1]);
+        proof[2] = index < 2 ? right : left;
+        proof[3] = bytes32(index < 2 ? rightSum : leftSum);
     }
 
-    function _hashPair(bytes32 a, bytes32 b) private pure returns (bytes32) {
-        return a < b ? keccak256(abi.encodePacked(a, b)) : keccak256(abi.encodePacked(b, a));
+    function _sumPair(bytes32 a, uint256 sa, bytes32 b, uint256 sb) private pure returns (bytes32, uint256) {
+        bytes32 h = a < b ? keccak256(abi.encode(a, sa, b, sb)) : keccak256(abi.encode(b, sb, a, sa));
+        return (h, sa + sb);
     }
 
     function _executeSlash(uint256 id, ISlashingManager.PendingSlash memory s) private {

@@ -171,6 +171,10 @@ contract PlinthInvariants is PlinthDeploy, InvariantBase {
     }
 
     /// @notice Claimed rewards never exceed what the latest root assigns.
+    function invariant_claims_of_published_roots_are_paid() public view {
+        assertEq(handler.ghostRefusedClaims(), 0, string(handler.ghostRefusedClaimError()));
+    }
+
     function invariant_claims_within_rewards() public view {
         for (uint256 i; i < 4; ++i) {
             assertLe(
