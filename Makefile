@@ -6,7 +6,7 @@ VENV := .venv
 STAMPS := .stamps
 export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: setup demo test invariants slither bench gas lint compile lock clean
+.PHONY: setup demo test invariants slither bench gas gas-check lint compile lock clean
 
 setup: $(STAMPS)/venv $(STAMPS)/npm
 	@tools/register-solc.sh
@@ -47,6 +47,12 @@ slither: $(STAMPS)/npm
 ## Gas per user action, written to docs/gas.md.
 gas: setup
 	ape run gas_report -v WARNING
+
+## CI: a fresh gas report compared with the committed docs/gas.md; a row more than 2 % dearer
+## (or gone) fails. `make gas` regenerates the snapshot after an intended change.
+gas-check: setup
+	ape run gas_report -v WARNING --out .gas-new.md > /dev/null
+	python tools/gas_compare.py docs/gas.md .gas-new.md --tolerance-pct 2
 
 ## Benchmarks that print figures: gas per action, the compute proof (verifier cost, prover split,
 ## catch rate of this CPU claiming each GPU class; the GPU path where one is present),

@@ -125,9 +125,9 @@ contract Marketplace is IMarketplace, Governed, EpochClock, ReentrancyGuardTrans
             paidThrough: start,
             closed: false,
             pricePerEpoch: uint128(price),
+            feeBps: _feeBps,
             dataRoot: dataRoot,
-            dataSize: dataSize,
-            feeBps: _feeBps
+            dataSize: dataSize
         });
         _addDemand(start, end, price);
         emit LeaseOpened(leaseId, msg.sender, node, region, start, end, price, dataRoot, dataSize);

@@ -28,11 +28,11 @@ interface IMarketplace is IEpochClock {
         uint64 paidThrough;
         bool closed;
         uint128 pricePerEpoch;
+        /// The protocol fee in basis points when the lease opened: fixed for the lease, so a fee
+        /// change applies only to leases opened after it. (Packed with the price.)
+        uint16 feeBps;
         bytes32 dataRoot;
         uint64 dataSize;
-        /// The protocol fee in basis points when the lease opened: fixed for the lease, so a fee
-        /// change applies only to leases opened after it.
-        uint16 feeBps;
     }
 
     /// @notice Raised by `setPrice` when the caller is not the node's owner in the registry (also

@@ -27,7 +27,7 @@ from oracle.protocol.eip712 import (
     sign_report,
 )
 from oracle.protocol.hardware import HardwareClaim, NodeKind
-from oracle.protocol.merkle import ChunkTree, RewardsTree, rewards_leaf, split_chunks
+from oracle.protocol.merkle import ChunkTree, RewardsTree, rewards_leaf, split_chunks, sum_pair
 from scripts._deploy import ROOT, TOKEN, TX_GAS_CAP, deploy_suite, load_params, register_bls_key
 from scripts._simulation import REGION
 
@@ -287,15 +287,21 @@ def cli(out):
         account = accounts.test_accounts[1 if depth == 10 else 2]
         gases = []
         for cumulative in (1_000 * TOKEN, 2_000 * TOKEN):
-            # A depth-d proof: the leaf plus d random siblings (the rest of a 2^d-leaf tree is
-            # irrelevant to the gas of one proof).
-            proof = [secrets.token_bytes(32) for _ in range(depth)]
-            node = rewards_leaf(account.address, cumulative)
-            for sib in proof:
-                node = keccak(min(node, sib) + max(node, sib))
+            # A depth-d proof: the leaf plus d random siblings, each a hash and a sum (the rest
+            # of a 2^d-leaf sum tree is irrelevant to the gas of one proof); the sums make the
+            # tree add up to exactly what will have been published.
             already = s.distributor.totalPublished()
-            total = cumulative - s.distributor.claimedOf(account.address)
-            _, epoch = b.report(members, root=node, total=total)
+            total = cumulative - s.distributor.claimedOf(account.address)  # the epoch's mint
+            rest = already + total - cumulative  # what the other leaves add up to
+            cuts = sorted(secrets.randbelow(rest + 1) for _ in range(depth - 1))
+            sums = [b - a for a, b in zip([0, *cuts], [*cuts, rest], strict=True)]
+            proof, node = [], (rewards_leaf(account.address, cumulative), cumulative)
+            for s_sib in sums:
+                sib = (secrets.token_bytes(32), s_sib)
+                node = sum_pair(node, sib)
+                proof += [sib[0], s_sib.to_bytes(32, "big")]
+            assert node[1] == already + total
+            _, epoch = b.report(members, root=node[0], total=total)
             assert already + total == s.distributor.totalPublished()
             tx = s.distributor.claim(epoch, account.address, cumulative, proof, sender=account)
             gases.append(tx.gas_used)

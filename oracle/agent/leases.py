@@ -15,7 +15,7 @@ from eth_abi import decode
 from eth_utils import keccak, to_checksum_address
 
 GET_LEASE = keccak(b"getLease(uint256)")[:4]
-LEASE_TUPLE = "(address,address,uint16,uint64,uint64,uint64,bool,uint128,bytes32,uint64,uint16)"
+LEASE_TUPLE = "(address,address,uint16,uint64,uint64,uint64,bool,uint128,uint16,bytes32,uint64)"
 ZERO_ADDRESS = "0x" + "00" * 20
 
 
@@ -73,7 +73,7 @@ def terms_of(lease_id: int, result: str) -> LeaseTerms | None:
         (lease,) = decode([LEASE_TUPLE], raw)
     except Exception as exc:  # malformed hex or ABI data from the RPC
         raise LeaseLookupError(f"getLease({lease_id}) returned no lease: {exc}") from None
-    customer, node, _region, _start, end, _paid, closed, _price, root, size, _fee = lease
+    customer, node, _region, _start, end, _paid, closed, _price, _fee, root, size = lease
     if int(customer, 16) == 0:
         return None
     return LeaseTerms(lease_id, to_checksum_address(customer), to_checksum_address(node),

@@ -53,7 +53,7 @@ class RewardsTree:
         self._levels: list[list[tuple[bytes, int]]] = [level]
         while len(level) > 1:
             level = [
-                _sum_pair(level[i], level[i + 1]) if i + 1 < len(level) else level[i]
+                sum_pair(level[i], level[i + 1]) if i + 1 < len(level) else level[i]
                 for i in range(0, len(level), 2)
             ]
             self._levels.append(level)
@@ -86,7 +86,8 @@ def seal_root(top: bytes, total: int) -> bytes:
     return keccak(encode(["bytes32", "uint256"], [top, total]))
 
 
-def _sum_pair(a: tuple[bytes, int], b: tuple[bytes, int]) -> tuple[bytes, int]:
+def sum_pair(a: tuple[bytes, int], b: tuple[bytes, int]) -> tuple[bytes, int]:
+    """The parent (hash, sum) of two sum-tree nodes (RewardsDistributor's)."""
     (ha, sa), (hb, sb) = (a, b) if a[0] < b[0] else (b, a)
     return keccak(encode(["bytes32", "uint256", "bytes32", "uint256"], [ha, sa, hb, sb])), sa + sb
 
@@ -99,7 +100,7 @@ def verify_rewards_proof(
         return False
     node = (rewards_leaf(account, cumulative), cumulative)
     for i in range(0, len(proof), 2):
-        node = _sum_pair(node, (bytes(proof[i]), int.from_bytes(proof[i + 1], "big")))
+        node = sum_pair(node, (bytes(proof[i]), int.from_bytes(proof[i + 1], "big")))
         if node[1] >= 2**256:
             return False
     return seal_root(*node) == bytes(sealed_root)

@@ -460,7 +460,7 @@ def _node_info(key: str, n: Any, eligible: bool) -> NodeInfo:
 
 
 def _lease_info(lease_id: int, r: Any, confirmed: bool = False) -> LeaseInfo:
-    customer, node, _region, start, end, _paid, closed, price, root, size, fee_bps = r
+    customer, node, _region, start, end, _paid, closed, price, fee_bps, root, size = r
     return LeaseInfo(
         lease_id,
         to_checksum_address(customer),
