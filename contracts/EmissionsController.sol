@@ -91,11 +91,17 @@ contract EmissionsController is IEmissionsController, Governed, EpochClock {
 
     // ---------------------------------------------------------------- external: oracle hub
     /// @inheritdoc IEmissionsController
-    function mintForEpoch(uint64 epoch, uint256 amount) external whenNotPaused returns (uint256 budget) {
+    function mintForEpoch(uint64 epoch, uint256 amount, uint256 failedDemand)
+        external
+        whenNotPaused
+        returns (uint256 budget)
+    {
         _only(_hub);
         uint64 next = _nextEpoch;
         if (epoch < next) revert EpochAlreadyMinted(epoch, next);
         uint256 demand = _marketplace.finalizeDemand(epoch);
+        // Only demand for proven service counts: the failed leases are refunded.
+        demand = failedDemand < demand ? demand - failedDemand : 0;
         uint256 floor = floorOf(epoch);
         budget = budgetFor(epoch, demand, _remainingSupply());
         if (amount > budget) revert ExceedsBudget(epoch, amount, budget);
@@ -202,6 +208,7 @@ contract EmissionsController is IEmissionsController, Governed, EpochClock {
         return _totalEmitted;
     }
 
+    /// @inheritdoc IEmissionsController
     function oracleHub() external view returns (address) {
         return _hub;
     }
@@ -210,6 +217,7 @@ contract EmissionsController is IEmissionsController, Governed, EpochClock {
         return _distributor;
     }
 
+    /// @inheritdoc IEmissionsController
     function marketplace() external view returns (address) {
         return address(_marketplace);
     }

@@ -10,6 +10,8 @@ import {Governed} from "./base/Governed.sol";
 import {EpochClock} from "./base/EpochClock.sol";
 import {IMarketplace} from "../interfaces/IMarketplace.sol";
 import {INodeRegistry} from "../interfaces/INodeRegistry.sol";
+import {IEmissionsController} from "../interfaces/IEmissionsController.sol";
+import {IOracleHub} from "../interfaces/IOracleHub.sol";
 
 /// @title Marketplace
 /// @notice Leases with escrow, epoch-by-epoch payment to providers, refunds, and on-chain
@@ -54,6 +56,8 @@ contract Marketplace is IMarketplace, Governed, EpochClock, ReentrancyGuardTrans
     mapping(uint256 leaseId => bool) private _dataConfirmed;
     /// @dev The epoch the current pause began in (meaningful only while paused).
     uint64 private _pausedEpoch;
+    /// @dev Bit (epoch % 256) of word (epoch / 256): the hub recorded that the node failed.
+    mapping(address node => mapping(uint256 word => uint256 bits)) private _failedBits;
 
     // ---------------------------------------------------------------- constructor
     constructor(
@@ -183,6 +187,19 @@ contract Marketplace is IMarketplace, Governed, EpochClock, ReentrancyGuardTrans
         if (refund > 0) _token.safeTransfer(msg.sender, refund);
     }
 
+    // ---------------------------------------------------------------- external: oracle hub
+    /// @inheritdoc IMarketplace
+    function recordFailures(uint64 epoch, address[] calldata nodes) external {
+        _only(_oracleHub());
+        uint256 word = epoch >> 8;
+        uint256 bit = 1 << (epoch & 255);
+        // Bounded: the hub sends at most MAX_FAILED_NODES.
+        for (uint256 i; i < nodes.length; ++i) {
+            _failedBits[nodes[i]][word] |= bit;
+        }
+        emit FailuresRecorded(epoch, nodes.length);
+    }
+
     // ---------------------------------------------------------------- external: emissions
     /// @inheritdoc IMarketplace
     function finalizeDemand(uint64 epoch) external returns (uint256 demand) {
@@ -250,6 +267,11 @@ contract Marketplace is IMarketplace, Governed, EpochClock, ReentrancyGuardTrans
             }
         }
         return uint256(running);
+    }
+
+    /// @inheritdoc IMarketplace
+    function failedIn(address node, uint64 epoch) external view returns (bool) {
+        return _failedBits[node][epoch >> 8] & (1 << (epoch & 255)) != 0;
     }
 
     /// @inheritdoc IMarketplace
@@ -330,19 +352,53 @@ contract Marketplace is IMarketplace, Governed, EpochClock, ReentrancyGuardTrans
         return _settleUpTo(leaseId, currentEpoch());
     }
 
-    /// @dev Pays the unpaid epochs before min(`limit`, the lease's end), at the lease's fee.
+    /// @dev Settles the unpaid epochs before min(`limit`, the lease's end, the first epoch the
+    /// hub has not settled): the provider is paid (at the lease's fee) for those the node passed,
+    /// the customer refunded for those the hub recorded it failed.
     function _settleUpTo(uint256 leaseId, uint64 limit) private returns (uint256 toProvider) {
         Lease storage l = _leases[leaseId];
         uint64 upTo = l.endEpoch < limit ? l.endEpoch : limit;
         uint64 paid = l.paidThrough;
         if (upTo <= paid) return 0;
-        uint256 amount = uint256(l.pricePerEpoch) * (upTo - paid);
+        uint64 settled = IOracleHub(_oracleHub()).nextEpoch();
+        if (upTo > settled) upTo = settled;
+        if (upTo <= paid) return 0;
+        uint64 failed = _failedCount(l.node, paid, upTo);
+        uint256 price = l.pricePerEpoch;
+        uint256 refund = price * failed;
+        uint256 amount = price * (upTo - paid - failed);
         uint256 fee = amount * l.feeBps / 10_000;
         toProvider = amount - fee;
         l.paidThrough = upTo;
         emit LeaseSettled(leaseId, upTo, toProvider, fee);
+        if (failed > 0) emit LeaseRefunded(leaseId, failed, refund);
         if (fee > 0) _token.safeTransfer(_treasury, fee);
-        _token.safeTransfer(_registry.ownerOf(l.node), toProvider);
+        if (toProvider > 0) _token.safeTransfer(_registry.ownerOf(l.node), toProvider);
+        if (refund > 0) _token.safeTransfer(l.customer, refund);
+    }
+
+    /// @dev How many epochs in [from, to) the hub recorded `node` failed: one storage read per
+    /// 256 epochs, and a step per failure found.
+    function _failedCount(address node, uint64 from, uint64 to) private view returns (uint64 count) {
+        mapping(uint256 => uint256) storage bits = _failedBits[node];
+        for (uint256 word = from >> 8; word <= (uint256(to) - 1) >> 8; ++word) {
+            uint256 x = bits[word];
+            if (x == 0) continue;
+            uint256 lo = word << 8;
+            // Keep the bits of epochs in [from, to) only.
+            if (from > lo) x &= type(uint256).max << (from - lo);
+            if (to < lo + 256) x &= (uint256(1) << (to - lo)) - 1;
+            while (x != 0) {
+                x &= x - 1;
+                ++count;
+            }
+        }
+    }
+
+    /// @dev The oracle hub (through the emissions controller's wiring): its nextEpoch bounds
+    /// what settlement pays, and only it records failures.
+    function _oracleHub() private view returns (address) {
+        return IEmissionsController(_emissions).oracleHub();
     }
 
     function _addDemand(uint64 from, uint64 to, uint256 price) private {

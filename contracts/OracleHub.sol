@@ -9,6 +9,7 @@ import {IOracleHub} from "../interfaces/IOracleHub.sol";
 import {ISlashingManager} from "../interfaces/ISlashingManager.sol";
 import {IEmissionsController} from "../interfaces/IEmissionsController.sol";
 import {IRewardsDistributor} from "../interfaces/IRewardsDistributor.sol";
+import {IMarketplace} from "../interfaces/IMarketplace.sol";
 import {BN254} from "./lib/BN254.sol";
 import {CodeStore} from "./lib/CodeStore.sol";
 
@@ -26,7 +27,7 @@ contract OracleHub is IOracleHub, Governed, EpochClock, EIP712, ReentrancyGuardT
     bytes32 private constant _SLASH_TYPEHASH =
         keccak256("SlashRequest(address node,uint8 reason,uint256 leaseId,uint64 chunkIndex,bytes32 evidence)");
     bytes32 private constant _REPORT_TYPEHASH = keccak256(
-        "EpochReport(uint64 epoch,bytes32 parent,uint64 committeeVersion,bytes32 rewardsRoot,uint256 totalRewards,bytes32 resultsRoot,SlashRequest[] slashes)SlashRequest(address node,uint8 reason,uint256 leaseId,uint64 chunkIndex,bytes32 evidence)"
+        "EpochReport(uint64 epoch,bytes32 parent,uint64 committeeVersion,bytes32 rewardsRoot,uint256 totalRewards,bytes32 resultsRoot,SlashRequest[] slashes,address[] failedNodes,uint256 failedDemand)SlashRequest(address node,uint8 reason,uint256 leaseId,uint64 chunkIndex,bytes32 evidence)"
     );
     /// @dev secp256k1n / 2: signatures with a larger s are the malleable twin of a valid one.
     uint256 private constant _HALF_N = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0;
@@ -34,6 +35,10 @@ contract OracleHub is IOracleHub, Governed, EpochClock, EIP712, ReentrancyGuardT
     uint256 public constant MAX_COMMITTEE = 64;
     /// @inheritdoc IOracleHub
     uint64 public constant MAX_EPOCH_GAP = 256;
+    /// @inheritdoc IOracleHub
+    /// @dev A new failure bit costs up to about 22k gas: 128 of them about 2.9M, which with 64
+    /// storage slashes and 64 signatures still fits 2^24.
+    uint256 public constant MAX_FAILED_NODES = 128;
     /// @dev A report must fit the mainnet per-transaction gas cap (2^24, EIP-7825) in the worst
     /// case. A storage slash costs about 165k gas (fresh slots + the lease read), a signature
     /// about 7k: 64 storage slashes take about 10.8M gas with 4 signatures and stay under 12M
@@ -57,6 +62,7 @@ contract OracleHub is IOracleHub, Governed, EpochClock, EIP712, ReentrancyGuardT
     IEmissionsController private immutable _emissions;
     IRewardsDistributor private immutable _distributor;
     ISlashingManager private immutable _slashing;
+    IMarketplace private immutable _marketplace;
     HubState private _state;
     /// @dev The digest of the last report accepted: one slot, overwritten by each report.
     bytes32 private _lastDigest;
@@ -87,6 +93,7 @@ contract OracleHub is IOracleHub, Governed, EpochClock, EIP712, ReentrancyGuardT
         _emissions = emissions_;
         _distributor = distributor_;
         _slashing = slashing_;
+        _marketplace = IMarketplace(emissions_.marketplace());
         _state.nextEpoch = currentEpoch();
         _setCommittee(members, threshold_, Scheme.ECDSA);
         _setMaxSlashes(maxSlashes_);
@@ -194,7 +201,9 @@ contract OracleHub is IOracleHub, Governed, EpochClock, EIP712, ReentrancyGuardT
                     report.rewardsRoot,
                     report.totalRewards,
                     report.resultsRoot,
-                    keccak256(abi.encodePacked(slashHashes))
+                    keccak256(abi.encodePacked(slashHashes)),
+                    keccak256(abi.encodePacked(report.failedNodes)),
+                    report.failedDemand
                 )
             )
         );
@@ -279,6 +288,14 @@ contract OracleHub is IOracleHub, Governed, EpochClock, EIP712, ReentrancyGuardT
             revert WrongCommitteeVersion(report.committeeVersion, st.committeeVersion);
         }
         if (report.slashes.length > st.maxSlashes) revert TooManySlashes(report.slashes.length, st.maxSlashes);
+        uint256 failed = report.failedNodes.length;
+        if (failed > MAX_FAILED_NODES) revert TooManyFailedNodes(failed, MAX_FAILED_NODES);
+        address previous;
+        for (uint256 i; i < failed; ++i) {
+            address node = report.failedNodes[i];
+            if (node <= previous) revert FailedNodesNotIncreasing(previous, node);
+            previous = node;
+        }
     }
 
     /// @dev At least `threshold` 65-byte signatures (r | s | v), signers strictly increasing
@@ -374,7 +391,8 @@ contract OracleHub is IOracleHub, Governed, EpochClock, EIP712, ReentrancyGuardT
         }
     }
 
-    /// @dev Effects, event, then the calls: mint within budget, publish the root, queue slashes.
+    /// @dev Effects, event, then the calls: mint within budget, record the failed leased nodes,
+    /// publish the root, queue slashes.
     function _settle(EpochReport calldata report, bytes32 digest) private {
         uint64 epoch = report.epoch;
         _state.nextEpoch = epoch + 1;
@@ -382,7 +400,8 @@ contract OracleHub is IOracleHub, Governed, EpochClock, EIP712, ReentrancyGuardT
         emit ReportAccepted(
             epoch, digest, report.rewardsRoot, report.resultsRoot, report.totalRewards, report.slashes.length, msg.sender
         );
-        _emissions.mintForEpoch(epoch, report.totalRewards);
+        _emissions.mintForEpoch(epoch, report.totalRewards, report.failedDemand);
+        if (report.failedNodes.length > 0) _marketplace.recordFailures(epoch, report.failedNodes);
         if (report.rewardsRoot != bytes32(0) || report.totalRewards != 0) {
             _distributor.publish(epoch, report.rewardsRoot, report.totalRewards);
         }

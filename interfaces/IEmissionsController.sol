@@ -24,7 +24,8 @@ interface IEmissionsController is IEpochClock {
     /// above `capEnvelope()` or at least 2^128 (`name` is "capPerEpoch" in all four).
     error InvalidParameter(bytes32 name, uint256 value);
 
-    /// @notice Emitted by `mintForEpoch` for every settled epoch, also when nothing is minted.
+    /// @notice Emitted by `mintForEpoch` for every settled epoch, also when nothing is minted;
+    /// `demand` is the paid demand (the marketplace's, less the failed leases').
     /// @param demand The epoch's finalized marketplace demand.
     /// @param floor The epoch's bootstrap floor.
     /// @param budget The epoch's budget: min(cap, floor + kappa * demand).
@@ -39,12 +40,14 @@ interface IEmissionsController is IEpochClock {
     event EpochsSkipped(uint64 fromEpoch, uint64 nextEpoch, uint256 demand);
 
     /// @notice Finalizes the epoch's demand, checks `amount` against its budget and mints
-    /// `amount` to the rewards distributor. Oracle hub only; epochs strictly increasing.
+    /// `amount` to the rewards distributor. Oracle hub only; epochs strictly increasing. The
+    /// budget counts the demand less `failedDemand`, what the leases of nodes that failed the
+    /// epoch pay (refunded to their customers): only demand for proven service earns emissions.
     /// It has the power to mint, into the rewards distributor only, any amount up to the budget of
     /// an ended epoch at or after `nextEpoch`, once per epoch; the epochs it passes over are never
     /// minted. It cannot mint for an earlier epoch, above the budget or to another address, and
     /// mints nothing while this contract is paused.
-    function mintForEpoch(uint64 epoch, uint256 amount) external returns (uint256 budget);
+    function mintForEpoch(uint64 epoch, uint256 amount, uint256 failedDemand) external returns (uint256 budget);
 
     /// @notice Marks every epoch before `nextEpoch` as never to be minted and finalizes its
     /// demand (a walk over the epochs skipped, which the hub bounds). Oracle hub only.
@@ -65,6 +68,10 @@ interface IEmissionsController is IEpochClock {
     function floorDecayWad() external view returns (uint256);
     function kappaWad() external view returns (uint256);
     function capPerEpoch() external view returns (uint256);
+    /// @notice The oracle hub (the only caller of mintForEpoch and skipTo).
+    function oracleHub() external view returns (address);
+    /// @notice The marketplace whose demand sets the budget.
+    function marketplace() external view returns (address);
     /// @notice The highest capPerEpoch the schedule can ever have: the one deployed. Whatever
     /// the owner sets, no epoch mints more than this.
     function capEnvelope() external view returns (uint256);

@@ -116,6 +116,11 @@ interface IMarketplace is IEpochClock {
     /// @param toProvider The amount paid to the node's owner.
     /// @param fee The protocol fee paid to the treasury.
     event LeaseSettled(uint256 indexed leaseId, uint64 paidThrough, uint256 toProvider, uint256 fee);
+    /// @notice Emitted by `settle` and `closeLease` when epochs they settle were failed by the
+    /// node (as the oracle hub recorded): `epochs` epochs, `refund` returned to the customer.
+    event LeaseRefunded(uint256 indexed leaseId, uint64 epochs, uint256 refund);
+    /// @notice Emitted by `recordFailures`: `count` leased nodes failed `epoch`.
+    event FailuresRecorded(uint64 indexed epoch, uint256 count);
     /// @notice Emitted by `closeLease`; `refund` is the escrow of the epochs that had not started,
     /// returned to the customer (zero if none).
     event LeaseTerminated(uint256 indexed leaseId, uint256 refund);
@@ -156,8 +161,20 @@ interface IMarketplace is IEpochClock {
     /// and still ask the lease's price (PriceChanged).
     function extendLease(uint256 leaseId, uint64 epochs) external;
 
-    /// @notice Pays the provider for every ended epoch not yet paid. Anyone.
+    /// @notice Settles every epoch not yet paid that the oracle hub has settled (an epoch not yet
+    /// reported stays in escrow): pays the provider for each the node passed and refunds the
+    /// customer for each the hub recorded it failed. Anyone. O(1) per 256 epochs settled.
     function settle(uint256 leaseId) external returns (uint256 toProvider);
+
+    /// @notice Records that `nodes` failed `epoch` (from the oracle hub's report): their leases'
+    /// customers are refunded for it at settlement. Oracle hub only.
+    /// It has the power to mark any node as failed in any epoch it settles, which moves that
+    /// epoch's price of the node's leases from its provider to its customers; it cannot move
+    /// funds itself or touch an epoch already paid.
+    function recordFailures(uint64 epoch, address[] calldata nodes) external;
+
+    /// @notice Whether the oracle hub recorded that `node` failed `epoch`.
+    function failedIn(address node, uint64 epoch) external view returns (bool);
 
     /// @notice Settles, then refunds every epoch that has not started. Customer only. Works
     /// while the marketplace is paused: the provider is then paid only up to the epoch the

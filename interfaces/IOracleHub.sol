@@ -67,6 +67,13 @@ interface IOracleHub is IEpochClock {
         uint256 totalRewards;
         bytes32 resultsRoot;
         ISlashingManager.SlashRequest[] slashes;
+        /// Nodes with a lease active in `epoch` that failed the epoch (strictly increasing, at
+        /// most MAX_FAILED_NODES): the marketplace refunds their customers for the epoch instead
+        /// of paying the provider.
+        address[] failedNodes;
+        /// What the leases of `failedNodes` pay for the epoch: not counted as demand (it can
+        /// only lower the epoch's budget).
+        uint256 failedDemand;
     }
 
     /// @notice Raised by the submit functions for a report of an epoch that has not ended.
@@ -80,6 +87,10 @@ interface IOracleHub is IEpochClock {
     /// @notice The report is more than MAX_EPOCH_GAP epochs past `nextEpoch`: after a long
     /// outage, `skipEpochs` moves `nextEpoch` forward first.
     error EpochGapTooLarge(uint64 epoch, uint64 nextEpoch);
+    /// @notice The report's failed nodes are not strictly increasing (a duplicate or out of order).
+    error FailedNodesNotIncreasing(address previous, address node);
+    /// @notice The report lists more failed nodes than MAX_FAILED_NODES.
+    error TooManyFailedNodes(uint256 count, uint256 max);
     /// @notice The latest ended epoch is still reportable (at most MAX_EPOCH_GAP past
     /// `nextEpoch`): there is nothing to skip.
     error NothingToSkip(uint64 nextEpoch, uint64 currentEpoch);
@@ -249,4 +260,6 @@ interface IOracleHub is IEpochClock {
     function maxSlashesPerReport() external view returns (uint16);
     function MAX_COMMITTEE() external view returns (uint256);
     function MAX_EPOCH_GAP() external view returns (uint64);
+    /// @notice The most failed nodes one report records (each costs a storage write).
+    function MAX_FAILED_NODES() external view returns (uint256);
 }

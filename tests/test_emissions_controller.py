@@ -218,8 +218,9 @@ def test_budgetFor_is_bounded_by_remaining_supply_when_below_cap(suite, params):
     assert suite.emissions.budgetFor(3, 10**30, 0) == 0
     assert suite.emissions.budgetFor(3, 0, floor3 - 1) == floor3 - 1
     assert suite.emissions.budgetFor(3, 0, floor3 + 1) == floor3
-    assert suite.emissions.budgetFor(3, 100 * TOKEN, floor3 + 2 * TOKEN) == floor3 + 2 * TOKEN
-    assert suite.emissions.budgetFor(3, 100 * TOKEN, floor3 + 6 * TOKEN) == floor3 + 5 * TOKEN
+    extra = 100 * TOKEN * params.schedule[2] // WAD  # kappa * demand
+    assert suite.emissions.budgetFor(3, 100 * TOKEN, floor3 + extra // 2) == floor3 + extra // 2
+    assert suite.emissions.budgetFor(3, 100 * TOKEN, floor3 + extra + TOKEN) == floor3 + extra
     assert suite.emissions.budgetFor(3, 10**40, cap + 1) == cap
     assert suite.emissions.budgetFor(3, 10**40, cap - 1) == cap - 1
 
@@ -271,7 +272,7 @@ def test_mintForEpoch_reverts_when_caller_not_hub(suite, deployer, outsider):
     advance_to_epoch(suite, epoch + 1)
     for caller in (deployer, outsider):
         with ape.reverts(suite.emissions.Unauthorized, caller=caller.address):
-            suite.emissions.mintForEpoch(epoch, 0, sender=caller)
+            suite.emissions.mintForEpoch(epoch, 0, 0, sender=caller)
 
 
 def test_mintForEpoch_mints_to_distributor_and_emits_when_within_budget(suite, hub):
@@ -280,7 +281,7 @@ def test_mintForEpoch_mints_to_distributor_and_emits_when_within_budget(suite, h
     budget = suite.emissions.budgetOf(epoch)
     supply = suite.token.totalSupply()
     amount = budget // 3
-    tx = suite.emissions.mintForEpoch(epoch, amount, sender=hub)
+    tx = suite.emissions.mintForEpoch(epoch, amount, 0, sender=hub)
     assert suite.token.totalSupply() - supply == amount
     assert suite.token.balanceOf(suite.distributor.address) == amount
     assert suite.emissions.totalEmitted() == amount
@@ -301,7 +302,7 @@ def test_mintForEpoch_mints_nothing_and_advances_when_amount_zero(suite, hub):
     epoch = suite.hub.nextEpoch()
     advance_to_epoch(suite, epoch + 1)
     supply = suite.token.totalSupply()
-    suite.emissions.mintForEpoch(epoch, 0, sender=hub)
+    suite.emissions.mintForEpoch(epoch, 0, 0, sender=hub)
     assert suite.token.totalSupply() == supply
     assert suite.emissions.nextEpoch() == epoch + 1
 
@@ -309,12 +310,12 @@ def test_mintForEpoch_mints_nothing_and_advances_when_amount_zero(suite, hub):
 def test_mintForEpoch_reverts_when_epoch_already_minted(suite, hub):
     epoch = suite.hub.nextEpoch()
     advance_to_epoch(suite, epoch + 3)
-    suite.emissions.mintForEpoch(epoch + 1, 0, sender=hub)
+    suite.emissions.mintForEpoch(epoch + 1, 0, 0, sender=hub)
     with ape.reverts(suite.emissions.EpochAlreadyMinted, epoch=epoch + 1, nextEpoch=epoch + 2):
-        suite.emissions.mintForEpoch(epoch + 1, 0, sender=hub)
+        suite.emissions.mintForEpoch(epoch + 1, 0, 0, sender=hub)
     # A skipped epoch can never be minted later.
     with ape.reverts(suite.emissions.EpochAlreadyMinted, epoch=epoch, nextEpoch=epoch + 2):
-        suite.emissions.mintForEpoch(epoch, 0, sender=hub)
+        suite.emissions.mintForEpoch(epoch, 0, 0, sender=hub)
 
 
 def test_mintForEpoch_reverts_when_amount_exceeds_budget(suite, hub):
@@ -322,15 +323,15 @@ def test_mintForEpoch_reverts_when_amount_exceeds_budget(suite, hub):
     advance_to_epoch(suite, epoch + 1)
     budget = suite.emissions.budgetOf(epoch)
     with ape.reverts(suite.emissions.ExceedsBudget, epoch=epoch, amount=budget + 1, budget=budget):
-        suite.emissions.mintForEpoch(epoch, budget + 1, sender=hub)
-    suite.emissions.mintForEpoch(epoch, budget, sender=hub)
+        suite.emissions.mintForEpoch(epoch, budget + 1, 0, sender=hub)
+    suite.emissions.mintForEpoch(epoch, budget, 0, sender=hub)
     assert suite.emissions.totalEmitted() == budget
 
 
 def test_mintForEpoch_reverts_when_epoch_not_ended(suite, hub):
     current = suite.emissions.currentEpoch()
     with ape.reverts(suite.market.EpochNotEnded, epoch=current, currentEpoch=current):
-        suite.emissions.mintForEpoch(current, 0, sender=hub)
+        suite.emissions.mintForEpoch(current, 0, 0, sender=hub)
 
 
 def test_mintForEpoch_reverts_when_paused(suite, hub, guardian):
@@ -338,7 +339,7 @@ def test_mintForEpoch_reverts_when_paused(suite, hub, guardian):
     advance_to_epoch(suite, epoch + 1)
     suite.emissions.pause(sender=guardian)
     with ape.reverts(suite.emissions.EnforcedPause):
-        suite.emissions.mintForEpoch(epoch, 0, sender=hub)
+        suite.emissions.mintForEpoch(epoch, 0, 0, sender=hub)
 
 
 # ---------------------------------------------------------------- skipTo (OracleHub.skipEpochs)
@@ -368,13 +369,13 @@ def test_skipTo_finalizes_demand_and_mints_nothing_when_called_by_hub(
     assert (ev.fromEpoch, ev.nextEpoch, ev.demand) == (suite.hub.nextEpoch(), epoch + 4, price)
     # The skipped epochs can never be minted.
     with ape.reverts(suite.emissions.EpochAlreadyMinted, epoch=epoch + 3, nextEpoch=epoch + 4):
-        suite.emissions.mintForEpoch(epoch + 3, 0, sender=hub)
+        suite.emissions.mintForEpoch(epoch + 3, 0, 0, sender=hub)
 
 
 def test_skipTo_reverts_EpochAlreadyMinted_when_not_forward(suite, hub):
     epoch = suite.hub.nextEpoch()
     advance_to_epoch(suite, epoch + 3)
-    suite.emissions.mintForEpoch(epoch + 1, 0, sender=hub)
+    suite.emissions.mintForEpoch(epoch + 1, 0, 0, sender=hub)
     for target in (epoch + 1, epoch + 2):
         with ape.reverts(suite.emissions.EpochAlreadyMinted, epoch=target, nextEpoch=epoch + 2):
             suite.emissions.skipTo(target, sender=hub)
@@ -465,11 +466,11 @@ def test_mintForEpoch_mints_only_remaining_supply_when_supply_nearly_exhausted(
     assert controller.floorOf(epoch) > TOKEN
     assert controller.budgetOf(epoch) == TOKEN
     with ape.reverts(controller.ExceedsBudget, epoch=epoch, amount=TOKEN + 1, budget=TOKEN):
-        controller.mintForEpoch(epoch, TOKEN + 1, sender=hub)
-    controller.mintForEpoch(epoch, TOKEN, sender=hub)
+        controller.mintForEpoch(epoch, TOKEN + 1, 0, sender=hub)
+    controller.mintForEpoch(epoch, TOKEN, 0, sender=hub)
     assert token.totalSupply() == token.cap()
     assert controller.budgetOf(epoch + 1) == 0
-    controller.mintForEpoch(epoch + 1, 0, sender=hub)
+    controller.mintForEpoch(epoch + 1, 0, 0, sender=hub)
 
 
 # ---------------------------------------------------------------- setSchedule

@@ -51,6 +51,7 @@ RESTRICTED: dict[str, dict[str, tuple]] = {
         "setTreasury": (lambda s, c: (c,), "owner"),
         "setEmissionsController": (lambda s, c: (s.emissions,), "owner"),
         "finalizeDemand": (lambda s, c: (0,), "wired"),
+        "recordFailures": (lambda s, c: (0, [c]), "wired"),
         # Node-owner setter (node: a node registered by the provider).
         "setPrice": (lambda s, c, node: (node, TOKEN), "NotNodeOwner"),
     },
@@ -64,7 +65,7 @@ RESTRICTED: dict[str, dict[str, tuple]] = {
             "owner",
         ),
         "setOracleHub": (lambda s, c: (s.hub,), "owner"),
-        "mintForEpoch": (lambda s, c: (0, 0), "wired"),
+        "mintForEpoch": (lambda s, c: (0, 0, 0), "wired"),
         "skipTo": (lambda s, c: (s.hub.nextEpoch() + 1,), "wired"),
     },
     "slashing": {
@@ -236,9 +237,9 @@ GUARDED = {
     "vault": ("stake", lambda s, c: (c, TOKEN)),
     "market": ("openLease", lambda s, c: (c, REGION, 1, TOKEN, ZERO32, 0)),
     "distributor": ("claim", lambda s, c: (0, c, TOKEN, [])),
-    "emissions": ("mintForEpoch", lambda s, c: (0, 0)),
+    "emissions": ("mintForEpoch", lambda s, c: (0, 0, 0)),
     "slashing": ("executeSlash", lambda s, c: (1,)),
-    "hub": ("submitReport", lambda s, c: ((0, ZERO32, 1, ZERO32, 0, ZERO32, []), b"")),
+    "hub": ("submitReport", lambda s, c: ((0, ZERO32, 1, ZERO32, 0, ZERO32, [], [], 0), b"")),
 }
 
 

@@ -4,7 +4,7 @@ controller, and a ghost model that must agree with the contract after every oper
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import ape
 import pytest
@@ -20,10 +20,12 @@ from plinth_testlib import (
     WIRELESS,
     NodeKey,
     active_node,
-    advance_to_epoch,
     fund,
+    make_report,
     register,
+    submit,
 )
+from plinth_testlib import advance_to_epoch as _advance_only
 
 from oracle.protocol.eip712 import data_receipt_digest, lease_data_message, sign_data_receipt
 from scripts._deploy import TOKEN
@@ -34,6 +36,34 @@ ROOT = b"\x5a" * 32
 CAPACITY = 1 << 30  # plinth_testlib's storage claim
 PRICE = 1_000 * TOKEN + 7  # not a multiple of 10,000: the fee rounds
 MAX_UINT = 2**256 - 1
+
+
+_ORACLES: list = []
+
+
+@pytest.fixture(autouse=True)
+def _committee(oracles):
+    """The committee that reports every ended epoch as time passes (advance_to_epoch)."""
+    _ORACLES[:] = oracles
+
+
+def report_ended(suite) -> None:
+    """Settles the hub through the last ended epoch with an empty report (skipping epochs the
+    gap rule cannot reach), as a running committee would: the marketplace pays a lease epoch
+    only once the hub has settled it (and the node passed it)."""
+    current = suite.hub.currentEpoch()
+    if suite.hub.nextEpoch() >= current:
+        return
+    while current - 1 - suite.hub.nextEpoch() > suite.hub.MAX_EPOCH_GAP():
+        suite.hub.skipEpochs(sender=_ORACLES[0])
+    report, _ = make_report(suite, current - 1, total=0)
+    submit(suite, report, _ORACLES[:3], sender=_ORACLES[0])
+
+
+def advance_to_epoch(suite, epoch: int, offset: int = 1) -> None:
+    """Mines a block `offset` seconds into `epoch`, then the committee reports the ended epochs."""
+    _advance_only(suite, epoch, offset)
+    report_ended(suite)
 
 
 def b32(name: str) -> bytes:
@@ -437,6 +467,82 @@ def test_settle_reverts_when_lease_unknown(suite, node, paying):
         suite.market.settle(2, sender=paying)
 
 
+# ---------------------------------------------------------------- pay only for proven service
+
+
+def report_epoch(suite, epoch: int, failed=(), failed_demand: int = 0):
+    """The committee's report of `epoch` (ended), recording `failed` leased nodes."""
+    _advance_only(suite, max(epoch + 1, suite.hub.currentEpoch()))
+    report, _ = make_report(suite, epoch, total=0)
+    report = replace(report, failed_nodes=tuple(sorted(failed, key=lambda a: int(a, 16))),
+                     failed_demand=failed_demand)  # fmt: skip
+    return submit(suite, report, _ORACLES[:3], sender=_ORACLES[0])
+
+
+def test_settle_refunds_the_customer_for_an_epoch_the_node_failed(
+    suite, node, paying, provider, treasury, outsider
+):
+    """Customers paid for failed service: a lease paid the provider for every ended epoch, even
+    when the node failed every audit. Now the epochs the hub records as failed go back to the
+    customer; the others pay the provider."""
+    lease_id = open_lease(suite, paying, node, 3)
+    start = suite.market.getLease(lease_id).startEpoch
+    report_epoch(suite, start)
+    report_epoch(suite, start + 1, failed=[node.address], failed_demand=PRICE)
+    report_epoch(suite, start + 2)
+    assert suite.market.failedIn(node.address, start + 1)
+    assert not suite.market.failedIn(node.address, start)
+    c0, p0, t0 = (suite.token.balanceOf(a) for a in (paying, provider, treasury))
+    tx = suite.market.settle(lease_id, sender=outsider)
+    assert suite.token.balanceOf(paying) - c0 == PRICE  # the failed epoch
+    assert suite.token.balanceOf(provider) - p0 == 2 * PRICE - fee_of(2 * PRICE)
+    assert suite.token.balanceOf(treasury) - t0 == fee_of(2 * PRICE)
+    ev = only_event(tx, "LeaseRefunded")
+    assert (ev.leaseId, ev.epochs, ev.refund) == (lease_id, 1, PRICE)
+    assert suite.market.escrowOf(lease_id) == 0 and conserved(suite)
+
+
+def test_settle_pays_nothing_for_epochs_the_hub_has_not_settled(
+    suite, node, paying, provider, outsider
+):
+    """An epoch the committee has not reported could still be recorded as failed: it stays in
+    escrow until its report lands."""
+    lease_id = open_lease(suite, paying, node, 3)
+    start = suite.market.getLease(lease_id).startEpoch
+    _advance_only(suite, start + 3)  # every epoch ended, none reported
+    p0 = suite.token.balanceOf(provider)
+    suite.market.settle(lease_id, sender=outsider)
+    assert suite.token.balanceOf(provider) == p0 and suite.market.escrowOf(lease_id) == 3 * PRICE
+    report_epoch(suite, start + 1)  # epochs before start + 2 settled (start skipped)
+    suite.market.settle(lease_id, sender=outsider)
+    assert suite.token.balanceOf(provider) - p0 == 2 * PRICE - fee_of(2 * PRICE)
+    assert suite.market.escrowOf(lease_id) == PRICE
+
+
+def test_failed_epochs_are_counted_across_bitmap_words(suite, accounts, node, paying, provider):
+    """Failures are kept as bits, 256 epochs per storage word: a lease spanning two words is
+    refunded exactly its failed epochs."""
+    hub = accounts[suite.hub.address]
+    chain.set_balance(hub.address, 10**20)
+    lease_id = open_lease(suite, paying, node, 300)
+    start = suite.market.getLease(lease_id).startEpoch
+    failed = [start, start + 1, start + 255 - (start % 256), start + 299]
+    failed += [start + 256 - (start % 256)]  # the first epoch of the next word
+    for e in sorted(set(failed)):
+        suite.market.recordFailures(e, [node.address], sender=hub)
+    _advance_only(suite, start + 300)
+    report_ended(suite)
+    c0 = suite.token.balanceOf(paying)
+    tx = suite.market.settle(lease_id, sender=provider)
+    assert only_event(tx, "LeaseRefunded").epochs == len(set(failed))
+    assert suite.token.balanceOf(paying) - c0 == len(set(failed)) * PRICE
+
+
+def test_recordFailures_reverts_Unauthorized_when_caller_is_not_the_hub(suite, node, deployer):
+    with ape.reverts(suite.market.Unauthorized, caller=deployer.address):
+        suite.market.recordFailures(0, [node.address], sender=deployer)
+
+
 # ---------------------------------------------------------------- extendLease
 
 
@@ -677,7 +783,7 @@ def test_demandOf_sums_overlapping_leases_per_epoch_when_several_open(
     c = suite.market.currentEpoch()
     open_lease(suite, paying, node, 3)  # [c+1, c+4) PRICE
     open_lease(suite, outsider, storage_node, 1, root=ROOT, size=4096)  # [c+1, c+2) sp
-    advance_to_epoch(suite, c + 1)
+    _advance_only(suite, c + 1)
     b = open_lease(suite, outsider, node, 2)  # [c+2, c+4) PRICE
     open_lease(suite, paying, storage_node, 6, root=ROOT, size=1)  # [c+2, c+8) sp
     suite.market.extendLease(b, 2, sender=outsider)  # [c+2, c+6) PRICE
@@ -701,7 +807,7 @@ def test_demandOf_never_changes_for_started_epochs_when_leases_close_or_extend(s
     c = suite.market.currentEpoch()
     a = open_lease(suite, paying, node, 4)  # [c+1, c+5)
     b = open_lease(suite, paying, node, 2)  # [c+1, c+3)
-    advance_to_epoch(suite, c + 2)
+    _advance_only(suite, c + 2)
     started = {e: suite.market.demandOf(e) for e in range(c, c + 3)}
     assert started == {c: 0, c + 1: 2 * PRICE, c + 2: 2 * PRICE}
     suite.market.closeLease(a, sender=paying)
@@ -717,7 +823,7 @@ def test_demandOf_never_changes_for_started_epochs_when_leases_close_or_extend(s
 
 def test_finalizeDemand_reverts_when_caller_not_emissions_controller(suite, deployer, outsider):
     epoch = suite.market.demandFinalizedThrough()
-    advance_to_epoch(suite, epoch + 2)
+    _advance_only(suite, epoch + 2)
     for caller in (deployer, outsider):
         with ape.reverts(suite.market.Unauthorized, caller=caller.address):
             suite.market.finalizeDemand(epoch + 1, sender=caller)
@@ -736,7 +842,7 @@ def test_finalizeDemand_returns_demand_and_moves_cursor_when_epochs_ended(
     cursor = suite.market.demandFinalizedThrough()
     c = suite.market.currentEpoch()
     open_lease(suite, paying, node, 2)  # [c+1, c+3)
-    advance_to_epoch(suite, c + 4)
+    _advance_only(suite, c + 4)
     before = {e: suite.market.demandOf(e) for e in range(cursor, c + 5)}
     assert suite.market.finalizeDemand.call(c + 2, sender=emissions) == PRICE
     tx = suite.market.finalizeDemand(c + 2, sender=emissions)
@@ -753,7 +859,7 @@ def test_finalizeDemand_returns_demand_and_moves_cursor_when_epochs_ended(
 
 def test_finalizeDemand_reverts_when_epoch_below_cursor(suite, emissions):
     cursor = suite.market.demandFinalizedThrough()
-    advance_to_epoch(suite, cursor + 3)
+    _advance_only(suite, cursor + 3)
     suite.market.finalizeDemand(cursor + 2, sender=emissions)
     with ape.reverts(
         suite.market.DemandAlreadyFinalized, epoch=cursor + 1, finalizedThrough=cursor + 2
@@ -827,8 +933,9 @@ class MarketModel:
     """Drives the real marketplace and a Python model of it; `check` compares them. Every
     transaction is mined at a timestamp the model chose, so both agree on the epoch."""
 
-    def __init__(self, suite, nodes, customers, treasury):
+    def __init__(self, suite, nodes, customers, treasury, oracles):
         self.suite, self.market, self.token = suite, suite.market, suite.token
+        self.oracles = oracles
         self.nodes = nodes  # (node address, owner address, price)
         self.customers = customers
         self.treasury = treasury.address
@@ -854,9 +961,15 @@ class MarketModel:
         self.now = max(self.now + 1, self.market.epochStart(self.epoch() + epochs) + offset)
         chain.pending_timestamp = self.now
         chain.mine()
+        # The committee reports the ended epochs (the marketplace pays only settled ones).
+        if self.suite.hub.nextEpoch() < self.epoch():
+            report, _ = make_report(self.suite, self.epoch() - 1, total=0)
+            self._tick()
+            submit(self.suite, report, self.oracles[:3], sender=self.oracles[0])
 
     def _settle(self, lease: GhostLease, current: int) -> None:
-        up_to = min(lease.end, current)
+        # Only epochs the hub has settled are paid (none failed here: no failure recorded).
+        up_to = min(lease.end, current, self.suite.hub.nextEpoch())
         if up_to <= lease.paid:
             return
         amount = lease.price * (up_to - lease.paid)
@@ -954,7 +1067,7 @@ def test_invariant_market_balance_equals_escrow_when_scenario_runs(
     suite, market_model_parts, treasury
 ):
     nodes, (alice, bob) = market_model_parts
-    m = MarketModel(suite, nodes, [alice, bob], treasury)
+    m = MarketModel(suite, nodes, [alice, bob], treasury, _ORACLES)
     steps = [
         lambda: m.open(alice, 0, 3),
         lambda: m.open(bob, 1, 5),
@@ -994,7 +1107,7 @@ def test_invariant_model_agrees_with_marketplace_when_random_operations(
         def __init__(self):
             super().__init__()
             self.snapshot = chain.snapshot()
-            self.model = MarketModel(suite, nodes, customers, treasury)
+            self.model = MarketModel(suite, nodes, customers, treasury, _ORACLES)
 
         @rule(customer=st.integers(0, 1), node=st.integers(0, 1), epochs=st.integers(1, 4))
         def open_lease(self, customer, node, epochs):

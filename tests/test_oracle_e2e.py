@@ -134,9 +134,20 @@ async def test_oracle_settles_epochs_rewards_honest_nodes_and_slashes_cheaters(
     assert slashed[nodes["skip_work"].address].reason == SlashReason.INVALID_COMPUTE
     lazy = slashed[nodes["lazy_storage"].address]
     assert lazy.reason == SlashReason.STORAGE_AUDIT_FAILED and lazy.lease_id > 0
+    # The lazy node's lease is refunded for the epoch; the honest node's is paid.
+    assert build.report.failed_nodes == (nodes["lazy_storage"].address,)
+    assert build.report.failed_demand == 10 * TOKEN
 
     tx = service.submitter.submit(epoch, build)
     assert tx is not None and suite.hub.nextEpoch() == epoch + 1
+    assert suite.market.failedIn(nodes["lazy_storage"].address, epoch)
+    assert not suite.market.failedIn(nodes["honest_storage"].address, epoch)
+    lazy_lease, honest_lease = suite.market.leaseCount(), suite.market.leaseCount() - 1
+    c0, p0 = suite.token.balanceOf(customer), suite.token.balanceOf(provider)
+    suite.market.settle(lazy_lease, sender=customer)
+    suite.market.settle(honest_lease, sender=customer)
+    assert suite.token.balanceOf(customer) - c0 == 10 * TOKEN  # the lazy node's epoch
+    assert suite.token.balanceOf(provider) - p0 == 10 * TOKEN * 95 // 100  # honest, less 5 %
     assert service.submitter.submit(epoch, build) is None  # already on-chain: never sent again
     assert suite.slashing.pendingSlashCount(nodes["lazy_storage"].address) == 1
 

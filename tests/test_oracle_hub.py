@@ -6,6 +6,7 @@ custom error."""
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 
 import ape
 import pytest
@@ -98,6 +99,10 @@ def test_reportDigest_equals_python_digest_when_report_has_n_slashes(suite, n_sl
         results_root=keccak(b"results"),
         slashes=some_slashes(n_slashes),
         parent=keccak(b"parent"),
+        failed_nodes=tuple(
+            sorted((s.node for s in some_slashes(n_slashes)), key=lambda a: int(a, 16))
+        ),
+        failed_demand=2**200 + n_slashes,
     )
     onchain = suite.hub.reportDigest(report.as_tuple())
     assert bytes(onchain) == report_digest(report, chain.chain_id, suite.hub.address)
@@ -120,6 +125,9 @@ def test_reportDigest_changes_when_any_field_changes(suite):
         replace(base, slashes=base.slashes[:1]),
         replace(base, slashes=(replace(base.slashes[0], chunk_index=1), base.slashes[1])),
         replace(base, slashes=base.slashes[::-1]),
+        replace(base, failed_nodes=("0x" + "11" * 20,)),
+        replace(base, failed_nodes=("0x" + "11" * 20, "0x" + "22" * 20)),
+        replace(base, failed_demand=1),
     ]
     digests = {bytes(suite.hub.reportDigest(r.as_tuple())) for r in [base, *variants]}
     assert len(digests) == len(variants) + 1
@@ -406,6 +414,57 @@ def test_submitReport_reverts_EpochGapTooLarge_when_gap_exceeds_max(suite, oracl
     report, _ = make_report(suite, start + gap + 1)
     with reverts(suite.hub.EpochGapTooLarge, epoch=start + gap + 1, nextEpoch=start):
         submit(suite, report, oracles[:3], sender=outsider)
+
+
+# ---------------------------------------------------------------- failed leased nodes
+def test_submitReport_records_failed_nodes_and_lowers_the_demand_by_failedDemand(
+    suite, deployer, provider, customer, oracles, outsider
+):
+    node = active_node(suite, deployer, provider)
+    price = 5 * TOKEN
+    suite.market.setPrice(node.address, price, sender=provider)
+    fund(suite, deployer, customer, price * 2 // TOKEN)
+    suite.token.approve(suite.market.address, price * 2, sender=customer)
+    suite.market.openLease(node.address, REGION, 2, price, ZERO32, 0, sender=customer)
+    epoch = suite.market.getLease(suite.market.leaseCount()).startEpoch
+    advance_to_epoch(suite, epoch + 1)
+    assert suite.market.demandOf(epoch) == price
+    report, _ = make_report(suite, epoch)
+    report = replace(report, failed_nodes=(node.address,), failed_demand=price)
+    tx = submit(suite, report, oracles[:3], sender=outsider)
+    assert suite.market.failedIn(node.address, epoch)
+    (emitted,) = [e for e in tx.events if e.event_name == "EpochEmitted"]
+    assert emitted.demand == 0  # the failed lease's price earns no emissions
+    assert emitted.budget == suite.emissions.floorOf(epoch)
+
+
+def test_submitReport_reverts_FailedNodesNotIncreasing_when_unsorted_or_repeated(
+    suite, oracles, outsider
+):
+    epoch = suite.hub.nextEpoch()
+    advance_to_epoch(suite, epoch + 1)
+    a, b = "0x" + "11" * 20, "0x" + "22" * 20
+    for nodes, previous, node in [
+        ((b, a), b, a),
+        ((a, a), a, a),
+        (("0x" + "00" * 20,), "0x" + "00" * 20, "0x" + "00" * 20),
+    ]:
+        report, _ = make_report(suite, epoch)
+        report = replace(report, failed_nodes=nodes)
+        with reverts(suite.hub.FailedNodesNotIncreasing, previous=previous, node=node):
+            submit(suite, report, oracles[:3], sender=outsider)
+
+
+def test_submitReport_reverts_TooManyFailedNodes_when_above_the_cap(suite, oracles, outsider):
+    epoch = suite.hub.nextEpoch()
+    advance_to_epoch(suite, epoch + 1)
+    cap = suite.hub.MAX_FAILED_NODES()
+    nodes = tuple(to_checksum_address(f"0x{i:040x}") for i in range(1, cap + 2))
+    report, _ = make_report(suite, epoch)
+    with reverts(suite.hub.TooManyFailedNodes, count=cap + 1, max=cap):
+        submit(suite, replace(report, failed_nodes=nodes), oracles[:3], sender=outsider)
+    tx = submit(suite, replace(report, failed_nodes=nodes[:cap]), oracles[:3], sender=outsider)
+    assert tx.gas_used < TX_GAS_CAP // 4
 
 
 # ---------------------------------------------------------------- liveness: skipEpochs

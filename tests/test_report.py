@@ -170,3 +170,49 @@ def test_duplicate_node_results_refused():
     results = make_results(n=3)
     with pytest.raises(ValueError, match="twice"):
         build_epoch(9, 3, [*results, results[0]], {})
+
+
+def test_the_report_lists_the_leased_nodes_that_failed_and_what_their_leases_pay():
+    """Customers pay only for proven service: a leased node that failed the epoch (slashed, no
+    challenge passed, or a pass rate below the minimum) is listed, and its leases' price is
+    left out of the epoch's demand; a node not challenged, or not leased, is not."""
+
+    def v(i, passed, reason="ok"):
+        return VerdictRecord(f"0x{i:064x}", passed, reason, 1.0, 4.0)
+
+    nodes = [
+        NodeInput(addr(1), addr(100), NodeKind.COMPUTE, (v(1, True),), hw_class=1, gpu_count=1),
+        NodeInput(
+            addr(2),
+            addr(100),
+            NodeKind.COMPUTE,
+            (v(2, False, "timeout"),) * 3,
+            hw_class=1,
+            gpu_count=1,
+        ),
+        NodeInput(
+            addr(3),
+            addr(100),
+            NodeKind.COMPUTE,
+            (v(3, False, "wrong_row"), v(4, True)),
+            hw_class=1,
+            gpu_count=1,
+        ),
+        NodeInput(addr(4), addr(100), NodeKind.COMPUTE, (), hw_class=1, gpu_count=1),
+        NodeInput(
+            addr(5),
+            addr(100),
+            NodeKind.COMPUTE,
+            (v(5, False, "timeout"),) * 3,
+            hw_class=1,
+            gpu_count=1,
+        ),  # failed, but no lease
+    ]
+    results = score_epoch(9, nodes, 10**21)
+    leased = {addr(i).lower(): 7 * i for i in (1, 2, 3, 4)}
+    build = build_epoch(9, 1, results, {}, leased=leased)
+    assert build.report.failed_nodes == (to_checksum_address(addr(2)), to_checksum_address(addr(3)))
+    assert build.report.failed_demand == 7 * 2 + 7 * 3
+    assert json.loads(build.report_json())["failedNodes"] == list(build.report.failed_nodes)
+    # Without leases nothing is listed.
+    assert build_epoch(9, 1, results, {}).report.failed_nodes == ()

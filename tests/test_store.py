@@ -164,7 +164,7 @@ def _score_and_report(store):
     reps = store.reputations(EPOCH)
     inputs = [
         NodeInput(n, "0x" + "ab" * 20, NodeKind.STORAGE, tuple(vs), reps.get(n, (None, 0))[0],
-                  leases={i: 1024 for i in range(10)})
+                  leases={i: 10**18 for i in range(10)})
         for n, vs in by_node.items()
     ]  # fmt: skip
     results = score_epoch(EPOCH, inputs, 10**18)

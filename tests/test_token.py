@@ -83,15 +83,16 @@ def test_setMinter_reverts_when_minter_zero(fresh, deployer):
 
 
 def test_setMinter_succeeds_when_called_by_new_owner_after_two_step_transfer(
-    fresh, deployer, provider
+    fresh, deployer, provider, outsider
 ):
     fresh.transferOwnership(provider, sender=deployer)
     # Not the owner until accepted.
     with ape.reverts(fresh.OwnableUnauthorizedAccount, account=provider.address):
         fresh.setMinter(provider, sender=provider)
     fresh.acceptOwnership(sender=provider)
-    with ape.reverts(fresh.OwnableUnauthorizedAccount, account=deployer.address):
-        fresh.setMinter(deployer, sender=deployer)
+    # Neither owner nor deployer (the deployer keeps only this one-time wiring).
+    with ape.reverts(fresh.OwnableUnauthorizedAccount, account=outsider.address):
+        fresh.setMinter(outsider, sender=outsider)
     fresh.setMinter(provider, sender=provider)
     assert fresh.minter() == provider.address
 
@@ -241,3 +242,13 @@ def test_permit_reverts_when_value_differs_from_signed(suite, provider, outsider
     v, r, s = permit_signature(suite.token, provider, outsider.address, 5, deadline)
     with ape.reverts(suite.token.ERC2612InvalidSigner):
         suite.token.permit(provider, outsider, 6, deadline, v, r, s, sender=outsider)
+
+
+def test_setMinter_by_the_deployer_when_the_owner_is_the_timelock(deployer, provider, outsider):
+    """The owner is the timelock from the start; the deployer fills the minter slot once."""
+    token = deployer.deploy(project.PlinthToken, outsider, CAP, outsider, 0)
+    assert token.owner() == outsider.address
+    token.setMinter(provider, sender=deployer)
+    assert token.minter() == provider.address
+    with ape.reverts(token.MinterAlreadySet, current=provider.address):
+        token.setMinter(deployer, sender=deployer)

@@ -13,7 +13,7 @@ from oracle.protocol import compute
 from oracle.protocol.hardware import NodeKind
 from oracle.service.chain import LeaseInfo, NodeInfo
 from oracle.service.pipeline import OracleService
-from oracle.service.report import EpochBuild, build_epoch
+from oracle.service.report import EpochBuild, build_epoch, failed_leased
 from oracle.service.score import NodeInput
 
 
@@ -79,10 +79,20 @@ def build(
     seed = bytes(row["seed"]) if row is not None else chain.epoch_seed(epoch)
     facts = facts_of(chain.chain_id, epoch, nodes, leases, service.settings.compute, seed)
     check = checker(evidence, facts)
-    results = score_bundles(epoch, bundles, make_input, chain.budget(epoch), check=check)
+    leased: dict[str, int] = {}
+    for x in leases.values():
+        if x.active_in(epoch):
+            leased[x.node.lower()] = leased.get(x.node.lower(), 0) + x.price_per_epoch
+
+    def budget(results) -> int:  # the demand of failed leases does not count
+        return chain.budget(epoch, failed_leased(results, leased)[1])
+
+    results = score_bundles(epoch, bundles, make_input, budget, check=check)
     version = chain.committee()[0]
     parent, cumulative = store.previous_report(epoch)
-    return build_epoch(epoch, version, results, cumulative, service.settings.max_slashes, parent)
+    return build_epoch(
+        epoch, version, results, cumulative, service.settings.max_slashes, parent, leased
+    )
 
 
 def facts_of(

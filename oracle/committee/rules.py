@@ -369,11 +369,13 @@ def score_bundles(
     epoch: int,
     bundles: Sequence[Bundle],
     make_input: Callable[[str, tuple[VerdictRecord, ...], int], NodeInput | None],
-    budget: int,
+    budget: int | Callable[[list[NodeResult]], int],
     params: ScoreParams = DEFAULT_PARAMS,
     check: Check | None = None,
 ) -> list[NodeResult]:
-    """Node results with rewards, from validated bundles (see the module docstring).
+    """Node results with rewards, from validated bundles (see the module docstring). `budget`
+    is the epoch's, or a function of the scored results that gives it (the budget counts only
+    the demand of leases whose nodes did not fail, oracle.service.report.failed_leased).
     `make_input(node, verdicts, coverage_micro)` adds the chain's view of the node (None: the
     node is unknown to the chain and is left out). `check(entry)` is what the verdict's
     evidence proves (oracle.committee.evidence.check on the object the round holds; None when
@@ -402,7 +404,8 @@ def score_bundles(
             views[m] = node_input
         if views:
             results.append(_combine(epoch, views, params, alive))
-    return reward_nodes(results, budget, params)
+    amount = budget(results) if callable(budget) else budget
+    return reward_nodes(results, amount, params)
 
 
 _PROVEN = frozenset({SlashReason.INVALID_COMPUTE, SlashReason.STORAGE_AUDIT_FAILED})

@@ -35,6 +35,8 @@ EPOCH_REPORT_FIELDS = [
     {"name": "totalRewards", "type": "uint256"},
     {"name": "resultsRoot", "type": "bytes32"},
     {"name": "slashes", "type": "SlashRequest[]"},
+    {"name": "failedNodes", "type": "address[]"},
+    {"name": "failedDemand", "type": "uint256"},
 ]
 LEASE_DATA_FIELDS = [
     {"name": "leaseId", "type": "uint256"},
@@ -85,6 +87,10 @@ class EpochReport:
     results_root: bytes
     slashes: tuple[SlashRequest, ...] = field(default_factory=tuple)
     parent: bytes = ZERO32  # the digest of the report this one builds on (IOracleHub)
+    # Leased nodes that failed the epoch (checksummed, sorted by address): their customers are
+    # refunded for it; failed_demand is what those leases pay for the epoch.
+    failed_nodes: tuple[str, ...] = ()
+    failed_demand: int = 0
 
     def as_tuple(self) -> tuple:
         """The struct as the contract's ABI takes it."""
@@ -96,6 +102,8 @@ class EpochReport:
             self.total_rewards,
             self.results_root,
             [s.as_tuple() for s in self.slashes],
+            list(self.failed_nodes),
+            self.failed_demand,
         )
 
     def as_message(self) -> dict:
@@ -107,6 +115,8 @@ class EpochReport:
             "totalRewards": self.total_rewards,
             "resultsRoot": self.results_root,
             "slashes": [s.as_message() for s in self.slashes],
+            "failedNodes": list(self.failed_nodes),
+            "failedDemand": self.failed_demand,
         }
 
 

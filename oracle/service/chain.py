@@ -227,8 +227,18 @@ class Chain:
         )
         return version, threshold, list(members)
 
-    def budget(self, epoch: int) -> int:
-        return self.call("EmissionsController", "budgetOf", epoch)
+    def budget(self, epoch: int, failed_demand: int = 0) -> int:
+        """The epoch's emission budget; with `failed_demand`, the budget the hub will allow for
+        a report that lists failed leases paying that much (their demand does not count)."""
+        if not failed_demand:
+            return self.call("EmissionsController", "budgetOf", epoch)
+        demand, cap, supply = self.batch([
+            ("Marketplace", "demandOf", (epoch,)),
+            ("PlinthToken", "cap", ()),
+            ("PlinthToken", "totalSupply", ()),
+        ])  # fmt: skip
+        paid = max(int(demand) - failed_demand, 0)
+        return self.call("EmissionsController", "budgetFor", epoch, paid, int(cap) - int(supply))
 
     def nodes(self) -> list[NodeInfo]:
         """Every registered node with its eligibility (batched; no on-chain loop)."""

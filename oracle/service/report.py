@@ -39,11 +39,14 @@ from oracle.protocol.eip712 import ZERO32, EpochReport, SlashRequest, report_dig
 from oracle.protocol.envelope import canonical_json
 from oracle.protocol.hardware import NodeKind, SlashReason
 from oracle.protocol.merkle import ZERO_HASH, PositionalTree, RewardsTree
-from oracle.service.score import NodeResult
+from oracle.service.score import DEFAULT_PARAMS, NodeResult
+
+MIN_PASS_BPS = DEFAULT_PARAMS.min_pass_bps
 
 RESULT_LEAF_TAG = b"plinth-result-v1\n"
 RESULTS_VERSION = 1
 MAX_SLASHES_CAP = 64
+MAX_FAILED_NODES = 128  # OracleHub.MAX_FAILED_NODES
 RESULT_KEYS = (
     "answered", "asked", "evidence", "kind", "late", "late_streak", "latency_bps", "node",
     "owner", "pass_bps", "passed", "reason", "reputation_bps", "reward", "score_bps",
@@ -139,6 +142,8 @@ class EpochBuild:
                     }
                     for s in r.slashes
                 ],
+                "failedNodes": list(r.failed_nodes),
+                "failedDemand": r.failed_demand,
             }
         )
 
@@ -172,6 +177,30 @@ def select_slashes(results: Sequence[NodeResult], max_slashes: int) -> list[Node
     return slashed[:max_slashes]
 
 
+def failed_service(result: NodeResult) -> bool:
+    """Whether a node failed the epoch for its customers: challenged, and slashed, or with no
+    challenge passed, or a pass rate below the scorer's minimum (transient faults are retried
+    and rechecked before they count, oracle.service.challenge). A node not challenged did not
+    fail."""
+    if result.asked == 0:
+        return False
+    return bool(result.slash_reason) or result.passed == 0 or result.pass_bps < MIN_PASS_BPS
+
+
+def failed_leased(
+    results: Sequence[NodeResult], leased: Mapping[str, int]
+) -> tuple[tuple[str, ...], int]:
+    """(the leased nodes that failed the epoch, checksummed and by address, at most
+    MAX_FAILED_NODES; what their leases pay for it). `leased`: lowercase node -> the epoch's
+    price of its leases active in it. Beyond the cap (an outage of more leased nodes than one
+    report can record) the lowest addresses are listed and the rest are paid."""
+    failed = [r for r in results if leased.get(r.node.lower()) and failed_service(r)]
+    failed.sort(key=lambda r: int(r.node, 16))
+    failed = failed[:MAX_FAILED_NODES]
+    demand = sum(leased[r.node.lower()] for r in failed)
+    return tuple(to_checksum_address(r.node) for r in failed), demand
+
+
 def build_epoch(
     epoch: int,
     committee_version: int,
@@ -179,10 +208,13 @@ def build_epoch(
     previous_cumulative: Mapping[str, int],
     max_slashes: int = MAX_SLASHES_CAP,
     parent: bytes = ZERO32,
+    leased: Mapping[str, int] | None = None,
 ) -> EpochBuild:
     """The epoch's report over `results`: rewards added to `previous_cumulative`, the
     cumulative amounts of the report whose digest is `parent` (zero and empty for the first:
-    the hub accepts it only while that report is the last it accepted)."""
+    the hub accepts it only while that report is the last it accepted), and the leased nodes
+    that failed the epoch (`leased`: lowercase node -> the epoch's price of its active leases),
+    whose customers the marketplace refunds."""
     if not 0 < max_slashes <= MAX_SLASHES_CAP:
         raise ValueError(f"max_slashes must be in 1..{MAX_SLASHES_CAP}")
     ordered = sorted(results, key=lambda r: int(r.node, 16))
@@ -207,6 +239,7 @@ def build_epoch(
         )
         for r in sorted(listed, key=lambda r: int(r.node, 16))
     )
+    failed_nodes, failed_demand = failed_leased(ordered, leased or {})
     report = EpochReport(
         epoch=epoch,
         parent=parent,
@@ -215,6 +248,8 @@ def build_epoch(
         total_rewards=total,
         results_root=results_root,
         slashes=slashes,
+        failed_nodes=failed_nodes,
+        failed_demand=failed_demand,
     )
     header = canonical_json(
         {

@@ -549,15 +549,18 @@ contract PlinthHandler {
         bool publish = total != 0 || (a.rewardSeed >> 250) % 2 == 0;
         (bytes32 root,) = _tree(cumulative, 0);
 
-        IOracleHub.EpochReport memory report = IOracleHub.EpochReport({
-            epoch: epoch,
-            parent: hub.lastDigest(),
-            committeeVersion: hub.committeeVersion(),
-            rewardsRoot: publish ? root : bytes32(0),
-            totalRewards: total,
-            resultsRoot: keccak256(abi.encode("results", epoch)),
-            slashes: _slashRequests(a.slashSeed)
-        });
+        // Field by field (a struct literal of nine fields is too deep for the stack).
+        IOracleHub.EpochReport memory report;
+        report.epoch = epoch;
+        report.parent = hub.lastDigest();
+        report.committeeVersion = hub.committeeVersion();
+        report.rewardsRoot = publish ? root : bytes32(0);
+        report.totalRewards = total;
+        report.resultsRoot = keccak256(abi.encode("results", epoch));
+        report.slashes = _slashRequests(a.slashSeed);
+        // What the failed leases pay only lowers the budget; the total above is within the
+        // budget without it, so failedDemand 0 keeps every generated report valid.
+        report.failedNodes = _failedNodes(a.slashSeed >> 128);
         bytes memory signatures = _sign(hub.reportDigest(report), a.signerSeed);
 
         uint256 emittedBefore = emissions.totalEmitted();
@@ -605,6 +608,32 @@ contract PlinthHandler {
                 chunkIndex: 0,
                 evidence: keccak256(abi.encode("evidence", s))
             });
+        }
+    }
+
+    /// @dev Registered nodes the report records as failed (their leases are refunded for the
+    /// epoch): none one time in two, else those whose bit is set, by increasing address.
+    function _failedNodes(uint256 seed) private view returns (address[] memory list) {
+        uint256 n = _nodes.length;
+        if (n == 0 || seed % 2 == 0) return list;
+        address[] memory picked = new address[](n);
+        uint256 count;
+        for (uint256 i; i < n; ++i) {
+            if ((seed >> (1 + i)) & 1 == 1) picked[count++] = _nodes[i].key;
+        }
+        // Insertion sort by address: n <= MAX_NODES.
+        for (uint256 i = 1; i < count; ++i) {
+            address x = picked[i];
+            uint256 j = i;
+            while (j > 0 && picked[j - 1] > x) {
+                picked[j] = picked[j - 1];
+                --j;
+            }
+            picked[j] = x;
+        }
+        list = new address[](count);
+        for (uint256 i; i < count; ++i) {
+            list[i] = picked[i];
         }
     }
 
