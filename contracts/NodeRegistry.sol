@@ -15,6 +15,8 @@ contract NodeRegistry is INodeRegistry, Governed, EIP712 {
     bytes32 private constant _BINDING_TYPEHASH = keccak256("NodeKeyBinding(address owner,address node)");
     uint256 private constant _MAX_ENDPOINT = 256;
     uint64 private constant _MAX_JAIL = 365 days;
+    /// @inheritdoc INodeRegistry
+    uint16 public constant MAX_GPUS = 64;
 
     // ---------------------------------------------------------------- storage
     mapping(address node => Node) private _nodes;
@@ -266,7 +268,11 @@ contract NodeRegistry is INodeRegistry, Governed, EIP712 {
             h.h3Cell == 0 && h.latE6 == 0 && h.lonE6 == 0 && h.txPowerDbm == 0 && h.antennaGainDbi == 0;
         bool ok;
         if (kind == NodeKind.Compute) {
-            ok = h.gpuCount > 0 && h.gpuModel != bytes32(0) && h.capacityBytes == 0 && noWireless;
+            // At most MAX_GPUS: the compute proof challenges one stream per claimed GPU and
+            // proves no more (oracle/protocol/compute.py MAX_STREAMS); a larger count could
+            // never be proven, so it is refused here rather than registered unrewardable.
+            ok = h.gpuCount > 0 && h.gpuCount <= MAX_GPUS && h.gpuModel != bytes32(0) && h.capacityBytes == 0
+                && noWireless;
         } else if (kind == NodeKind.Storage) {
             ok = h.capacityBytes > 0 && noCompute && noWireless;
         } else {

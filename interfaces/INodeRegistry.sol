@@ -33,7 +33,7 @@ interface INodeRegistry {
     /// @notice What the owner claims the node has. Fields that do not apply to the node's kind
     /// must be zero.
     /// @param hwClass Compute: the hardware class index whose deadline the compute proof uses.
-    /// @param gpuCount Compute: number of GPUs (>= 1).
+    /// @param gpuCount Compute: number of GPUs (1 to MAX_GPUS).
     /// @param gpuModel Compute: GPU model name, right-padded ASCII (e.g. "H100-SXM").
     /// @param capacityBytes Storage: capacity offered, in bytes (> 0).
     /// @param h3Cell Wireless: H3 cell (resolution 8 or finer) of the claimed location (!= 0).
@@ -130,6 +130,11 @@ interface INodeRegistry {
     event StakingVaultSet(address vault);
     /// @notice Emitted once, by `setSlashingManager`.
     event SlashingManagerSet(address slasher);
+
+    /// @notice The most GPUs a compute node may claim: the compute proof challenges one stream
+    /// per claimed GPU and proves at most this many, so a reward weight never follows a count
+    /// no proof checked.
+    function MAX_GPUS() external view returns (uint16);
 
     /// @notice Registers `node` (the node key's address) for the caller.
     /// @param keySignature The node key's EIP-712 signature over NodeKeyBinding(owner, node)

@@ -7,7 +7,8 @@
            the lease's data root and size)
   extend   extend an open lease at its price
   close    close a lease: settles ended epochs and refunds every epoch not started
-  settle   pay the provider for every ended epoch (anyone may call)
+  settle   pay the provider for every epoch the oracle hub settled and the node passed, and
+           refund the customer for those it failed (anyone may call)
   status   your leases: node, epochs, paid through, escrow left, demand
 
 Leases run for whole epochs starting at the next epoch. Amounts are whole tokens with decimals."""
@@ -333,10 +334,16 @@ def _customer_lease(suite, lease_id: int, account):
     return lease
 
 
-def _due(lease, current: int) -> tuple[int, int]:
-    """(epochs payable now, through epoch): what settle would pay at `current`."""
-    up_to = min(lease.endEpoch, current)
+def _due(lease, current: int, settled: int) -> tuple[int, int]:
+    """(epochs settle would settle now, through epoch): those ended by `current` and settled
+    by the oracle hub (its nextEpoch is `settled`)."""
+    up_to = min(lease.endEpoch, current, settled)
     return max(up_to - lease.paidThrough, 0), up_to
+
+
+def _refunded(market, lease, up_to: int) -> list[int]:
+    """The epochs in [paidThrough, up_to) the hub recorded the lease's node failed."""
+    return [e for e in range(lease.paidThrough, up_to) if market.failedIn(lease.node, e)]
 
 
 # ---------------------------------------------------------------------------- extend / close
@@ -355,6 +362,14 @@ def extend(account, lease_id, epochs):
     current = market.currentEpoch()
     if lease.endEpoch <= current:
         fail(f"lease {lease_id} ended with epoch {lease.endEpoch - 1}: open a new one instead")
+    if not suite.registry.isEligible(lease.node):
+        fail(f"node {lease.node} no longer takes leases (not eligible): open one elsewhere")
+    price = market.priceOf(lease.node)
+    if price != lease.pricePerEpoch:
+        fail(
+            f"the provider now asks {fmt_amount(price)} per epoch, not the lease's "
+            f"{fmt_amount(lease.pricePerEpoch)}: open a new lease at the new price"
+        )
     max_epochs = market.MAX_LEASE_EPOCHS()
     if lease.endEpoch + epochs - lease.startEpoch > max_epochs:
         fail(f"a lease may span at most {max_epochs:,} epochs")
@@ -393,23 +408,33 @@ def close(account, lease_id):
         f"to refund ({fmt_amount(refund_epochs * lease.pricePerEpoch)})"
         + (f"; epoch {current} has started and stays paid to the provider." if running else ".")
     )
-    require_not_paused(market, "marketplace")
+    if market.paused():
+        click.echo(
+            "The marketplace is paused: every epoch from the pause's on is refunded as well."
+        )
     receipt = send(f"close lease {lease_id}", market.closeLease, lease_id, sender=account)
     settled = event_args(market, "LeaseSettled", receipt)
     ended = event_args(market, "LeaseTerminated", receipt)
     refund = ended["refund"] if ended else 0
+    failed = event_args(market, "LeaseRefunded", receipt)
     if settled:
         click.echo(
             f"Settled through epoch {settled['paidThrough'] - 1}: "
             f"{fmt_amount(settled['toProvider'])} to the provider, "
             f"{fmt_amount(settled['fee'])} protocol fee."
         )
+    if failed:
+        click.echo(
+            f"Refunded {fmt_amount(failed['refund'])} for {failed['epochs']} epoch(s) the node "
+            "failed (as the oracle hub recorded)."
+        )
     click.echo(f"Lease {lease_id} closed; refunded {fmt_amount(refund)} to {account.address}.")
     left = market.escrowOf(lease_id)
     if left:
         click.echo(
-            f"{fmt_amount(left)} stays in escrow for the epoch(s) already started; it is "
-            f"paid to the provider as they end (ape run market settle {lease_id})."
+            f"{fmt_amount(left)} stays in escrow for the epoch(s) already started or not yet "
+            f"reported by the oracle hub; each is paid to the provider (or refunded to you, if "
+            f"the node failed it) once its report lands (ape run market settle {lease_id})."
         )
 
 
@@ -418,17 +443,25 @@ def close(account, lease_id):
 @click.argument("lease_id", type=click.IntRange(min=1))
 @wrap_config_errors
 def settle(account, lease_id):
-    """Pay the provider of LEASE_ID for every ended epoch not yet paid (anyone may call)."""
+    """Settle LEASE_ID: pay the provider for every epoch the oracle hub has settled and the node
+    passed, refund the customer for those it failed (anyone may call)."""
     suite = suite_or_fail()
     market = suite.market
     lease = _lease(suite, lease_id)
     current = market.currentEpoch()
-    epochs, _ = _due(lease, current)
+    settled = suite.hub.nextEpoch()
+    epochs, up_to = _due(lease, current, settled)
     if epochs == 0:
         if lease.paidThrough >= lease.endEpoch:
             click.echo(
                 f"Lease {lease_id} is fully paid (through epoch {lease.endEpoch - 1}): "
                 "nothing to send."
+            )
+        elif lease.paidThrough < current:
+            click.echo(
+                f"Nothing to settle yet: epoch {lease.paidThrough} has ended but the oracle hub "
+                f"has not settled it (its report is pending: the hub has settled epochs before "
+                f"{settled}). Nothing sent."
             )
         else:
             nxt = lease.paidThrough
@@ -437,6 +470,12 @@ def settle(account, lease_id):
                 f"{fmt_time(market.epochStart(nxt + 1))}. Nothing sent."
             )
         return
+    failed = _refunded(market, lease, up_to)
+    if failed:
+        click.echo(
+            f"The node failed epoch(s) {', '.join(map(str, failed))}: "
+            f"{fmt_amount(len(failed) * lease.pricePerEpoch)} goes back to the customer."
+        )
     require_not_paused(market, "marketplace")
     receipt = send(
         f"settle lease {lease_id} ({epochs} epoch(s))", market.settle, lease_id, sender=account
@@ -446,6 +485,12 @@ def settle(account, lease_id):
         click.echo(
             f"Paid through epoch {ev['paidThrough'] - 1}: {fmt_amount(ev['toProvider'])} to "
             f"the provider, {fmt_amount(ev['fee'])} protocol fee."
+        )
+    refunded = event_args(market, "LeaseRefunded", receipt)
+    if refunded:
+        click.echo(
+            f"Refunded {fmt_amount(refunded['refund'])} to the customer for "
+            f"{refunded['epochs']} failed epoch(s)."
         )
 
 
@@ -488,7 +533,8 @@ def status(account, lease_id, scan):
     if lease_id is not None:
         lease = _lease(suite, lease_id)
         n = reg.getNode(lease.node)
-        epochs_due, _ = _due(lease, current)
+        epochs_due, due_to = _due(lease, current, suite.hub.nextEpoch())
+        failed_due = len(_refunded(market, lease, due_to))
         rows = [
             ("lease", lease_id),
             ("customer", lease.customer),
@@ -508,7 +554,10 @@ def status(account, lease_id, scan):
             ),
             (
                 "payable now",
-                f"{epochs_due} epoch(s), {fmt_amount(epochs_due * lease.pricePerEpoch)}",
+                f"{epochs_due - failed_due} epoch(s) to the provider, "
+                f"{fmt_amount((epochs_due - failed_due) * lease.pricePerEpoch)}"
+                + (f"; {failed_due} failed epoch(s) refunded to the customer" if failed_due else "")
+                + " (epochs the oracle hub has settled)",
             ),
             ("escrow left", fmt_amount(market.escrowOf(lease_id))),
         ]

@@ -138,6 +138,12 @@ def test_nodeKeyBindingDigest_equals_python_digest_when_same_domain(suite, provi
     assert suite.registry.nodeKeyBindingDigest(provider.address, node.address) != swapped
 
 
+def test_register_accepts_up_to_MAX_GPUS(suite, provider):
+    assert suite.registry.MAX_GPUS() == 64
+    args = register_args(suite, provider, COMPUTE, gpuCount=64)
+    suite.registry.register(*args, sender=provider)
+
+
 @pytest.mark.parametrize(
     "kind, overrides",
     [
@@ -150,6 +156,9 @@ def test_nodeKeyBindingDigest_equals_python_digest_when_same_domain(suite, provi
         (COMPUTE, dict(lonE6=-1)),
         (COMPUTE, dict(txPowerDbm=10)),
         (COMPUTE, dict(antennaGainDbi=1)),
+        # H-2: 65,535 claimed GPUs took 99.93 % of the compute share; no proof checks > 64.
+        (COMPUTE, dict(gpuCount=65_535)),
+        (COMPUTE, dict(gpuCount=65)),
         # Storage: a capacity; compute and radio fields zero.
         (STORAGE, dict(capacityBytes=0)),
         (STORAGE, dict(gpuCount=1)),

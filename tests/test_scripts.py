@@ -470,6 +470,36 @@ def test_market_open_close_refund(deployment, suite, deployer, provider, custome
     assert f"lease {lease_id} is closed" in out
 
 
+def test_market_settle_waits_for_the_hub_and_refunds_failed_epochs(
+    deployment, suite, deployer, provider, customer, oracles
+):
+    """`market settle` pays only epochs the oracle hub settled, and says which epochs the node
+    failed (refunded to the customer)."""
+    from dataclasses import replace
+
+    from plinth_testlib import advance_to_epoch, make_report, submit
+
+    node = active_node(suite, deployer, provider, COMPUTE)
+    suite.market.setPrice(node.address, 100 * TOKEN, sender=provider)
+    fund(suite, deployer, customer, 1_000)
+    suite.token.approve(suite.market.address, 200 * TOKEN, sender=customer)
+    suite.market.openLease(node.address, REGION, 2, 100 * TOKEN, b"\x00" * 32, 0, sender=customer)
+    lease_id = suite.market.leaseCount()
+    start = suite.market.getLease(lease_id).startEpoch
+    advance_to_epoch(suite, start + 2)
+    out = run(market_script.cli, "settle", lease_id, "--account", CUSTOMER)
+    assert "has not settled it" in out and suite.market.escrowOf(lease_id) == 200 * TOKEN
+    report, _ = make_report(suite, start + 1)
+    report = replace(report, failed_nodes=(node.address,), failed_demand=100 * TOKEN)
+    submit(suite, report, oracles[:3], sender=oracles[0])
+    before = suite.token.balanceOf(customer)
+    out = run(market_script.cli, "status", lease_id)
+    assert "1 failed epoch(s) refunded to the customer" in out
+    out = run(market_script.cli, "settle", lease_id, "--account", CUSTOMER)
+    assert f"The node failed epoch(s) {start + 1}" in out and "Refunded 100 PLN" in out
+    assert suite.token.balanceOf(customer) - before == 100 * TOKEN
+
+
 @contextmanager
 def serving_agent(settings):
     """The storage agent, as a provider runs it, on a free local port in a thread of its own
