@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -239,8 +240,59 @@ class Observation:
     error: str | None = None
 
 
+class _Rows:
+    """A statement's result, fetched while the connection's lock was held."""
+
+    def __init__(self, cursor: sqlite3.Cursor):
+        self.rows = cursor.fetchall()
+        self.rowcount = cursor.rowcount
+        self.lastrowid = cursor.lastrowid
+
+    def fetchone(self):
+        return self.rows[0] if self.rows else None
+
+    def fetchall(self) -> list:
+        return self.rows
+
+    def __iter__(self):
+        return iter(self.rows)
+
+
+class _Connection:
+    """The Store's connection behind one lock: every statement runs and is fetched under it,
+    a transaction holds it throughout, and `close` takes it, so a thread still finishing a
+    pipeline pass (after its task was cancelled at shutdown) never meets a closed connection
+    mid-statement (a crash in sqlite3); it gets StoreError instead."""
+
+    def __init__(self, conn: sqlite3.Connection):
+        self._conn = conn
+        self.lock = threading.RLock()
+        self.closed = False
+
+    def _check(self) -> None:
+        if self.closed:
+            raise StoreError("the store is closed")
+
+    def execute(self, sql: str, params=()) -> _Rows:
+        with self.lock:
+            self._check()
+            return _Rows(self._conn.execute(sql, params))
+
+    def executemany(self, sql: str, seq) -> _Rows:
+        with self.lock:
+            self._check()
+            return _Rows(self._conn.executemany(sql, seq))
+
+    def close(self) -> None:
+        with self.lock:
+            if not self.closed:
+                self.closed = True
+                self._conn.close()
+
+
 class Store:
-    """One connection per Store; use one Store per thread (sqlite3 objects are not shared)."""
+    """One connection per Store, shared by the pipeline's threads and the API's event loop,
+    every statement under one lock (_Connection)."""
 
     def __init__(self, path: str | Path, *, clock=time.time):
         self.path = str(path)
@@ -248,10 +300,11 @@ class Store:
         # One connection shared by the pipeline's worker thread and the API's event loop:
         # SQLite is built serialized here (sqlite3.threadsafety == 3), the pipeline is the only
         # writer and runs one stage at a time, and the API only reads.
-        self._db = sqlite3.connect(
+        conn = sqlite3.connect(
             self.path, isolation_level=None, timeout=30.0, check_same_thread=False
         )
-        self._db.row_factory = sqlite3.Row
+        conn.row_factory = sqlite3.Row
+        self._db = _Connection(conn)
         mode = self._db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
         if mode.lower() != "wal" and self.path != ":memory:":
             raise StoreError(f"could not enable WAL on {self.path} (journal_mode={mode})")
@@ -270,15 +323,18 @@ class Store:
         self.close()
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """BEGIN IMMEDIATE ... COMMIT; rolls back on any exception (then re-raises it)."""
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._db
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+    def transaction(self) -> Iterator[_Connection]:
+        """BEGIN IMMEDIATE ... COMMIT, holding the connection's lock throughout; rolls back on
+        any exception (then re-raises it)."""
+        with self._db.lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                if not self._db.closed:
+                    self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
 
     def pragma(self, name: str) -> Any:
         return self._db.execute(f"PRAGMA {name}").fetchone()[0]
@@ -339,7 +395,7 @@ class Store:
     def latest_epoch(self) -> int | None:
         return self._db.execute("SELECT MAX(epoch) FROM epochs").fetchone()[0]
 
-    def _advance(self, db: sqlite3.Connection, epoch: int, from_state: str, to_state: str) -> None:
+    def _advance(self, db: _Connection, epoch: int, from_state: str, to_state: str) -> None:
         if to_state not in TRANSITIONS.get(from_state, ()):
             raise InvalidTransition(f"epoch state {from_state} -> {to_state} is not allowed")
         cur = db.execute(
@@ -387,7 +443,7 @@ class Store:
         counts.update({r[0]: r[1] for r in rows})
         return counts
 
-    def _insert_observation(self, db: sqlite3.Connection, o: Observation) -> None:
+    def _insert_observation(self, db: _Connection, o: Observation) -> None:
         db.execute(
             "INSERT INTO observations (challenge_id, response, signature, latency_s, received_at,"
             " http_status, error) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -395,7 +451,7 @@ class Store:
              o.http_status, o.error),
         )  # fmt: skip
 
-    def _mark_done(self, db: sqlite3.Connection, challenge_id: str) -> None:
+    def _mark_done(self, db: _Connection, challenge_id: str) -> None:
         db.execute("UPDATE challenges SET status = 'done' WHERE id = ?", (challenge_id,))
 
     def record_observations(self, observations: Sequence[Observation]) -> int:
@@ -446,7 +502,7 @@ class Store:
         return added
 
     @staticmethod
-    def _insert_verdict(db: sqlite3.Connection, v: Verdict) -> int:
+    def _insert_verdict(db: _Connection, v: Verdict) -> int:
         return db.execute(
             "INSERT OR IGNORE INTO verdicts (challenge_id, passed, reason, detail, latency_us,"
             " deadline_us, lease_id, chunk_index, coverage_micro, attempts) VALUES (?, ?, ?, ?,"

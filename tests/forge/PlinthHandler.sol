@@ -741,11 +741,19 @@ contract PlinthHandler {
         }
     }
 
+    /// @dev The protocol fee settling `l` pays now: on the epochs that ended, that the hub has
+    /// settled and that the node did not fail (those are refunded), at the lease's own fee.
     function _expectedFee(IMarketplace.Lease memory l) private view returns (uint256) {
         uint64 current = market.currentEpoch();
         uint64 upTo = l.endEpoch < current ? l.endEpoch : current;
+        uint64 settled = hub.nextEpoch();
+        if (upTo > settled) upTo = settled;
         if (upTo <= l.paidThrough) return 0;
-        return uint256(l.pricePerEpoch) * (upTo - l.paidThrough) * market.feeBps() / 10_000;
+        uint256 served;
+        for (uint64 e = l.paidThrough; e < upTo; ++e) {
+            if (!market.failedIn(l.node, e)) ++served;
+        }
+        return uint256(l.pricePerEpoch) * served * l.feeBps / 10_000;
     }
 
     /// @dev Records the demand of the current epoch and the two before it, once each.
