@@ -18,9 +18,10 @@ DELAY = 600
 OWNED = ("token", "registry", "vault", "market", "distributor", "emissions", "slashing", "hub")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def timelocked(deployer, params):
-    """The suite as `ape run deploy` deploys it with config/local.toml's [governance]."""
+    """The suite as `ape run deploy` deploys it with config/local.toml's [governance] (per test:
+    a module-scoped deployment breaks Ape's per-test chain isolation for later modules)."""
     p = replace(params, governance_delay=DELAY, proposers=("deployer",))
     return deploy_suite(deployer, p, write=False, log=lambda *_: None)
 
