@@ -71,7 +71,7 @@ def b32(name: str) -> bytes:
 
 
 @pytest.fixture(autouse=True)
-def _fresh_epoch(suite):
+def _fresh_epoch(suite, _committee):
     """Starts every test 1 s into a new epoch: the suite was deployed at an arbitrary point of
     its epoch, and a test must not cross a boundary between reading the epoch and transacting."""
     advance_to_epoch(suite, suite.market.currentEpoch() + 1)
