@@ -94,7 +94,7 @@ contract EmissionsController is IEmissionsController, Governed, EpochClock {
     function mintForEpoch(uint64 epoch, uint256 amount, uint256 failedDemand)
         external
         whenNotPaused
-        returns (uint256 budget)
+        returns (uint256 emitted)
     {
         _only(_hub);
         uint64 next = _nextEpoch;
@@ -103,10 +103,11 @@ contract EmissionsController is IEmissionsController, Governed, EpochClock {
         // Only demand for proven service counts: the failed leases are refunded.
         demand = failedDemand < demand ? demand - failedDemand : 0;
         uint256 floor = floorOf(epoch);
-        budget = budgetFor(epoch, demand, _remainingSupply());
+        uint256 budget = budgetFor(epoch, demand, _remainingSupply());
         if (amount > budget) revert ExceedsBudget(epoch, amount, budget);
         _nextEpoch = epoch + 1;
-        _totalEmitted += amount;
+        emitted = _totalEmitted + amount;
+        _totalEmitted = emitted;
         emit EpochEmitted(epoch, demand, floor, budget, amount);
         if (amount > 0) _token.mint(_distributor, amount);
     }

@@ -2,7 +2,6 @@
 pragma solidity ^0.8.24;
 
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
-import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {Governed} from "./base/Governed.sol";
 import {EpochClock} from "./base/EpochClock.sol";
 import {IOracleHub} from "../interfaces/IOracleHub.sol";
@@ -12,23 +11,28 @@ import {IRewardsDistributor} from "../interfaces/IRewardsDistributor.sol";
 import {IMarketplace} from "../interfaces/IMarketplace.sol";
 import {BN254} from "./lib/BN254.sol";
 import {CodeStore} from "./lib/CodeStore.sol";
+import {SumTree} from "./lib/SumTree.sol";
 
 /// @title OracleHub
 /// @notice k-of-n EIP-712 epoch reports from the oracle committee, settled once per epoch, signed
 /// with ECDSA or aggregated with BLS on BN254.
-/// @dev Gas: two cold SLOADs (the hub's packed state and the last digest), no fresh storage slot
-/// per epoch (the last digest is overwritten; the distributor keeps a ring of two roots).
+/// @dev Gas: one cold SLOAD and SSTORE of the hub's packed state (the last digest, the next epoch,
+/// the committee's parameters and the pause flag share one slot) and one overwritten slot for
+/// the rewards root (a ring of two); the distributor is not called (it reads the roots here at
+/// claim time), so settling an epoch writes two slots, neither fresh.
 /// ECDSA: one ecrecover and one cold SLOAD per signature. BLS: hash to G1 (a modexp per try,
 /// or a mulmod per try with the caller's hint), two ecMul, one 2-pair pairing, and the
 /// committee's keys read from a CodeStore (one cold account for the aggregate key, then an ecAdd and a 64-byte copy per non-signer: about
 /// 1,000 to 1,500 gas each with the bitmap walk, docs/gas.md).
-contract OracleHub is IOracleHub, Governed, EpochClock, EIP712, ReentrancyGuardTransient {
+contract OracleHub is IOracleHub, Governed, EpochClock, EIP712 {
     // ---------------------------------------------------------------- constants
     bytes32 private constant _SLASH_TYPEHASH =
         keccak256("SlashRequest(address node,uint8 reason,uint256 leaseId,uint64 chunkIndex,bytes32 evidence)");
     bytes32 private constant _REPORT_TYPEHASH = keccak256(
         "EpochReport(uint64 epoch,bytes32 parent,uint64 committeeVersion,bytes32 rewardsRoot,uint256 totalRewards,bytes32 resultsRoot,SlashRequest[] slashes,address[] failedNodes,uint256 failedDemand)SlashRequest(address node,uint8 reason,uint256 leaseId,uint64 chunkIndex,bytes32 evidence)"
     );
+    /// @dev keccak256 of no bytes: EIP-712's hash of an empty array.
+    bytes32 private constant _EMPTY_HASH = keccak256("");
     /// @dev secp256k1n / 2: signatures with a larger s are the malleable twin of a valid one.
     uint256 private constant _HALF_N = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0;
     /// @inheritdoc IOracleHub
@@ -45,18 +49,28 @@ contract OracleHub is IOracleHub, Governed, EpochClock, EIP712, ReentrancyGuardT
     /// with 64 signatures and an epoch gap of MAX_EPOCH_GAP (tests/test_oracle_hub.py), while
     /// 100 slashes already exceed 2^24 with 4 signatures.
     uint16 private constant _MAX_SLASHES_CAP = 64;
+    /// @dev The low 216 bits of a rewards root entry (see _rewardsRoots).
+    uint256 private constant _ROOT_MASK = (1 << 216) - 1;
     /// @dev Domain separation tags of the BLS messages (oracle/bls.py).
     bytes32 private constant _REPORT_DST = keccak256("PLINTH-BN254-G1-KECCAK-TAI:report-v1");
     bytes32 private constant _POP_DST = keccak256("PLINTH-BN254-G1-KECCAK-TAI:pop-v1");
 
     // ---------------------------------------------------------------- storage
+    /// @dev Everything a report reads and writes, in one slot. `lastDigest` is the first 20
+    /// bytes of the last accepted report's digest (the full digest is ReportAccepted's topic):
+    /// a report's `parent` must match it, which a parent other than the last digest does with
+    /// probability 2^-160 (the committee signs the full parent; the check only catches reports
+    /// built on an earlier state). Bounds: threshold, size and maxSlashes <= 64, at most 65,535
+    /// committee versions, epochs below 2^40.
     struct HubState {
-        uint64 nextEpoch;
-        uint64 committeeVersion;
-        uint16 threshold;
-        uint16 committeeSize;
-        uint16 maxSlashes;
+        bytes20 lastDigest;
+        uint40 nextEpoch;
+        uint16 committeeVersion;
+        uint8 threshold;
+        uint8 committeeSize;
+        uint8 maxSlashes;
         Scheme scheme;
+        bool paused;
     }
 
     IEmissionsController private immutable _emissions;
@@ -64,8 +78,10 @@ contract OracleHub is IOracleHub, Governed, EpochClock, EIP712, ReentrancyGuardT
     ISlashingManager private immutable _slashing;
     IMarketplace private immutable _marketplace;
     HubState private _state;
-    /// @dev The digest of the last report accepted: one slot, overwritten by each report.
-    bytes32 private _lastDigest;
+    /// @dev The sealed rewards roots of the two latest epochs with rewards, at index epoch % 2:
+    /// the epoch in the top 40 bits, the sealed root's low 216 bits below (second preimages
+    /// cost 2^216; the committee, which builds the tree, gains nothing from a collision).
+    uint256[2] private _rewardsRoots;
     address[] private _members;
     mapping(address member => uint64 version) private _memberVersion;
     /// @dev The G1 key each operator registered last (with a proof of possession).
@@ -94,14 +110,14 @@ contract OracleHub is IOracleHub, Governed, EpochClock, EIP712, ReentrancyGuardT
         _distributor = distributor_;
         _slashing = slashing_;
         _marketplace = IMarketplace(emissions_.marketplace());
-        _state.nextEpoch = currentEpoch();
+        _state.nextEpoch = _toEpoch40(currentEpoch());
         _setCommittee(members, threshold_, Scheme.ECDSA);
         _setMaxSlashes(maxSlashes_);
     }
 
     // ---------------------------------------------------------------- external
     /// @inheritdoc IOracleHub
-    function submitReport(EpochReport calldata report, bytes calldata signatures) external nonReentrant whenNotPaused {
+    function submitReport(EpochReport calldata report, bytes calldata signatures) external {
         HubState memory st = _stateFor(Scheme.ECDSA);
         _checkReport(report, st);
         bytes32 digest = reportDigest(report);
@@ -115,7 +131,7 @@ contract OracleHub is IOracleHub, Governed, EpochClock, EIP712, ReentrancyGuardT
         uint256 signers,
         BN254.G1Point calldata signature,
         BN254.G2Point calldata apkG2
-    ) external nonReentrant whenNotPaused {
+    ) external {
         HubState memory st = _stateFor(Scheme.BLS);
         _checkReport(report, st);
         bytes32 digest = reportDigest(report);
@@ -130,7 +146,7 @@ contract OracleHub is IOracleHub, Governed, EpochClock, EIP712, ReentrancyGuardT
         BN254.G1Point calldata signature,
         BN254.G2Point calldata apkG2,
         uint256[] calldata hashHint
-    ) external nonReentrant whenNotPaused {
+    ) external {
         HubState memory st = _stateFor(Scheme.BLS);
         _checkReport(report, st);
         bytes32 digest = reportDigest(report);
@@ -140,7 +156,7 @@ contract OracleHub is IOracleHub, Governed, EpochClock, EIP712, ReentrancyGuardT
     }
 
     /// @inheritdoc IOracleHub
-    function skipEpochs() external nonReentrant whenNotPaused returns (uint64 newNext) {
+    function skipEpochs() external whenNotPaused returns (uint64 newNext) {
         uint64 next = _state.nextEpoch;
         uint64 current = currentEpoch();
         // The latest ended epoch, current - 1, is reportable while it is at most MAX_EPOCH_GAP
@@ -149,7 +165,7 @@ contract OracleHub is IOracleHub, Governed, EpochClock, EIP712, ReentrancyGuardT
         uint64 target = current - 1 - MAX_EPOCH_GAP;
         uint64 bound = next + MAX_EPOCH_GAP;
         newNext = target < bound ? target : bound;
-        _state.nextEpoch = newNext;
+        _state.nextEpoch = uint40(newNext);
         emit EpochsSkipped(next, newNext, msg.sender);
         _emissions.skipTo(newNext);
     }
@@ -184,13 +200,6 @@ contract OracleHub is IOracleHub, Governed, EpochClock, EIP712, ReentrancyGuardT
     // ---------------------------------------------------------------- views
     /// @inheritdoc IOracleHub
     function reportDigest(EpochReport calldata report) public view returns (bytes32) {
-        uint256 n = report.slashes.length;
-        bytes32[] memory slashHashes = new bytes32[](n);
-        for (uint256 i; i < n; ++i) {
-            ISlashingManager.SlashRequest calldata s = report.slashes[i];
-            slashHashes[i] =
-                keccak256(abi.encode(_SLASH_TYPEHASH, s.node, s.reason, s.leaseId, s.chunkIndex, s.evidence));
-        }
         return _hashTypedDataV4(
             keccak256(
                 abi.encode(
@@ -201,8 +210,8 @@ contract OracleHub is IOracleHub, Governed, EpochClock, EIP712, ReentrancyGuardT
                     report.rewardsRoot,
                     report.totalRewards,
                     report.resultsRoot,
-                    keccak256(abi.encodePacked(slashHashes)),
-                    keccak256(abi.encodePacked(report.failedNodes)),
+                    _slashesHash(report.slashes),
+                    report.failedNodes.length == 0 ? _EMPTY_HASH : keccak256(abi.encodePacked(report.failedNodes)),
                     report.failedDemand
                 )
             )
@@ -215,8 +224,29 @@ contract OracleHub is IOracleHub, Governed, EpochClock, EIP712, ReentrancyGuardT
     }
 
     /// @inheritdoc IOracleHub
-    function lastDigest() external view returns (bytes32) {
-        return _lastDigest;
+    function lastDigest() external view returns (bytes20) {
+        return _state.lastDigest;
+    }
+
+    /// @inheritdoc IOracleHub
+    function rewardsRoot(uint64 epoch) external view returns (bytes32) {
+        uint256 entry = _rewardsRoots[epoch & 1];
+        if (entry >> 216 != epoch) return bytes32(0);
+        return bytes32(entry & _ROOT_MASK);
+    }
+
+    /// @inheritdoc IOracleHub
+    function latestRewardsEpoch() external view returns (bool any, uint64 epoch) {
+        uint256 a = _rewardsRoots[0];
+        uint256 b = _rewardsRoots[1];
+        any = a != 0 || b != 0;
+        epoch = uint64((a > b ? a : b) >> 216);
+    }
+
+    /// @notice Whether the guardian or the owner paused the hub (no report, no skip while
+    /// paused). The flag is kept in the hub's state slot.
+    function paused() public view override returns (bool) {
+        return _state.paused;
     }
 
     /// @inheritdoc IOracleHub
@@ -282,8 +312,7 @@ contract OracleHub is IOracleHub, Governed, EpochClock, EIP712, ReentrancyGuardT
         if (epoch >= current) revert EpochNotEnded(epoch, current);
         if (epoch < st.nextEpoch) revert StaleEpoch(epoch, st.nextEpoch);
         if (epoch - st.nextEpoch > MAX_EPOCH_GAP) revert EpochGapTooLarge(epoch, st.nextEpoch);
-        bytes32 last = _lastDigest;
-        if (report.parent != last) revert WrongParent(report.parent, last);
+        if (bytes20(report.parent) != st.lastDigest) revert WrongParent(report.parent, st.lastDigest);
         if (report.committeeVersion != st.committeeVersion) {
             revert WrongCommitteeVersion(report.committeeVersion, st.committeeVersion);
         }
@@ -327,9 +356,10 @@ contract OracleHub is IOracleHub, Governed, EpochClock, EIP712, ReentrancyGuardT
         }
     }
 
-    /// @dev The hub's state, provided the committee posts with `scheme_`.
+    /// @dev The hub's state, provided it is not paused and the committee posts with `scheme_`.
     function _stateFor(Scheme scheme_) private view returns (HubState memory st) {
         st = _state;
+        if (st.paused) revert EnforcedPause();
         if (st.scheme != scheme_) revert WrongScheme(st.scheme);
     }
 
@@ -380,6 +410,18 @@ contract OracleHub is IOracleHub, Governed, EpochClock, EIP712, ReentrancyGuardT
         }
     }
 
+    /// @dev EIP-712's hash of the slashes array: keccak256 of their struct hashes, concatenated.
+    function _slashesHash(ISlashingManager.SlashRequest[] calldata slashes) private pure returns (bytes32) {
+        uint256 n = slashes.length;
+        if (n == 0) return _EMPTY_HASH;
+        bytes32[] memory hashes = new bytes32[](n);
+        for (uint256 i; i < n; ++i) {
+            ISlashingManager.SlashRequest calldata s = slashes[i];
+            hashes[i] = keccak256(abi.encode(_SLASH_TYPEHASH, s.node, s.reason, s.leaseId, s.chunkIndex, s.evidence));
+        }
+        return keccak256(abi.encodePacked(hashes));
+    }
+
     /// @dev The number of set bits (SWAR popcount over 64 bits; `x` < 2^64 here).
     function _popcount(uint256 x) private pure returns (uint256) {
         unchecked {
@@ -391,21 +433,50 @@ contract OracleHub is IOracleHub, Governed, EpochClock, EIP712, ReentrancyGuardT
         }
     }
 
-    /// @dev Effects, event, then the calls: mint within budget, record the failed leased nodes,
-    /// publish the root, queue slashes.
+    /// @dev Effects, event, then the calls: mint within budget (which returns the total minted
+    /// into the distributor since genesis), store the rewards root sealed with that total,
+    /// record the failed leased nodes, queue slashes.
     function _settle(EpochReport calldata report, bytes32 digest) private {
         uint64 epoch = report.epoch;
-        _state.nextEpoch = epoch + 1;
-        _lastDigest = digest;
-        emit ReportAccepted(
-            epoch, digest, report.rewardsRoot, report.resultsRoot, report.totalRewards, report.slashes.length, msg.sender
-        );
-        _emissions.mintForEpoch(epoch, report.totalRewards, report.failedDemand);
-        if (report.failedNodes.length > 0) _marketplace.recordFailures(epoch, report.failedNodes);
-        if (report.rewardsRoot != bytes32(0) || report.totalRewards != 0) {
-            _distributor.publish(epoch, report.rewardsRoot, report.totalRewards);
+        bytes32 root = report.rewardsRoot;
+        uint256 total = report.totalRewards;
+        if (root == bytes32(0) && total != 0) revert InvalidRoot();
+        _advance(digest, epoch + 1);
+        emit ReportAccepted(epoch, digest, report.resultsRoot);
+        uint256 emitted = _emissions.mintForEpoch(epoch, total, report.failedDemand);
+        if (root != bytes32(0)) {
+            _rewardsRoots[epoch & 1] = (uint256(epoch) << 216) | uint256(SumTree.truncate(SumTree.seal(root, emitted)));
         }
+        if (report.failedNodes.length > 0) _marketplace.recordFailures(epoch, report.failedNodes);
         if (report.slashes.length > 0) _slashing.queueSlashes(epoch, report.slashes);
+    }
+
+    /// @dev Sets the state's lastDigest (the digest's first 20 bytes) and nextEpoch in one write.
+    /// Layout (Solidity packs a struct from the low-order end): lastDigest bits 0-159, nextEpoch
+    /// bits 160-199. `next` < 2^40: a report's epoch is below currentEpoch(), which stays below
+    /// 2^40 while block.timestamp does. tests/test_oracle_hub.py reads both back.
+    function _advance(bytes32 digest, uint64 next) private {
+        assembly ("memory-safe") {
+            let old := sload(_state.slot)
+            let low := sub(shl(200, 1), 1)
+            sstore(_state.slot, or(and(old, not(low)), or(shl(160, next), shr(96, digest))))
+        }
+    }
+
+    /// @dev The pause flag lives in the hub's state slot (a report reads it with the rest).
+    function _pause() internal override whenNotPaused {
+        _state.paused = true;
+        emit Paused(msg.sender);
+    }
+
+    function _unpause() internal override whenPaused {
+        _state.paused = false;
+        emit Unpaused(msg.sender);
+    }
+
+    function _toEpoch40(uint64 epoch) private pure returns (uint40) {
+        if (epoch > type(uint40).max) revert InvalidParameter("epoch", epoch);
+        return uint40(epoch);
     }
 
     function _setCommittee(address[] memory members, uint16 threshold_, Scheme scheme_) private {
@@ -413,7 +484,7 @@ contract OracleHub is IOracleHub, Governed, EpochClock, EIP712, ReentrancyGuardT
         if (n == 0 || n > MAX_COMMITTEE || threshold_ > n || 2 * uint256(threshold_) <= n) {
             revert InvalidCommittee(n, threshold_);
         }
-        uint64 version = _state.committeeVersion + 1;
+        uint16 version = _state.committeeVersion + 1;
         bool bls = scheme_ == Scheme.BLS;
         // BLS: the keys for the CodeStore, the aggregate first (see _blsKeyStore).
         bytes memory keys = new bytes(bls ? 64 * (n + 1) : 0);
@@ -438,8 +509,8 @@ contract OracleHub is IOracleHub, Governed, EpochClock, EIP712, ReentrancyGuardT
             _blsKeyStore = address(new CodeStore(keys));
         }
         _state.committeeVersion = version;
-        _state.threshold = threshold_;
-        _state.committeeSize = uint16(n);
+        _state.threshold = uint8(threshold_);
+        _state.committeeSize = uint8(n);
         _state.scheme = scheme_;
         emit CommitteeSet(version, members, threshold_, scheme_);
     }
@@ -455,7 +526,7 @@ contract OracleHub is IOracleHub, Governed, EpochClock, EIP712, ReentrancyGuardT
 
     function _setMaxSlashes(uint16 maxSlashes_) private {
         if (maxSlashes_ == 0 || maxSlashes_ > _MAX_SLASHES_CAP) revert InvalidParameter("maxSlashes", maxSlashes_);
-        _state.maxSlashes = maxSlashes_;
+        _state.maxSlashes = uint8(maxSlashes_);
         emit MaxSlashesSet(maxSlashes_);
     }
 }

@@ -47,7 +47,9 @@ interface IEmissionsController is IEpochClock {
     /// an ended epoch at or after `nextEpoch`, once per epoch; the epochs it passes over are never
     /// minted. It cannot mint for an earlier epoch, above the budget or to another address, and
     /// mints nothing while this contract is paused.
-    function mintForEpoch(uint64 epoch, uint256 amount, uint256 failedDemand) external returns (uint256 budget);
+    /// @return emitted `totalEmitted()` after the mint: what the rewards distributor has received
+    /// since genesis (the hub seals the epoch's rewards root with it).
+    function mintForEpoch(uint64 epoch, uint256 amount, uint256 failedDemand) external returns (uint256 emitted);
 
     /// @notice Marks every epoch before `nextEpoch` as never to be minted and finalizes its
     /// demand (a walk over the epochs skipped, which the hub bounds). Oracle hub only.

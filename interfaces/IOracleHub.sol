@@ -20,8 +20,9 @@ import {BN254} from "../contracts/lib/BN254.sol";
 /// committee may sign several ended epochs at once, and a report signed before an earlier one
 /// settled (its cumulative rewards without that epoch's) can no longer be posted.
 /// On acceptance the hub mints the epoch's rewards (within the demand-based budget) into the
-/// distributor, publishes the rewards root and queues the slashes. The report's digest is an
-/// indexed topic of ReportAccepted (not stored: the oracles read it from the log). Per-report sanity caps:
+/// distributor, keeps the rewards root (sealed with the total minted since genesis; the
+/// distributor checks claims against `rewardsRoot`) and queues the slashes. The report's digest
+/// is an indexed topic of ReportAccepted; the hub keeps its first 20 bytes (`lastDigest`). Per-report sanity caps:
 /// rewards within the budget, at most `maxSlashesPerReport` slashes. The results root (the
 /// public per-node results file) is bound into the signed report and emitted.
 ///
@@ -83,7 +84,10 @@ interface IOracleHub is IEpochClock {
     error StaleEpoch(uint64 epoch, uint64 nextEpoch);
     /// @notice The report builds on `given`, but the last report accepted is `expected`: it was
     /// signed before an earlier epoch settled, so its cumulative rewards leave that epoch out.
-    error WrongParent(bytes32 given, bytes32 expected);
+    /// `expected` is the first 20 bytes of the last accepted digest (what the hub keeps).
+    error WrongParent(bytes32 given, bytes20 expected);
+    /// @notice The report assigns rewards (`totalRewards` > 0) without a rewards root.
+    error InvalidRoot();
     /// @notice The report is more than MAX_EPOCH_GAP epochs past `nextEpoch`: after a long
     /// outage, `skipEpochs` moves `nextEpoch` forward first.
     error EpochGapTooLarge(uint64 epoch, uint64 nextEpoch);
@@ -140,23 +144,12 @@ interface IOracleHub is IEpochClock {
     /// @notice A member of a BLS committee has not registered a BLS key.
     error MissingBlsKey(address member);
 
-    /// @notice Emitted by the submit functions for each accepted report, before the mint, the
-    /// root's publication and the slashes' queuing.
+    /// @notice Emitted by the submit functions for each accepted report, before the mint and
+    /// the slashes' queuing. The rest of the report is in the transaction's input; the amount
+    /// minted is EmissionsController's EpochEmitted, the sealed rewards root `rewardsRoot(epoch)`.
     /// @param digest The report's EIP-712 digest: the `parent` the next report names.
-    /// @param rewardsRoot The cumulative rewards root published to the distributor.
     /// @param resultsRoot The root of the public per-node results file.
-    /// @param totalRewards The amount minted for the epoch.
-    /// @param slashCount The number of slashes queued.
-    /// @param submitter The account that posted the report.
-    event ReportAccepted(
-        uint64 indexed epoch,
-        bytes32 indexed digest,
-        bytes32 rewardsRoot,
-        bytes32 resultsRoot,
-        uint256 totalRewards,
-        uint256 slashCount,
-        address submitter
-    );
+    event ReportAccepted(uint64 indexed epoch, bytes32 indexed digest, bytes32 resultsRoot);
     /// @notice `skipEpochs` moved `nextEpoch` from `fromEpoch` to `nextEpoch`: epochs
     /// [fromEpoch, nextEpoch) are settled with nothing minted and no slash.
     event EpochsSkipped(uint64 indexed fromEpoch, uint64 nextEpoch, address caller);
@@ -254,9 +247,18 @@ interface IOracleHub is IEpochClock {
     function committeeBlsKeys() external view returns (BN254.G1Point[] memory);
     /// @notice The lowest epoch a report can be for.
     function nextEpoch() external view returns (uint64);
-    /// @notice The digest of the last report accepted (zero before the first): the `parent`
-    /// the next report must name.
-    function lastDigest() external view returns (bytes32);
+    /// @notice The first 20 bytes of the digest of the last report accepted (zero before the
+    /// first): the `parent` the next report names must begin with them. The full digest is the
+    /// `digest` topic of the last ReportAccepted.
+    function lastDigest() external view returns (bytes20);
+    /// @notice The sealed rewards root claims of `epoch` are checked against, truncated to its
+    /// low 216 bits (SumTree.truncate(SumTree.seal(top, total minted since genesis))); zero
+    /// unless `epoch` is one of the two latest epochs with rewards. The roots are kept at index
+    /// epoch % 2: after consecutive reports the latest two are claimable; after a report that
+    /// skipped an epoch, the older one may be an earlier one.
+    function rewardsRoot(uint64 epoch) external view returns (bytes32);
+    /// @notice The latest epoch with a rewards root (`any` false, epoch 0, before the first).
+    function latestRewardsEpoch() external view returns (bool any, uint64 epoch);
     function maxSlashesPerReport() external view returns (uint16);
     function MAX_COMMITTEE() external view returns (uint256);
     function MAX_EPOCH_GAP() external view returns (uint64);

@@ -442,7 +442,8 @@ ERROR_TEMPLATES: dict[str, Callable[[dict], str]] = {
     # distributor
     "RootUnavailable": lambda i: (
         f"no claimable rewards root for epoch {i['epoch']} (latest "
-        f"{i['latestEpoch']}; the two latest roots are claimable)"
+        f"{i['latestEpoch']}; only the latest roots are kept): "
+        "fetch a fresh proof from the oracle API"
     ),
     "InvalidProof": lambda i: (
         f"the proof does not match the root for {i['account']} and {_a(i['cumulativeAmount'])}"

@@ -344,7 +344,7 @@ def params_show():
             s.distributor,
             [
                 ("latest root epoch", s.distributor.latestEpoch()),
-                ("total published", fmt_amount(s.distributor.totalPublished())),
+                ("balance (unclaimed)", fmt_amount(s.token.balanceOf(s.distributor.address))),
             ],
         ),
         (

@@ -765,8 +765,8 @@ def claim(account, epoch, amount, proof, from_file, for_account):
         if HexBytes(dist.rootOf(latest)) == HexBytes(b"\x00" * 32):
             fail("no rewards root has been published yet: nothing can be claimed")
         fail(
-            f"no claimable rewards root for epoch {epoch} (latest root: epoch {latest}; the two "
-            "latest roots are claimable): fetch a fresh proof from the oracle API"
+            f"no claimable rewards root for epoch {epoch} (latest root: epoch {latest}; only "
+            "the latest roots are kept): fetch a fresh proof from the oracle API"
         )
     if not verify_rewards_proof(bytes(root), target, units, [bytes(p) for p in proof_bytes]):
         fail(

@@ -506,10 +506,9 @@ def test_submitReportBls_accepts_when_t_to_n_members_sign(
 
     assert suite.hub.nextEpoch() == epoch + 1
     assert suite.token.balanceOf(suite.distributor.address) - before == reward
-    assert bytes(suite.distributor.rootOf(epoch)) == tree.sealed_root
+    assert bytes(suite.distributor.rootOf(epoch)) == tree.stored_root
     [event] = tx.events.filter(suite.hub.ReportAccepted)
     assert bytes(event.digest) == report_digest(report, chain.chain_id, suite.hub.address)
-    assert event.submitter == outsider.address
 
 
 def test_submitReportBls_accepts_when_committee_of_five_and_non_signers_spread(

@@ -57,7 +57,6 @@ RESTRICTED: dict[str, dict[str, tuple]] = {
     },
     "distributor": {
         "setOracleHub": (lambda s, c: (s.hub,), "owner"),
-        "publish": (lambda s, c: (s.hub.nextEpoch(), b"\x01" * 32, 0), "wired"),
     },
     "emissions": {
         "setSchedule": (

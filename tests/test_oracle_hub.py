@@ -22,6 +22,7 @@ from plinth_testlib import (
     advance_to_epoch,
     b32,
     fund,
+    last_digest,
     make_report,
     register,
     reverts,
@@ -155,6 +156,7 @@ def test_submitReport_accepts_when_signed_by_t_to_n_members(
     epoch = ended_epoch(suite)
     reward = 1_000 * TOKEN
     assert reward <= suite.emissions.budgetOf(epoch)
+    max_slashes = suite.hub.maxSlashesPerReport()
     report, tree = make_report(suite, epoch, {provider.address: reward})
     sigs = sign(suite, report, members[-count:])
     distributor_before = suite.token.balanceOf(suite.distributor.address)
@@ -164,15 +166,23 @@ def test_submitReport_accepts_when_signed_by_t_to_n_members(
     digest = report_digest(report, chain.chain_id, suite.hub.address)
     assert suite.hub.nextEpoch() == epoch + 1
     assert suite.token.balanceOf(suite.distributor.address) - distributor_before == reward
-    assert bytes(suite.distributor.rootOf(epoch)) == tree.sealed_root
+    assert bytes(suite.distributor.rootOf(epoch)) == tree.stored_root
+    assert bytes(suite.hub.rewardsRoot(epoch)) == tree.stored_root
+    # The hub's state slot: the digest's first 20 bytes and the next epoch, written at once;
+    # the rest of the slot (the committee's parameters, the pause flag) is left as it was.
+    assert bytes(suite.hub.lastDigest()) == digest[:20]
+    assert suite.hub.threshold() == threshold
+    assert suite.hub.committeeVersion() == report.committee_version
+    assert len(suite.hub.committee()) == size
+    assert suite.hub.maxSlashesPerReport() == max_slashes
+    assert suite.hub.scheme() == ECDSA
+    assert not suite.hub.paused()
     [event] = tx.events.filter(suite.hub.ReportAccepted)
     assert event.epoch == epoch
     assert bytes(event.digest) == digest
-    assert bytes(event.rewardsRoot) == tree.root
     assert bytes(event.resultsRoot) == report.results_root
-    assert event.totalRewards == reward
-    assert event.slashCount == 0
-    assert event.submitter == outsider.address
+    [emitted] = tx.events.filter(suite.emissions.EpochEmitted)
+    assert emitted.minted == reward
 
 
 def test_submitReport_accepts_when_epochs_are_skipped(suite, oracles, outsider):
@@ -381,15 +391,20 @@ def test_submitReport_reverts_WrongParent_when_signed_before_an_earlier_epoch_se
     # settled, leaves the earlier epoch's rewards out of its cumulative root.
     start = suite.hub.nextEpoch()
     advance_to_epoch(suite, start + 2)
-    first_parent = bytes(suite.hub.lastDigest())
+    first_parent = last_digest(suite)
+    assert first_parent[:20] == bytes(suite.hub.lastDigest())
     earlier, _ = make_report(suite, start, rewards={outsider.address: 5})
     later, _ = make_report(suite, start + 1, rewards={outsider.address: 7}, total=7)
     assert later.parent == first_parent
     tx = submit(suite, earlier, oracles[:3], sender=outsider)
     settled = bytes(tx.decode_logs(suite.hub.ReportAccepted)[0].digest)
-    assert bytes(suite.hub.lastDigest()) == settled
-    with reverts(suite.hub.WrongParent, given=first_parent, expected=settled):
+    assert bytes(suite.hub.lastDigest()) == settled[:20]
+    with reverts(suite.hub.WrongParent, given=first_parent, expected=settled[:20]):
         submit(suite, later, oracles[:3], sender=outsider)
+    # Only the first 20 bytes are kept: a parent that differs in them alone is refused too.
+    twisted = replace(later, parent=settled[:19] + bytes([settled[19] ^ 1]) + settled[20:])
+    with reverts(suite.hub.WrongParent, given=twisted.parent, expected=settled[:20]):
+        submit(suite, twisted, oracles[:3], sender=outsider)
     rebuilt, _ = make_report(suite, start + 1, rewards={outsider.address: 12})
     assert rebuilt.parent == settled
     submit(suite, rebuilt, oracles[:3], sender=outsider)

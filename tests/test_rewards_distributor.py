@@ -1,45 +1,36 @@
 """RewardsDistributor: Python rewards trees verified on-chain, cumulative claims over epochs,
-the two-root ring, the hub-only publish, and the pause."""
+the two roots the hub keeps (at index epoch % 2), and the pause. Every root is settled through
+a signed report: nothing else can make one claimable."""
 
 import random
 
 import ape
 import pytest
-from ape import chain, project
+from ape import project
 from eth_utils import to_checksum_address
 from plinth_testlib import advance_to_epoch, make_report, submit
 
-from oracle.protocol.merkle import RewardsTree, rewards_leaf
+from oracle.protocol.merkle import RewardsTree, rewards_leaf, stored_root
 from scripts._deploy import TOKEN
 
 ZERO_ROOT = b"\x00" * 32
 
 
-@pytest.fixture
-def hub(suite, accounts):
-    """The oracle hub's address as a sender (anvil impersonation), with gas money."""
-    account = accounts[suite.hub.address]
-    chain.set_balance(account.address, 10**20)
-    return account
-
-
 def random_amounts(n: int, seed: int) -> dict[str, int]:
+    """n random accounts with up to 50 tokens each (within the local floor of one epoch)."""
     rng = random.Random(seed)
-    return {
-        to_checksum_address(rng.randbytes(20)): rng.randrange(1, 1_000 * TOKEN) for _ in range(n)
-    }
+    return {to_checksum_address(rng.randbytes(20)): rng.randrange(1, 50 * TOKEN) for _ in range(n)}
 
 
-def publish(suite, hub, deployer, epoch: int, cumulative: dict[str, int]) -> RewardsTree:
-    """Publishes the tree of `cumulative` for `epoch` as the hub would, and funds the
-    distributor with the epoch's new rewards (the emissions controller's mint, from the
-    genesis holder here)."""
-    tree = RewardsTree(cumulative)
-    new = sum(tree.amounts.values()) - suite.distributor.totalPublished()
-    suite.distributor.publish(epoch, tree.root, new, sender=hub)
-    if new:
-        suite.token.transfer(suite.distributor.address, new, sender=deployer)
-    return tree
+def publish(suite, oracles, cumulative: dict[str, int], skip: int = 0, total=None):
+    """Settles the hub's next epoch (after `skip` epochs without a report) with a signed report
+    of the tree of `cumulative`: the real path, the mint into the distributor and the root kept
+    by the hub. Returns (tree, epoch)."""
+    epoch = suite.hub.nextEpoch() + skip
+    advance_to_epoch(suite, epoch + 1)
+    report, tree = make_report(suite, epoch, cumulative, total=total)
+    submit(suite, report, oracles[:3], sender=oracles[0])
+    return tree, epoch
 
 
 def claim(suite, tree: RewardsTree, epoch: int, account: str, sender, amount: int | None = None):
@@ -67,11 +58,10 @@ def test_leafOf_equals_python_rewards_leaf_when_random_inputs(suite):
 
 
 @pytest.mark.parametrize("n", [1, 2, 3, 7, 100])
-def test_claim_pays_every_account_when_tree_has_n_accounts(suite, hub, deployer, outsider, n):
+def test_claim_pays_every_account_when_tree_has_n_accounts(suite, oracles, outsider, n):
     amounts = random_amounts(n, seed=n)
-    epoch = 5
-    tree = publish(suite, hub, deployer, epoch, amounts)
-    assert suite.distributor.rootOf(epoch) == tree.sealed_root
+    tree, epoch = publish(suite, oracles, amounts)
+    assert suite.distributor.rootOf(epoch) == tree.stored_root
     for account, amount in amounts.items():
         tx = claim(suite, tree, epoch, account, sender=outsider)
         assert tx.gas_used < 2**24
@@ -82,22 +72,22 @@ def test_claim_pays_every_account_when_tree_has_n_accounts(suite, hub, deployer,
 
 
 def test_claim_emits_claimed_and_pays_account_not_caller_when_triggered_by_anyone(
-    suite, hub, deployer, provider, outsider
+    suite, oracles, provider, outsider
 ):
-    tree = publish(
-        suite, hub, deployer, 3, {provider.address: 40 * TOKEN, outsider.address: 2 * TOKEN}
+    tree, epoch = publish(
+        suite, oracles, {provider.address: 40 * TOKEN, outsider.address: 2 * TOKEN}
     )
     before_provider, before_outsider = (
         suite.token.balanceOf(provider),
         suite.token.balanceOf(outsider),
     )
-    tx = claim(suite, tree, 3, provider.address, sender=outsider)
+    tx = claim(suite, tree, epoch, provider.address, sender=outsider)
     assert suite.token.balanceOf(provider) - before_provider == 40 * TOKEN
     assert suite.token.balanceOf(outsider) == before_outsider
     claimed = [e for e in tx.events if e.event_name == "Claimed"]
     assert len(claimed) == 1
     assert claimed[0].account == provider.address
-    assert claimed[0].epoch == 3
+    assert claimed[0].epoch == epoch
     assert claimed[0].amount == 40 * TOKEN
     assert claimed[0].cumulativeAmount == 40 * TOKEN
 
@@ -106,32 +96,30 @@ def test_claim_emits_claimed_and_pays_account_not_caller_when_triggered_by_anyon
 
 
 def test_claim_pays_only_the_difference_when_claimed_again_after_later_epochs(
-    suite, deployer, provider, provider2, outsider, oracles
+    suite, provider, provider2, outsider, oracles
 ):
-    """Three epochs settled through signed reports: the real mint, publish and claim path."""
-    e1 = suite.hub.nextEpoch()
+    """Three epochs settled through signed reports: the mint, the root and the claims."""
     schedule = [
         {provider.address: 100 * TOKEN, provider2.address: 10 * TOKEN},
         {provider.address: 250 * TOKEN, provider2.address: 30 * TOKEN},
         {provider.address: 400 * TOKEN, provider2.address: 45 * TOKEN, outsider.address: 5 * TOKEN},
     ]
-    trees = []
+    trees, epochs = [], []
     for i, cumulative in enumerate(schedule):
-        epoch = e1 + i
-        advance_to_epoch(suite, epoch + 1)
-        report, tree = make_report(suite, epoch, cumulative)
-        submit(suite, report, oracles[:3], sender=oracles[0])
+        tree, epoch = publish(suite, oracles, cumulative)
         trees.append(tree)
+        epochs.append(epoch)
         if i == 0:
             before = suite.token.balanceOf(provider)
-            claim(suite, tree, e1, provider.address, sender=outsider)
+            claim(suite, tree, epoch, provider.address, sender=outsider)
             assert suite.token.balanceOf(provider) - before == 100 * TOKEN
-    e2, e3 = e1 + 1, e1 + 2
+    e1, e2, e3 = epochs
+    assert e2 == e1 + 1 and e3 == e2 + 1
     assert suite.distributor.latestEpoch() == e3
-    assert suite.distributor.totalPublished() == 450 * TOKEN
+    assert suite.emissions.totalEmitted() == 450 * TOKEN
     assert suite.token.balanceOf(suite.distributor.address) == 350 * TOKEN
 
-    # The root of epoch 1 has left the ring; the previous one (epoch 2) is still claimable.
+    # The root of epoch 1 was replaced; the previous one (epoch 2) is still claimable.
     assert suite.distributor.rootOf(e1) == ZERO_ROOT
     with ape.reverts(suite.distributor.RootUnavailable, epoch=e1, latestEpoch=e3):
         claim(suite, trees[0], e1, provider2.address, sender=provider2)
@@ -167,127 +155,165 @@ def test_claim_pays_only_the_difference_when_claimed_again_after_later_epochs(
     assert suite.token.balanceOf(suite.distributor.address) == 0
 
 
-def test_claim_against_previous_root_then_latest_pays_the_rest_when_both_in_ring(
-    suite, hub, deployer, provider
+def test_claim_against_previous_root_then_latest_pays_the_rest_when_both_kept(
+    suite, oracles, provider
 ):
-    t1 = publish(suite, hub, deployer, 1, {provider.address: 7})
-    t2 = publish(suite, hub, deployer, 2, {provider.address: 19})
+    t1, e1 = publish(suite, oracles, {provider.address: 7})
+    t2, e2 = publish(suite, oracles, {provider.address: 19})
     before = suite.token.balanceOf(provider)
-    claim(suite, t1, 1, provider.address, sender=provider)
-    claim(suite, t2, 2, provider.address, sender=provider)
+    claim(suite, t1, e1, provider.address, sender=provider)
+    claim(suite, t2, e2, provider.address, sender=provider)
     assert suite.token.balanceOf(provider) - before == 19
     assert suite.distributor.claimedOf(provider) == 19
 
 
-def test_ring_keeps_exactly_the_two_latest_roots_when_many_epochs_published(
-    suite, hub, deployer, provider
+def test_hub_keeps_the_roots_at_index_epoch_mod_2_when_reports_skip_epochs(
+    suite, oracles, provider
 ):
+    """Consecutive reports keep the two latest roots; a report after a skipped epoch replaces
+    the root of the same parity (the one two epochs back), so the other stays: after epochs
+    e, e + 1 and e + 3 the roots of e and e + 3 are claimable, e + 1's is gone."""
     trees = {}
-    for i, epoch in enumerate([2, 3, 7, 8, 20]):
-        trees[epoch] = publish(suite, hub, deployer, epoch, {provider.address: 10 * (i + 1)})
+    for i, skip in enumerate([0, 0, 1, 0, 3]):
+        tree, epoch = publish(suite, oracles, {provider.address: 10 * (i + 1)}, skip=skip)
+        trees[epoch] = tree
         assert suite.distributor.latestEpoch() == epoch
-        assert suite.distributor.rootOf(epoch) == trees[epoch].sealed_root
-        live = sorted(trees)[-2:]
+        assert suite.hub.latestRewardsEpoch() == (True, epoch)
         for e in trees:
-            expected = trees[e].sealed_root if e in live else ZERO_ROOT
-            assert suite.distributor.rootOf(e) == expected, (epoch, e)
-    assert suite.distributor.totalPublished() == 50
+            later = [f for f in trees if f > e and f % 2 == e % 2]
+            expected = ZERO_ROOT if later else trees[e].stored_root
+            assert suite.distributor.rootOf(e) == expected == suite.hub.rewardsRoot(e), (epoch, e)
+    e = sorted(trees)
+    assert e[2] == e[1] + 2 and e[4] == e[3] + 4
+    assert suite.emissions.totalEmitted() == 50
+
+
+def test_rewardsRoot_is_the_truncated_seal_with_the_total_minted_when_a_report_settles(
+    suite, oracles, provider, outsider
+):
+    """The hub stores the low 216 bits of sealRoot(top, total minted since genesis) with the
+    epoch in the top 40 bits of the slot; the view returns the truncated seal."""
+    publish(suite, oracles, {provider.address: 5})
+    tree, epoch = publish(suite, oracles, {provider.address: 5, outsider.address: 4})
+    sealed = bytes(suite.distributor.sealRoot(tree.root, 9))
+    assert sealed == tree.sealed_root
+    assert bytes(suite.hub.rewardsRoot(epoch)) == stored_root(sealed) == bytes(5) + sealed[5:]
+    assert suite.emissions.totalEmitted() == 9
+
+
+def test_latestRewardsEpoch_reports_none_before_the_first_root(suite, oracles, provider):
+    assert suite.hub.latestRewardsEpoch() == (False, 0)
+    assert suite.distributor.latestEpoch() == 0
+    # A report without rewards keeps no root.
+    publish(suite, oracles, {})
+    assert suite.hub.latestRewardsEpoch() == (False, 0)
+    tree, epoch = publish(suite, oracles, {provider.address: 8})
+    assert suite.hub.latestRewardsEpoch() == (True, epoch)
+    claim(suite, tree, epoch, provider.address, sender=provider)
+    assert suite.token.balanceOf(provider) >= 8
 
 
 # ---------------------------------------------------------------- claim errors
 
 
-def test_claim_reverts_when_amount_wrong(suite, hub, deployer):
+def test_claim_reverts_when_amount_wrong(suite, oracles, deployer):
     amounts = random_amounts(7, seed=11)
-    tree = publish(suite, hub, deployer, 1, amounts)
+    tree, epoch = publish(suite, oracles, amounts)
     account = next(iter(amounts))
     for wrong in (amounts[account] + 1, amounts[account] - 1):
         with ape.reverts(suite.distributor.InvalidProof, account=account, cumulativeAmount=wrong):
-            claim(suite, tree, 1, account, sender=deployer, amount=wrong)
+            claim(suite, tree, epoch, account, sender=deployer, amount=wrong)
 
 
-def test_claim_reverts_when_proof_used_for_another_account(suite, hub, deployer):
+def test_claim_reverts_when_proof_used_for_another_account(suite, oracles, deployer):
     amounts = random_amounts(7, seed=12)
-    tree = publish(suite, hub, deployer, 1, amounts)
+    tree, epoch = publish(suite, oracles, amounts)
     a, b = list(amounts)[:2]
     with ape.reverts(suite.distributor.InvalidProof, account=b, cumulativeAmount=amounts[a]):
-        suite.distributor.claim(1, b, amounts[a], tree.proof(a), sender=deployer)
+        suite.distributor.claim(epoch, b, amounts[a], tree.proof(a), sender=deployer)
 
 
-def test_claim_reverts_when_proof_from_another_tree(suite, hub, deployer):
+def test_claim_reverts_when_proof_from_another_tree(suite, oracles, deployer):
     amounts = random_amounts(7, seed=13)
-    publish(suite, hub, deployer, 1, amounts)
+    _, epoch = publish(suite, oracles, amounts)
     account = next(iter(amounts))
     # The same account and amount among other accounts: a valid proof, of another root.
     other = RewardsTree({**random_amounts(6, seed=14), account: amounts[account]})
     with ape.reverts(
         suite.distributor.InvalidProof, account=account, cumulativeAmount=amounts[account]
     ):
-        suite.distributor.claim(1, account, amounts[account], other.proof(account), sender=deployer)
+        suite.distributor.claim(
+            epoch, account, amounts[account], other.proof(account), sender=deployer
+        )
 
 
-def test_claim_reverts_when_proof_empty_for_multi_account_tree(suite, hub, deployer):
+def test_claim_reverts_when_proof_empty_or_odd_for_multi_account_tree(suite, oracles, deployer):
     amounts = random_amounts(3, seed=15)
-    publish(suite, hub, deployer, 1, amounts)
+    tree, epoch = publish(suite, oracles, amounts)
     account = next(iter(amounts))
-    with ape.reverts(suite.distributor.InvalidProof):
-        suite.distributor.claim(1, account, amounts[account], [], sender=deployer)
+    for proof in ([], tree.proof(account)[:-1]):
+        with ape.reverts(suite.distributor.InvalidProof):
+            suite.distributor.claim(epoch, account, amounts[account], proof, sender=deployer)
 
 
-def test_claim_reverts_when_already_claimed_in_full(suite, hub, deployer, provider):
-    tree = publish(suite, hub, deployer, 1, {provider.address: 5 * TOKEN})
-    claim(suite, tree, 1, provider.address, sender=provider)
+def test_claim_reverts_when_already_claimed_in_full(suite, oracles, provider):
+    tree, epoch = publish(suite, oracles, {provider.address: 5 * TOKEN})
+    claim(suite, tree, epoch, provider.address, sender=provider)
     with ape.reverts(
         suite.distributor.NothingToClaim,
         account=provider.address,
         cumulativeAmount=5 * TOKEN,
         claimed=5 * TOKEN,
     ):
-        claim(suite, tree, 1, provider.address, sender=provider)
+        claim(suite, tree, epoch, provider.address, sender=provider)
 
 
-def test_claim_reverts_when_cumulative_amount_zero(suite, hub, deployer, provider, outsider):
-    tree = publish(suite, hub, deployer, 1, {provider.address: 5, outsider.address: 0})
+def test_claim_reverts_when_cumulative_amount_zero(suite, oracles, provider, outsider):
+    tree, epoch = publish(suite, oracles, {provider.address: 5, outsider.address: 0})
     with ape.reverts(
         suite.distributor.NothingToClaim, account=outsider.address, cumulativeAmount=0, claimed=0
     ):
-        claim(suite, tree, 1, outsider.address, sender=outsider)
+        claim(suite, tree, epoch, outsider.address, sender=outsider)
 
 
-def test_claim_reverts_when_later_root_lowers_cumulative_amount(suite, hub, deployer, provider):
-    t1 = publish(suite, hub, deployer, 1, {provider.address: 100})
-    claim(suite, t1, 1, provider.address, sender=provider)
+def test_claim_reverts_when_later_root_lowers_cumulative_amount(suite, oracles, deployer, provider):
+    t1, e1 = publish(suite, oracles, {provider.address: 100})
+    claim(suite, t1, e1, provider.address, sender=provider)
     # A (faulty) later root with a lower cumulative amount can never claw back or pay twice.
-    t2 = RewardsTree({provider.address: 60, deployer.address: 40})
-    suite.distributor.publish(2, t2.root, 0, sender=hub)
+    t2, e2 = publish(suite, oracles, {provider.address: 60, deployer.address: 40})
     with ape.reverts(
         suite.distributor.NothingToClaim, account=provider.address, cumulativeAmount=60, claimed=100
     ):
-        claim(suite, t2, 2, provider.address, sender=provider)
+        claim(suite, t2, e2, provider.address, sender=provider)
 
 
-def test_claim_reverts_when_no_root_for_epoch(suite, hub, deployer, provider):
-    with ape.reverts(suite.distributor.RootUnavailable, epoch=1, latestEpoch=0):
-        suite.distributor.claim(1, provider.address, 1, [], sender=provider)
-    tree = publish(suite, hub, deployer, 4, {provider.address: 1})
-    with ape.reverts(suite.distributor.RootUnavailable, epoch=5, latestEpoch=4):
-        claim(suite, tree, 5, provider.address, sender=provider)
-    with ape.reverts(suite.distributor.RootUnavailable, epoch=3, latestEpoch=4):
-        claim(suite, tree, 3, provider.address, sender=provider)
+def test_claim_reverts_when_no_root_for_epoch(suite, oracles, provider):
+    first = suite.hub.nextEpoch()
+    with ape.reverts(suite.distributor.RootUnavailable, epoch=first + 1, latestEpoch=0):
+        suite.distributor.claim(first + 1, provider.address, 1, [], sender=provider)
+    tree, epoch = publish(suite, oracles, {provider.address: 1}, skip=3)
+    with ape.reverts(suite.distributor.RootUnavailable, epoch=epoch + 1, latestEpoch=epoch):
+        claim(suite, tree, epoch + 1, provider.address, sender=provider)
+    with ape.reverts(suite.distributor.RootUnavailable, epoch=epoch - 1, latestEpoch=epoch):
+        claim(suite, tree, epoch - 1, provider.address, sender=provider)
+    # The slot of the other parity holds nothing yet; the same parity two epochs back is not
+    # this epoch's root either.
+    with ape.reverts(suite.distributor.RootUnavailable, epoch=epoch - 2, latestEpoch=epoch):
+        claim(suite, tree, epoch - 2, provider.address, sender=provider)
 
 
 def test_claim_reverts_when_paused_and_succeeds_after_unpause(
-    suite, hub, deployer, guardian, provider
+    suite, oracles, deployer, guardian, provider
 ):
-    tree = publish(suite, hub, deployer, 1, {provider.address: 3 * TOKEN})
+    tree, epoch = publish(suite, oracles, {provider.address: 3 * TOKEN})
     suite.distributor.pause(sender=guardian)
     with ape.reverts(suite.distributor.EnforcedPause):
-        claim(suite, tree, 1, provider.address, sender=provider)
+        claim(suite, tree, epoch, provider.address, sender=provider)
     with ape.reverts(suite.distributor.OwnableUnauthorizedAccount, account=guardian.address):
         suite.distributor.unpause(sender=guardian)
     suite.distributor.unpause(sender=deployer)
     before = suite.token.balanceOf(provider)
-    claim(suite, tree, 1, provider.address, sender=provider)
+    claim(suite, tree, epoch, provider.address, sender=provider)
     assert suite.token.balanceOf(provider) - before == 3 * TOKEN
 
 
@@ -296,58 +322,23 @@ def test_pause_reverts_when_caller_not_guardian_or_owner(suite, outsider):
         suite.distributor.pause(sender=outsider)
 
 
-# ---------------------------------------------------------------- publish
+# ---------------------------------------------------------------- roots and wiring
 
 
-def test_publish_reverts_when_caller_not_hub(suite, deployer, outsider, provider):
-    root = RewardsTree({provider.address: 1}).root
-    for caller in (deployer, outsider):
-        with ape.reverts(suite.distributor.Unauthorized, caller=caller.address):
-            suite.distributor.publish(1, root, 1, sender=caller)
-
-
-def test_publish_records_root_when_called_by_hub(suite, hub, provider):
-    tree = RewardsTree({provider.address: 9})
-    suite.distributor.publish(6, tree.root, 9, sender=hub)
-    # Stored sealed with the total published: sealRoot(top, 9).
-    assert (
-        suite.distributor.rootOf(6) == tree.sealed_root == suite.distributor.sealRoot(tree.root, 9)
-    )
-    assert suite.distributor.latestEpoch() == 6
-    assert suite.distributor.totalPublished() == 9
-
-
-def test_publish_reverts_when_root_zero(suite, hub):
-    with ape.reverts(suite.distributor.InvalidRoot):
-        suite.distributor.publish(1, ZERO_ROOT, 0, sender=hub)
-
-
-def test_publish_reverts_when_epoch_not_increasing(suite, hub, provider):
-    root = RewardsTree({provider.address: 1}).root
-    suite.distributor.publish(4, root, 1, sender=hub)
-    with ape.reverts(suite.distributor.EpochNotIncreasing, epoch=4, latestEpoch=4):
-        suite.distributor.publish(4, root, 0, sender=hub)
-    with ape.reverts(suite.distributor.EpochNotIncreasing, epoch=3, latestEpoch=4):
-        suite.distributor.publish(3, root, 0, sender=hub)
-    suite.distributor.publish(5, root, 0, sender=hub)
-    with ape.reverts(suite.distributor.EpochNotIncreasing, epoch=4, latestEpoch=5):
-        suite.distributor.publish(4, root, 0, sender=hub)
-
-
-def test_publish_accepts_epoch_zero_when_first_root(suite, hub, deployer, provider):
-    tree = publish(suite, hub, deployer, 0, {provider.address: 8})
-    assert suite.distributor.rootOf(0) == tree.sealed_root
-    with ape.reverts(suite.distributor.EpochNotIncreasing, epoch=0, latestEpoch=0):
-        suite.distributor.publish(0, tree.root, 0, sender=hub)
-    claim(suite, tree, 0, provider.address, sender=provider)
-
-
-def test_submitReport_reverts_with_invalid_root_when_rewards_without_root(suite, deployer, oracles):
+def test_submitReport_reverts_with_invalid_root_when_rewards_without_root(suite, oracles):
     epoch = suite.hub.nextEpoch()
     advance_to_epoch(suite, epoch + 1)
     report, _ = make_report(suite, epoch, {}, total=1)
-    with ape.reverts(suite.distributor.InvalidRoot):
+    with ape.reverts(suite.hub.InvalidRoot):
         submit(suite, report, oracles[:3], sender=oracles[0])
+
+
+def test_claim_and_views_report_no_root_when_the_hub_is_not_wired(suite, deployer, guardian):
+    fresh = deployer.deploy(project.RewardsDistributor, deployer, guardian, suite.token)
+    assert fresh.rootOf(1) == ZERO_ROOT
+    assert fresh.latestEpoch() == 0
+    with ape.reverts(fresh.RootUnavailable, epoch=1, latestEpoch=0):
+        fresh.claim(1, deployer.address, 1, [], sender=deployer)
 
 
 def test_setOracleHub_reverts_when_already_set(suite, deployer, outsider):
@@ -365,28 +356,29 @@ def test_setOracleHub_reverts_when_zero_or_not_owner(suite, deployer, guardian, 
     assert fresh.oracleHub() == outsider.address
 
 
-def test_claim_reverts_InvalidProof_when_the_root_assigns_more_than_was_published(
-    suite, hub, deployer, provider, provider2
+def test_claim_reverts_InvalidProof_when_the_root_assigns_more_than_was_minted(
+    suite, oracles, provider, provider2
 ):
-    """L-2: a root whose leaves add up to more than was published let the first claimer take
+    """L-2: a root whose leaves add up to more than was minted let the first claimer take
     tokens owed to others. Its sum is sealed into the stored root: no proof verifies."""
-    honest = RewardsTree({provider.address: 50 * TOKEN, provider2.address: 50 * TOKEN})
-    over = RewardsTree({provider.address: 100 * TOKEN, provider2.address: 50 * TOKEN})
-    suite.distributor.publish(1, over.root, 100 * TOKEN, sender=hub)  # 150 assigned, 100 minted
-    suite.token.transfer(suite.distributor.address, 100 * TOKEN, sender=deployer)
+    honest = {provider.address: 50 * TOKEN, provider2.address: 50 * TOKEN}
+    over_amounts = {provider.address: 100 * TOKEN, provider2.address: 50 * TOKEN}
+    # 150 assigned, 100 minted.
+    over, e1 = publish(suite, oracles, over_amounts, total=100 * TOKEN)
+    assert suite.token.balanceOf(suite.distributor.address) == 100 * TOKEN
     for account in (provider, provider2):
         amount = over.amounts[account.address]
         with ape.reverts(suite.distributor.InvalidProof, account=account.address,
                          cumulativeAmount=amount):  # fmt: skip
-            claim(suite, over, 1, account.address, sender=account)
+            claim(suite, over, e1, account.address, sender=account)
     # A sibling sum lowered to make the tree look like it adds up: the hashes above break.
     forged = list(over.proof(provider.address))
-    forged[1] = (50 * TOKEN - 50 * TOKEN).to_bytes(32, "big")
+    forged[1] = (0).to_bytes(32, "big")
     with ape.reverts(suite.distributor.InvalidProof):
-        suite.distributor.claim(1, provider.address, 100 * TOKEN, forged, sender=provider)
+        suite.distributor.claim(e1, provider.address, 100 * TOKEN, forged, sender=provider)
     # The honest tree of the same total pays both.
-    suite.distributor.publish(2, honest.root, 0, sender=hub)
+    good, e2 = publish(suite, oracles, honest, total=0)
     for account in (provider, provider2):
-        claim(suite, honest, 2, account.address, sender=account)
+        claim(suite, good, e2, account.address, sender=account)
         assert suite.token.balanceOf(account) >= 50 * TOKEN
     assert suite.token.balanceOf(suite.distributor.address) == 0

@@ -404,7 +404,8 @@ class Member:
         """Whether this member's last adopted report before `epoch` is not the hub's last
         settled one: a report built now would name the wrong parent (the hub refuses it, and the
         members that adopted refuse to sign it)."""
-        return self.store.previous_report(epoch)[0] != self.chain.last_digest()
+        last = self.chain.last_digest()
+        return self.store.previous_report(epoch)[0][: len(last)] != last
 
     def _signature(self, view: View, epoch: int, digest: bytes) -> dict:
         if view.scheme == "bls":

@@ -31,9 +31,10 @@ class RewardsTree:
     """Cumulative rewards per account as a Merkle sum tree (RewardsDistributor's): every node is
     (hash, sum); a parent of (hA, sA), (hB, sB) with hA < hB is (keccak(hA, sA, hB, sB), sA + sB),
     a node without a sibling moves up unchanged. `root` is the top hash (what the report
-    carries), `total` the sum of all amounts, `sealed_root` what the distributor stores once the
-    total published equals `total`; `proof(account)` is what `RewardsDistributor.claim` takes
-    (the sibling's hash and sum, 32 bytes each, per level)."""
+    carries), `total` the sum of all amounts, `sealed_root` the top hash sealed with `total`
+    (the hub stores its low 216 bits, `stored_root`, once the total minted equals `total`);
+    `proof(account)` is what `RewardsDistributor.claim` takes (the sibling's hash and sum, 32
+    bytes each, per level)."""
 
     def __init__(self, cumulative: Mapping[str, int]):
         self.amounts: dict[str, int] = {}
@@ -66,6 +67,11 @@ class RewardsTree:
     def sealed_root(self) -> bytes:
         return seal_root(self.root, self.total)
 
+    @property
+    def stored_root(self) -> bytes:
+        """What OracleHub.rewardsRoot returns for the epoch (and the distributor's rootOf)."""
+        return stored_root(self.sealed_root)
+
     def __len__(self) -> int:
         return len(self._accounts)
 
@@ -86,6 +92,12 @@ def seal_root(top: bytes, total: int) -> bytes:
     return keccak(encode(["bytes32", "uint256"], [top, total]))
 
 
+def stored_root(sealed: bytes) -> bytes:
+    """SumTree.truncate: the low 216 bits of a sealed root (the hub keeps the epoch in the top
+    40 bits of the slot), as 32 bytes."""
+    return bytes(5) + bytes(sealed)[5:]
+
+
 def sum_pair(a: tuple[bytes, int], b: tuple[bytes, int]) -> tuple[bytes, int]:
     """The parent (hash, sum) of two sum-tree nodes (RewardsDistributor's)."""
     (ha, sa), (hb, sb) = (a, b) if a[0] < b[0] else (b, a)
@@ -95,7 +107,8 @@ def sum_pair(a: tuple[bytes, int], b: tuple[bytes, int]) -> tuple[bytes, int]:
 def verify_rewards_proof(
     sealed_root: bytes, account: str, cumulative: int, proof: Sequence[bytes]
 ) -> bool:
-    """RewardsDistributor's check of a claim against the stored (sealed) root."""
+    """RewardsDistributor's check of a claim against the epoch's root: `root` is the sealed
+    root or what the hub stores of it (its low 216 bits)."""
     if len(proof) % 2:
         return False
     node = (rewards_leaf(account, cumulative), cumulative)
@@ -103,7 +116,7 @@ def verify_rewards_proof(
         node = sum_pair(node, (bytes(proof[i]), int.from_bytes(proof[i + 1], "big")))
         if node[1] >= 2**256:
             return False
-    return seal_root(*node) == bytes(sealed_root)
+    return stored_root(seal_root(*node)) == stored_root(sealed_root)
 
 
 def split_chunks(data: bytes) -> list[bytes]:

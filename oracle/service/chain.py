@@ -212,8 +212,8 @@ class Chain:
         return self._max_gap
 
     def last_digest(self) -> bytes:
-        """The digest of the last report the hub accepted (zero before the first): the parent
-        the next report must name."""
+        """The first 20 bytes of the digest of the last report the hub accepted (zero before
+        the first): what the next report's parent must begin with (the hub keeps no more)."""
         return bytes(self.call("OracleHub", "lastDigest"))
 
     def committee(self) -> tuple[int, int, list[str]]:

@@ -109,12 +109,14 @@ contract PlinthHandler {
     mapping(uint64 epoch => uint256) public observedDemand;
     mapping(uint64 epoch => bool) public observed;
 
-    /// @notice The cumulative rewards of each owner in the two latest published roots (the
-    /// distributor keeps a ring of two), and the totals the reports assigned.
+    /// @notice The cumulative rewards of each owner in the roots the hub keeps (at index
+    /// epoch % 2), and the totals the reports assigned.
     uint64[2] public ringEpoch;
     uint256[OWNERS][2] internal _ringCumulative;
-    uint256 public ringLatest;
-    uint256 public ringCount;
+    bool[2] public ringHas;
+    /// @notice The full digest of the last accepted report (the hub keeps its first 20 bytes).
+    bytes32 public ghostLastDigest;
+    bytes32 internal _pendingDigest;
     uint256[OWNERS] public ghostCumulative;
 
     /// @notice How often each action took effect (not counting the calls it skipped).
@@ -450,9 +452,9 @@ contract PlinthHandler {
     }
 
     // ---------------------------------------------------------------- rewards
-    function claim(uint256 ownerSeed, bool older) external step {
-        if (ringCount == 0 || (older && ringCount < 2)) return;
-        uint256 slot = older ? 1 - ringLatest : ringLatest;
+    function claim(uint256 ownerSeed, bool odd) external step {
+        uint256 slot = odd ? 1 : 0;
+        if (!ringHas[slot]) return;
         uint256 who = ownerSeed % OWNERS;
         uint256 cumulative = _ringCumulative[slot][who];
         if (cumulative <= distributor.claimedOf(owners[who])) return;
@@ -552,7 +554,7 @@ contract PlinthHandler {
         // Field by field (a struct literal of nine fields is too deep for the stack).
         IOracleHub.EpochReport memory report;
         report.epoch = epoch;
-        report.parent = hub.lastDigest();
+        report.parent = ghostLastDigest;
         report.committeeVersion = hub.committeeVersion();
         report.rewardsRoot = publish ? root : bytes32(0);
         report.totalRewards = total;
@@ -561,11 +563,14 @@ contract PlinthHandler {
         // What the failed leases pay only lowers the budget; the total above is within the
         // budget without it, so failedDemand 0 keeps every generated report valid.
         report.failedNodes = _failedNodes(a.slashSeed >> 128);
-        bytes memory signatures = _sign(hub.reportDigest(report), a.signerSeed);
+        // In storage, not on the stack (this function is at the stack's limit).
+        _pendingDigest = hub.reportDigest(report);
+        bytes memory signatures = _sign(_pendingDigest, a.signerSeed);
 
         uint256 emittedBefore = emissions.totalEmitted();
         try hub.submitReport(report, signatures) {
             ++done["submitReport"];
+            ghostLastDigest = _pendingDigest;
             if (report.slashes.length > 0) ++done["reportWithSlashes"];
             uint256 minted = emissions.totalEmitted() - emittedBefore;
             ghostMintedFor[epoch] += minted;
@@ -575,11 +580,10 @@ contract PlinthHandler {
             }
             if (publish) {
                 ghostCumulative = cumulative;
-                uint256 slot = ringCount == 0 ? 0 : 1 - ringLatest;
+                uint256 slot = epoch & 1;
                 ringEpoch[slot] = epoch;
                 _ringCumulative[slot] = cumulative;
-                ringLatest = slot;
-                if (ringCount < 2) ++ringCount;
+                ringHas[slot] = true;
             }
         } catch (bytes memory err) {
             ++ghostRejectedReports;
