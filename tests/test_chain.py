@@ -36,6 +36,14 @@ def test_chain_refuses_a_deployment_of_another_chain(deployment):
         Chain(ape_chain.provider.uri, other, load_abis())
 
 
+def test_chain_refuses_a_deployment_whose_contracts_are_not_on_the_chain(deployment):
+    """A deployment record of an earlier anvil: the same chain id, no code at the addresses."""
+    moved = dict(deployment.addresses, OracleHub="0x" + "11" * 20)
+    gone = Deployment(deployment.chain_id, deployment.genesis, deployment.epoch_duration, moved)
+    with pytest.raises(ChainError, match=r"no contract at 0x1111.*\(OracleHub\).*ape run deploy"):
+        Chain(ape_chain.provider.uri, gone, load_abis())
+
+
 def test_chain_reports_an_unreachable_rpc_as_ChainError(deployment):
     with pytest.raises(ChainError, match="failed"):
         Chain("http://127.0.0.1:9", deployment, load_abis(), timeout_s=1)

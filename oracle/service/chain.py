@@ -25,7 +25,7 @@ from oracle.protocol.eip712 import EpochReport, report_digest
 from oracle.protocol.hardware import HardwareClaim, NodeKind, NodeStatus
 
 ROOT = Path(__file__).resolve().parents[2]
-BUILD_MANIFEST = ROOT / ".build" / "__local__.json"
+ABI_DIR = ROOT / "abi"
 CONTRACTS = (
     "PlinthToken",
     "NodeRegistry",
@@ -72,8 +72,19 @@ class Deployment:
             raise ChainError(f"{path} is not a Plinth deployment record: {exc!r}") from None
 
 
-def load_abis(manifest: str | Path = BUILD_MANIFEST) -> dict[str, list]:
-    """ABIs from Ape's build manifest (`ape compile` / `make compile` writes it)."""
+def load_abis(manifest: str | Path | None = None) -> dict[str, list]:
+    """The contracts' ABIs: the committed abi/*.json (tools/export_abi.py; CI checks they match
+    the contracts), or those of an Ape build manifest (`make compile` writes
+    .build/__local__.json) when `manifest` is given."""
+    if manifest is None:
+        abis = {}
+        for name in CONTRACTS:
+            path = ABI_DIR / f"{name}.json"
+            try:
+                abis[name] = json.loads(path.read_text())
+            except (OSError, ValueError) as exc:
+                raise ChainError(f"cannot read {path} ({exc}): run `make abi`") from None
+        return abis
     try:
         types = json.loads(Path(manifest).read_text())["contractTypes"]
         return {name: types[name]["abi"] for name in CONTRACTS}
@@ -139,6 +150,14 @@ class Chain:
                 f"{deployment.chain_id}"
             )
         self.chain_id = chain_id
+        for name, address in deployment.addresses.items():
+            code = self._rpc(lambda a=address: self.w3.eth.get_code(a), "eth_getCode")
+            if not code:
+                raise ChainError(
+                    f"no contract at {address} ({name}) on chain {chain_id} at {rpc_url}: the "
+                    "deployment record is for another chain (a restarted anvil?): run "
+                    "`ape run deploy` again, or point [chain] deployment at the right record"
+                )
         self.c = {
             name: self.w3.eth.contract(address=deployment.addresses[name], abi=abis[name])
             for name in CONTRACTS
@@ -194,6 +213,10 @@ class Chain:
     # ------------------------------------------------------------------ reads
     def current_epoch(self) -> int:
         return self.call("Marketplace", "currentEpoch")
+
+    def balance(self, address: str) -> int:
+        """The account's balance in wei."""
+        return int(self._rpc(lambda: self.w3.eth.get_balance(address), "eth_getBalance"))
 
     def timestamp(self) -> int:
         """The latest block's timestamp: the chain's clock."""
