@@ -21,6 +21,7 @@ from oracle.service.api import create_api
 from oracle.service.chain import Chain, ChainError, Deployment, load_abis
 from oracle.service.challenge import Limits
 from oracle.service.config import Settings
+from oracle.service.health import Health
 from oracle.service.pipeline import OracleService, PipelineSettings
 from oracle.service.store import Store
 
@@ -52,15 +53,36 @@ async def run_loop(
     interval_s: float,
     member: Member | None = None,
 ):
-    """Pipeline passes forever: alone (`step`) or as a committee member (`Member.step`)."""
+    """Pipeline passes forever: alone (`step`) or as a committee member (`Member.step`). A
+    failed pass is counted and recorded for /health; the next one retries. The same error
+    again is logged once a minute, not every pass."""
+    repeats = 0
     while True:
         try:
             await (member.step(session) if member is not None else step(service, session))
         except asyncio.CancelledError:
             raise
-        except Exception:  # a failed pass is logged and counted; the next one retries
+        except Exception as exc:
             service.metrics["loop_errors"] += 1
-            log.exception("pipeline pass of %s failed", service.key.address)
+            again = (
+                service.health.consecutive_failures > 0
+                and service.health.last_error == (f"{type(exc).__name__}: {exc}"[:500])
+            )
+            service.health.pass_failed(exc)
+            repeats = repeats + 1 if again else 0
+            if not again:
+                if isinstance(exc, ChainError):  # a known failure: one line, /health says more
+                    log.error("pipeline pass of %s failed: %s", service.key.address, exc)
+                else:
+                    log.exception("pipeline pass of %s failed", service.key.address)
+            elif repeats % max(1, round(60 / interval_s)) == 0:
+                failures = service.health.consecutive_failures
+                log.error("pipeline pass of %s still failing (%d passes in a row): %s",
+                          service.key.address, failures, exc)  # fmt: skip
+        else:
+            service.health.pass_ok()
+            repeats = 0
+        await service.observe()
         await asyncio.sleep(interval_s)
 
 
@@ -121,7 +143,18 @@ def create_app(
             ),
         ),
     )
-    app = create_api(store, service.metrics, {"operator": key.address, "chain_id": chain.chain_id})
+    service.health = Health(
+        key.address,
+        alone=not settings.committee.peers,
+        min_balance_wei=settings.min_balance_wei,
+        stale_after_s=max(120.0, 20 * settings.poll_interval_s),
+    )
+    app = create_api(
+        store,
+        service.metrics,
+        {"operator": key.address, "chain_id": chain.chain_id},
+        service.health,
+    )
     member = None
     if settings.committee.peers:
         cm = settings.committee

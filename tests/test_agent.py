@@ -895,7 +895,7 @@ def test_load_settings_reads_the_password_from_the_environment(tmp_path, monkeyp
     [
         ("", "exactly one of"),
         ('password_env = "PLINTH_UNSET_VAR_X"\n', "is not set"),
-        ('password_file = "node.pass"\nsecret = 1\n', "unknown keys"),
+        ('password_file = "node.pass"\nsecret = 1\n', "unknown key agent.secret"),
         ('password_file = "node.pass"\nport = 0\n', "agent.port"),
         ('password_file = "node.pass"\nkind = "x"\n', "TOML"),
         ('password_file = "node.pass"\noracles = ["0x12"]\n', "agent.oracles"),
@@ -923,6 +923,18 @@ def test_a_storage_agent_needs_the_chain_its_leases_are_read_from(tmp_path, drop
     if drop == "marketplace":
         with pytest.raises(ConfigError, match="must be an address"):
             load_settings(path)
+
+
+def test_load_settings_lists_every_problem_at_once_and_suggests_the_key_meant(tmp_path):
+    path, _ = write_config(
+        tmp_path, 'password_file = "node.pass"\nport = 0\nshare_window_s = 0\nhw_clas = 1\n'
+    )
+    with pytest.raises(ConfigError) as info:
+        load_settings(path)
+    message = str(info.value)
+    assert "3 problems" in message and f"relative to {tmp_path.resolve()}" in message
+    assert "agent.port" in message and "agent.share_window_s" in message
+    assert "unknown key agent.hw_clas; did you mean 'hw_class'?" in message
 
 
 def test_load_settings_fails_clearly_when_password_is_wrong(tmp_path):

@@ -17,11 +17,16 @@ from hypothesis import strategies as st
 from oracle.protocol.hardware import NodeKind
 from oracle.protocol.merkle import verify_positional_proof, verify_rewards_proof
 from oracle.service.api import create_api
+from oracle.service.health import Health
 from oracle.service.report import build_epoch, result_leaf
 from oracle.service.score import NodeInput, VerdictRecord, score_epoch
 from oracle.service.store import Store
 
 EPOCH = 7
+
+
+def fresh_health() -> Health:
+    return Health("0xop", alone=True, min_balance_wei=0, stale_after_s=600.0)
 
 
 @pytest.fixture
@@ -55,7 +60,7 @@ def reported(tmp_path):
 async def client(aiohttp_client, reported):
     store = reported[0]
     return await aiohttp_client(
-        create_api(store, {"challenges_compute_passed": 1}, {"operator": "0xop"})
+        create_api(store, {"challenges_compute_passed": 1}, {"operator": "0xop"}, fresh_health())
     )
 
 
@@ -89,10 +94,12 @@ async def test_epoch_results_health_and_metrics(client, reported):
     epoch = await (await client.get(f"/epochs/{EPOCH}")).json()
     assert epoch["state"] == "reported" and epoch["report"]["digest"] == "0x" + "09" * 32
     assert await (await client.get(f"/epochs/{EPOCH}/results")).read() == build.results_file
-    assert (await (await client.get("/health")).json())["latest_epoch"] == EPOCH
-    assert (
-        "plinth_oracle_challenges_compute_passed 1" in await (await client.get("/metrics")).text()
-    )
+    health = await client.get("/health")
+    assert health.status == 200
+    assert (await health.json())["latest_epoch"] == EPOCH
+    assert (await health.json())["status"] == "starting"  # no pipeline pass yet
+    text = await (await client.get("/metrics")).text()
+    assert 'plinth_oracle_challenges_total{kind="compute",result="passed"} 1.0' in text
 
 
 @pytest.mark.asyncio
@@ -135,7 +142,9 @@ REQUESTS = settings(
 def test_every_route_answers_hostile_requests_without_a_server_error(reported):
     store, build, owner, good, _ = reported
     loop = asyncio.new_event_loop()
-    server = TestServer(create_api(store, {}, {"operator": "0xop"}), host="127.0.0.1")
+    server = TestServer(
+        create_api(store, {}, {"operator": "0xop"}, fresh_health()), host="127.0.0.1"
+    )
     loop.run_until_complete(server.start_server())
     http = loop.run_until_complete(_session())
     base = str(server.make_url("")).rstrip("/")

@@ -114,7 +114,7 @@ def test_committee_peers_are_read_and_checksummed(files):
     [
         ('[committee.peers]\n"nope" = "http://b:8700"\n', "is not an address"),
         (f'[committee.peers]\n"{PEER}" = "b:8700"\n', "an http(s) URL"),
-        (f'[committee.peers]\n"{PEER}" = 8700\n', "an http(s) URL"),
+        (f'[committee.peers]\n"{PEER}" = 8700\n', "should be a valid string (got 8700)"),
         ("[committee]\nleader_timeout_s = 0\n", "committee.leader_timeout_s"),
         ("[committee]\npeers = 3\n", "[peers] must be a table"),
     ],
@@ -123,3 +123,32 @@ def test_bad_committee_settings_name_the_field(files, section, message):
     tmp, _ = files
     with pytest.raises(ConfigError, match=re.escape(message)):
         load_settings(write(tmp, GOOD + section))
+
+
+def test_unknown_tables_and_keys_are_refused_with_the_nearest_name(files):
+    """A misspelled [comittee] used to be ignored: the operator ran alone."""
+    tmp, _ = files
+    body = GOOD + '[comittee.peers]\n"' + PEER + '" = "http://b:8700"\n'
+    with pytest.raises(ConfigError, match=re.escape("unknown table [comittee]; did you mean")):
+        load_settings(write(tmp, body))
+    with pytest.raises(ConfigError, match=re.escape("unknown key challenges.timeout; did you")):
+        load_settings(write(tmp, GOOD.replace("timeout_s = 3", "timeout = 3")))
+
+
+def test_every_problem_is_listed_at_once_with_where_paths_are_relative_to(files):
+    tmp, _ = files
+    body = (
+        GOOD.replace("concurrency = 32", "concurrency = 0")
+        .replace('keystore = "key.json"', 'keystore = "nope.json"')
+        .replace('"http://127.0.0.1:8545"', '"ftp://x"')
+        + "\n[api]\nport = 70000\nhots = 1\n"
+    )
+    with pytest.raises(ConfigError) as info:
+        load_settings(write(tmp, body))
+    message = str(info.value)
+    assert "5 problems" in message
+    assert f"relative paths are relative to {tmp.resolve()}" in message
+    for where in ("chain.rpc_url", "operator.keystore", "challenges.concurrency", "api.port"):
+        assert where in message
+    assert "unknown key api.hots; did you mean 'host'?" in message
+    assert str(tmp / "nope.json") in message

@@ -1,29 +1,50 @@
-"""`python -m oracle.agent --config agent.toml`: runs a node agent."""
+"""`plinth-agent` (or `python -m oracle.agent`): runs a node agent.
+
+plinth-agent --config agent.toml
+"""
 
 from __future__ import annotations
 
 import argparse
 import logging
 import sys
-
-from aiohttp import web
+import textwrap
 
 from oracle.agent.app import create_app
-from oracle.agent.config import ConfigError, load_settings
+from oracle.agent.config import AgentSection, ConfigError, load_settings
+from oracle.daemon import (
+    ListenError,
+    add_common_options,
+    add_version,
+    configure_logging,
+    listen,
+    serve,
+)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m oracle.agent", description=__doc__)
-    parser.add_argument("--config", required=True, help="path to agent.toml")
-    parser.add_argument("--log-level", default="INFO")
-    args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=args.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    parser = argparse.ArgumentParser(
+        prog="plinth-agent",
+        description=__doc__.split("\n\n")[0],
+        epilog="agent.toml (every key explained in config/agent.example.toml):\n"
+        + textwrap.fill(
+            "[agent] " + ", ".join(AgentSection.model_fields),
+            90,
+            initial_indent="  ",
+            subsequent_indent="    ",
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    add_version(parser)
+    parser.add_argument("--config", required=True, help="path to agent.toml")
+    add_common_options(parser)
+    args = parser.parse_args(argv)
+    configure_logging(args.log_level)
     try:
         settings = load_settings(args.config)
-    except ConfigError as exc:
-        print(f"config error: {exc}", file=sys.stderr)
+        sock = listen(settings.host, settings.port, "agent.host/agent.port in the config")
+    except (ConfigError, ListenError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     logging.getLogger("oracle.agent").info(
         "node %s (%s) on %s:%d, data in %s",
@@ -33,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         settings.port,
         settings.data_dir,
     )
-    web.run_app(create_app(settings), host=settings.host, port=settings.port)
+    serve(create_app(settings), sock)
     return 0
 
 

@@ -1,4 +1,5 @@
-"""Agent settings: `agent.toml`, validated at start-up with clear errors.
+"""Agent settings: `agent.toml`, validated at start-up (pydantic models: unknown keys refused,
+every problem listed at once; config/agent.example.toml documents every key).
 
     [agent]
     kind = "storage"              # compute | storage | wireless
@@ -25,23 +26,19 @@ from __future__ import annotations
 
 import json
 import os
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Literal
 
 from eth_account import Account
 from eth_utils import is_address, to_checksum_address
+from pydantic import Field, field_validator, model_validator
 
 from oracle.protocol.compute import HARDWARE_CLASSES, MAX_STREAMS
 from oracle.protocol.hardware import NodeKind
+from oracle.tomlconfig import HttpUrl, Section, read_toml, resolve, validate
 
 VERSION = "0.1.0"
-_KEYS = {
-    "kind", "chain_id", "host", "port", "data_dir", "hw_class", "gpu_count", "backend",
-    "max_body_mib", "keystore", "password_file", "password_env", "rpc_url", "marketplace",
-    "oracles", "share_window_s",
-}  # fmt: skip
 
 
 class ConfigError(ValueError):
@@ -78,29 +75,16 @@ class Settings:
         return Account.from_key(self.node_key).address
 
 
-def _int(table: dict, key: str, default: Any, lo: int, hi: int) -> int:
-    value = table.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-        raise ConfigError(f"agent.{key} must be an integer in [{lo}, {hi}], got {value!r}")
-    return value
-
-
-def _str(table: dict, key: str, default: str | None = None) -> str:
-    value = table.get(key, default)
-    if not isinstance(value, str) or not value:
-        raise ConfigError(f"agent.{key} must be a non-empty string, got {value!r}")
-    return value
-
-
-def read_password(table: dict, base: Path) -> str:
-    if ("password_file" in table) == ("password_env" in table):
-        raise ConfigError("set exactly one of agent.password_file and agent.password_env")
-    if "password_env" in table:
-        name = _str(table, "password_env")
-        if name not in os.environ:
-            raise ConfigError(f"environment variable {name} (agent.password_env) is not set")
-        return os.environ[name]
-    path = base / _str(table, "password_file")
+def read_password(password_file: str | None, password_env: str | None, base: Path) -> str:
+    """The keystore's password, from the environment variable or the file (exactly one is set:
+    the model checks it)."""
+    if password_env is not None:
+        if password_env not in os.environ:
+            raise ConfigError(
+                f"environment variable {password_env} (agent.password_env) is not set"
+            )
+        return os.environ[password_env]
+    path = resolve(base, password_file or "")
     try:
         return path.read_text().rstrip("\r\n")
     except OSError as exc:
@@ -120,66 +104,97 @@ def load_key(keystore: Path, password: str) -> bytes:
         raise ConfigError(f"cannot decrypt {keystore}: {exc} (wrong password?)") from None
 
 
-def parse_settings(raw: dict, base: Path) -> Settings:
-    table = raw.get("agent")
-    if not isinstance(table, dict):
-        raise ConfigError("the config needs an [agent] table")
-    unknown = sorted(set(table) - _KEYS)
-    if unknown:
-        raise ConfigError(f"unknown keys in [agent]: {', '.join(unknown)}")
-    try:
-        kind = NodeKind.parse(_str(table, "kind"))
-    except ValueError as exc:
-        raise ConfigError(f"agent.kind: {exc}") from None
-    hw_class = _int(table, "hw_class", 0, 0, 255)
-    if kind == NodeKind.COMPUTE and hw_class not in HARDWARE_CLASSES:
-        raise ConfigError(f"agent.hw_class {hw_class} unknown: one of {sorted(HARDWARE_CLASSES)}")
-    backend = _str(table, "backend", "auto")
-    if backend not in ("auto", "cpu", "gpu"):
-        raise ConfigError(f"agent.backend must be auto, cpu or gpu, got {backend!r}")
-    rpc_url = marketplace = None
-    if kind == NodeKind.STORAGE:  # uploads are checked against the lease on the chain
-        rpc_url = _str(table, "rpc_url", None)
-        marketplace = _str(table, "marketplace", None)
-        if not is_address(marketplace):
-            raise ConfigError(f"agent.marketplace must be an address, got {marketplace!r}")
-    oracles = table.get("oracles", [])
-    if (
-        not isinstance(oracles, list)
-        or len(oracles) > 64
-        or not all(isinstance(a, str) and is_address(a) for a in oracles)
-    ):
-        raise ConfigError(
-            "agent.oracles must be a list of at most 64 addresses (the committee's members)"
-        )
-    window = table.get("share_window_s", 10.0)
-    if isinstance(window, bool) or not isinstance(window, int | float) or not 0 < window <= 60:
-        raise ConfigError(f"agent.share_window_s must be a number in (0, 60], got {window!r}")
-    password = read_password(table, base)
+class AgentSection(Section):
+    kind: str
+    chain_id: int = Field(ge=1, le=2**64 - 1)
+    host: str = Field("127.0.0.1", min_length=1)
+    port: int = Field(8700, ge=1, le=65535)
+    data_dir: str = Field("agent-data", min_length=1)
+    hw_class: int = Field(0, ge=0, le=255)
+    gpu_count: int = Field(1, ge=1, le=MAX_STREAMS)
+    backend: Literal["auto", "cpu", "gpu"] = "auto"
+    max_body_mib: int = Field(16, ge=1, le=1024)
+    keystore: str = Field(min_length=1)
+    password_file: str | None = Field(None, min_length=1)
+    password_env: str | None = Field(None, min_length=1)
+    rpc_url: HttpUrl | None = None
+    marketplace: str | None = None
+    oracles: list[str] = Field([], max_length=64)
+    share_window_s: float = Field(10.0, gt=0, le=60)
+
+    @field_validator("kind")
+    @classmethod
+    def _kind(cls, value: str) -> str:
+        NodeKind.parse(value)  # ValueError names the kinds
+        return value
+
+    @field_validator("oracles")
+    @classmethod
+    def _oracles(cls, value: list[str]) -> list[str]:
+        bad = [a for a in value if not is_address(a)]
+        if bad:
+            raise ValueError(f"the committee's member addresses; not addresses: {bad[:3]}")
+        return value
+
+    @field_validator("marketplace")
+    @classmethod
+    def _marketplace(cls, value: str | None) -> str | None:
+        if value is not None and not is_address(value):
+            raise ValueError(f"must be an address, got {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _coherent(self) -> AgentSection:
+        problems = []
+        if (self.password_file is None) == (self.password_env is None):
+            problems.append("set exactly one of agent.password_file and agent.password_env")
+        kind = NodeKind.parse(self.kind)
+        if kind == NodeKind.COMPUTE and self.hw_class not in HARDWARE_CLASSES:
+            problems.append(
+                f"agent.hw_class {self.hw_class} unknown: one of {sorted(HARDWARE_CLASSES)}"
+            )
+        if kind == NodeKind.STORAGE:  # uploads are checked against the lease on the chain
+            problems += [
+                f"agent.{key}: required for a storage agent (uploads are checked against "
+                "their lease on the chain)"
+                for key in ("rpc_url", "marketplace")
+                if getattr(self, key) is None
+            ]
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+
+class AgentConfig(Section):
+    """agent.toml."""
+
+    agent: AgentSection
+
+
+def parse_settings(raw: dict, base: Path, path: Path | None = None) -> Settings:
+    """Settings from a parsed agent.toml whose folder is `base`."""
+    cfg: AgentConfig = validate(AgentConfig, raw, path or base / "agent.toml", ConfigError)
+    a = cfg.agent
     return Settings(
-        node_key=load_key(base / _str(table, "keystore"), password),
-        kind=kind,
-        chain_id=_int(table, "chain_id", None, 1, 2**64 - 1),
-        data_dir=base / _str(table, "data_dir", "agent-data"),
-        host=_str(table, "host", "127.0.0.1"),
-        port=_int(table, "port", 8700, 1, 65535),
-        hw_class=hw_class,
-        gpu_count=_int(table, "gpu_count", 1, 1, MAX_STREAMS),
-        backend=backend,
-        max_body_bytes=_int(table, "max_body_mib", 16, 1, 1024) * 1024 * 1024,
-        rpc_url=rpc_url,
-        marketplace=marketplace,
-        oracles=tuple(to_checksum_address(a) for a in oracles),
-        share_window_s=float(window),
+        node_key=load_key(
+            resolve(base, a.keystore), read_password(a.password_file, a.password_env, base)
+        ),
+        kind=NodeKind.parse(a.kind),
+        chain_id=a.chain_id,
+        data_dir=resolve(base, a.data_dir),
+        host=a.host,
+        port=a.port,
+        hw_class=a.hw_class,
+        gpu_count=a.gpu_count,
+        backend=a.backend,
+        max_body_bytes=a.max_body_mib * 1024 * 1024,
+        rpc_url=a.rpc_url,
+        marketplace=a.marketplace,
+        oracles=tuple(to_checksum_address(x) for x in a.oracles),
+        share_window_s=float(a.share_window_s),
     )
 
 
 def load_settings(path: str | Path) -> Settings:
     path = Path(path)
-    try:
-        raw = tomllib.loads(path.read_text())
-    except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path} is not valid TOML: {exc}") from None
-    return parse_settings(raw, path.parent)
+    return parse_settings(read_toml(path, ConfigError), path.parent, path)

@@ -1,8 +1,10 @@
 """The oracle's HTTP API (aiohttp): health, Prometheus metrics, epochs, per-node results with
 their proof against the on-chain results root, and the claim a provider sends on-chain.
 
-    GET /health                 liveness and where the pipeline stands
-    GET /metrics                Prometheus text format
+    GET /health                 200 ok/starting, 503 unhealthy with the problems and what to do
+                                (oracle.service.health), and where the pipeline stands
+    GET /metrics                Prometheus or OpenMetrics (by Accept) exposition, through
+                                prometheus_client (oracle.service.metrics)
     GET /epochs/{n}             state, report (digest, roots, slashes), submission
     GET /epochs/{n}/results     the public results file (JSON lines; its root is on-chain)
     GET /nodes/{address}        per-epoch verdict reason, score, reputation, reward, slash,
@@ -13,16 +15,21 @@ their proof against the on-chain results root, and the claim a provider sends on
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 
 from aiohttp import web
 from eth_utils import is_address, to_checksum_address
+from prometheus_client.registry import CollectorRegistry
 
 from oracle.protocol.merkle import PositionalTree, RewardsTree
+from oracle.service.health import Health
+from oracle.service.metrics import OracleCollector, registry_for, render
 from oracle.service.report import parse_results_file, result_leaf
 from oracle.service.store import Store
 
 STORE = web.AppKey("store", Store)
-METRICS = web.AppKey("metrics", dict)
+METRICS = web.AppKey("metrics", CollectorRegistry)
+HEALTH = web.AppKey("health", Health)
 IDENTITY = web.AppKey("identity", dict)
 
 
@@ -56,30 +63,29 @@ def _not_found(what: str) -> web.HTTPException:
 
 
 async def health(request: web.Request) -> web.Response:
-    store = request.app[STORE]
+    store, h = request.app[STORE], request.app[HEALTH]
     latest = store.latest_epoch()
-    return web.json_response(
-        {
-            "status": "ok",
-            **request.app[IDENTITY],
-            "latest_epoch": latest,
-            "latest_state": None if latest is None else store.epoch(latest)["state"],
-        }
-    )
+    state, problems = h.state()
+    body = {
+        "status": state,
+        "problems": problems,
+        **request.app[IDENTITY],
+        "latest_epoch": latest,
+        "latest_state": None if latest is None else store.epoch(latest)["state"],
+        "current_epoch": h.current_epoch,
+        "hub_next_epoch": h.next_epoch,
+        "unsettled_epochs": h.unsettled_epochs,
+        "consecutive_failed_passes": h.consecutive_failures,
+        "last_error": h.last_error,
+    }
+    return web.json_response(body, status=503 if state == "unhealthy" else 200)
 
 
 async def metrics(request: web.Request) -> web.Response:
-    lines = []
-    for name, value in sorted(request.app[METRICS].items()):
-        metric = f"plinth_oracle_{name}"
-        lines += [f"# TYPE {metric} counter", f"{metric} {value:g}"]
-    store = request.app[STORE]
-    latest = store.latest_epoch()
-    lines += [
-        "# TYPE plinth_oracle_latest_epoch gauge",
-        f"plinth_oracle_latest_epoch {-1 if latest is None else latest}",
-    ]
-    return web.Response(text="\n".join(lines) + "\n", content_type="text/plain")
+    body, content_type = render(request.app[METRICS], request.headers.get("Accept"))
+    response = web.Response(body=body)
+    response.headers["Content-Type"] = content_type
+    return response
 
 
 async def epoch(request: web.Request) -> web.Response:
@@ -172,9 +178,14 @@ async def claim(request: web.Request) -> web.Response:
 MAX_REQUEST = 64 << 20  # committee proposals carry every member's bundle
 
 
-def create_api(store: Store, metrics_: dict, identity: dict) -> web.Application:
+def create_api(
+    store: Store, counts: Mapping[str, float], identity: dict, health_: Health
+) -> web.Application:
+    """The API over `store`; `counts` (OracleService.metrics) and `health_` feed /metrics and
+    /health."""
     app = web.Application(client_max_size=MAX_REQUEST)
-    app[STORE], app[METRICS], app[IDENTITY] = store, metrics_, identity
+    app[STORE], app[IDENTITY], app[HEALTH] = store, identity, health_
+    app[METRICS] = registry_for(OracleCollector(counts, health_, store.latest_epoch))
     app.router.add_get("/health", health)
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/epochs/{epoch}", epoch)

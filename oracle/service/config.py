@@ -1,22 +1,24 @@
-"""Oracle operator settings: a TOML file validated at start-up. Keys never sit in the config:
-it names an encrypted keystore (eth-account / `ape accounts export` format) and where the
-password comes from (a file or an environment variable)."""
+"""Oracle operator settings: a TOML file validated at start-up (pydantic models: unknown
+tables and keys refused, every problem listed at once; config/oracle.example.toml documents
+every key). Keys never sit in the config: it names an encrypted keystore (eth-account /
+`ape accounts export` format) and where the password comes from (a file or an environment
+variable). Relative paths are relative to the config file's folder."""
 
 from __future__ import annotations
 
 import json
 import os
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlparse
+from typing import Annotated, Any
 
 from eth_account import Account
 from eth_utils import is_address, to_checksum_address
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from oracle.protocol.compute import DEFAULT_PARAMS, DEVICE_S, MAX_N, Params
 from oracle.protocol.coverage import MAX_REVEAL_AFTER_S, CoverageParams
+from oracle.tomlconfig import HttpUrl, Section, read_toml, resolve, validate
 
 
 class ConfigError(ValueError):
@@ -71,6 +73,8 @@ class Settings:
     challenges: ChallengeSettings
     poll_interval_s: float = 2.0
     committee: CommitteeConfig = CommitteeConfig(peers={})
+    # /health reports the operator unhealthy below this balance (it pays for reports)
+    min_balance_wei: int = 10**16
 
     def load_key(self):
         """The operator's LocalAccount, decrypted from the keystore."""
@@ -93,131 +97,141 @@ class Settings:
             raise ConfigError("operator.keystore: wrong password or corrupt keystore") from None
 
 
-def _table(raw: dict, name: str) -> dict:
-    t = raw.get(name, {})
-    if not isinstance(t, dict):
-        raise ConfigError(f"[{name}] must be a table")
-    return t
+Positive = Annotated[float, Field(gt=0)]
 
 
-def _get(t: dict, where: str, key: str, kind: type, default: Any = ..., check=None) -> Any:
-    if key not in t:
-        if default is ...:
-            raise ConfigError(f"{where}.{key}: required")
-        return default
-    value = t[key]
-    if kind is float and isinstance(value, int) and not isinstance(value, bool):
-        value = float(value)
-    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
-        raise ConfigError(f"{where}.{key}: expected {kind.__name__}, got {value!r}")
-    if check is not None and not check(value):
-        raise ConfigError(f"{where}.{key}: out of range: {value!r}")
-    return value
+def _existing(what: str, hint: str = ""):
+    """A validator: the path (relative to the config file) must exist."""
+
+    def check(value: str, info: ValidationInfo) -> str:
+        path = resolve(info.context["base"], value)
+        if not path.exists():
+            raise ValueError(f"{path} does not exist{hint}")
+        return value
+
+    check.__name__ = f"check_{what}"
+    return check
+
+
+class ChainSection(Section):
+    rpc_url: HttpUrl
+    deployment: str
+    build_manifest: str | None = None
+    poll_interval_s: Positive = 2.0
+    min_balance_eth: float = Field(0.01, ge=0)
+
+    _deployment = field_validator("deployment")(
+        _existing("deployment", " (run `ape run deploy`; it writes deployments/<network>.json)")
+    )
+
+
+class OperatorSection(Section):
+    keystore: str
+    password_file: str | None = None
+    password_env: str | None = None
+
+    _keystore = field_validator("keystore")(_existing("keystore", " (an eth-account keystore)"))
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_key(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "private_key" in data:
+            raise ValueError("private_key: keys never go in the config; use a keystore")
+        return data
+
+    @model_validator(mode="after")
+    def _one_password(self) -> OperatorSection:
+        if (self.password_file is None) == (self.password_env is None):
+            raise ValueError("set exactly one of password_file and password_env")
+        return self
+
+
+class StoreSection(Section):
+    path: str
+
+
+class ApiSection(Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8700, ge=0, lt=65536)
+
+
+class ChallengesSection(Section):
+    concurrency: int = Field(64, gt=0, le=4096)
+    timeout_s: Positive = 5.0
+    max_response_bytes: int = Field(8 << 20, ge=1024, le=64 << 20)
+    compute_device_s: float = Field(DEVICE_S, gt=0, le=60)
+    compute_max_n: int = Field(MAX_N, ge=8, le=MAX_N, multiple_of=8)
+    storage_deadline_s: Positive = 2.0
+    attempts: int = Field(4, ge=1, le=10)
+    backoff_s: float = Field(0.5, ge=0, le=60)
+    recheck_after_s: float | None = Field(None, ge=0, le=86_400)
+    beacon_fraction: float = Field(CoverageParams().beacon_fraction, gt=0, le=1)
+    beacon_reveal_after_s: float = Field(
+        CoverageParams().reveal_after_s, gt=0, le=MAX_REVEAL_AFTER_S
+    )
+
+
+class CommitteeSection(Section):
+    peers: dict[str, HttpUrl] = {}
+    leader_timeout_s: Positive = 30.0
+    request_timeout_s: Positive = 10.0
+    spacing_s: float = Field(2.5, ge=0, le=60)
+
+    @field_validator("peers", mode="before")
+    @classmethod
+    def _table(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            raise ValueError("[peers] must be a table of operator address = API URL")
+        for member in value:
+            if not is_address(member):
+                raise ValueError(f"{member!r} is not an address")
+        return value
+
+
+class OracleConfig(Section):
+    """oracle.toml."""
+
+    chain: ChainSection
+    operator: OperatorSection
+    store: StoreSection
+    api: ApiSection = ApiSection()
+    challenges: ChallengesSection = ChallengesSection()
+    committee: CommitteeSection = CommitteeSection()
 
 
 def load_settings(path: str | Path) -> Settings:
     path = Path(path)
-    try:
-        raw = tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such config file") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    cfg: OracleConfig = validate(OracleConfig, read_toml(path, ConfigError), path, ConfigError)
     base = path.parent
-
-    def rel(p: str) -> Path:
-        q = Path(p).expanduser()
-        return q if q.is_absolute() else base / q
-
-    chain, op = _table(raw, "chain"), _table(raw, "operator")
-    store, api, ch = _table(raw, "store"), _table(raw, "api"), _table(raw, "challenges")
-    rpc_url = _get(chain, "chain", "rpc_url", str)
-    if urlparse(rpc_url).scheme not in ("http", "https"):
-        raise ConfigError(f"chain.rpc_url: an http(s) URL, got {rpc_url!r}")
-    deployment = rel(_get(chain, "chain", "deployment", str))
-    if not deployment.exists():
-        raise ConfigError(f"chain.deployment: {deployment} does not exist (run `ape run deploy`)")
-    manifest = _get(chain, "chain", "build_manifest", str, None)
-    keystore = rel(_get(op, "operator", "keystore", str))
-    if not keystore.exists():
-        raise ConfigError(f"operator.keystore: {keystore} does not exist")
-    if "private_key" in op:
-        raise ConfigError("operator.private_key: keys never go in the config; use a keystore")
-    password_file = _get(op, "operator", "password_file", str, None)
-    password_env = _get(op, "operator", "password_env", str, None)
-    if (password_file is None) == (password_env is None):
-        raise ConfigError("operator: set exactly one of password_file and password_env")
-    positive = lambda x: x > 0  # noqa: E731
-    cm = _table(raw, "committee")
-    peers = _table(cm, "peers") if "peers" in cm else {}
-    for member, url in peers.items():
-        if not is_address(member):
-            raise ConfigError(f"committee.peers: {member!r} is not an address")
-        if not isinstance(url, str) or urlparse(url).scheme not in ("http", "https"):
-            raise ConfigError(f"committee.peers.{member}: an http(s) URL, got {url!r}")
-    committee = CommitteeConfig(
-        peers={to_checksum_address(m): u for m, u in peers.items()},
-        leader_timeout_s=_get(cm, "committee", "leader_timeout_s", float, 30.0, positive),
-        request_timeout_s=_get(cm, "committee", "request_timeout_s", float, 10.0, positive),
-        spacing_s=_get(cm, "committee", "spacing_s", float, 2.5, lambda x: 0 <= x <= 60),
-    )
+    chain, op, ch, cm = cfg.chain, cfg.operator, cfg.challenges, cfg.committee
     return Settings(
-        committee=committee,
-        rpc_url=rpc_url,
-        deployment=deployment,
-        build_manifest=rel(manifest) if manifest else None,
-        keystore=keystore,
-        password_file=rel(password_file) if password_file else None,
-        password_env=password_env,
-        store_path=rel(_get(store, "store", "path", str)),
-        api_host=_get(api, "api", "host", str, "127.0.0.1"),
-        api_port=_get(api, "api", "port", int, 8700, lambda p: 0 <= p < 65536),
-        poll_interval_s=_get(chain, "chain", "poll_interval_s", float, 2.0, positive),
+        committee=CommitteeConfig(
+            peers={to_checksum_address(m): u for m, u in cm.peers.items()},
+            leader_timeout_s=cm.leader_timeout_s,
+            request_timeout_s=cm.request_timeout_s,
+            spacing_s=cm.spacing_s,
+        ),
+        rpc_url=chain.rpc_url,
+        deployment=resolve(base, chain.deployment),
+        build_manifest=resolve(base, chain.build_manifest) if chain.build_manifest else None,
+        keystore=resolve(base, op.keystore),
+        password_file=resolve(base, op.password_file) if op.password_file else None,
+        password_env=op.password_env,
+        store_path=resolve(base, cfg.store.path),
+        api_host=cfg.api.host,
+        api_port=cfg.api.port,
+        poll_interval_s=chain.poll_interval_s,
+        min_balance_wei=int(chain.min_balance_eth * 10**18),
         challenges=ChallengeSettings(
-            concurrency=_get(ch, "challenges", "concurrency", int, 64, lambda x: 0 < x <= 4096),
-            timeout_s=_get(ch, "challenges", "timeout_s", float, 5.0, positive),
-            max_response_bytes=_get(
-                ch,
-                "challenges",
-                "max_response_bytes",
-                int,
-                8 << 20,
-                lambda x: 1024 <= x <= 64 << 20,
-            ),
-            compute=Params(
-                device_s=_get(
-                    ch, "challenges", "compute_device_s", float, DEVICE_S, lambda x: 0 < x <= 60
-                ),
-                max_n=_get(
-                    ch,
-                    "challenges",
-                    "compute_max_n",
-                    int,
-                    MAX_N,
-                    lambda x: 8 <= x <= MAX_N and x % 8 == 0,
-                ),
-            ),
-            storage_deadline_s=_get(ch, "challenges", "storage_deadline_s", float, 2.0, positive),
-            attempts=_get(ch, "challenges", "attempts", int, 4, lambda x: 1 <= x <= 10),
-            backoff_s=_get(ch, "challenges", "backoff_s", float, 0.5, lambda x: 0 <= x <= 60),
-            recheck_after_s=_get(
-                ch, "challenges", "recheck_after_s", float, None, lambda x: 0 <= x <= 86_400
-            ),
-            beacon_fraction=_get(
-                ch,
-                "challenges",
-                "beacon_fraction",
-                float,
-                CoverageParams().beacon_fraction,
-                lambda x: 0 < x <= 1,
-            ),
-            beacon_reveal_after_s=_get(
-                ch,
-                "challenges",
-                "beacon_reveal_after_s",
-                float,
-                CoverageParams().reveal_after_s,
-                lambda x: 0 < x <= MAX_REVEAL_AFTER_S,
-            ),
+            concurrency=ch.concurrency,
+            timeout_s=ch.timeout_s,
+            max_response_bytes=ch.max_response_bytes,
+            compute=Params(device_s=ch.compute_device_s, max_n=ch.compute_max_n),
+            storage_deadline_s=ch.storage_deadline_s,
+            attempts=ch.attempts,
+            backoff_s=ch.backoff_s,
+            recheck_after_s=ch.recheck_after_s,
+            beacon_fraction=ch.beacon_fraction,
+            beacon_reveal_after_s=ch.beacon_reveal_after_s,
         ),
     )

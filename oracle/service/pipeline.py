@@ -29,7 +29,7 @@ from oracle.protocol.compute import DEFAULT_PARAMS, Params
 from oracle.protocol.coverage import CoverageParams, RadioClaim
 from oracle.protocol.hardware import NodeKind
 from oracle.protocol.merkle import CHUNK_SIZE
-from oracle.service.chain import Chain, LeaseInfo, NodeInfo
+from oracle.service.chain import Chain, ChainError, LeaseInfo, NodeInfo
 from oracle.service.challenge import (
     Limits,
     Outcome,
@@ -40,6 +40,7 @@ from oracle.service.challenge import (
     challenge_storage,
     with_retries,
 )
+from oracle.service.health import Health
 from oracle.service.report import EpochBuild
 from oracle.service.score import NO_ANSWER
 from oracle.service.store import (
@@ -103,6 +104,9 @@ class OracleService:
     ):
         self.chain, self.store, self.key, self.settings = chain, store, key, settings
         self.metrics: dict[str, float] = defaultdict(float)
+        # What /health and the health gauges report (create_app sets the operator's thresholds).
+        self.health = Health(key.address, alone=True, min_balance_wei=0, stale_after_s=600.0)
+        self._observed_at = 0.0
         self.submitter = Submitter(chain, store, key, self.metrics, cosigners=cosigners)
         # epoch -> (the task challenging it, set once its first sweep is done)
         self._challenging: dict[int, tuple[asyncio.Task, asyncio.Event]] = {}
@@ -148,6 +152,28 @@ class OracleService:
         if not task.cancelled() and task.exception() is not None:
             self.metrics["loop_errors"] += 1
             log.error("epoch %d: challenging failed", epoch, exc_info=task.exception())
+
+    async def observe(self, every_s: float = 5.0) -> None:
+        """Reads what /health judges from the chain (current epoch, the hub's next epoch, its
+        committee, the operator's balance), at most every `every_s`; an RPC failure is
+        recorded as a problem, never raised."""
+        now = time.monotonic()
+        if now - self._observed_at < every_s:
+            return
+        self._observed_at = now
+        try:
+            current, next_epoch, (_, threshold, members), balance = await asyncio.to_thread(
+                lambda: (
+                    self.chain.current_epoch(),
+                    self.chain.next_report_epoch(),
+                    self.chain.committee(),
+                    self.chain.balance(self.key.address),
+                )
+            )
+        except ChainError as exc:
+            self.health.unobserved(exc)
+        else:
+            self.health.observed(current, next_epoch, threshold, members, balance)
 
     async def close(self) -> None:
         """Cancels the challenges still running (a recheck waiting, for instance)."""
