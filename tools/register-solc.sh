@@ -2,7 +2,9 @@
 # Registers a Solidity compiler where py-solc-x (and so ape-solidity) looks for one:
 # $SOLCX_BINARY_PATH, or ~/.solcx by default, as solc-v<version>.
 # A native solc of the pinned version on PATH wins; otherwise a wrapper over the solc-js
-# adapter in tools/solc.js (npm `solc`, installed by `npm ci`). Idempotent.
+# adapter (tools/solc.js over npm `solc`, installed by `npm ci`), copied with its packages to
+# $dest/solcjs-<version> so that every clone on the machine shares one registration that no
+# clone's removal breaks. Idempotent.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 version=$(node -p "require('$repo/node_modules/solc/package.json').version")
@@ -15,9 +17,26 @@ if native=$(command -v solc 2>/dev/null) && "$native" --version | grep -q "Versi
 exec '$native' \"\$@\""
   kind="native solc ($native)"
 else
+  # A copy of the adapter and of npm `solc` with what it needs (tools/solc-closure.js), kept
+  # in $dest and shared by every clone: deleting or moving a clone breaks no other one.
+  home="$dest/solcjs-$version"
+  stamp="$version $(sha256sum "$repo/tools/solc.js" | cut -d' ' -f1)"
+  if [ "$(cat "$home/.installed" 2>/dev/null)" != "$stamp" ]; then
+    fresh=$(mktemp -d "$dest/.solcjs-XXXXXX")
+    cp "$repo/tools/solc.js" "$fresh/solc.js"
+    while IFS=$'\t' read -r name dir; do
+      mkdir -p "$fresh/node_modules/$(dirname "$name")"
+      cp -R "$dir" "$fresh/node_modules/$name"
+    done < <(node "$repo/tools/solc-closure.js")
+    printf '%s\n' "$stamp" > "$fresh/.installed"
+    rm -rf "$home.old"
+    if [ -d "$home" ]; then mv "$home" "$home.old"; fi
+    mv "$fresh" "$home"
+    rm -rf "$home.old"
+  fi
   want="#!/bin/sh
-exec node '$repo/tools/solc.js' \"\$@\""
-  kind="solc-js adapter"
+exec node '$home/solc.js' \"\$@\""
+  kind="solc-js adapter (shared copy in $home)"
 fi
 if [ ! -x "$target" ] || [ "$(cat "$target")" != "$want" ]; then
   printf '%s\n' "$want" > "$target"
