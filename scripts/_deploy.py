@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 import tomllib
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -296,17 +297,38 @@ def _existing(record: dict, name: str):
         return None
 
 
-def deploy_suite(deployer, params: Params, *, write: bool = True, log=print) -> Suite:
+def deploy_suite(
+    deployer, params: Params, *, write: bool = True, replace: bool = False, log=print
+) -> Suite:
     """Deploys what is missing, wires what is unwired and aligns mutable parameters. A second
     run against the same chain sends no transaction. With write=False nothing is read from or
-    written to deployments/: a fresh suite every time (tests, benchmarks)."""
+    written to deployments/: a fresh suite every time (tests, benchmarks, the demo).
+
+    A record in deployments/<network>.json whose suite is not on this chain (another chain id,
+    or no contract at its addresses: a restarted anvil, or the throwaway anvil Ape starts when
+    APE_FOUNDRY_HOST is mistyped) is never overwritten silently: ConfigError, unless `replace`,
+    which moves it aside to deployments/<network>.<unix time>.json.bak first."""
     path = deployment_path()
     record: dict = {}
     # Without `write`, deploy afresh: an earlier run's record belongs to another chain's life.
     if write and path.exists():
         record = json.loads(path.read_text())
-        # Same chain id but none of its contracts here (a new anvil): a stale record.
         if record.get("chain_id") != chain.chain_id or _existing(record, "PlinthToken") is None:
+            backup = path.with_name(f"{path.stem}.{int(time.time())}.json.bak")
+            where = os.path.relpath(path, ROOT)
+            if not replace:
+                token = record.get("contracts", {}).get("PlinthToken")
+                raise ConfigError(
+                    f"{where} records a suite that is not on this chain (chain "
+                    f"{record.get('chain_id')}, PlinthToken {token}; connected to chain "
+                    f"{chain.chain_id} at {chain.provider.uri}, block "
+                    f"{chain.blocks.head.number}). Is this the chain you meant? (A mistyped "
+                    "APE_FOUNDRY_HOST makes Ape start a throwaway anvil.) To deploy a new suite "
+                    f"here and replace the record, run again with --replace (the old record is "
+                    f"kept as {os.path.relpath(backup, ROOT)})."
+                )
+            path.rename(backup)
+            log(f"  the old record of {where} moved to {os.path.relpath(backup, ROOT)}")
             record = {}
     sent = 0
 

@@ -18,8 +18,14 @@ from scripts._deploy import ROOT, ConfigError, deploy_suite, load_params
     show_default=True,
     help="deployment parameter file (TOML)",
 )
+@click.option(
+    "--replace",
+    is_flag=True,
+    help="deploy a new suite even though deployments/<network>.json records one that is not "
+    "on this chain (the old record is kept as a .bak)",
+)
 @account_option()
-def cli(params_path, account):
+def cli(params_path, replace, account):
     """Deploy the suite (or finish / verify an earlier deployment)."""
     try:
         params = load_params(params_path)
@@ -28,6 +34,6 @@ def cli(params_path, account):
             f"Deploying Plinth to {network.ecosystem.name}:{network.name} "
             f"as {account.address} with {params_path}"
         )
-        deploy_suite(account, params, log=click.echo)
+        deploy_suite(account, params, replace=replace, log=click.echo)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from exc

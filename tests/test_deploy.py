@@ -281,7 +281,30 @@ def test_deploy_suite_sends_one_transaction_when_one_parameter_changed(
     assert second.addresses == first.addresses
 
 
-def test_deploy_suite_deploys_afresh_when_record_is_for_another_chain(
+@pytest.mark.parametrize("other_chain", [True, False], ids=["other-chain-id", "no-code-here"])
+def test_deploy_suite_refuses_to_replace_a_record_of_another_chain_unless_told(
+    deployer, params, deployments, other_chain
+):
+    """A mistyped APE_FOUNDRY_HOST made Ape start a throwaway anvil and the deploy script
+    overwrote the record of the real chain; it now refuses, and --replace keeps a backup."""
+    deployments.parent.mkdir(parents=True)
+    stale = {
+        "chain_id": chain.chain_id + (1 if other_chain else 0),
+        "genesis": 1,
+        "contracts": {n: "0x" + "12" * 20 for n in CONTRACTS},
+    }
+    deployments.write_text(json.dumps(stale))
+    nonce = deployer.nonce
+    with pytest.raises(ConfigError, match=r"not on this chain .* Is this the chain you meant\?"):
+        deploy_suite(deployer, params, write=True, log=lambda *_: None)
+    assert deployer.nonce == nonce and json.loads(deployments.read_text()) == stale
+    suite = deploy_suite(deployer, params, write=True, replace=True, log=lambda *_: None)
+    [backup] = deployments.parent.glob("*.json.bak")
+    assert json.loads(backup.read_text()) == stale
+    assert json.loads(deployments.read_text())["contracts"] == suite.record["contracts"]
+
+
+def test_deploy_suite_deploys_afresh_when_told_to_replace_a_record_of_another_chain(
     deployer, params, deployments
 ):
     deployments.parent.mkdir(parents=True)
@@ -291,7 +314,9 @@ def test_deploy_suite_deploys_afresh_when_record_is_for_another_chain(
         "contracts": {n: deployer.address for n in CONTRACTS},
     }
     deployments.write_text(json.dumps(stale))
-    _, sent, _ = run(deployer, params)
+    nonce = deployer.nonce
+    deploy_suite(deployer, params, write=True, replace=True, log=lambda *_: None)
+    sent = deployer.nonce - nonce
     assert sent == len(CONTRACTS) + 8
     record = json.loads(deployments.read_text())
     assert record["chain_id"] == chain.chain_id and record["genesis"] != 1
