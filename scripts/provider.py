@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import json
 import os
+import urllib.error
+import urllib.request
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -26,13 +28,19 @@ import click
 from ape import chain
 from ape.cli import ConnectedProviderCommand, account_option
 from eth_account import Account
-from eth_utils import to_checksum_address
+from eth_utils import is_address, to_checksum_address
 from hexbytes import HexBytes
 
 from oracle.protocol.compute import HARDWARE_CLASSES, MAX_STREAMS
 from oracle.protocol.eip712 import sign_node_binding
 from oracle.protocol.hardware import HardwareClaim, NodeKind, NodeStatus
-from oracle.protocol.merkle import verify_rewards_proof
+from oracle.protocol.merkle import (
+    CHUNK_SIZE,
+    ChunkTree,
+    split_chunks,
+    verify_chunk_proof,
+    verify_rewards_proof,
+)
 from scripts._cli import (
     ADDRESS,
     AMOUNT,
@@ -678,18 +686,54 @@ def unjail(account, node):
 # ---------------------------------------------------------------------------- claim
 
 
-def _claim_inputs(epoch, amount, proof, from_file, account_address):
-    """(epoch, account, cumulative amount in base units, proof as bytes32 list)."""
-    target = account_address
-    if from_file:
-        if epoch is not None or amount is not None or proof is not None:
-            raise click.UsageError("--from-file replaces --epoch, --amount and --proof")
+MAX_CLAIM_BYTES = 1 << 20  # an oracle's /claims answer: a proof of 2 x 64 hashes is ~9 KB
+
+
+def fetch_claim(url: str, account: str) -> dict:
+    """GET <url>/claims/<account> from an oracle's API: the JSON object, or a clear failure
+    (unreachable, an error the API explains, too large, not JSON)."""
+    base = url.rstrip("/")
+    if not base.startswith(("http://", "https://")):
+        raise click.BadParameter(f"an http(s) URL, got {url!r}", param_hint="--oracle")
+    where = f"{base}/claims/{account}"
+    try:
+        with urllib.request.urlopen(where, timeout=10) as r:
+            body = r.read(MAX_CLAIM_BYTES + 1)
+    except urllib.error.HTTPError as exc:
         try:
-            data = json.loads(Path(from_file).read_text())
-        except OSError as exc:
-            fail(f"cannot read {from_file}: {exc.strerror}")
-        except json.JSONDecodeError as exc:
-            fail(f"{from_file} is not JSON: {exc}")
+            reason = json.loads(exc.read(4096)).get("error", exc.reason)
+        except (ValueError, AttributeError):
+            reason = exc.reason
+        fail(f"the oracle at {base} answered {exc.code}: {reason}")
+    except (urllib.error.URLError, OSError) as exc:
+        fail(f"cannot reach the oracle at {base}: {getattr(exc, 'reason', exc)}")
+    if len(body) > MAX_CLAIM_BYTES:
+        fail(f"the oracle at {base} sent more than {MAX_CLAIM_BYTES} bytes for one claim")
+    try:
+        return json.loads(body)
+    except ValueError:
+        fail(f"the oracle at {base} did not answer JSON at {where}")
+
+
+def _claim_inputs(epoch, amount, proof, from_file, account_address, oracle_url=None):
+    """(epoch, account, cumulative amount in base units, proof as bytes32 list), from the
+    options, a file or an oracle's API."""
+    target = account_address
+    if from_file or oracle_url:
+        if epoch is not None or amount is not None or proof is not None:
+            raise click.UsageError("--from-file and --oracle replace --epoch, --amount and --proof")
+        if from_file and oracle_url:
+            raise click.UsageError("give --from-file or --oracle, not both")
+        if oracle_url:
+            data = fetch_claim(oracle_url, account_address)
+            from_file = f"the oracle's answer ({oracle_url})"
+        else:
+            try:
+                data = json.loads(Path(from_file).read_text())
+            except OSError as exc:
+                fail(f"cannot read {from_file}: {exc.strerror}")
+            except json.JSONDecodeError as exc:
+                fail(f"{from_file} is not JSON: {exc}")
         if not isinstance(data, dict):
             fail(f"{from_file}: expected an object with epoch, amount and proof")
         epoch = data.get("epoch")
@@ -699,6 +743,10 @@ def _claim_inputs(epoch, amount, proof, from_file, account_address):
         )
         proof = data.get("proof")
         if "account" in data:
+            if not isinstance(data["account"], str) or not is_address(data["account"]):
+                fail(f"{from_file}: 'account' is not an address: {str(data['account'])[:60]!r}")
+            if oracle_url and to_checksum_address(data["account"]) != target:
+                fail(f"{from_file} is for {data['account']}, not {target}")
             target = to_checksum_address(data["account"])
         if epoch is None or raw is None or proof is None:
             fail(f"{from_file}: needs 'epoch', 'amount' (cumulative, base units) and 'proof'")
@@ -707,6 +755,8 @@ def _claim_inputs(epoch, amount, proof, from_file, account_address):
             units = int(raw) if not isinstance(raw, float) else None
         except (TypeError, ValueError):
             units = None
+        if not isinstance(epoch, int) or not 0 <= epoch < 2**64:
+            fail(f"{from_file}: 'epoch' must be an epoch number, got {str(epoch)[:40]!r}")
         if units is None or units <= 0:
             fail(f"{from_file}: 'amount' must be a positive integer in base units, got {raw!r}")
     else:
@@ -744,16 +794,24 @@ def _claim_inputs(epoch, amount, proof, from_file, account_address):
     "by the oracle API",
 )
 @click.option(
+    "--oracle",
+    "oracle_url",
+    help="an oracle's API URL (e.g. http://127.0.0.1:8700): the epoch, amount and proof are "
+    "fetched from its /claims/<account>",
+)
+@click.option(
     "--for",
     "for_account",
     type=ADDRESS,
     help="claim for another account (the tokens always go to it)",
 )
 @wrap_config_errors
-def claim(account, epoch, amount, proof, from_file, for_account):
-    """Claim everything owed under an epoch's rewards root with one proof."""
+def claim(account, epoch, amount, proof, from_file, oracle_url, for_account):
+    """Claim everything owed under an epoch's rewards root with one proof: from an oracle's
+    API (--oracle URL), a file it served (--from-file) or the values (--epoch, --amount,
+    --proof)."""
     epoch, target, units, proof_bytes = _claim_inputs(
-        epoch, amount, proof, from_file, account.address
+        epoch, amount, proof, from_file, for_account or account.address, oracle_url
     )
     if for_account:
         target = for_account
@@ -792,6 +850,85 @@ def claim(account, epoch, amount, proof, from_file, for_account):
     ev = event_args(dist, "Claimed", receipt)
     paid = ev["amount"] if ev else units - claimed
     click.echo(f"Claimed {fmt_amount(paid)} to {target} (cumulative {fmt_amount(units)}).")
+
+
+# ---------------------------------------------------------------------------- dispute
+
+STORAGE_AUDIT_FAILED, PENDING = 3, 1  # ISlashingManager.SlashReason / SlashStatus
+
+
+@cli.command(cls=ConnectedProviderCommand)
+@account_option()
+@click.argument("slash_id", type=int)
+@click.option(
+    "--agent-data",
+    type=click.Path(file_okay=False, exists=True),
+    help="the storage agent's data_dir (agent.toml): the chunk and its proof are read from it",
+)
+@click.option(
+    "--data",
+    "data_file",
+    type=click.Path(dir_okay=False, exists=True),
+    help="the lease's whole data as uploaded (the chunk and its proof are computed from it)",
+)
+@wrap_config_errors
+def dispute(account, slash_id, agent_data, data_file):
+    """Cancel a pending storage slash by showing the chunk the node was said not to hold, with
+    its Merkle proof against the lease's data root, before the dispute window closes. Anyone
+    may send it; the node's stake is released."""
+    if (agent_data is None) == (data_file is None):
+        raise click.UsageError("give --agent-data DIR or --data FILE")
+    suite = suite_or_fail()
+    slashing = suite.slashing
+    if not 0 < slash_id <= slashing.slashCount():
+        fail(f"there is no slash {slash_id} (slashes 1 to {slashing.slashCount()})")
+    s = slashing.getSlash(slash_id)
+    if s.reason != STORAGE_AUDIT_FAILED:
+        fail(
+            f"slash {slash_id} is for {reason_name(s.reason)}: only storage slashes can be "
+            "disputed (with the chunk)"
+        )
+    if s.status != PENDING:
+        fail(f"slash {slash_id} is no longer pending: nothing to dispute")
+    t = now()
+    if t >= s.executableAt:
+        fail(f"the dispute window of slash {slash_id} closed {fmt_time(s.executableAt, t)}")
+    lease = suite.market.getLease(s.leaseId)
+    root, size, index = bytes(lease.dataRoot), int(lease.dataSize), int(s.chunkIndex)
+    n_chunks = max(1, -(-size // CHUNK_SIZE))
+    if agent_data is not None:
+        from oracle.agent.store import LeaseNotFound, LeaseStore
+
+        try:
+            [(_, chunk, proof)] = LeaseStore(Path(agent_data)).read(int(s.leaseId), [index])
+        except LeaseNotFound:
+            fail(f"{agent_data} holds no data of lease {s.leaseId}: is it the agent's data_dir?")
+        except OSError as exc:
+            fail(f"cannot read lease {s.leaseId} from {agent_data}: {exc}")
+    else:
+        chunks = split_chunks(Path(data_file).read_bytes())
+        tree = ChunkTree(chunks)
+        if tree.root != root or index >= len(chunks):
+            fail(f"{data_file} is not lease {s.leaseId}'s data: its root differs from the lease's")
+        chunk, proof = chunks[index], tree.proof(index)
+    if not verify_chunk_proof(root, n_chunks, index, chunk, proof):
+        fail(
+            f"chunk {index} of lease {s.leaseId} as held there does not match the lease's data "
+            "root: the node does not hold it, so the slash stands"
+        )
+    receipt = send(
+        f"dispute slash {slash_id} (lease {s.leaseId}, chunk {index})",
+        slashing.disputeStorageSlash,
+        slash_id,
+        chunk,
+        [bytes(p) for p in proof],
+        sender=account,
+    )
+    ev = event_args(slashing, "SlashDisputed", receipt)
+    click.echo(
+        f"Slash {slash_id} disputed: {fmt_amount(s.amount)} of node "
+        f"{ev['node'] if ev else s.node}'s stake released."
+    )
 
 
 # ---------------------------------------------------------------------------- status

@@ -404,6 +404,97 @@ def test_claim_from_file(deployment, suite, deployer, provider, oracles, tmp_pat
     assert "the proof does not match" in out
 
 
+def test_claim_fetches_the_proof_from_an_oracle_api(deployment, suite, deployer, provider, oracles):
+    """`provider claim --oracle URL`: no hand-made file; the API's answer is bounded and
+    checked like a file."""
+    epoch = suite.hub.nextEpoch()
+    advance_to_epoch(suite, epoch + 1)
+    amount = 321 * TOKEN
+    report, tree = make_report(suite, epoch, {provider.address: amount})
+    submit(suite, report, oracles[:3], sender=oracles[0])
+    answers = {
+        provider.address: {
+            "account": provider.address,
+            "epoch": epoch,
+            "amount": str(amount),
+            "proof": ["0x" + p.hex() for p in tree.proof(provider.address)],
+        }
+    }
+
+    async def claims(request):
+        account = request.match_info["account"]
+        if account.lower() == "0x" + "ee" * 20:
+            return web.Response(body=b"x" * (provider_script.MAX_CLAIM_BYTES + 10))
+        if account not in answers:
+            return web.json_response({"error": f"{account} has no rewards"}, status=404)
+        return web.json_response(answers[account])
+
+    app = web.Application()
+    app.router.add_get("/claims/{account}", claims)
+    with serving(app) as url:
+        before = suite.token.balanceOf(provider)
+        out = run(provider_script.cli, "claim", "--oracle", url, "--account", PROVIDER)
+        assert "Claimed 321 PLN" in out
+        assert suite.token.balanceOf(provider) - before == amount
+        out = run(provider_script.cli, "claim", "--oracle", url, "--account", "TEST::4",
+                  expect_ok=False)  # fmt: skip
+        assert "answered 404" in out and "has no rewards" in out
+        big = "0x" + "ee" * 20
+        out = run(provider_script.cli, "claim", "--oracle", url, "--for", big, "--account",
+                  PROVIDER, expect_ok=False)  # fmt: skip
+        assert f"sent more than {provider_script.MAX_CLAIM_BYTES} bytes" in out
+    out = run(provider_script.cli, "claim", "--oracle", url, "--account", PROVIDER,
+              expect_ok=False)  # fmt: skip
+    assert "cannot reach the oracle" in out
+
+
+def test_dispute_cancels_a_storage_slash_from_the_agents_data_or_the_file(
+    deployment, suite, deployer, provider, customer, oracles, outsider, tmp_path
+):
+    """`provider dispute`: the chunk and its proof come from the storage agent's data_dir or
+    from the lease's data file; a node that does not hold the chunk is told the slash stands
+    and nothing is sent."""
+    from test_slashing_manager import STORAGE_AUDIT_FAILED, open_storage_lease, report_slashes
+
+    from oracle.agent.store import LeaseStore
+
+    s = open_storage_lease(suite, deployer, provider, customer)
+    requests = [
+        SlashRequest(s.node.address, STORAGE_AUDIT_FAILED, lease_id=s.lease_id, chunk_index=i)
+        for i in (1, 2, 3)
+    ]
+    _, ids = report_slashes(suite, oracles, *requests)
+    honest, lazy = tmp_path / "honest", tmp_path / "lazy"
+    LeaseStore(honest).put(s.lease_id, s.data)
+    LeaseStore(lazy).put(s.lease_id, s.data, keep=lambda _l, i: i != 2)  # dropped chunk 2
+    data_file = tmp_path / "data.bin"
+    data_file.write_bytes(s.data)
+
+    nonce = provider.nonce
+    out = run(provider_script.cli, "dispute", ids[1], "--agent-data", lazy, "--account",
+              PROVIDER, expect_ok=False)  # fmt: skip
+    assert "does not hold it, so the slash stands" in out and provider.nonce == nonce
+    out = run(provider_script.cli, "dispute", ids[0], "--agent-data", honest, "--account",
+              PROVIDER)  # fmt: skip
+    assert f"Slash {ids[0]} disputed" in out
+    out = run(provider_script.cli, "dispute", ids[2], "--data", data_file, "--account",
+              "TEST::10")  # fmt: skip
+    assert f"Slash {ids[2]} disputed" in out
+    for i in (ids[0], ids[2]):
+        assert suite.slashing.getSlash(i).status == 3  # Disputed
+    out = run(provider_script.cli, "dispute", ids[0], "--data", data_file, "--account",
+              PROVIDER, expect_ok=False)  # fmt: skip
+    assert "no longer pending" in out
+    other = tmp_path / "other.bin"
+    other.write_bytes(b"\x01" * len(s.data))
+    out = run(provider_script.cli, "dispute", ids[1], "--data", other, "--account", PROVIDER,
+              expect_ok=False)  # fmt: skip
+    assert "is not lease" in out
+    out = run(provider_script.cli, "dispute", 999, "--data", other, "--account", PROVIDER,
+              expect_ok=False)  # fmt: skip
+    assert "there is no slash 999" in out
+
+
 # ---------------------------------------------------------------------------- market
 
 
@@ -504,8 +595,15 @@ def test_market_settle_waits_for_the_hub_and_refunds_failed_epochs(
 def serving_agent(settings):
     """The storage agent, as a provider runs it, on a free local port in a thread of its own
     (the CLI under test is synchronous); its leases are read from the test chain."""
+    with serving(create_app(settings)) as url:
+        yield url
+
+
+@contextmanager
+def serving(app: web.Application):
+    """`app` on a free local port in a thread of its own; yields its base URL."""
     loop = asyncio.new_event_loop()
-    runner = web.AppRunner(create_app(settings), access_log=None)
+    runner = web.AppRunner(app, access_log=None)
     loop.run_until_complete(runner.setup())
     loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", 0).start())
     thread = threading.Thread(target=loop.run_forever, daemon=True)
