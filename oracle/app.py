@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections.abc import AsyncIterator
 
@@ -86,6 +87,13 @@ async def run_loop(
         await asyncio.sleep(interval_s)
 
 
+def _deployment_view(settings: Settings) -> dict:
+    """/deployment: the record `ape run deploy` wrote (chain, clock, contract addresses)."""
+    record = json.loads(settings.deployment.read_text())
+    keep = ("chain_id", "network", "genesis", "epoch_duration", "contracts", "governance_delay")
+    return {k: record[k] for k in keep if k in record}
+
+
 def _chain(settings: Settings) -> Chain:
     deployment = Deployment.from_file(settings.deployment)
     abis = load_abis(settings.build_manifest) if settings.build_manifest else load_abis()
@@ -154,6 +162,8 @@ def create_app(
         service.metrics,
         {"operator": key.address, "chain_id": chain.chain_id},
         service.health,
+        deployment_=_deployment_view(settings),
+        chain_nodes=lambda: service.node_snapshot,
     )
     member = None
     if settings.committee.peers:

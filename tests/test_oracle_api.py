@@ -3,6 +3,7 @@
 import asyncio
 import json
 import os
+from types import SimpleNamespace
 from urllib.parse import quote, urlencode
 
 import aiohttp
@@ -77,7 +78,7 @@ async def test_claims_serve_a_proof_the_distributor_accepts(client, reported):
 async def test_nodes_explain_an_unrewarded_node_with_its_proven_line(client, reported):
     _, build, _, _, bad = reported
     [entry] = (await (await client.get(f"/nodes/{bad}")).json())["epochs"]
-    assert (entry["epoch"], entry["reason"], entry["reward"]) == (EPOCH, "late", 0)
+    assert (entry["epoch"], entry["reason"], entry["reward"]) == (EPOCH, "late", "0")
     proof = entry["proof"]
     assert verify_positional_proof(
         build.report.results_root,
@@ -122,7 +123,22 @@ async def test_bad_or_unknown_requests_get_clear_errors(client, path, status):
 # Every route, hostile requests (Hypothesis): any path segment (percent-encoded, so it stays one
 # segment and reaches the handler decoded), query, method and body. The API answers each with a
 # client error or a normal answer, never a server error, and goes on serving the real answers.
-ROUTES = ["/health", "/metrics", "/epochs/{}", "/epochs/{}/results", "/nodes/{}", "/claims/{}"]
+ROUTES = [
+    "/health",
+    "/metrics",
+    "/deployment",
+    "/epochs",
+    "/nodes",
+    "/epochs/{}",
+    "/epochs/{}/results",
+    "/epochs/7/proofs/{}",
+    "/epochs/{}/proofs/0x" + "11" * 20,
+    "/nodes/{}",
+    "/claims/{}",
+]
+QUERY_KEYS = st.one_of(
+    st.sampled_from(["limit", "before", "kind", "status", "reason", "cursor"]), st.text(max_size=20)
+)
 SEGMENTS = st.one_of(
     st.text(max_size=300),
     st.integers().map(str),
@@ -158,8 +174,8 @@ def test_every_route_answers_hostile_requests_without_a_server_error(reported):
     @given(
         route=st.sampled_from(ROUTES),
         segment=SEGMENTS,
-        query=st.dictionaries(st.text(max_size=20), st.text(max_size=60), max_size=3),
-        method=st.sampled_from(["GET", "GET", "POST", "PUT", "DELETE", "HEAD"]),
+        query=st.dictionaries(QUERY_KEYS, st.one_of(SEGMENTS, st.text(max_size=60)), max_size=3),
+        method=st.sampled_from(["GET", "GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS"]),
         body=st.one_of(st.just(b""), st.binary(max_size=2048), st.just(b"[" * 100_000)),
     )
     def one(route, segment, query, method, body):
@@ -186,3 +202,103 @@ def test_every_route_answers_hostile_requests_without_a_server_error(reported):
 
 async def _session() -> aiohttp.ClientSession:
     return aiohttp.ClientSession()
+
+
+# ---------------------------------------------------------------- conventions, lists, caching
+
+
+@pytest.mark.asyncio
+async def test_amounts_are_decimal_strings_and_keys_snake_case(client, reported):
+    """A JSON number above 2^53 changes in JavaScript's JSON.parse; amounts are strings."""
+    _, build, owner, good, _ = reported
+    report = (await (await client.get(f"/epochs/{EPOCH}")).json())["report"]
+    assert report["total_rewards"] == str(build.report.total_rewards)
+    assert int(report["total_rewards"]) > 2**53
+    assert {"committee_version", "rewards_root", "results_root", "failed_demand"} <= set(report)
+    assert not any(c.isupper() for key in report for c in key)
+    [entry] = (await (await client.get(f"/nodes/{good}")).json())["epochs"]
+    assert entry["reward"] == str(build.cumulative[owner])  # the owner's only node, one epoch
+    listed = (await (await client.get("/epochs")).json())["epochs"]
+    assert listed[0]["total_rewards"] == report["total_rewards"]
+
+
+@pytest.mark.asyncio
+async def test_list_endpoints_page_and_filter(aiohttp_client, reported):
+    store, _, _, good, bad = reported
+    for e in range(EPOCH + 1, EPOCH + 6):
+        store.schedule_epoch(e, bytes([e]) * 32)
+    snapshot = {
+        good.lower(): SimpleNamespace(status=2, eligible=True, region=840),  # active
+        bad.lower(): SimpleNamespace(status=3, eligible=False, region=840),  # jailed
+    }
+    record = {"chain_id": 31337, "genesis": 1, "epoch_duration": 60, "contracts": {"X": good}}
+    client = await aiohttp_client(
+        create_api(
+            store,
+            {},
+            {"operator": "0xop"},
+            fresh_health(),
+            deployment_=record,
+            chain_nodes=lambda: snapshot,
+        )
+    )
+    page = await (await client.get("/epochs?limit=2")).json()
+    assert [e["epoch"] for e in page["epochs"]] == [EPOCH + 5, EPOCH + 4]
+    page = await (await client.get(f"/epochs?limit=10&before={page['next_before']}")).json()
+    assert [e["epoch"] for e in page["epochs"]] == [EPOCH + 3, EPOCH + 2, EPOCH + 1, EPOCH]
+    assert page["next_before"] is None and "digest" in page["epochs"][-1]
+
+    everyone = (await (await client.get("/nodes")).json())["nodes"]
+    assert sorted(n["node"] for n in everyone) == sorted([good, bad])
+    first = await (await client.get("/nodes?limit=1")).json()
+    rest = await (await client.get(f"/nodes?limit=1&cursor={first['next_cursor']}")).json()
+    assert [first["nodes"][0]["node"], rest["nodes"][0]["node"]] == [n["node"] for n in everyone]
+    jailed = (await (await client.get("/nodes?status=jailed")).json())["nodes"]
+    assert [n["node"] for n in jailed] == [bad] and jailed[0]["eligible"] is False
+    assert (await (await client.get("/nodes?reason=late")).json())["nodes"][0]["node"] == bad
+    assert (await (await client.get("/nodes?kind=storage")).json())["nodes"] == []
+    for bad_query in ("kind=gpu", "status=asleep", "limit=0", "limit=99999", "cursor=0x12"):
+        r = await client.get(f"/nodes?{bad_query}")
+        assert r.status == 400 and "error" in await r.json(), bad_query
+    assert await (await client.get("/deployment")).json() == record
+
+
+@pytest.mark.asyncio
+async def test_settled_epochs_are_immutable_for_caches_and_every_origin_may_read(client, reported):
+    store = reported[0]
+    r = await client.get(f"/epochs/{EPOCH}/results")
+    assert r.headers["Cache-Control"] == "no-cache"  # reported, not yet settled on-chain
+    assert r.headers["Access-Control-Allow-Origin"] == "*"
+    store.advance_epoch(EPOCH, "reported", "submitted")
+    store.advance_epoch(EPOCH, "submitted", "confirmed")
+    for path in (f"/epochs/{EPOCH}", f"/epochs/{EPOCH}/results"):
+        r = await client.get(path)
+        assert r.headers["Cache-Control"] == "public, max-age=31536000, immutable", path
+    preflight = await client.options(f"/epochs/{EPOCH}")
+    assert preflight.status == 204
+    assert preflight.headers["Access-Control-Allow-Methods"] == "GET, OPTIONS"
+    missing = await client.get("/epochs/99")
+    assert missing.status == 404 and missing.headers["Access-Control-Allow-Origin"] == "*"
+
+
+@pytest.mark.asyncio
+async def test_trees_are_built_once_per_epoch_not_per_request(client, reported, monkeypatch):
+    import oracle.service.api as api
+
+    _, build, owner, good, _ = reported
+    builds = []
+    real = api._build_view
+    monkeypatch.setattr(api, "_build_view", lambda report: builds.append(1) or real(report))
+    answers = await asyncio.gather(
+        *(client.get(f"/claims/{owner}") for _ in range(20)),
+        *(client.get(f"/epochs/{EPOCH}/proofs/{good}") for _ in range(20)),
+    )
+    assert {a.status for a in answers} == {200} and len(builds) == 1
+    body = await answers[-1].json()
+    assert verify_positional_proof(
+        build.report.results_root,
+        len(build.node_lines),
+        body["proof"]["index"],
+        result_leaf(body["line"].encode()),
+        [bytes.fromhex(p[2:]) for p in body["proof"]["siblings"]],
+    )

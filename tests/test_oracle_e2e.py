@@ -152,7 +152,9 @@ async def test_oracle_settles_epochs_rewards_honest_nodes_and_slashes_cheaters(
     assert suite.slashing.pendingSlashCount(nodes["lazy_storage"].address) == 1
 
     # The provider claims on-chain with what the oracle's API serves.
-    api = TestServer(create_api(store, service.metrics, {"operator": oracle.address}))
+    api = TestServer(
+        create_api(store, service.metrics, {"operator": oracle.address}, service.health)
+    )
     await api.start_server()
     async with aiohttp.ClientSession(base_url=str(api.make_url(""))) as client:
         async with client.get(f"/claims/{provider.address}") as resp:
@@ -176,7 +178,7 @@ async def test_oracle_settles_epochs_rewards_honest_nodes_and_slashes_cheaters(
     assert lazy_view["reason"].startswith("storage") and lazy_view["slash_reason"] == 3
     assert lazy_view["proof"]["results_root"] == "0x" + build.report.results_root.hex()
     assert epoch_view["state"] == "confirmed" and epoch_view["submission"]["status"] == "confirmed"
-    assert "plinth_oracle_challenges_compute_passed 1" in metrics_text
+    assert 'plinth_oracle_challenges_total{kind="compute",result="passed"} 1.0' in metrics_text
     for _, _, server in agents.values():
         await server.close()
 

@@ -107,6 +107,8 @@ class OracleService:
         # What /health and the health gauges report (create_app sets the operator's thresholds).
         self.health = Health(key.address, alone=True, min_balance_wei=0, stale_after_s=600.0)
         self._observed_at = 0.0
+        # The registry's nodes as the last epoch's challenges read them (the API's /nodes).
+        self.node_snapshot: dict[str, NodeInfo] = {}
         self.submitter = Submitter(chain, store, key, self.metrics, cosigners=cosigners)
         # epoch -> (the task challenging it, set once its first sweep is done)
         self._challenging: dict[int, tuple[asyncio.Task, asyncio.Event]] = {}
@@ -207,6 +209,7 @@ class OracleService:
         if state != "scheduled":
             return 0
         nodes = await asyncio.to_thread(self.chain.nodes)
+        self.node_snapshot = {n.node.lower(): n for n in nodes}
         leases = await asyncio.to_thread(self.chain.leases)
         # What a restart already has: compute nodes and storage leases with a verdict, and the
         # coverage round as a whole (its outcomes are written together).

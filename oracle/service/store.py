@@ -395,6 +395,18 @@ class Store:
     def latest_epoch(self) -> int | None:
         return self._db.execute("SELECT MAX(epoch) FROM epochs").fetchone()[0]
 
+    def epochs(self, limit: int, before: int | None = None) -> list[dict]:
+        """The latest `limit` epochs (below `before`), newest first."""
+        rows = self._db.execute(
+            "SELECT * FROM epochs WHERE (?1 IS NULL OR epoch < ?1) ORDER BY epoch DESC LIMIT ?2",
+            (before, limit),
+        )
+        return [dict(r) for r in rows]
+
+    def latest_report_epoch(self) -> int | None:
+        """The latest epoch with a report (built, adopted or settled)."""
+        return self._db.execute("SELECT MAX(epoch) FROM reports").fetchone()[0]
+
     def _advance(self, db: _Connection, epoch: int, from_state: str, to_state: str) -> None:
         if to_state not in TRANSITIONS.get(from_state, ()):
             raise InvalidTransition(f"epoch state {from_state} -> {to_state} is not allowed")
@@ -611,6 +623,25 @@ class Store:
         rows = self._db.execute(
             "SELECT * FROM node_results WHERE node = ? ORDER BY epoch DESC LIMIT ?",
             (node.lower(), limit),
+        )
+        return [_node_result(r) for r in rows]
+
+    def latest_results(
+        self,
+        kind: int | None = None,
+        reason: str | None = None,
+        after: str | None = None,
+        limit: int | None = None,
+    ) -> list[dict]:
+        """Each node's latest result, by address (lowercase), those after `after` only; `kind`
+        and `reason` filter (on the latest result)."""
+        rows = self._db.execute(
+            "SELECT n.* FROM node_results n JOIN"
+            " (SELECT node, MAX(epoch) AS e FROM node_results GROUP BY node) m"
+            " ON n.node = m.node AND n.epoch = m.e"
+            " WHERE (?1 IS NULL OR n.kind = ?1) AND (?2 IS NULL OR n.reason = ?2)"
+            " AND (?3 IS NULL OR n.node > ?3) ORDER BY n.node LIMIT ?4",
+            (kind, reason, after, -1 if limit is None else limit),
         )
         return [_node_result(r) for r in rows]
 
