@@ -6,20 +6,24 @@ VENV := .venv
 STAMPS := .stamps
 export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: setup demo test invariants slither bench gas gas-check lint compile abi lock clean
+.PHONY: setup demo test invariants slither bench gas gas-check lint compile abi radio lock clean
 
 setup: $(STAMPS)/venv $(STAMPS)/npm
 	@tools/register-solc.sh
 
 $(STAMPS)/venv: requirements.lock pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found (Python 3.11 is required)"; exit 1; }
-	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.lock
+	@test -x $(VENV)/bin/python || { echo "setup: creating the virtualenv $(VENV)"; $(PYTHON) -m venv $(VENV); }
+	@echo "setup: installing $$(grep -c '==' requirements.lock) pinned Python packages (requirements.lock; about a minute on a fresh machine)"
+	@start=$$(date +%s); $(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.lock \
+	  && echo "setup: Python packages installed in $$(( $$(date +%s) - start )) s"
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps -e .
 	@mkdir -p $(STAMPS) && touch $@
 
 $(STAMPS)/npm: package-lock.json
-	npm ci --no-audit --no-fund --loglevel=error
+	@echo "setup: installing the npm packages (package-lock.json: solc-js, forge, OpenZeppelin; about 20 s)"
+	@start=$$(date +%s); npm ci --no-audit --no-fund --loglevel=error \
+	  && echo "setup: npm packages installed in $$(( $$(date +%s) - start )) s"
 	@mkdir -p $(STAMPS) && touch $@
 
 compile: setup
@@ -33,6 +37,11 @@ abi: compile
 ## The main job: a local walk-through of the whole protocol on a fresh anvil chain.
 demo: setup
 	ape run demo
+
+## The air for standalone wireless agents (plinth-radio on 127.0.0.1:8790; agent.toml
+## radio_url). RADIO_ARGS="--port 8791 --seed 2" to change.
+radio: setup
+	plinth-radio $(RADIO_ARGS)
 
 ## The test suite (contracts on anvil through ape-foundry, Python units, property tests; the
 ## forge invariant tests run inside it, tests/test_forge_invariants.py).

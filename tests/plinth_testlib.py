@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -277,3 +279,32 @@ def sign(
 
 def submit(suite, report: EpochReport, signers, sender):
     return suite.hub.submitReport(report.as_tuple(), sign(suite, report, signers), sender=sender)
+
+
+@contextmanager
+def serving(app):
+    """An aiohttp `app` on a free local port in a thread (and event loop) of its own, for code
+    under test that calls it synchronously (from a test's own loop too); yields its base URL."""
+    from aiohttp import web
+
+    ready, box = threading.Event(), {}
+
+    def run() -> None:
+        loop = asyncio.new_event_loop()
+        runner = web.AppRunner(app, access_log=None)
+        loop.run_until_complete(runner.setup())
+        loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", 0).start())
+        box.update(loop=loop, port=runner.addresses[0][1])
+        ready.set()
+        loop.run_forever()
+        loop.run_until_complete(runner.cleanup())
+        loop.close()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    assert ready.wait(10), "the app did not start"
+    try:
+        yield f"http://127.0.0.1:{box['port']}"
+    finally:
+        box["loop"].call_soon_threadsafe(box["loop"].stop)
+        thread.join(10)

@@ -15,9 +15,11 @@ import pytest
 from aiohttp import ClientTimeout
 from eth_account import Account
 from eth_utils import keccak
+from plinth_testlib import serving
 
 from oracle.agent import ConfigError, LeaseTerms, Settings, TableLeases, create_app, load_settings
 from oracle.agent.app import AGENT
+from oracle.agent.radio import HttpRadio
 from oracle.protocol import compute, storage, wire
 from oracle.protocol.coverage import (
     RadioClaim,
@@ -43,6 +45,7 @@ from oracle.sim.behaviours import (
     WithholdStorage,
 )
 from oracle.sim.radio import Radio, RadioMedium
+from oracle.sim.radio_service import create_radio_app
 
 CHAIN = 31337
 MARKET = "0x" + "4d" * 20  # the Marketplace the customers' LeaseData signatures name
@@ -587,25 +590,35 @@ async def reveal(client, epoch: int, nonce: bytes, beacon_hash: bytes):
     return await post(client, "/coverage/reveal", body)
 
 
-async def coverage_round(aiohttp_client, tmp_path, witness_claim_m: float, true_m: float = 350):
+async def coverage_round(
+    aiohttp_client, tmp_path, witness_claim_m: float, true_m: float = 350, radio_url=None
+):
     """Two members hand the beaconer their shares; it transmits once both are in; the witness
     reports what it heard; after the reveal delay the beaconer reveals the shares, and the
-    report is judged with the secret they make."""
-    medium = RadioMedium(np.random.default_rng(7))
+    report is judged with the secret they make. With `radio_url` the agents reach the air
+    through plinth-radio (HttpRadio), as standalone agents do; else through the in-process
+    medium the demo shares."""
     oracles = (MEMBERS[0].address, MEMBERS[1].address)
     # Fixed keys: the medium's per-link shadowing (sigma 7 dB) follows the two addresses, so
     # random keys would make the margins below a matter of luck.
     beaconer = settings_for(tmp_path / "b", NodeKind.WIRELESS, key=keccak(b"beaconer"),
                             oracles=oracles, share_window_s=5.0)  # fmt: skip
     witness = settings_for(tmp_path / "w", NodeKind.WIRELESS, key=keccak(b"witness"))
-    medium.place(beaconer.address, Radio(*BASE))
-    medium.place(witness.address, Radio(*offset(*BASE, true_m)))  # where it really is
+    if radio_url is None:
+        medium = RadioMedium(np.random.default_rng(7))
+        medium.place(beaconer.address, Radio(*BASE))
+        medium.place(witness.address, Radio(*offset(*BASE, true_m)))  # where it really is
+        b_radio = w_radio = airwaves_for(medium)
+    else:
+        b_radio, w_radio = HttpRadio(radio_url), HttpRadio(radio_url)
+        b_radio.attach(beaconer.address, *BASE, 27.0, 3.0)
+        w_radio.attach(witness.address, *offset(*BASE, true_m), 27.0, 3.0)
     claims = {
         beaconer.address: RadioClaim(*BASE),
         witness.address: RadioClaim(*offset(*BASE, witness_claim_m)),  # what it asserted
     }
-    b_client = await aiohttp_client(create_app(beaconer, radio=airwaves_for(medium)))
-    w_client = await aiohttp_client(create_app(witness, radio=airwaves_for(medium)))
+    b_client = await aiohttp_client(create_app(beaconer, radio=b_radio))
+    w_client = await aiohttp_client(create_app(witness, radio=w_radio))
     epoch, start = 11, 1_700_000_000.0
     (beacon,) = schedule_beacons(b"\x09" * 32, epoch, [beaconer.address], start)
     requests = [share_request(epoch, beacon, m) for m in MEMBERS[:2]]
@@ -650,6 +663,20 @@ async def coverage_round(aiohttp_client, tmp_path, witness_claim_m: float, true_
 async def test_coverage_round_trip_valid_when_honest(aiohttp_client, tmp_path):
     (verdict,) = await coverage_round(aiohttp_client, tmp_path, witness_claim_m=350)
     assert verdict.valid, verdict
+
+
+@aio
+async def test_coverage_round_trip_through_the_radio_service_as_standalone_agents_run(
+    aiohttp_client, tmp_path
+):
+    """plinth-radio (its own thread and loop, as its own process would be) carries the same
+    round: valid when honest, too strong when the witness spoofs its place."""
+    with serving(create_radio_app(seed=7)) as url:
+        (verdict,) = await coverage_round(aiohttp_client, tmp_path / "a", 350, radio_url=url)
+        assert verdict.valid, verdict
+    with serving(create_radio_app(seed=7)) as url:
+        (spoofed,) = await coverage_round(aiohttp_client, tmp_path / "b", 80_000, radio_url=url)
+        assert (spoofed.valid, spoofed.reason) == (False, "too_strong")
 
 
 @aio

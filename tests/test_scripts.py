@@ -8,10 +8,8 @@ network (a fresh anvil with host "auto"); passing the connected test provider as
 it reuse that connection (ape.cli.commands.parse_network), so the commands run on the test chain.
 """
 
-import asyncio
 import json
 import re
-import threading
 import urllib.error
 import urllib.request
 from contextlib import contextmanager
@@ -34,6 +32,7 @@ from plinth_testlib import (
     fund,
     make_report,
     register,
+    serving,
     settle_release,
     stake,
     submit,
@@ -597,24 +596,6 @@ def serving_agent(settings):
     (the CLI under test is synchronous); its leases are read from the test chain."""
     with serving(create_app(settings)) as url:
         yield url
-
-
-@contextmanager
-def serving(app: web.Application):
-    """`app` on a free local port in a thread of its own; yields its base URL."""
-    loop = asyncio.new_event_loop()
-    runner = web.AppRunner(app, access_log=None)
-    loop.run_until_complete(runner.setup())
-    loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", 0).start())
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
-    finally:
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(10)
-        loop.run_until_complete(runner.cleanup())
-        loop.close()
 
 
 def test_market_storage_lease_uploads_the_data_to_the_node_signed(

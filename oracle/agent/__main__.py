@@ -12,6 +12,7 @@ import textwrap
 
 from oracle.agent.app import create_app
 from oracle.agent.config import AgentSection, ConfigError, load_settings
+from oracle.agent.radio import HttpRadio, RadioError
 from oracle.daemon import (
     ListenError,
     add_common_options,
@@ -20,6 +21,26 @@ from oracle.daemon import (
     listen,
     serve,
 )
+from oracle.protocol.hardware import NodeKind
+
+
+def attach_radio(settings) -> HttpRadio | None:
+    """A wireless agent's radio, its true position placed in the medium; None for the other
+    kinds. RadioError (the agent does not start) when no medium answers."""
+    if settings.kind != NodeKind.WIRELESS:
+        return None
+    radio = HttpRadio(settings.radio_url)
+    try:
+        radio.attach(
+            settings.address, settings.lat, settings.lon, settings.tx_power_dbm,
+            settings.antenna_gain_dbi,
+        )  # fmt: skip
+    except RadioError as exc:
+        raise RadioError(
+            f"{exc} (agent.radio_url): a wireless agent needs its radio; start one with "
+            "`make radio` (plinth-radio)"
+        ) from None
+    return radio
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -42,8 +63,9 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(args.log_level)
     try:
         settings = load_settings(args.config)
+        radio = attach_radio(settings)
         sock = listen(settings.host, settings.port, "agent.host/agent.port in the config")
-    except (ConfigError, ListenError) as exc:
+    except (ConfigError, ListenError, RadioError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     logging.getLogger("oracle.agent").info(
@@ -54,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
         settings.port,
         settings.data_dir,
     )
-    serve(create_app(settings), sock)
+    serve(create_app(settings, radio=radio), sock)
     return 0
 
 

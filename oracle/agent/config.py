@@ -69,6 +69,12 @@ class Settings:
     # or anyone could make it transmit early, before the members' shares are in).
     oracles: tuple[str, ...] = ()
     share_window_s: float = 10.0  # transmit this long after a beacon's first share at the latest
+    # wireless: the radio medium (plinth-radio) and this node's true radio in it
+    radio_url: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+    tx_power_dbm: float = 27.0
+    antenna_gain_dbi: float = 3.0
 
     @property
     def address(self) -> str:
@@ -121,6 +127,11 @@ class AgentSection(Section):
     marketplace: str | None = None
     oracles: list[str] = Field([], max_length=64)
     share_window_s: float = Field(10.0, gt=0, le=60)
+    radio_url: HttpUrl | None = None
+    lat: float | None = Field(None, ge=-90, le=90)
+    lon: float | None = Field(None, ge=-180, le=180)
+    tx_power_dbm: float = Field(27.0, ge=-10, le=36)
+    antenna_gain_dbi: float = Field(3.0, ge=-10, le=20)
 
     @field_validator("kind")
     @classmethod
@@ -153,6 +164,14 @@ class AgentSection(Section):
             problems.append(
                 f"agent.hw_class {self.hw_class} unknown: one of {sorted(HARDWARE_CLASSES)}"
             )
+        if kind == NodeKind.WIRELESS:  # without a radio every challenge would fail
+            problems += [
+                f"agent.{key}: required for a wireless agent (its radio: the medium it "
+                "transmits and hears through, `make radio` starts plinth-radio, and where the "
+                "radio really is)"
+                for key in ("radio_url", "lat", "lon")
+                if getattr(self, key) is None
+            ]
         if kind == NodeKind.STORAGE:  # uploads are checked against the lease on the chain
             problems += [
                 f"agent.{key}: required for a storage agent (uploads are checked against "
@@ -192,6 +211,11 @@ def parse_settings(raw: dict, base: Path, path: Path | None = None) -> Settings:
         marketplace=a.marketplace,
         oracles=tuple(to_checksum_address(x) for x in a.oracles),
         share_window_s=float(a.share_window_s),
+        radio_url=a.radio_url,
+        lat=a.lat,
+        lon=a.lon,
+        tx_power_dbm=a.tx_power_dbm,
+        antenna_gain_dbi=a.antenna_gain_dbi,
     )
 
 
