@@ -16,6 +16,7 @@ Leases run for whole epochs starting at the next epoch. Amounts are whole tokens
 from __future__ import annotations
 
 import json
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -24,7 +25,11 @@ import click
 from ape import chain
 from ape.cli import ConnectedProviderCommand, account_option
 
-from oracle.protocol.eip712 import data_receipt_signer, lease_data_message
+from oracle.protocol.eip712 import (
+    data_receipt_signer,
+    data_request_message,
+    lease_data_message,
+)
 from oracle.protocol.envelope import EnvelopeError, SignedResponse, challenge_id, verify_response
 from oracle.protocol.hardware import NodeKind, NodeStatus
 from oracle.protocol.merkle import CHUNK_SIZE, ChunkTree
@@ -289,6 +294,67 @@ def _upload(suite, account, lease_id: int, lease, data: bytes, endpoint: str) ->
         f"root 0x{tree.root.hex()}); storage proofs are checked against that root."
     )
     confirm_receipt(suite, account, lease_id, lease, receipt.get("receipt"))
+
+
+REQUEST_VALID_S = 300  # a retrieval request is good for this long
+
+
+@cli.command(cls=ConnectedProviderCommand)
+@account_option()
+@click.argument("lease_id", type=click.IntRange(min=1))
+@click.option(
+    "--out",
+    "out_file",
+    type=click.Path(dir_okay=False, writable=True),
+    required=True,
+    help="where to write the data (refused if it exists, unless --force)",
+)
+@click.option("--force", is_flag=True, help="overwrite --out")
+@wrap_config_errors
+def retrieve(account, lease_id, out_file, force):
+    """Fetch the data of your storage lease LEASE_ID back from its node, and check it against
+    the lease's data root on the chain before writing it to --out."""
+    out = Path(out_file)
+    if out.exists() and not force:
+        raise click.BadParameter(f"{out} exists (add --force to overwrite)", param_hint="--out")
+    suite = suite_or_fail()
+    lease = _customer_lease(suite, lease_id, account)
+    if lease.dataSize == 0:
+        fail(f"lease {lease_id} is not a storage lease: it holds no data")
+    endpoint = suite.registry.getNode(lease.node).endpoint
+    expires = int(time.time()) + REQUEST_VALID_S  # the node checks it against its own clock
+    message = data_request_message(lease_id, lease.node, expires, chain.chain_id,
+                                   suite.market.address)  # fmt: skip
+    signature = account.sign_message(message)
+    if signature is None:
+        fail("the request was not signed")
+    body = {"lease_id": lease_id, "expires": expires,
+            "signature": "0x" + signature.encode_rsv().hex()}  # fmt: skip
+    url = endpoint.rstrip("/") + "/storage/fetch"
+    click.echo(f"-> fetch lease {lease_id}'s {lease.dataSize:,} bytes from {url} ...")
+    request = urllib.request.Request(
+        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=60) as resp:
+            data = resp.read(lease.dataSize + 1)
+    except urllib.error.HTTPError as err:
+        why = err.read()[:300].decode(errors="replace")
+        fail(f"the node refused (HTTP {err.code}): {why}")
+    except (urllib.error.URLError, OSError) as err:
+        fail(f"cannot reach the node at {url}: {err}")
+    root = ChunkTree.from_data(data).root if data else b""
+    if len(data) != lease.dataSize or root != bytes(lease.dataRoot):
+        fail(
+            f"the node sent {len(data):,} bytes that are not lease {lease_id}'s data (root "
+            f"0x{root.hex()}, the lease's 0x{bytes(lease.dataRoot).hex()}): nothing written. "
+            "A node that lost data fails its storage audits and is slashed."
+        )
+    out.write_bytes(data)
+    click.echo(
+        f"Wrote {len(data):,} bytes to {out}: they are lease {lease_id}'s data (root "
+        f"0x{root.hex()}, checked against the chain)."
+    )
 
 
 def confirm_receipt(suite, account, lease_id: int, lease, receipt_hex) -> None:

@@ -10,6 +10,7 @@ it reuse that connection (ape.cli.commands.parse_network), so the commands run o
 
 import json
 import re
+import time
 import urllib.error
 import urllib.request
 from contextlib import contextmanager
@@ -630,6 +631,37 @@ def test_market_storage_lease_uploads_the_data_to_the_node_signed(
         out = run(market_script.cli, "upload", lease_id, data, "--account", OUTSIDER,
                   expect_ok=False)  # fmt: skip
         assert f"lease {lease_id} is not yours" in out
+        # the customer gets the data back, checked against the lease's root
+        back = tmp_path / "back.bin"
+        out = run(market_script.cli, "retrieve", lease_id, "--out", back, "--account", CUSTOMER)
+        assert "Wrote 2,560 bytes" in out and back.read_bytes() == data.read_bytes()
+        out = run(market_script.cli, "retrieve", lease_id, "--out", back, "--account", CUSTOMER,
+                  expect_ok=False)  # fmt: skip
+        assert "exists (add --force" in out
+        out = run(market_script.cli, "retrieve", lease_id, "--out", tmp_path / "x", "--account",
+                  OUTSIDER, expect_ok=False)  # fmt: skip
+        assert f"lease {lease_id} is not yours" in out
+        # a node that lost a chunk sends what it has: refused, nothing written
+        agent_file = next((tmp_path / "agent").glob(f"lease-{lease_id}.plinth"))
+        raw = bytearray(agent_file.read_bytes())
+        raw[-600] ^= 0xFF  # in the data (the last 512 bytes pad the third chunk)
+        agent_file.write_bytes(bytes(raw))
+        lost = tmp_path / "lost.bin"
+        out = run(market_script.cli, "retrieve", lease_id, "--out", lost, "--account", CUSTOMER,
+                  expect_ok=False)  # fmt: skip
+        assert "are not lease" in out and not lost.exists()
+        # nobody but the customer's signed, unexpired request gets the data
+        stale = {
+            "lease_id": lease_id,
+            "expires": int(time.time()) - 1,
+            "signature": "0x" + "00" * 65,
+        }
+        for body, code in ((stale, 403), ({**stale, "expires": int(time.time()) + 60}, 403)):
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                urllib.request.urlopen(urllib.request.Request(
+                    url + "/storage/fetch", data=json.dumps(body).encode(),
+                    headers={"Content-Type": "application/json"}), timeout=30)  # fmt: skip
+            assert refused.value.code == code
     # the node refuses anything but the customer's signed upload of exactly the lease's data
     with serving_agent(settings) as url:
         body = wire.upload_body(Account.create().key, lease_id, node.address, bytes(2_560),

@@ -19,6 +19,10 @@ the caller's nonce:
          node's EIP-712 DataReceipt signature (Marketplace.confirmData); only the data of a lease
          of this node, exactly its root and size, signed by its customer (wire.upload_body);
          403 / 404 / 409 otherwise, 503 without a lease source
+    POST /storage/fetch   {lease_id, expires, signature}      the lease's data back, raw
+         (application/octet-stream), to whoever shows the customer's DataRequest for it
+         (eip712.data_request_message) before `expires` (at most MAX_REQUEST_S ahead);
+         403 / 404 / 409 otherwise
     POST /storage/audit   {epoch, nonce, lease_id, chain_id}  kind "storage"
          -> oracle.protocol.storage payload {lease_id, chunks: [{index, chunk, proof}]}
     POST /coverage/beacon {epoch, nonce, chain_id, beacon: wire.beacon_to_wire,
@@ -59,7 +63,7 @@ from oracle.agent.leases import ChainLeases, LeaseLookupError, Leases
 from oracle.agent.store import LeaseNotFound, LeaseStore
 from oracle.protocol import compute, coverage, storage, wire
 from oracle.protocol.coverage import Beacon, WitnessReport
-from oracle.protocol.eip712 import lease_data_signer, sign_data_receipt
+from oracle.protocol.eip712 import data_request_signer, lease_data_signer, sign_data_receipt
 from oracle.protocol.envelope import challenge_id, sign_response
 from oracle.protocol.hardware import NodeKind
 from oracle.protocol.merkle import ChunkTree
@@ -392,6 +396,40 @@ async def compute_reveal(request: web.Request) -> web.Response:
     return agent.signed(cid, wire.reveal_payload(reveal))
 
 
+MAX_REQUEST_S = 3600  # a DataRequest may be valid at most this long ahead
+
+
+async def storage_fetch(request: web.Request) -> web.Response:
+    """A lease's data back to its customer (or whoever the customer's signed request names):
+    the customer checks it against the lease's root on the chain."""
+    agent = request.app[AGENT]
+    body = await _body(request, {"lease_id": _uint(256), "expires": _uint(64), "signature": _sig65})
+    lease_id, expires = body["lease_id"], body["expires"]
+    now = time.time()
+    if not now < expires <= now + MAX_REQUEST_S:
+        return _error(403, f"the request expired or is valid too long (at most {MAX_REQUEST_S} s)")
+    marketplace = agent.settings.marketplace
+    if agent.leases is None or not marketplace:
+        return _error(503, "this agent cannot check requests: set agent.rpc_url and marketplace")
+    try:
+        terms = await agent.leases.lease(lease_id)
+    except LeaseLookupError as exc:
+        return _error(503, str(exc))
+    if terms is None:
+        return _error(404, f"no lease {lease_id} on the Marketplace")
+    if terms.node.lower() != agent.address.lower():
+        return _error(403, f"lease {lease_id} is for node {terms.node}, not this one")
+    signer = data_request_signer(body["signature"], lease_id, agent.address, expires,
+                                 agent.settings.chain_id, marketplace)  # fmt: skip
+    if signer is None or signer.lower() != terms.customer.lower():
+        return _error(403, f"not signed by lease {lease_id}'s customer {terms.customer}")
+    try:
+        data = await asyncio.get_running_loop().run_in_executor(None, agent.store.data, lease_id)
+    except LeaseNotFound:
+        return _error(404, f"this node holds no data of lease {lease_id}")
+    return web.Response(body=data, content_type="application/octet-stream")
+
+
 async def storage_data(request: web.Request) -> web.Response:
     """A lease's data, from its customer: stored only when the Marketplace's lease names this
     node, the customer signed the LeaseData for it, and the data is exactly the lease's (its
@@ -620,6 +658,7 @@ def create_app(
         app.router.add_post("/compute/reveal", compute_reveal)
     elif settings.kind == NodeKind.STORAGE:
         app.router.add_post("/storage/data", storage_data)
+        app.router.add_post("/storage/fetch", storage_fetch)
         app.router.add_post("/storage/audit", storage_audit)
     else:
         app.router.add_post("/coverage/beacon", coverage_beacon)

@@ -123,6 +123,13 @@ class LeaseStore:
                 out.append((i, chunk, loaded.tree.proof(i)))
         return out
 
+    def data(self, lease_id: int) -> bytes:
+        """The lease's data as stored (size bytes; a chunk the node dropped reads as zeros)."""
+        info = self._load(lease_id).info
+        with self._path(lease_id).open("rb") as f:
+            f.seek(_HEADER.size + 32 * info.n_chunks)
+            return f.read(info.size).ljust(info.size, b"\x00")
+
     def leases(self) -> list[int]:
         ids = []
         for path in self.dir.glob("lease-*.plinth"):

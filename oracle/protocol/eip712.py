@@ -44,6 +44,11 @@ LEASE_DATA_FIELDS = [
     {"name": "dataRoot", "type": "bytes32"},
     {"name": "dataSize", "type": "uint64"},
 ]
+DATA_REQUEST_FIELDS = [
+    {"name": "leaseId", "type": "uint256"},
+    {"name": "node", "type": "address"},
+    {"name": "expires", "type": "uint64"},
+]
 NODE_KEY_BINDING_FIELDS = [
     {"name": "owner", "type": "address"},
     {"name": "node", "type": "address"},
@@ -194,6 +199,32 @@ def lease_data_signer(
 ) -> str | None:  # fmt: skip
     """The address that signed the LeaseData, or None for a signature that recovers nothing."""
     message = lease_data_message(lease_id, node, data_root, data_size, chain_id, marketplace)
+    try:
+        return Account.recover_message(message, signature=signature)
+    except Exception:  # any malformed signature: eth-keys raises several types
+        return None
+
+
+def data_request_message(
+    lease_id: int, node: str, expires: int, chain_id: int, marketplace: str
+) -> SignableMessage:
+    """The customer's DataRequest: `node` may hand `lease_id`'s data to whoever shows it, until
+    the unix time `expires` (checked by the storage agent, off-chain; domain: the Marketplace)."""
+    return encode_typed_data(
+        full_message={
+            "types": {"EIP712Domain": _DOMAIN_FIELDS, "DataRequest": DATA_REQUEST_FIELDS},
+            "primaryType": "DataRequest",
+            "domain": _domain(MARKETPLACE_DOMAIN, chain_id, marketplace),
+            "message": {"leaseId": lease_id, "node": to_checksum_address(node), "expires": expires},
+        }
+    )
+
+
+def data_request_signer(
+    signature: bytes, lease_id: int, node: str, expires: int, chain_id: int, marketplace: str
+) -> str | None:
+    """The address that signed the DataRequest, or None for a signature that recovers nothing."""
+    message = data_request_message(lease_id, node, expires, chain_id, marketplace)
     try:
         return Account.recover_message(message, signature=signature)
     except Exception:  # any malformed signature: eth-keys raises several types
