@@ -289,7 +289,8 @@ def summarize(suite, nodes: list[SimNode], records: list[dict], claimed: dict[st
         )
     return {
         "chain_id": chain.chain_id,
-        "contracts": suite.addresses,
+        "contracts": suite.record["contracts"],
+        "governance_delay": suite.record.get("governance_delay"),
         "epochs": records,
         "nodes": out_nodes,
     }

@@ -5,7 +5,6 @@ slashed; every dishonest node ends slashed or unrewarded; the summary has the fi
 README documents."""
 
 import asyncio
-import json
 from dataclasses import replace
 
 from scripts import _deploy
@@ -16,7 +15,8 @@ from scripts.demo import failed_checks, run
 def test_demo_settles_three_epochs_rewarding_honest_nodes_and_catching_cheaters(
     params, tmp_path, monkeypatch
 ):
-    monkeypatch.setattr(_deploy, "deployment_path", lambda name=None: tmp_path / "local.json")
+    record_path = tmp_path / "local.json"
+    monkeypatch.setattr(_deploy, "deployment_path", lambda name=None: record_path)
     local = load_params(ROOT / "config" / "local.toml")
     summary = asyncio.run(
         run(
@@ -35,9 +35,10 @@ def test_demo_settles_three_epochs_rewarding_honest_nodes_and_catching_cheaters(
         )
     )
     assert summary["chain_id"] == 31337
-    record = json.loads((tmp_path / "local.json").read_text())
-    assert record["governance_delay"] == local.governance_delay
-    assert "PlinthTimelock" in record["contracts"]
+    # The demo's anvil dies with it: its addresses are in the summary, no record is written.
+    assert not record_path.exists()
+    assert summary["governance_delay"] == local.governance_delay
+    assert "PlinthTimelock" in summary["contracts"]
     assert len(summary["epochs"]) == 3
     committee = {a.lower() for a in summary["committee"]["members"]}
     assert len(committee) == 5 and summary["committee"]["threshold"] == 3
