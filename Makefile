@@ -45,7 +45,11 @@ radio: setup
 
 ## The test suite (contracts on anvil through ape-foundry, Python units, property tests; the
 ## forge invariant tests run inside it, tests/test_forge_invariants.py).
+## contracts/.cache (dependency sources an earlier `ape run` may leave, 500+ files) goes first:
+## Ape lists the project's sources from at most 500 files under contracts/, so with it present
+## contracts/lib and contracts/test can go unlisted (BN254Harness "not found").
 test: setup
+	rm -rf contracts/.cache
 	ape test tests/ $(PYTEST_ARGS)
 
 ## The forge invariant tests alone (tests/forge): 32 runs x depth 40, 256 x 100 with CI=true.
