@@ -166,6 +166,11 @@ def test_every_route_answers_hostile_requests_without_a_server_error(reported):
     base = str(server.make_url("")).rstrip("/")
 
     async def send(method: str, path: str, body: bytes) -> tuple[int, bytes]:
+        if len(path) > 8_000:
+            # Past aiohttp's 8,190-byte request line the server's parser answers 400 and
+            # closes; aiohttp's client cannot read that answer, so read it from a socket.
+            # (that 400 is aiohttp's own plain-text page, before any route runs)
+            return await raw_status(server.port, method, path), b""
         url = yarl.URL(base + path, encoded=True)
         async with http.request(method, url, data=body or None) as r:
             return r.status, await r.read()
@@ -184,11 +189,14 @@ def test_every_route_answers_hostile_requests_without_a_server_error(reported):
             path += "?" + urlencode(query)
         status, raw = loop.run_until_complete(send(method, path, body))
         assert status < 500, (method, path, status, raw[:200])
-        if status == 400 and method != "HEAD":
+        if status == 400 and method != "HEAD" and len(path) <= 8_000:
             assert "error" in json.loads(raw)
 
     try:
         one()
+        # a request line past the parser's limit is refused before any route runs
+        status, _ = loop.run_until_complete(send("GET", "/epochs/" + "%5B" * 3_000, b""))
+        assert status == 400
         # still serving the real answers
         status, raw = loop.run_until_complete(send("GET", f"/claims/{owner}", b""))
         assert status == 200 and int(json.loads(raw)["amount"]) == build.cumulative[owner]
@@ -198,6 +206,17 @@ def test_every_route_answers_hostile_requests_without_a_server_error(reported):
         loop.run_until_complete(http.close())
         loop.run_until_complete(server.close())
         loop.close()
+
+
+async def raw_status(port: int, method: str, path: str) -> int:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(f"{method} {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        await writer.drain()
+        line = await reader.readline()
+    finally:
+        writer.close()
+    return int(line.split()[1])
 
 
 async def _session() -> aiohttp.ClientSession:
