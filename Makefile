@@ -6,10 +6,18 @@ VENV := .venv
 STAMPS := .stamps
 export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: setup demo test invariants slither bench gas gas-check lint compile abi radio lock clean
+.PHONY: setup demo test invariants slither bench gas gas-check lint compile abi radio explorer chromium lock clean
 
-setup: $(STAMPS)/venv $(STAMPS)/npm
+setup: $(STAMPS)/venv $(STAMPS)/npm oracle/explorer/app.js
 	@tools/register-solc.sh
+
+## The explorer page the oracle's API serves at /explorer/ (explorer/ bundled with its npm
+## libraries into oracle/explorer/; rebuilt when its sources or the committed ABIs change).
+oracle/explorer/app.js: $(STAMPS)/npm $(wildcard explorer/*.html explorer/src/*) $(wildcard abi/*.json)
+	@tools/build-explorer.sh
+
+explorer: $(STAMPS)/npm
+	@tools/build-explorer.sh
 
 $(STAMPS)/venv: requirements.lock pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found (Python 3.11 is required)"; exit 1; }
@@ -21,7 +29,7 @@ $(STAMPS)/venv: requirements.lock pyproject.toml
 	@mkdir -p $(STAMPS) && touch $@
 
 $(STAMPS)/npm: package-lock.json
-	@echo "setup: installing the npm packages (package-lock.json: solc-js, forge, OpenZeppelin; about 20 s)"
+	@echo "setup: installing the npm packages (package-lock.json: solc-js, forge, OpenZeppelin, the explorer's esbuild, ethers and h3-js; about 20 s)"
 	@start=$$(date +%s); npm ci --no-audit --no-fund --loglevel=error \
 	  && echo "setup: npm packages installed in $$(( $$(date +%s) - start )) s"
 	@mkdir -p $(STAMPS) && touch $@
@@ -48,9 +56,22 @@ radio: setup
 ## contracts/.cache (dependency sources an earlier `ape run` may leave, 500+ files) goes first:
 ## Ape lists the project's sources from at most 500 files under contracts/, so with it present
 ## contracts/lib and contracts/test can go unlisted (BN254Harness "not found").
-test: setup
+test: setup chromium
 	rm -rf contracts/.cache
 	ape test tests/ $(PYTEST_ARGS)
+
+## The system Chromium the explorer's browser test drives (Playwright with executable_path;
+## no browser is downloaded): Debian's `chromium`, installed here when missing and root, or
+## PLINTH_CHROMIUM=/path/to/chromium.
+chromium:
+	@command -v chromium >/dev/null || [ -n "$$PLINTH_CHROMIUM" ] || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "setup: installing Debian's chromium for the explorer's browser test (about a minute)"; \
+	    apt-get install -y -q --no-install-recommends chromium >/dev/null 2>&1 \
+	      || { apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends chromium >/dev/null; }; \
+	  else \
+	    echo "error: the explorer's browser test needs Debian's chromium: sudo apt-get install chromium (or PLINTH_CHROMIUM=/path/to/chromium)"; exit 1; \
+	  fi; }
 
 ## The forge invariant tests alone (tests/forge): 32 runs x depth 40, 256 x 100 with CI=true.
 invariants: setup
@@ -95,4 +116,4 @@ lock: $(STAMPS)/venv
 	$(VENV)/bin/pip freeze --exclude-editable | grep -v '^plinth' > requirements.lock
 
 clean:
-	rm -rf $(STAMPS) .build contracts/.cache .cache .forge-out .forge-cache .slither
+	rm -rf $(STAMPS) oracle/explorer .build contracts/.cache .cache .forge-out .forge-cache .slither

@@ -30,6 +30,7 @@ demo-summary.json."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import tempfile
@@ -117,7 +118,10 @@ BEHAVIOUR = {
 }
 
 
-async def run(params, epochs: int, summary_path: Path, say) -> dict:
+async def run(params, epochs: int, summary_path: Path, say, explore=None) -> dict:
+    """The walk-through; `explore`, when given, is awaited once every epoch is settled and
+    before the slashes execute, with the network still up: {"api_url", "suite", "nodes",
+    "providers"} (the explorer is at api_url + "/explorer/")."""
     deployer = accounts.test_accounts[0]
     say("== 1. Deploy the suite")
     # The demo's anvil lives as long as the demo: its addresses go to the summary, never to
@@ -225,6 +229,14 @@ async def run(params, epochs: int, summary_path: Path, say) -> dict:
                 f"{len(post.signers)} {post.scheme} signers, {receipt.gas_used:,} gas"
             )
         api_url = committee_net.api_url()
+        if explore is not None:
+            say(
+                f"\n== The explorer: {api_url}/explorer/ (an oracle's API; the page reads the "
+                f"chain at {chain.provider.uri} itself)"
+            )
+            await explore(
+                {"api_url": api_url, "suite": suite, "nodes": nodes, "providers": providers}
+            )
 
         say("\n== 5. Slashes execute after the dispute window (burn + treasury)")
         chain.pending_timestamp = chain.pending_timestamp + suite.slashing.disputeWindow() + 1
@@ -245,6 +257,9 @@ async def run(params, epochs: int, summary_path: Path, say) -> dict:
                 body = await resp.json()
             if resp.status != 200:
                 say(f"  {short(p.address)}: {body.get('error')}")
+                continue
+            if int(body["amount"]) <= suite.distributor.claimedOf(p.address):
+                say(f"  {short(p.address)} already claimed it all (from the explorer?)")
                 continue
             before = suite.token.balanceOf(p)
             suite.distributor.claim(
@@ -341,6 +356,17 @@ def failed_checks(summary: dict, epochs: int) -> list[str]:
     return failures
 
 
+async def _wait_for_enter(network: dict) -> None:
+    def wait() -> None:
+        with contextlib.suppress(EOFError):  # no terminal: nothing to wait for
+            input(
+                f"  Open {network['api_url']}/explorer/ in a browser; press Enter to go on "
+                "(slashes execute, providers claim, the network stops). "
+            )
+
+    await asyncio.to_thread(wait)
+
+
 @click.command(cls=ConnectedProviderCommand)
 @click.option(
     "--params", "params_path", default=str(ROOT / "config" / "local.toml"), show_default=True
@@ -355,7 +381,12 @@ def failed_checks(summary: dict, epochs: int) -> list[str]:
     default=None,
     help="how the committee signs (default: oracle.scheme of --params)",
 )
-def cli(params_path, epochs, summary_path, scheme):
+@click.option(
+    "--explore",
+    is_flag=True,
+    help="once the epochs are settled, keep the network up for the explorer until Enter",
+)
+def cli(params_path, epochs, summary_path, scheme, explore):
     """Run the local network and print what happened."""
     if not chain.provider.network.is_local:
         raise click.ClickException("the demo moves the chain's clock: run it on a local network")
@@ -364,7 +395,9 @@ def cli(params_path, epochs, summary_path, scheme):
     params = load_params(params_path)
     if scheme is not None:
         params = replace(params, scheme=scheme)
-    summary = asyncio.run(run(params, epochs, Path(summary_path), click.echo))
+    summary = asyncio.run(
+        run(params, epochs, Path(summary_path), click.echo, _wait_for_enter if explore else None)
+    )
     print_summary(summary, click.echo)
     Path(summary_path).write_text(json.dumps(summary, indent=2))
     click.echo(f"\nSummary written to {os.path.relpath(summary_path)}")

@@ -2,10 +2,13 @@
 (threshold 3) of which one stops mid-run and one lies in its bundles, three epochs on anvil.
 Every epoch is settled, by the members' signatures; honest nodes end rewarded and never
 slashed; every dishonest node ends slashed or unrewarded; the summary has the fields the
-README documents."""
+README documents. The explorer is checked in Chromium on the same network."""
 
 import asyncio
 from dataclasses import replace
+
+import pytest
+from explorer_browser import check_explorer, chromium_path
 
 from scripts import _deploy
 from scripts._deploy import ROOT, load_params
@@ -15,6 +18,18 @@ from scripts.demo import failed_checks, run
 def test_demo_settles_three_epochs_rewarding_honest_nodes_and_catching_cheaters(
     params, tmp_path, monkeypatch
 ):
+    """...and, while its network is up, the explorer in a real browser (tests/explorer_browser.py:
+    every page, its numbers against the API and the chain, the map, a proof, a claim)."""
+    if chromium_path() is None:
+        pytest.fail(
+            "the explorer's browser test needs Debian's chromium: `apt-get install chromium` "
+            "(make test does it as root), or PLINTH_CHROMIUM=/path/to/chromium"
+        )
+    browser: dict = {}
+
+    async def explore(network: dict) -> None:
+        browser.update(await asyncio.to_thread(check_explorer, network))
+
     record_path = tmp_path / "local.json"
     monkeypatch.setattr(_deploy, "deployment_path", lambda name=None: record_path)
     local = load_params(ROOT / "config" / "local.toml")
@@ -32,8 +47,10 @@ def test_demo_settles_three_epochs_rewarding_honest_nodes_and_catching_cheaters(
             3,
             tmp_path / "s.json",
             lambda *_: None,
+            explore,
         )
     )
+    assert len(browser["pages"]) == 6 and browser["claimed"] > 0, browser
     assert summary["chain_id"] == 31337
     # The demo's anvil dies with it: its addresses are in the summary, no record is written.
     assert not record_path.exists()

@@ -135,6 +135,7 @@ ROUTES = [
     "/epochs/{}/proofs/0x" + "11" * 20,
     "/nodes/{}",
     "/claims/{}",
+    "/explorer/{}",
 ]
 QUERY_KEYS = st.one_of(
     st.sampled_from(["limit", "before", "kind", "status", "reason", "cursor"]), st.text(max_size=20)
@@ -247,8 +248,8 @@ async def test_list_endpoints_page_and_filter(aiohttp_client, reported):
     for e in range(EPOCH + 1, EPOCH + 6):
         store.schedule_epoch(e, bytes([e]) * 32)
     snapshot = {
-        good.lower(): SimpleNamespace(status=2, eligible=True, region=840),  # active
-        bad.lower(): SimpleNamespace(status=3, eligible=False, region=840),  # jailed
+        good.lower(): SimpleNamespace(status=2, eligible=True, region=840, kind=0),  # active
+        bad.lower(): SimpleNamespace(status=3, eligible=False, region=840, kind=0),  # jailed
     }
     record = {"chain_id": 31337, "genesis": 1, "epoch_duration": 60, "contracts": {"X": good}}
     client = await aiohttp_client(
@@ -321,3 +322,51 @@ async def test_trees_are_built_once_per_epoch_not_per_request(client, reported, 
         result_leaf(body["line"].encode()),
         [bytes.fromhex(p[2:]) for p in body["proof"]["siblings"]],
     )
+
+
+@pytest.mark.asyncio
+async def test_nodes_carry_wireless_locations_and_the_explorer_is_served(
+    aiohttp_client, reported, tmp_path, monkeypatch
+):
+    from oracle.protocol.hardware import HardwareClaim
+    from oracle.service import api as api_module
+
+    store, _, _, good, bad = reported
+    cell = 0x8828308285FFFFF
+    snapshot = {
+        good.lower(): SimpleNamespace(
+            status=2,
+            eligible=True,
+            region=840,
+            kind=NodeKind.WIRELESS,
+            hardware=HardwareClaim(h3_cell=cell, lat_e6=37_774_900, lon_e6=-122_419_400),
+        ),
+        bad.lower(): SimpleNamespace(
+            status=2, eligible=True, region=840, kind=NodeKind.COMPUTE, hardware=HardwareClaim()
+        ),
+    }
+    built = tmp_path / "explorer"
+    monkeypatch.setattr(api_module, "EXPLORER_DIR", built)
+    client = await aiohttp_client(
+        create_api(store, {}, {"operator": "0xop"}, fresh_health(), chain_nodes=lambda: snapshot)
+    )
+    nodes = {n["node"]: n for n in (await (await client.get("/nodes")).json())["nodes"]}
+    where = {"h3_cell": "8828308285fffff", "lat": 37.7749, "lon": -122.4194}
+    assert nodes[good]["location"] == where
+    assert nodes[bad]["location"] is None
+
+    r = await client.get("/explorer/")
+    assert r.status == 404 and "make explorer" in (await r.json())["error"]
+    built.mkdir()
+    (built / "index.html").write_text("<!doctype html><title>x</title>")
+    (built / "app.js").write_text("export {};")
+    r = await client.get("/explorer/")
+    assert r.status == 200 and r.headers["Content-Type"].startswith("text/html")
+    assert (
+        (await client.get("/explorer/app.js")).headers["Content-Type"].startswith("text/javascript")
+    )
+    r = await client.get("/", allow_redirects=False)
+    assert r.status == 302 and r.headers["Location"] == "/explorer/"
+    for name in ("secret.txt", "..%2F..%2Fpyproject.toml", "%2e%2e", "..%2Fapi.py"):
+        r = await client.get(f"/explorer/{name}", allow_redirects=False)
+        assert r.status in (302, 404) and b"[project]" not in await r.read(), name

@@ -152,3 +152,16 @@ def test_every_problem_is_listed_at_once_with_where_paths_are_relative_to(files)
         assert where in message
     assert "unknown key api.hots; did you mean 'host'?" in message
     assert str(tmp / "nope.json") in message
+
+
+def test_browsers_get_the_rpc_url_only_when_local_or_set(files):
+    """/deployment gives the explorer an RPC URL: the chain's own when it is on this machine,
+    never a remote provider's (its URL often carries an API key), unless [api] names one."""
+    tmp, _ = files
+    assert load_settings(write(tmp, GOOD)).public_rpc_url == "http://127.0.0.1:8545"
+    remote = GOOD.replace("http://127.0.0.1:8545", "https://eth.example/v2/SECRETKEY")
+    assert load_settings(write(tmp, remote)).public_rpc_url is None
+    named = remote + '[api]\npublic_rpc_url = "https://rpc.example"\n'
+    assert load_settings(write(tmp, named)).public_rpc_url == "https://rpc.example"
+    with pytest.raises(ConfigError, match=r"api\.public_rpc_url"):
+        load_settings(write(tmp, remote + '[api]\npublic_rpc_url = "ftp://x"\n'))

@@ -15,6 +15,7 @@ own routes, /committee/..., are not part of it):
     GET /nodes/{address}        per-epoch verdict reason, score, reputation, reward, slash
                                 (the latest PROVEN_EPOCHS with the line and proof inline)
     GET /claims/{account}       cumulative amount and Merkle proof for RewardsDistributor.claim
+    GET /explorer/              the explorer (a static page that reads this API and the chain)
 
 Conventions: snake_case keys, token amounts (wei) as decimal strings (JSON numbers lose
 precision above 2^53), checksummed addresses, 0x-hex hashes. The results file keeps its own
@@ -29,6 +30,7 @@ import json
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 from aiohttp import web
 from eth_utils import is_address, to_checksum_address
@@ -299,12 +301,21 @@ async def nodes(request: web.Request) -> web.Response:
                 "score_bps": r["score_bps"],
                 "reputation_bps": r["reputation_bps"],
                 "reward": _amount(r["reward"]),
+                "location": _location(info),
             }
         )
         if len(out) == limit:
             break
     more = out[-1]["node"] if len(out) == limit else None
     return web.json_response({"nodes": out, "next_cursor": more})
+
+
+def _location(info: NodeInfo | None) -> dict | None:
+    """A wireless node's registered location: its H3 cell (h3's hex string) and position."""
+    if info is None or info.kind != NodeKind.WIRELESS or not info.hardware.h3_cell:
+        return None
+    hw = info.hardware
+    return {"h3_cell": f"{hw.h3_cell:x}", "lat": hw.lat_e6 / 1e6, "lon": hw.lon_e6 / 1e6}
 
 
 async def deployment(request: web.Request) -> web.Response:
@@ -385,6 +396,33 @@ def _build_view(report: dict) -> EpochView:
     )
 
 
+EXPLORER_DIR = Path(__file__).resolve().parent.parent / "explorer"  # built by `make explorer`
+EXPLORER_FILES = {
+    "index.html": "text/html",
+    "app.js": "text/javascript",
+    "app.css": "text/css",
+    "app.js.map": "application/json",
+}
+
+
+async def explorer(request: web.Request) -> web.StreamResponse:
+    """The explorer's static files (explorer/, bundled into oracle/explorer by `make
+    explorer`); same origin as the API it reads."""
+    name = request.match_info.get("name") or "index.html"
+    if name not in EXPLORER_FILES:
+        raise _not_found(f"no explorer file {name[:60]!r}")
+    path = EXPLORER_DIR / name
+    if not path.is_file():
+        raise _not_found("the explorer is not built: run `make explorer` in the repository")
+    response = web.FileResponse(path, headers={"Content-Type": EXPLORER_FILES[name]})
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+async def to_explorer(request: web.Request) -> web.Response:
+    raise web.HTTPFound("/explorer/")
+
+
 KINDS = tuple(k.name.lower() for k in NodeKind)
 STATUSES = tuple(s.name.lower() for s in NodeStatus if s != NodeStatus.NONE)
 
@@ -444,4 +482,8 @@ def create_api(
     app.router.add_get("/nodes", nodes)
     app.router.add_get("/nodes/{address}", node)
     app.router.add_get("/claims/{account}", claim)
+    app.router.add_get("/", to_explorer)
+    app.router.add_get("/explorer", to_explorer)
+    app.router.add_get("/explorer/", explorer)
+    app.router.add_get("/explorer/{name}", explorer)
     return app

@@ -11,6 +11,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlparse
 
 from eth_account import Account
 from eth_utils import is_address, to_checksum_address
@@ -75,6 +76,8 @@ class Settings:
     committee: CommitteeConfig = CommitteeConfig(peers={})
     # /health reports the operator unhealthy below this balance (it pays for reports)
     min_balance_wei: int = 10**16
+    # the JSON-RPC URL /deployment gives browsers (the explorer reads the chain itself)
+    public_rpc_url: str | None = None
 
     def load_key(self):
         """The operator's LocalAccount, decrypted from the keystore."""
@@ -153,6 +156,10 @@ class StoreSection(Section):
 class ApiSection(Section):
     host: str = "127.0.0.1"
     port: int = Field(8700, ge=0, lt=65536)
+    # What /deployment tells browsers (the explorer) to read the chain through. Default: the
+    # chain's rpc_url when it is on this machine (127.0.0.1, localhost), else none: a provider's
+    # URL often carries an API key, which must not be published.
+    public_rpc_url: HttpUrl | None = None
 
 
 class ChallengesSection(Section):
@@ -199,6 +206,10 @@ class OracleConfig(Section):
     committee: CommitteeSection = CommitteeSection()
 
 
+def _loopback(url: str) -> bool:
+    return urlparse(url).hostname in ("127.0.0.1", "localhost", "::1")
+
+
 def load_settings(path: str | Path) -> Settings:
     path = Path(path)
     cfg: OracleConfig = validate(OracleConfig, read_toml(path, ConfigError), path, ConfigError)
@@ -220,6 +231,8 @@ def load_settings(path: str | Path) -> Settings:
         store_path=resolve(base, cfg.store.path),
         api_host=cfg.api.host,
         api_port=cfg.api.port,
+        public_rpc_url=cfg.api.public_rpc_url
+        or (chain.rpc_url if _loopback(chain.rpc_url) else None),
         poll_interval_s=chain.poll_interval_s,
         min_balance_wei=int(chain.min_balance_eth * 10**18),
         challenges=ChallengeSettings(

@@ -1,0 +1,450 @@
+// Plinth explorer: a hash-routed single page over the oracle's API (same origin) and the chain
+// (JSON-RPC, read by this page). Pages: network (#/), nodes (#/nodes), node (#/node/0x..),
+// epochs (#/epochs), epoch (#/epoch/N), account (#/account/0x..).
+
+import { isAddress, getAddress } from "ethers";
+
+import { allNodes, api, text } from "./api.js";
+import { ChainView, KINDS, SLASH_REASONS, STATUSES, distributorWith, walletSigner } from "./chain.js";
+import { demandChart } from "./chart.js";
+import {
+  accountLink, amount, bps, chainValue, duration, epochLink, esc, nodeLink, short, tokens, when,
+} from "./format.js";
+import { hexMap } from "./map.js";
+import { foldProof, resultLeaf, resultsRoot } from "./proof.js";
+
+const app = document.getElementById("app");
+let deployment = null;
+let chain = null;
+let timer = null;
+let navigation = 0; // the latest route(); a slower, older page never renders over it
+
+class Stale extends Error {}
+
+async function context() {
+  if (!deployment) {
+    deployment = await api("/deployment");
+    chain = new ChainView(deployment);
+  }
+  return { deployment, chain };
+}
+
+function render(token, html) {
+  if (token !== navigation) throw new Stale();
+  app.innerHTML = html;
+}
+
+function fail(token, error) {
+  if (token !== navigation) return;
+  render(token, `<section class="error" role="alert"><h2>Could not load this page</h2><p>${esc(error.message || error)}</p></section>`);
+  document.body.dataset.ready = "error";
+}
+
+function done(token, page) {
+  if (token !== navigation) return;
+  document.body.dataset.ready = page;
+}
+
+function card(label, value, id) {
+  return `<div class="card"><div class="label">${esc(label)}</div><div class="value" id="${esc(id)}">${value}</div></div>`;
+}
+
+// ------------------------------------------------------------------ network
+
+async function networkPage(token) {
+  const { deployment: d, chain: c } = await context();
+  const [committee, now, bonded, unbonding, totalEmitted, health, epochList, nodes, reports, emitted] =
+    await Promise.all([
+      c.committee(),
+      c.now(),
+      c.vault.totalBonded(),
+      c.vault.totalUnbonding(),
+      c.emissions.totalEmitted(),
+      api("/health").catch((e) => ({ status: "unreachable", problems: [{ problem: e.message }] })),
+      api("/epochs?limit=12"),
+      allNodes(),
+      c.reports(),
+      c.emitted(),
+    ]);
+  const genesis = Number(d.genesis);
+  const length = Number(d.epoch_duration);
+  const current = Math.floor((now - genesis) / length);
+  const endsAt = genesis + (current + 1) * length;
+
+  const counts = {};
+  for (const n of nodes) {
+    counts[n.kind] ??= {};
+    counts[n.kind][n.status] = (counts[n.kind][n.status] || 0) + 1;
+  }
+  const statuses = STATUSES.slice(1);
+  const countRows = KINDS.map(
+    (k) => `<tr data-kind="${k}"><th>${k}</th>${statuses
+      .map((s) => `<td data-status="${s}">${counts[k]?.[s] || 0}</td>`)
+      .join("")}<td class="total">${Object.values(counts[k] || {}).reduce((a, b) => a + b, 0)}</td></tr>`,
+  ).join("");
+
+  const rows = [];
+  for (const e of epochList.epochs) {
+    const onChain = reports.get(e.epoch);
+    const em = emitted.get(e.epoch);
+    let signers = null;
+    if (onChain) {
+      try {
+        signers = await c.signers(onChain, committee);
+      } catch {
+        signers = null;
+      }
+    }
+    rows.push({ e, onChain, em, signers });
+  }
+  const table = rows
+    .map(
+      ({ e, onChain, em, signers }) => `<tr data-epoch="${e.epoch}">
+      <td>${epochLink(e.epoch)}</td><td>${esc(e.state)}</td>
+      <td class="num" data-field="demand">${em ? chainValue(amount(em.demand, "chain")) : "–"}</td>
+      <td class="num" data-field="minted">${em ? chainValue(amount(em.minted, "chain")) : "–"}</td>
+      <td class="num" data-field="rewards">${e.total_rewards ? amount(e.total_rewards) : "–"}</td>
+      <td class="num" data-field="slashes">${e.slashes ?? "–"}</td>
+      <td data-field="signers">${signers ? chainValue(`${signers.signers.length} ${signers.scheme}`) : "–"}</td>
+      <td data-field="tx">${onChain ? chainValue(`<code title="${esc(onChain.tx)}">${esc(short(onChain.tx))}</code>`) : "–"}</td>
+    </tr>`,
+    )
+    .join("");
+  const chartRows = rows
+    .filter((r) => r.em)
+    .map((r) => ({ epoch: r.e.epoch, demand: r.em.demand, minted: r.em.minted }))
+    .reverse();
+  const members = committee.members.map((m) => `<li>${accountLink(m)}</li>`).join("");
+
+  render(token, `
+    <h1>Network</h1>
+    <div class="cards">
+      ${card("chain", esc(d.chain_id), "chain-id")}
+      ${card("current epoch", chainValue(`<span data-epoch="${current}">${current}</span>`), "current-epoch")}
+      ${card("epoch ends in", `<span id="countdown" data-ends-at="${endsAt}" data-now="${now}">${duration(endsAt - now)}</span>`, "ends")}
+      ${card("settled through", chainValue(String(committee.nextEpoch - 1)), "settled")}
+      ${card("bonded stake", chainValue(amount(bonded, "chain")), "bonded")}
+      ${card("unbonding", chainValue(amount(unbonding, "chain")), "unbonding")}
+      ${card("minted since genesis", chainValue(amount(totalEmitted, "chain")), "emitted")}
+      ${card("oracle", `<span class="status-${esc(health.status)}">${esc(health.status)}</span>`, "health")}
+    </div>
+    <section>
+      <h2>Committee</h2>
+      <p id="committee" data-threshold="${committee.threshold}" data-size="${committee.members.length}">
+        ${chainValue(`${committee.threshold} of ${committee.members.length}, ${esc(committee.scheme)}, version ${committee.version}`)}</p>
+      <ul class="members">${members}</ul>
+    </section>
+    <section>
+      <h2>Nodes by kind and status</h2>
+      <table id="node-counts"><thead><tr><th></th>${statuses.map((s) => `<th>${s}</th>`).join("")}<th>total</th></tr></thead>
+      <tbody>${countRows}</tbody></table>
+      <p class="muted">Status as this oracle last read it from the registry; nodes without a result yet are not listed.</p>
+    </section>
+    <section>
+      <h2>Demand and emissions</h2>
+      <div id="chart">${demandChart(chartRows)}</div>
+    </section>
+    <section>
+      <h2>Recent epochs</h2>
+      <table id="epochs"><thead><tr><th>epoch</th><th>state</th><th title="what leases paid for service the oracle proved">proven demand</th><th>minted</th><th>rewards</th><th>slashes</th><th>signers</th><th>report tx</th></tr></thead>
+      <tbody>${table}</tbody></table>
+    </section>`);
+  const countdown = document.getElementById("countdown");
+  const started = Date.now();
+  timer = setInterval(() => {
+    const left = endsAt - now - (Date.now() - started) / 1000;
+    countdown.textContent = left > 0 ? duration(left) : "ended (waiting for the next block)";
+  }, 1000);
+  done(token, "network");
+}
+
+// ------------------------------------------------------------------ nodes
+
+async function nodesPage(token, query) {
+  await context();
+  const kind = query.get("kind");
+  const nodes = await allNodes(kind ? `kind=${encodeURIComponent(kind)}` : "");
+  const wireless = kind && kind !== "wireless" ? [] : nodes.filter((n) => n.kind === "wireless");
+  const options = ["", ...KINDS]
+    .map((k) => `<option value="${k}" ${k === (kind || "") ? "selected" : ""}>${k || "every kind"}</option>`)
+    .join("");
+  const rows = nodes
+    .map(
+      (n) => `<tr data-node="${esc(n.node)}">
+      <td>${nodeLink(n.node)}</td><td>${accountLink(n.owner)}</td><td>${esc(n.kind)}</td>
+      <td>${esc(n.status ?? "–")}</td><td>${epochLink(n.latest_epoch)}</td>
+      <td class="reason reason-${esc(n.reason)}">${esc(n.reason)}</td>
+      <td class="num">${bps(n.score_bps)}</td><td class="num">${bps(n.reputation_bps)}</td>
+      <td class="num" data-field="reward">${amount(n.reward)}</td></tr>`,
+    )
+    .join("");
+  render(token, `
+    <h1>Nodes</h1>
+    <form id="kind-filter"><label>Kind <select name="kind">${options}</select></label></form>
+    <section>
+      <h2>Wireless coverage</h2>
+      <div id="map">${hexMap(wireless)}</div>
+    </section>
+    <section>
+      <h2>${nodes.length} nodes</h2>
+      <table id="nodes"><thead><tr><th>node</th><th>owner</th><th>kind</th><th>status</th><th>epoch</th><th>latest result</th><th>score</th><th>reputation</th><th>reward</th></tr></thead>
+      <tbody>${rows}</tbody></table>
+    </section>`);
+  document.querySelector("#kind-filter select").addEventListener("change", (ev) => {
+    location.hash = ev.target.value ? `#/nodes?kind=${ev.target.value}` : "#/nodes";
+  });
+  done(token, "nodes");
+}
+
+// ------------------------------------------------------------------ node
+
+async function checkLine(c, entry) {
+  // The line's leaf folded with its proof must give the results root the hub logged on the
+  // chain for that epoch (not the root the API says).
+  const reports = await c.reports();
+  const onChain = reports.get(entry.epoch);
+  if (!onChain) return { ok: false, why: "no report on the chain for this epoch" };
+  const folded = foldProof(resultLeaf(entry.line), entry.proof.index, entry.proof.siblings);
+  const ok = folded.toLowerCase() === onChain.resultsRoot.toLowerCase();
+  return { ok, folded, root: onChain.resultsRoot, tx: onChain.tx };
+}
+
+async function nodePage(token, address) {
+  const { deployment: d, chain: c } = await context();
+  if (!isAddress(address)) throw new Error(`not an address: ${address}`);
+  const node = getAddress(address);
+  const [info, history, slashes, now] = await Promise.all([
+    c.node(node),
+    api(`/nodes/${node}`).catch((e) => (e.status === 404 ? { epochs: [] } : Promise.reject(e))),
+    c.slashesOf(node),
+    c.now(),
+  ]);
+  const proven = history.epochs.filter((e) => e.line);
+  const checks = await Promise.all(proven.map((e) => checkLine(c, e)));
+  const checkOf = new Map(proven.map((e, i) => [e.epoch, checks[i]]));
+  const rows = history.epochs
+    .map((e) => {
+      const check = checkOf.get(e.epoch);
+      const line = e.line ? JSON.parse(e.line) : null;
+      const verdict = check
+        ? `<span class="check ${check.ok ? "ok" : "bad"}" data-verified="${check.ok}" title="${esc(check.ok ? `leaf folds to ${check.folded} = the results root of tx ${check.tx}` : check.why || `folds to ${check.folded}, the chain has ${check.root}`)}">${check.ok ? "✓ on-chain root" : "✗ does not match"}</span>`
+        : `<a href="${esc(e.proof_url)}">proof</a>`;
+      const mismatch = line && line.reward !== undefined && String(line.reward) !== e.reward;
+      return `<tr data-epoch="${e.epoch}">
+        <td>${epochLink(e.epoch)}</td><td class="reason reason-${esc(e.reason)}">${esc(e.reason)}</td>
+        <td class="num">${bps(e.score_bps)}</td><td class="num">${bps(e.reputation_bps)}</td>
+        <td class="num" data-field="reward">${amount(e.reward)}${mismatch ? ' <span class="bad">(line differs)</span>' : ""}</td>
+        <td>${e.slash_reason ? esc(SLASH_REASONS[e.slash_reason] ?? e.slash_reason) : "–"}</td><td>${verdict}</td></tr>`;
+    })
+    .join("");
+  const latest = proven[0];
+  const lineBlock = latest
+    ? `<section id="line"><h2>Results line, epoch ${latest.epoch}</h2>
+        <pre class="line">${esc(latest.line)}</pre>
+        <p id="line-check" data-verified="${checks[0].ok}" class="${checks[0].ok ? "ok" : "bad"}">${
+          checks[0].ok
+            ? `✓ Checked in this browser: keccak256("plinth-result-v1\\n" ‖ line) with its ${latest.proof.siblings.length} siblings folds to <code>${esc(checks[0].root)}</code>, the results root the hub logged in <code>${esc(short(checks[0].tx))}</code>.`
+            : `✗ ${esc(checks[0].why || `the proof folds to ${checks[0].folded}, the chain has ${checks[0].root}`)}`
+        }</p></section>`
+    : "";
+  const entries = info.entries
+    .map((e) => `<li>${amount(e.amount, "chain")} released ${esc(when(e.releaseAt))} ${e.releaseAt <= now ? "(matured)" : `(in ${duration(e.releaseAt - now)})`}</li>`)
+    .join("");
+  const slashRows = slashes
+    .map(
+      (s) => `<tr data-slash="${s.id}" data-status="${s.status}"><td>#${s.id}</td><td>${epochLink(s.epoch)}</td><td>${esc(s.reason)}</td>
+      <td class="num">${amount(s.amount, "chain")}</td><td>${esc(s.status)}</td>
+      <td>${s.status === "pending" ? (s.executableAt > now ? `dispute window open, ${duration(s.executableAt - now)} left` : "executable now") : "–"}</td></tr>`,
+    )
+    .join("");
+  const hw = info.hardware;
+  const claim = info.kind === "compute"
+    ? `class ${hw.hwClass}, ${hw.gpuCount} GPU(s)`
+    : info.kind === "storage"
+      ? `${(Number(hw.capacityBytes) / 2 ** 30).toFixed(1)} GiB offered`
+      : `cell ${BigInt(hw.h3Cell).toString(16)} at ${Number(hw.latE6) / 1e6}, ${Number(hw.lonE6) / 1e6}`;
+  render(token, `
+    <h1>Node <code>${esc(node)}</code></h1>
+    <div class="cards">
+      ${card("kind", chainValue(esc(info.kind)), "kind")}
+      ${card("status", chainValue(`${esc(info.status)}${info.eligible ? " · eligible" : ""}`), "status")}
+      ${card("owner", accountLink(info.owner), "owner")}
+      ${card("bonded", chainValue(amount(info.bonded, "chain")), "bonded")}
+      ${card("unbonding", chainValue(amount(info.unbonding, "chain")), "unbonding")}
+      ${card("pending slashes", chainValue(amount(info.pending, "chain")), "pending")}
+    </div>
+    <p class="muted">Claimed hardware: ${esc(claim)} · faults ${info.faults} · endpoint <code>${esc(info.endpoint)}</code></p>
+    ${entries ? `<section><h2>Unbonding</h2><ul id="unbonding-entries">${entries}</ul></section>` : ""}
+    <section><h2>Slashes</h2>${slashRows ? `<table id="slashes"><thead><tr><th>id</th><th>epoch</th><th>reason</th><th>amount</th><th>status</th><th>dispute</th></tr></thead><tbody>${slashRows}</tbody></table>` : `<p class="muted" id="slashes-none">None.</p>`}</section>
+    ${lineBlock}
+    <section><h2>Per epoch</h2>
+      <table id="history"><thead><tr><th>epoch</th><th>reason</th><th>score</th><th>reputation</th><th>reward</th><th>slash</th><th>proof</th></tr></thead>
+      <tbody>${rows || `<tr><td colspan="7" class="muted">No results from this oracle yet.</td></tr>`}</tbody></table></section>`);
+  done(token, "node");
+}
+
+// ------------------------------------------------------------------ epochs
+
+async function epochsPage(token) {
+  await context();
+  const body = await api("/epochs?limit=100");
+  const rows = body.epochs
+    .map((e) => `<tr data-epoch="${e.epoch}"><td>${epochLink(e.epoch)}</td><td>${esc(e.state)}</td>
+      <td class="num">${e.total_rewards ? amount(e.total_rewards) : "–"}</td><td class="num">${e.slashes ?? "–"}</td>
+      <td class="num">${e.failed_nodes ?? "–"}</td></tr>`)
+    .join("");
+  render(token, `<h1>Epochs</h1><table id="epoch-list"><thead><tr><th>epoch</th><th>state</th><th>rewards</th><th>slashes</th><th>failed leased nodes</th></tr></thead><tbody>${rows}</tbody></table>`);
+  done(token, "epochs");
+}
+
+async function epochPage(token, n) {
+  const { chain: c } = await context();
+  if (!/^\d{1,18}$/.test(n)) throw new Error(`not an epoch number: ${n}`);
+  const epoch = Number(n);
+  const [body, reports, emitted, committee] = await Promise.all([
+    api(`/epochs/${epoch}`), c.reports(), c.emitted(), c.committee(),
+  ]);
+  const onChain = reports.get(epoch);
+  const em = emitted.get(epoch);
+  const r = body.report;
+  let lines = [];
+  let computed = null;
+  if (r) {
+    const file = (await text(`/epochs/${epoch}/results`)).split("\n").filter(Boolean);
+    lines = file.slice(1);
+    computed = resultsRoot(lines);
+  }
+  const signers = onChain ? await c.signers(onChain, committee) : null;
+  const rootOk = onChain && computed && computed.toLowerCase() === onChain.resultsRoot.toLowerCase();
+  const lineRows = lines
+    .map((line) => {
+      const x = JSON.parse(line);
+      return `<tr data-node="${esc(x.node)}"><td>${nodeLink(getAddress(x.node))}</td><td>${esc(x.kind)}</td>
+        <td class="reason reason-${esc(x.reason)}">${esc(x.reason)}</td><td class="num">${bps(x.score_bps)}</td>
+        <td class="num" data-field="reward">${amount(x.reward)}</td></tr>`;
+    })
+    .join("");
+  const slashRows = (r?.slashes || [])
+    .map((s) => `<li>${nodeLink(s.node)} ${esc(SLASH_REASONS[s.reason] ?? s.reason)}</li>`)
+    .join("");
+  const signerList = signers
+    ? signers.signers
+        .map((s) => `<li>${accountLink(s)} ${committee.members.includes(getAddress(s)) ? "" : '<span class="muted">(not in the current committee)</span>'}</li>`)
+        .join("")
+    : "";
+  render(token, `
+    <h1>Epoch ${epoch}</h1>
+    <div class="cards">
+      ${card("state", esc(body.state), "state")}
+      ${card("proven demand", em ? chainValue(amount(em.demand, "chain")) : "–", "demand")}
+      ${card("minted", em ? chainValue(amount(em.minted, "chain")) : "–", "minted")}
+      ${card("budget", em ? chainValue(amount(em.budget, "chain")) : "–", "budget")}
+      ${card("rewards", r ? amount(r.total_rewards) : "–", "rewards")}
+      ${card("failed demand", r ? amount(r.failed_demand) : "–", "failed-demand")}
+    </div>
+    <dl>
+      <dt>seed</dt><dd><code>${esc(body.seed)}</code></dd>
+      ${r ? `<dt>digest</dt><dd><code>${esc(r.digest)}</code></dd><dt>rewards root</dt><dd><code>${esc(r.rewards_root)}</code></dd>
+      <dt>results root</dt><dd><code id="results-root">${esc(r.results_root)}</code></dd>` : ""}
+      ${onChain ? `<dt>report transaction</dt><dd>${chainValue(`<code id="report-tx">${esc(onChain.tx)}</code>`)} (block ${onChain.block})</dd>` : ""}
+    </dl>
+    ${r ? `<p id="root-check" data-verified="${Boolean(rootOk)}" class="${rootOk ? "ok" : "bad"}">${
+      rootOk
+        ? `✓ The ${lines.length} lines of the results file, hashed in this browser, give the results root the hub logged on the chain.`
+        : onChain ? `✗ The results file hashes to ${esc(computed)}; the chain has ${esc(onChain.resultsRoot)}.` : "Not on the chain yet."
+    }</p>` : ""}
+    ${signers ? `<section><h2>Signers (${signers.signers.length}, ${esc(signers.scheme)}; recovered from the report transaction)</h2><ul id="signers">${signerList}</ul></section>` : ""}
+    <section><h2>Slashes requested</h2>${slashRows ? `<ul id="epoch-slashes">${slashRows}</ul>` : '<p class="muted">None.</p>'}</section>
+    ${r?.failed_nodes?.length ? `<section><h2>Leased nodes that failed (their customers are refunded)</h2><ul>${r.failed_nodes.map((a) => `<li>${nodeLink(a)}</li>`).join("")}</ul></section>` : ""}
+    <section><h2>Results</h2><table id="results"><thead><tr><th>node</th><th>kind</th><th>reason</th><th>score</th><th>reward</th></tr></thead><tbody>${lineRows}</tbody></table></section>`);
+  done(token, "epoch");
+}
+
+// ------------------------------------------------------------------ account
+
+async function accountPage(token, address) {
+  const { deployment: d, chain: c } = await context();
+  if (!isAddress(address)) throw new Error(`not an address: ${address}`);
+  const account = getAddress(address);
+  const [claim, onChain, nodes] = await Promise.all([
+    api(`/claims/${account}`).catch((e) => (e.status === 404 ? null : Promise.reject(e))),
+    c.account(account),
+    allNodes(),
+  ]);
+  const owned = nodes.filter((n) => n.owner === account);
+  const claimable = claim ? BigInt(claim.amount) - onChain.claimed : 0n;
+  render(token, `
+    <h1>Account <code>${esc(account)}</code></h1>
+    <div class="cards">
+      ${card("balance", chainValue(amount(onChain.balance, "chain")), "balance")}
+      ${card("claimed so far", chainValue(amount(onChain.claimed, "chain")), "claimed")}
+      ${card("earned (cumulative)", claim ? amount(claim.amount) : amount(0), "earned")}
+      ${card("claimable", amount(claimable > 0n ? claimable : 0n), "claimable")}
+    </div>
+    <section id="claim-box">
+      ${claim ? `<p>Rewards through epoch ${epochLink(claim.epoch)}, with a ${claim.proof.length}-hash proof.</p>` : `<p class="muted">No rewards for this account in the oracle's latest report.</p>`}
+      <button id="claim" ${claimable > 0n ? "" : "disabled"}>Claim ${esc(tokens(claimable > 0n ? claimable : 0n))}</button>
+      <p id="claim-status" class="muted">${window.ethereum ? "Claims through your wallet (anyone may send a claim; the tokens go to this account)." : "No injected wallet found: install one to claim from this page, or use `ape run provider claim`."}</p>
+    </section>
+    <section><h2>Nodes owned (${owned.length})</h2><ul id="owned">${owned.map((n) => `<li>${nodeLink(n.node)} ${esc(n.kind)} · latest ${esc(n.reason)}</li>`).join("")}</ul></section>`);
+  const button = document.getElementById("claim");
+  const status = document.getElementById("claim-status");
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    try {
+      status.textContent = "Asking the wallet…";
+      const signer = await walletSigner(d);
+      const tx = await distributorWith(d, signer).claim(claim.epoch, account, claim.amount, claim.proof);
+      status.textContent = `Sent ${tx.hash}, waiting for it to be mined…`;
+      const receipt = await tx.wait();
+      if (receipt.status !== 1) throw new Error(`the claim reverted (${tx.hash})`);
+      status.dataset.tx = tx.hash;
+      status.textContent = `Claimed in ${tx.hash}.`;
+      await route();
+      document.getElementById("claim-status").dataset.tx = tx.hash;
+      document.getElementById("claim-status").textContent = `Claimed in ${tx.hash}.`;
+    } catch (error) {
+      status.textContent = `Claim failed: ${error.shortMessage || error.message}`;
+      status.className = "bad";
+      button.disabled = false;
+    }
+  });
+  done(token, "account");
+}
+
+// ------------------------------------------------------------------ routing
+
+async function route() {
+  clearInterval(timer);
+  const token = ++navigation;
+  document.body.dataset.ready = "";
+  const hash = location.hash.replace(/^#/, "") || "/";
+  const [path, qs] = hash.split("?");
+  const query = new URLSearchParams(qs || "");
+  const parts = path.split("/").filter(Boolean);
+  try {
+    if (parts.length === 0) await networkPage(token);
+    else if (parts[0] === "nodes" && parts.length === 1) await nodesPage(token, query);
+    else if (parts[0] === "node" && parts.length === 2) await nodePage(token, parts[1]);
+    else if (parts[0] === "epochs" && parts.length === 1) await epochsPage(token);
+    else if (parts[0] === "epoch" && parts.length === 2) await epochPage(token, parts[1]);
+    else if (parts[0] === "account" && parts.length === 2) await accountPage(token, parts[1]);
+    else throw new Error(`no page ${hash}`);
+  } catch (error) {
+    if (!(error instanceof Stale)) fail(token, error);
+  }
+}
+
+document.getElementById("search").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const q = ev.target.q.value.trim();
+  if (/^\d+$/.test(q)) location.hash = `#/epoch/${q}`;
+  else if (isAddress(q)) {
+    // a node key or an account: the registry knows nodes
+    const { chain: c } = await context();
+    const status = await c.registry.statusOf(q).catch(() => 0n);
+    location.hash = Number(status) ? `#/node/${getAddress(q)}` : `#/account/${getAddress(q)}`;
+  }
+});
+window.addEventListener("hashchange", route);
+route();
