@@ -38,6 +38,8 @@ def _rpc(url: str, method: str, params: list):
     return out["result"]
 
 
+MARKUP = '<img src=x onerror="window.pwned=1">'
+
 # An EIP-1193 wallet for the test, injected before the page loads: it answers the account and
 # forwards everything else to the chain, where the account is impersonated (anvil), so the page's
 # real claim path (ethers BrowserProvider, eth_sendTransaction) runs unchanged.
@@ -80,6 +82,14 @@ def check_explorer(network: dict) -> dict:
             context = browser.new_context(viewport={"width": 1280, "height": 1000})
             page = context.new_page()
             page.on("pageerror", lambda e: seen["errors"].append(str(e)))
+            page.on(  # a Content-Security-Policy violation is only a console message
+                "console",
+                lambda m: (
+                    seen["errors"].append(m.text)
+                    if m.type == "error" and "Content Security Policy" in m.text
+                    else None
+                ),
+            )
             page.on(
                 "request",
                 lambda r: (
@@ -89,14 +99,25 @@ def check_explorer(network: dict) -> dict:
                 ),
             )
 
-            def visit(route: str, ready: str, shot: str | None):
+            def visit(route: str, ready: str, shot: str | None, refused: str | None = None):
+                """Loads the page afresh at `route`; `refused`: the page must show its error
+                page, saying this."""
                 page.goto(f"{api}/explorer/")
                 page.evaluate("document.body.dataset.ready = 'navigating'")
                 page.evaluate(f"location.hash = {json.dumps(route)}")
-                page.wait_for_function(
-                    f"['{ready}', 'error'].includes(document.body.dataset.ready)", timeout=90_000
+                # (a selector: the page's Content-Security-Policy forbids the eval a string
+                # predicate of wait_for_function would need)
+                page.wait_for_selector(
+                    f'body[data-ready="{ready}"], body[data-ready="error"]', timeout=90_000
                 )
-                if page.evaluate("document.body.dataset.ready") == "error":
+                state = page.evaluate("document.body.dataset.ready")
+                if refused is not None:
+                    assert state == "error" and refused in page.inner_text("main"), (
+                        route,
+                        page.inner_text("main")[:300],
+                    )
+                    return
+                if state == "error":
                     raise AssertionError(f"{route}: {page.inner_text('main')}")
                 if shot:
                     page.screenshot(path=str(SHOTS / f"{shot}.png"), full_page=True)
@@ -195,6 +216,67 @@ def check_explorer(network: dict) -> dict:
             assert page.locator('#history [data-verified="false"]').count() > 0
             page.unroute(its_history)
 
+            # a hostile API: rows that differ from their (genuine) line, another node's line,
+            # an epoch listed twice, markup where numbers belong, a deployment record naming
+            # other contracts than the hub's; none is shown as verified or run as markup
+            genuine = _get(f"{api}/nodes/{slashed.address}")
+            other = next(n for n in network["nodes"] if n.address != slashed.address)
+            other_history = _get(f"{api}/nodes/{other.address}")
+
+            def serve(body):
+                return lambda route: route.fulfill(json=body)
+
+            def with_first(change):
+                body = json.loads(json.dumps(genuine))
+                change(body["epochs"])
+                return body
+
+            def raise_reward(es):
+                es[0]["reward"] = str(int(es[0]["reward"]) + 10**18)
+
+            def others_line(es):
+                donor = next(e for e in other_history["epochs"] if "line" in e)
+                es[0] |= {k: donor[k] for k in ("line", "proof", "epoch")}
+
+            cases = [
+                (raise_reward, None, "differ"),
+                (others_line, None, "not this node's"),
+                (lambda es: es.append(dict(es[0])), "twice", None),
+                (
+                    lambda es: es[0].update(epoch=f'1">{MARKUP}'),
+                    "natural",
+                    None,
+                ),
+            ]
+            for change, refused, why in cases:
+                page.route(its_history, serve(with_first(change)))
+                visit(f"#/node/{slashed.address}", "node", None, refused=refused)
+                if why is not None:
+                    assert page.get_attribute("#line-check", "data-verified") == "false"
+                    assert why in page.inner_text("#line-check"), page.inner_text("#line-check")
+                page.unroute(its_history)
+            hostile_epochs = {
+                "epochs": [{"epoch": 1, "state": MARKUP, "slashes": MARKUP}],
+                "next_before": None,
+            }
+
+            def epoch_list(url: str) -> bool:
+                return "/epochs?" in url
+
+            page.route(epoch_list, serve(hostile_epochs))
+            visit("#/epochs", "epochs", None, refused="natural number")
+            page.unroute(epoch_list)
+            lying = json.loads(json.dumps(deployment))
+            lying["contracts"]["RewardsDistributor"] = lying["contracts"]["PlinthToken"]
+
+            def record(url: str) -> bool:
+                return url.endswith("/deployment")
+
+            page.route(record, serve(lying))
+            visit("#/", "network", None, refused="disagrees with the contracts on the chain")
+            page.unroute(record)
+            assert page.evaluate("window.pwned") is None
+
             # -------------------------------------------------------------- epoch detail
             epoch = reported[0]["epoch"]
             visit(f"#/epoch/{epoch}", "epoch", "epoch")
@@ -223,7 +305,7 @@ def check_explorer(network: dict) -> dict:
             assert wei("#claimed .amt") == claimed_before
             page.click("#claim")
             page.wait_for_selector("#claim-status[data-tx]", timeout=90_000)
-            page.wait_for_function("document.body.dataset.ready === 'account'")
+            page.wait_for_selector('body[data-ready="account"]')
             assert suite.distributor.claimedOf(account) == int(claim["amount"])
             assert wei("#claimed .amt") == int(claim["amount"])
             assert wei("#claimable .amt") == 0

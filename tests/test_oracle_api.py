@@ -362,6 +362,8 @@ async def test_nodes_carry_wireless_locations_and_the_explorer_is_served(
     (built / "app.js").write_text("export {};")
     r = await client.get("/explorer/")
     assert r.status == 200 and r.headers["Content-Type"].startswith("text/html")
+    assert "script-src 'self'" in r.headers["Content-Security-Policy"]
+    assert r.headers["X-Content-Type-Options"] == "nosniff"
     assert (
         (await client.get("/explorer/app.js")).headers["Content-Type"].startswith("text/javascript")
     )

@@ -155,12 +155,17 @@ def test_every_problem_is_listed_at_once_with_where_paths_are_relative_to(files)
 
 
 def test_browsers_get_the_rpc_url_only_when_local_or_set(files):
-    """/deployment gives the explorer an RPC URL: the chain's own when it is on this machine,
-    never a remote provider's (its URL often carries an API key), unless [api] names one."""
+    """/deployment gives the explorer an RPC URL: the chain's own when it and the API are on this
+    machine and it has no credentials, never a remote provider's (its URL often carries an API
+    key), unless [api] names one."""
     tmp, _ = files
     assert load_settings(write(tmp, GOOD)).public_rpc_url == "http://127.0.0.1:8545"
     remote = GOOD.replace("http://127.0.0.1:8545", "https://eth.example/v2/SECRETKEY")
     assert load_settings(write(tmp, remote)).public_rpc_url is None
+    exposed = GOOD + '[api]\nhost = "0.0.0.0"\n'  # a remote visitor's 127.0.0.1 is not ours
+    assert load_settings(write(tmp, exposed)).public_rpc_url is None
+    secret = GOOD.replace("http://127.0.0.1:8545", "http://user:pw@127.0.0.1:8545")
+    assert load_settings(write(tmp, secret)).public_rpc_url is None
     named = remote + '[api]\npublic_rpc_url = "https://rpc.example"\n'
     assert load_settings(write(tmp, named)).public_rpc_url == "https://rpc.example"
     with pytest.raises(ConfigError, match=r"api\.public_rpc_url"):

@@ -25,16 +25,19 @@ export async function text(path) {
   return response.text();
 }
 
-/** Every node the oracle has a result for (all pages of /nodes). */
+export const MAX_NODES = 20_000; // pages of /nodes read at most (the page says when it stops)
+
+/** Every node the oracle has a result for (all pages of /nodes, up to MAX_NODES). */
 export async function allNodes(query = "") {
   const out = [];
   let cursor = null;
-  for (let page = 0; page < 100; page++) {
+  for (let page = 0; page < MAX_NODES / 1000; page++) {
     const q = new URLSearchParams(query);
     q.set("limit", "1000");
     if (cursor) q.set("cursor", cursor);
     const body = await api(`/nodes?${q}`);
-    out.push(...body.nodes);
+    if (!Array.isArray(body.nodes)) throw new ApiError(200, "the oracle's API sent no node list");
+    for (const n of body.nodes.slice(0, 1000)) out.push(n);
     cursor = body.next_cursor;
     if (!cursor) break;
   }

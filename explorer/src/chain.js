@@ -1,7 +1,7 @@
 // What this page reads from the chain itself, through the JSON-RPC URL /deployment names
 // (never through the oracle): settled roots, emissions, stake, slashes, signers, claims.
 
-import { BrowserProvider, Contract, Interface, JsonRpcProvider, getAddress, recoverAddress } from "ethers";
+import { BrowserProvider, Contract, Interface, JsonRpcProvider, getAddress, isAddress, recoverAddress } from "ethers";
 
 import distributorAbi from "../../abi/RewardsDistributor.json";
 import emissionsAbi from "../../abi/EmissionsController.json";
@@ -20,27 +20,90 @@ export const SCHEMES = ["ecdsa", "bls"];
 
 export const hubInterface = new Interface(hubAbi);
 
+/** Where this page reads the chain: the RPC and the OracleHub address, the user's own when set
+ * (the settings page, kept in localStorage), else what this oracle's /deployment says. Every
+ * other contract is derived from the hub on the chain, or cross-checked against it. */
+export function anchor(deployment) {
+  const rpc = localStorage.getItem("plinth.rpc") || deployment.rpc_url;
+  const hub = localStorage.getItem("plinth.hub") || deployment.contracts?.OracleHub;
+  const own = Boolean(localStorage.getItem("plinth.rpc") || localStorage.getItem("plinth.hub"));
+  return { rpc, hub, own };
+}
+
+const same = (a, b) => typeof a === "string" && typeof b === "string" && a.toLowerCase() === b.toLowerCase();
+
 export class ChainView {
-  constructor(deployment) {
-    if (!deployment.rpc_url) {
+  /** Opens the chain view, refusing an RPC on another chain and a deployment record that
+   * disagrees with how the contracts on the chain are wired. */
+  static async open(deployment) {
+    const { rpc, hub, own } = anchor(deployment);
+    if (!rpc) {
       throw new Error(
-        "this oracle publishes no JSON-RPC URL for browsers ([api] public_rpc_url in its oracle.toml)",
+        "this oracle publishes no JSON-RPC URL for browsers ([api] public_rpc_url in its oracle.toml); set one in the settings (#/settings)",
       );
     }
+    if (!isAddress(hub)) throw new Error("no OracleHub address: set one in the settings (#/settings)");
+    const provider = new JsonRpcProvider(rpc, undefined, { staticNetwork: true, batchMaxCount: 20 });
+    const chainId = Number(await provider.send("eth_chainId", []));
+    if (chainId !== Number(deployment.chain_id)) {
+      throw new Error(`the RPC ${rpc} is on chain ${chainId}; this oracle's deployment is on chain ${deployment.chain_id}`);
+    }
+    const view = new ChainView(deployment, provider, { rpc, own, chainId });
+    await view._wire(getAddress(hub));
+    return view;
+  }
+
+  constructor(deployment, provider, source) {
     this.deployment = deployment;
-    this.provider = new JsonRpcProvider(deployment.rpc_url, deployment.chain_id, { staticNetwork: true });
-    const c = deployment.contracts;
-    const at = (name, abi) => new Contract(c[name], abi, this.provider);
-    this.hub = at("OracleHub", hubAbi);
-    this.emissions = at("EmissionsController", emissionsAbi);
-    this.market = at("Marketplace", marketAbi);
-    this.registry = at("NodeRegistry", registryAbi);
-    this.vault = at("StakingVault", vaultAbi);
-    this.slashing = at("SlashingManager", slashingAbi);
-    this.distributor = at("RewardsDistributor", distributorAbi);
-    this.token = at("PlinthToken", tokenAbi);
+    this.provider = provider;
+    this.source = source;
     this._reports = null;
     this._emitted = null;
+  }
+
+  async _wire(hub) {
+    const at = (address, abi) => new Contract(address, abi, this.provider);
+    this.hub = at(hub, hubAbi);
+    const [emissions, distributor, slashing] = await this.hub.contracts();
+    this.emissions = at(emissions, emissionsAbi);
+    this.distributor = at(distributor, distributorAbi);
+    this.slashing = at(slashing, slashingAbi);
+    const market = await this.emissions.marketplace();
+    this.market = at(market, marketAbi);
+    // The registry, vault and token are not reachable from the hub: they come from the
+    // deployment record and must agree with each other and with the hub's slashing manager.
+    const c = this.deployment.contracts || {};
+    for (const name of ["NodeRegistry", "StakingVault", "PlinthToken"]) {
+      if (!isAddress(c[name])) throw new Error(`this oracle's /deployment names no ${name}`);
+    }
+    this.registry = at(getAddress(c.NodeRegistry), registryAbi);
+    this.vault = at(getAddress(c.StakingVault), vaultAbi);
+    this.token = at(getAddress(c.PlinthToken), tokenAbi);
+    const [vaultOfRegistry, slasherOfRegistry, registryOfVault, tokenOfVault, minter] = await Promise.all([
+      this.registry.stakingVault(),
+      this.registry.slashingManager(),
+      this.vault.registry(),
+      this.vault.token(),
+      this.token.minter(),
+    ]);
+    const wiring = [
+      ["EmissionsController", c.EmissionsController, emissions],
+      ["RewardsDistributor", c.RewardsDistributor, distributor],
+      ["SlashingManager", c.SlashingManager, slashing],
+      ["Marketplace", c.Marketplace, market],
+      ["NodeRegistry.stakingVault", c.StakingVault, vaultOfRegistry],
+      ["NodeRegistry.slashingManager", slashing, slasherOfRegistry],
+      ["StakingVault.registry", c.NodeRegistry, registryOfVault],
+      ["StakingVault.token", c.PlinthToken, tokenOfVault],
+      ["PlinthToken.minter", emissions, minter],
+    ];
+    const wrong = wiring.filter(([, said, onChain]) => !same(said, onChain));
+    if (wrong.length) {
+      throw new Error(
+        "the deployment this oracle serves disagrees with the contracts on the chain: " +
+          wrong.map(([name, said, onChain]) => `${name} is ${onChain} on the chain, not ${said}`).join("; "),
+      );
+    }
   }
 
   async now() {
@@ -48,13 +111,14 @@ export class ChainView {
     return Number(block.timestamp);
   }
 
-  async committee() {
+  async committee(blockTag = "latest") {
+    const at = { blockTag };
     const [members, threshold, version, scheme, nextEpoch] = await Promise.all([
-      this.hub.committee(),
-      this.hub.threshold(),
-      this.hub.committeeVersion(),
-      this.hub.scheme(),
-      this.hub.nextEpoch(),
+      this.hub.committee(at),
+      this.hub.threshold(at),
+      this.hub.committeeVersion(at),
+      this.hub.scheme(at),
+      this.hub.nextEpoch(at),
     ]);
     return {
       members: members.map((m) => getAddress(m)),
@@ -101,7 +165,7 @@ export class ChainView {
 
   /** Who signed the report of an epoch, from its transaction: ECDSA signatures recovered
    * against the digest the hub logged; BLS the bitmap over the sorted committee. */
-  async signers(report, committee) {
+  async signers(report) {
     const tx = await this.provider.getTransaction(report.tx);
     let call;
     try {
@@ -122,6 +186,8 @@ export class ChainView {
       }
       return { scheme: "ecdsa", signers: out };
     }
+    // the bitmap indexes the committee the report was checked against: the one before its block
+    const committee = await this.committee(report.block - 1);
     const bitmap = BigInt(call.args.signers);
     const sorted = [...committee.members].sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1));
     return { scheme: "bls", signers: sorted.filter((_, i) => (bitmap >> BigInt(i)) & 1n) };
@@ -194,6 +260,6 @@ export async function walletSigner(deployment) {
   return provider.getSigner();
 }
 
-export function distributorWith(deployment, signer) {
-  return new Contract(deployment.contracts.RewardsDistributor, distributorAbi, signer);
+export function distributorWith(view, signer) {
+  return new Contract(view.distributor.target, distributorAbi, signer);
 }

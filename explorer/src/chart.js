@@ -10,7 +10,7 @@ export function demandChart(rows) {
   const H = 240;
   const top = 16;
   const bottom = 28;
-  const max = rows.reduce((m, r) => (r.demand > m ? r.demand : r.minted > m ? r.minted : m), 1n);
+  const max = rows.reduce((m, r) => [m, r.demand, r.minted].reduce((a, b) => (b > a ? b : a)), 1n);
   const band = (W - 40) / rows.length;
   const bar = Math.min(28, band / 2.5);
   const height = (v) => Number((v * 10000n) / max) / 10000 * (H - top - bottom);

@@ -61,3 +61,19 @@ export function when(unixSeconds) {
 export function chainValue(html) {
   return `<span data-source="chain">${html}</span>`;
 }
+
+/** A natural number from the API, or an error naming what came instead (never markup). */
+export function nat(value) {
+  if (Number.isSafeInteger(value) && value >= 0) return value;
+  throw new Error(`the oracle's API sent ${JSON.stringify(value)?.slice(0, 40)} where a natural number belongs`);
+}
+
+export function optNat(value) {
+  return value == null ? "–" : nat(value);
+}
+
+/** A JSON line's top-level integer field, exact (JSON.parse would round above 2^53). */
+export function exactField(line, name) {
+  const m = new RegExp(`[{,]"${name}":(-?\\d+)[,}]`).exec(line);
+  return m ? BigInt(m[1]) : null;
+}

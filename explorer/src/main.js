@@ -5,10 +5,11 @@
 import { isAddress, getAddress } from "ethers";
 
 import { allNodes, api, text } from "./api.js";
-import { ChainView, KINDS, SLASH_REASONS, STATUSES, distributorWith, walletSigner } from "./chain.js";
+import { ChainView, KINDS, SLASH_REASONS, STATUSES, anchor, distributorWith, walletSigner } from "./chain.js";
 import { demandChart } from "./chart.js";
 import {
-  accountLink, amount, bps, chainValue, duration, epochLink, esc, nodeLink, short, tokens, when,
+  accountLink, amount, bps, chainValue, duration, epochLink, esc, exactField, nat, nodeLink, optNat, short,
+  tokens, when,
 } from "./format.js";
 import { hexMap } from "./map.js";
 import { foldProof, resultLeaf, resultsRoot } from "./proof.js";
@@ -23,8 +24,14 @@ class Stale extends Error {}
 
 async function context() {
   if (!deployment) {
-    deployment = await api("/deployment");
-    chain = new ChainView(deployment);
+    const d = await api("/deployment");
+    chain = await ChainView.open(d);
+    deployment = d;
+    const source = document.getElementById("source");
+    const { rpc, own } = chain.source;
+    source.innerHTML = `Chain ${esc(chain.source.chainId)} read through <code>${esc(rpc)}</code> from OracleHub
+      <code>${esc(chain.hub.target)}</code> (${own ? "your settings" : "as this oracle's /deployment says"}; every other
+      contract checked against it) · <a href="#/settings">change</a>`;
   }
   return { deployment, chain };
 }
@@ -53,10 +60,11 @@ function card(label, value, id) {
 
 async function networkPage(token) {
   const { deployment: d, chain: c } = await context();
-  const [committee, now, bonded, unbonding, totalEmitted, health, epochList, nodes, reports, emitted] =
+  const [committee, now, currentEpoch, bonded, unbonding, totalEmitted, health, epochList, nodes, reports, emitted] =
     await Promise.all([
       c.committee(),
       c.now(),
+      c.market.currentEpoch(),
       c.vault.totalBonded(),
       c.vault.totalUnbonding(),
       c.emissions.totalEmitted(),
@@ -66,31 +74,30 @@ async function networkPage(token) {
       c.reports(),
       c.emitted(),
     ]);
-  const genesis = Number(d.genesis);
-  const length = Number(d.epoch_duration);
-  const current = Math.floor((now - genesis) / length);
-  const endsAt = genesis + (current + 1) * length;
+  const current = Number(currentEpoch);
+  const endsAt = Number(await c.market.epochStart(current + 1));
 
-  const counts = {};
+  const counts = new Map(KINDS.map((k) => [k, new Map()]));
   for (const n of nodes) {
-    counts[n.kind] ??= {};
-    counts[n.kind][n.status] = (counts[n.kind][n.status] || 0) + 1;
+    const byStatus = counts.get(n.kind);
+    if (byStatus && STATUSES.includes(n.status)) byStatus.set(n.status, (byStatus.get(n.status) || 0) + 1);
   }
   const statuses = STATUSES.slice(1);
   const countRows = KINDS.map(
     (k) => `<tr data-kind="${k}"><th>${k}</th>${statuses
-      .map((s) => `<td data-status="${s}">${counts[k]?.[s] || 0}</td>`)
-      .join("")}<td class="total">${Object.values(counts[k] || {}).reduce((a, b) => a + b, 0)}</td></tr>`,
+      .map((s) => `<td data-status="${s}">${counts.get(k).get(s) || 0}</td>`)
+      .join("")}<td class="total">${[...counts.get(k).values()].reduce((a, b) => a + b, 0)}</td></tr>`,
   ).join("");
 
   const rows = [];
-  for (const e of epochList.epochs) {
+  for (const e of epochList.epochs.slice(0, 12)) {
+    nat(e.epoch);
     const onChain = reports.get(e.epoch);
     const em = emitted.get(e.epoch);
     let signers = null;
     if (onChain) {
       try {
-        signers = await c.signers(onChain, committee);
+        signers = await c.signers(onChain);
       } catch {
         signers = null;
       }
@@ -104,7 +111,7 @@ async function networkPage(token) {
       <td class="num" data-field="demand">${em ? chainValue(amount(em.demand, "chain")) : "–"}</td>
       <td class="num" data-field="minted">${em ? chainValue(amount(em.minted, "chain")) : "–"}</td>
       <td class="num" data-field="rewards">${e.total_rewards ? amount(e.total_rewards) : "–"}</td>
-      <td class="num" data-field="slashes">${e.slashes ?? "–"}</td>
+      <td class="num" data-field="slashes">${optNat(e.slashes)}</td>
       <td data-field="signers">${signers ? chainValue(`${signers.signers.length} ${signers.scheme}`) : "–"}</td>
       <td data-field="tx">${onChain ? chainValue(`<code title="${esc(onChain.tx)}">${esc(short(onChain.tx))}</code>`) : "–"}</td>
     </tr>`,
@@ -198,19 +205,45 @@ async function nodesPage(token, query) {
 
 // ------------------------------------------------------------------ node
 
-async function checkLine(c, entry) {
-  // The line's leaf folded with its proof must give the results root the hub logged on the
-  // chain for that epoch (not the root the API says).
+const HASH = /^0x[0-9a-fA-F]{64}$/;
+
+/** One history entry's line checked in this browser: it must be this node's line, its leaf
+ * folded with its proof must give the results root the hub logged on the chain for that epoch
+ * (not the root the API states), and the API's row must say what the line says. */
+async function checkLine(c, node, entry) {
+  const { line, proof } = entry;
+  if (typeof line !== "string" || line.length > 8192) return { ok: false, why: "the API sent no usable line" };
+  if (!proof || !Number.isSafeInteger(proof.index) || proof.index < 0 || !Array.isArray(proof.siblings)
+      || proof.siblings.length > 64 || !proof.siblings.every((x) => typeof x === "string" && HASH.test(x))) {
+    return { ok: false, why: "the API sent a malformed proof" };
+  }
+  let fields;
+  try {
+    fields = JSON.parse(line);
+  } catch {
+    return { ok: false, why: "the line is not JSON" };
+  }
+  if (fields.node !== node.toLowerCase()) return { ok: false, why: `the line is ${String(fields.node).slice(0, 42)}'s, not this node's` };
   const reports = await c.reports();
   const onChain = reports.get(entry.epoch);
   if (!onChain) return { ok: false, why: "no report on the chain for this epoch" };
-  const folded = foldProof(resultLeaf(entry.line), entry.proof.index, entry.proof.siblings);
-  const ok = folded.toLowerCase() === onChain.resultsRoot.toLowerCase();
-  return { ok, folded, root: onChain.resultsRoot, tx: onChain.tx };
+  const folded = foldProof(resultLeaf(line), proof.index, proof.siblings);
+  if (folded.toLowerCase() !== onChain.resultsRoot.toLowerCase()) {
+    return { ok: false, why: `the proof folds to ${folded}; the chain has ${onChain.resultsRoot}`, root: onChain.resultsRoot };
+  }
+  const differs = [];
+  if (fields.reason !== entry.reason) differs.push("reason");
+  if (fields.score_bps !== entry.score_bps) differs.push("score");
+  if (fields.reputation_bps !== entry.reputation_bps) differs.push("reputation");
+  if (String(exactField(line, "reward")) !== String(entry.reward)) differs.push("reward");
+  if (differs.length) {
+    return { ok: false, why: `the line is on the chain, but the API's ${differs.join(", ")} differ from it`, root: onChain.resultsRoot };
+  }
+  return { ok: true, folded, root: onChain.resultsRoot, tx: onChain.tx, siblings: proof.siblings.length };
 }
 
 async function nodePage(token, address) {
-  const { deployment: d, chain: c } = await context();
+  const { chain: c } = await context();
   if (!isAddress(address)) throw new Error(`not an address: ${address}`);
   const node = getAddress(address);
   const [info, history, slashes, now] = await Promise.all([
@@ -219,32 +252,36 @@ async function nodePage(token, address) {
     c.slashesOf(node),
     c.now(),
   ]);
-  const proven = history.epochs.filter((e) => e.line);
-  const checks = await Promise.all(proven.map((e) => checkLine(c, e)));
-  const checkOf = new Map(proven.map((e, i) => [e.epoch, checks[i]]));
+  if (!Array.isArray(history.epochs)) throw new Error("the oracle's API sent no epoch list for this node");
+  const listed = new Set();
+  for (const e of history.epochs) {
+    if (listed.has(nat(e.epoch))) throw new Error(`the oracle's API lists epoch ${e.epoch} twice for this node`);
+    listed.add(e.epoch);
+  }
+  const checks = await Promise.all(history.epochs.map((e) => (e.line === undefined ? null : checkLine(c, node, e))));
   const rows = history.epochs
-    .map((e) => {
-      const check = checkOf.get(e.epoch);
-      const line = e.line ? JSON.parse(e.line) : null;
+    .map((e, i) => {
+      const check = checks[i];
       const verdict = check
-        ? `<span class="check ${check.ok ? "ok" : "bad"}" data-verified="${check.ok}" title="${esc(check.ok ? `leaf folds to ${check.folded} = the results root of tx ${check.tx}` : check.why || `folds to ${check.folded}, the chain has ${check.root}`)}">${check.ok ? "✓ on-chain root" : "✗ does not match"}</span>`
-        : `<a href="${esc(e.proof_url)}">proof</a>`;
-      const mismatch = line && line.reward !== undefined && String(line.reward) !== e.reward;
+        ? `<span class="check ${check.ok ? "ok" : "bad"}" data-verified="${check.ok}" title="${esc(check.ok ? `leaf folds to ${check.folded} = the results root of tx ${check.tx}` : check.why)}">${check.ok ? "✓ on-chain root" : "✗ not verified"}</span>`
+        : `<a href="/epochs/${e.epoch}/proofs/${esc(node)}">proof</a>`;
       return `<tr data-epoch="${e.epoch}">
         <td>${epochLink(e.epoch)}</td><td class="reason reason-${esc(e.reason)}">${esc(e.reason)}</td>
         <td class="num">${bps(e.score_bps)}</td><td class="num">${bps(e.reputation_bps)}</td>
-        <td class="num" data-field="reward">${amount(e.reward)}${mismatch ? ' <span class="bad">(line differs)</span>' : ""}</td>
+        <td class="num" data-field="reward">${amount(e.reward)}</td>
         <td>${e.slash_reason ? esc(SLASH_REASONS[e.slash_reason] ?? e.slash_reason) : "–"}</td><td>${verdict}</td></tr>`;
     })
     .join("");
-  const latest = proven[0];
+  const first = checks.findIndex((x) => x !== null);
+  const latest = first < 0 ? null : history.epochs[first];
+  const check = first < 0 ? null : checks[first];
   const lineBlock = latest
     ? `<section id="line"><h2>Results line, epoch ${latest.epoch}</h2>
-        <pre class="line">${esc(latest.line)}</pre>
-        <p id="line-check" data-verified="${checks[0].ok}" class="${checks[0].ok ? "ok" : "bad"}">${
-          checks[0].ok
-            ? `✓ Checked in this browser: keccak256("plinth-result-v1\\n" ‖ line) with its ${latest.proof.siblings.length} siblings folds to <code>${esc(checks[0].root)}</code>, the results root the hub logged in <code>${esc(short(checks[0].tx))}</code>.`
-            : `✗ ${esc(checks[0].why || `the proof folds to ${checks[0].folded}, the chain has ${checks[0].root}`)}`
+        <pre class="line">${esc(String(latest.line).slice(0, 8192))}</pre>
+        <p id="line-check" data-verified="${check.ok}" class="${check.ok ? "ok" : "bad"}">${
+          check.ok
+            ? `✓ Checked in this browser: keccak256("plinth-result-v1\\n" ‖ line) with its ${check.siblings} siblings folds to <code>${esc(check.root)}</code>, the results root the hub logged in <code>${esc(short(check.tx))}</code>, and the API's row says what the line says.`
+            : `✗ ${esc(check.why)}`
         }</p></section>`
     : "";
   const entries = info.entries
@@ -289,9 +326,10 @@ async function epochsPage(token) {
   await context();
   const body = await api("/epochs?limit=100");
   const rows = body.epochs
-    .map((e) => `<tr data-epoch="${e.epoch}"><td>${epochLink(e.epoch)}</td><td>${esc(e.state)}</td>
-      <td class="num">${e.total_rewards ? amount(e.total_rewards) : "–"}</td><td class="num">${e.slashes ?? "–"}</td>
-      <td class="num">${e.failed_nodes ?? "–"}</td></tr>`)
+    .slice(0, 100)
+    .map((e) => `<tr data-epoch="${nat(e.epoch)}"><td>${epochLink(e.epoch)}</td><td>${esc(e.state)}</td>
+      <td class="num">${e.total_rewards ? amount(e.total_rewards) : "–"}</td><td class="num">${optNat(e.slashes)}</td>
+      <td class="num">${optNat(e.failed_nodes)}</td></tr>`)
     .join("");
   render(token, `<h1>Epochs</h1><table id="epoch-list"><thead><tr><th>epoch</th><th>state</th><th>rewards</th><th>slashes</th><th>failed leased nodes</th></tr></thead><tbody>${rows}</tbody></table>`);
   done(token, "epochs");
@@ -301,9 +339,7 @@ async function epochPage(token, n) {
   const { chain: c } = await context();
   if (!/^\d{1,18}$/.test(n)) throw new Error(`not an epoch number: ${n}`);
   const epoch = Number(n);
-  const [body, reports, emitted, committee] = await Promise.all([
-    api(`/epochs/${epoch}`), c.reports(), c.emitted(), c.committee(),
-  ]);
+  const [body, reports, emitted] = await Promise.all([api(`/epochs/${epoch}`), c.reports(), c.emitted()]);
   const onChain = reports.get(epoch);
   const em = emitted.get(epoch);
   const r = body.report;
@@ -314,14 +350,18 @@ async function epochPage(token, n) {
     lines = file.slice(1);
     computed = resultsRoot(lines);
   }
-  const signers = onChain ? await c.signers(onChain, committee) : null;
+  // who signed, and the committee they were checked against (the one before the report's block)
+  const [signers, committee] = onChain
+    ? await Promise.all([c.signers(onChain).catch(() => null), c.committee(onChain.block - 1)])
+    : [null, null];
   const rootOk = onChain && computed && computed.toLowerCase() === onChain.resultsRoot.toLowerCase();
   const lineRows = lines
     .map((line) => {
       const x = JSON.parse(line);
+      if (!isAddress(x.node)) throw new Error("a line of the results file names no node");
       return `<tr data-node="${esc(x.node)}"><td>${nodeLink(getAddress(x.node))}</td><td>${esc(x.kind)}</td>
         <td class="reason reason-${esc(x.reason)}">${esc(x.reason)}</td><td class="num">${bps(x.score_bps)}</td>
-        <td class="num" data-field="reward">${amount(x.reward)}</td></tr>`;
+        <td class="num" data-field="reward">${amount(exactField(line, "reward") ?? 0n)}</td></tr>`;
     })
     .join("");
   const slashRows = (r?.slashes || [])
@@ -329,7 +369,7 @@ async function epochPage(token, n) {
     .join("");
   const signerList = signers
     ? signers.signers
-        .map((s) => `<li>${accountLink(s)} ${committee.members.includes(getAddress(s)) ? "" : '<span class="muted">(not in the current committee)</span>'}</li>`)
+        .map((s) => `<li>${accountLink(s)} ${committee.members.includes(getAddress(s)) ? "" : '<span class="bad">(not a member of the committee then)</span>'}</li>`)
         .join("")
     : "";
   render(token, `
@@ -350,12 +390,12 @@ async function epochPage(token, n) {
     </dl>
     ${r ? `<p id="root-check" data-verified="${Boolean(rootOk)}" class="${rootOk ? "ok" : "bad"}">${
       rootOk
-        ? `✓ The ${lines.length} lines of the results file, hashed in this browser, give the results root the hub logged on the chain.`
+        ? `✓ The ${lines.length} lines of the results file, hashed in this browser, give <code>${esc(onChain.resultsRoot)}</code>, the results root the hub logged on the chain.`
         : onChain ? `✗ The results file hashes to ${esc(computed)}; the chain has ${esc(onChain.resultsRoot)}.` : "Not on the chain yet."
     }</p>` : ""}
     ${signers ? `<section><h2>Signers (${signers.signers.length}, ${esc(signers.scheme)}; recovered from the report transaction)</h2><ul id="signers">${signerList}</ul></section>` : ""}
     <section><h2>Slashes requested</h2>${slashRows ? `<ul id="epoch-slashes">${slashRows}</ul>` : '<p class="muted">None.</p>'}</section>
-    ${r?.failed_nodes?.length ? `<section><h2>Leased nodes that failed (their customers are refunded)</h2><ul>${r.failed_nodes.map((a) => `<li>${nodeLink(a)}</li>`).join("")}</ul></section>` : ""}
+    ${Array.isArray(r?.failed_nodes) && r.failed_nodes.length ? `<section><h2>Leased nodes that failed (their customers are refunded)</h2><ul>${r.failed_nodes.map((a) => `<li>${nodeLink(a)}</li>`).join("")}</ul></section>` : ""}
     <section><h2>Results</h2><table id="results"><thead><tr><th>node</th><th>kind</th><th>reason</th><th>score</th><th>reward</th></tr></thead><tbody>${lineRows}</tbody></table></section>`);
   done(token, "epoch");
 }
@@ -372,6 +412,13 @@ async function accountPage(token, address) {
     allNodes(),
   ]);
   const owned = nodes.filter((n) => n.owner === account);
+  if (claim) {
+    nat(claim.epoch);
+    if (!/^\d{1,78}$/.test(claim.amount)) throw new Error("the oracle's API sent a malformed amount");
+    if (!Array.isArray(claim.proof) || claim.proof.length > 64 || !claim.proof.every((x) => typeof x === "string" && HASH.test(x))) {
+      throw new Error("the oracle's API sent a malformed proof");
+    }
+  }
   const claimable = claim ? BigInt(claim.amount) - onChain.claimed : 0n;
   render(token, `
     <h1>Account <code>${esc(account)}</code></h1>
@@ -392,17 +439,24 @@ async function accountPage(token, address) {
   button.addEventListener("click", async () => {
     button.disabled = true;
     try {
-      status.textContent = "Asking the wallet…";
+      // The distributor is the hub's (read from the chain), and the claim is simulated before
+      // the wallet is asked: a proof the chain refuses never reaches the wallet.
+      status.textContent = `Checking the claim of ${tokens(claimable)} for ${account} with RewardsDistributor ${c.distributor.target} on chain ${c.source.chainId}…`;
+      await c.distributor.claim.staticCall(claim.epoch, account, claim.amount, claim.proof);
+      status.textContent = `Asking the wallet to send RewardsDistributor(${c.distributor.target}).claim(epoch ${claim.epoch}, ${account}, ${tokens(claim.amount)} cumulative) on chain ${c.source.chainId}…`;
       const signer = await walletSigner(d);
-      const tx = await distributorWith(d, signer).claim(claim.epoch, account, claim.amount, claim.proof);
+      const tx = await distributorWith(c, signer).claim(claim.epoch, account, claim.amount, claim.proof);
       status.textContent = `Sent ${tx.hash}, waiting for it to be mined…`;
       const receipt = await tx.wait();
       if (receipt.status !== 1) throw new Error(`the claim reverted (${tx.hash})`);
       status.dataset.tx = tx.hash;
       status.textContent = `Claimed in ${tx.hash}.`;
       await route();
-      document.getElementById("claim-status").dataset.tx = tx.hash;
-      document.getElementById("claim-status").textContent = `Claimed in ${tx.hash}.`;
+      const after = document.getElementById("claim-status");
+      if (after) {
+        after.dataset.tx = tx.hash;
+        after.textContent = `Claimed in ${tx.hash}.`;
+      }
     } catch (error) {
       status.textContent = `Claim failed: ${error.shortMessage || error.message}`;
       status.className = "bad";
@@ -410,6 +464,49 @@ async function accountPage(token, address) {
     }
   });
   done(token, "account");
+}
+
+// ------------------------------------------------------------------ settings
+
+async function settingsPage(token) {
+  const d = await api("/deployment");
+  const { rpc, hub, own } = anchor(d);
+  render(token, `
+    <h1>Where this page reads the chain</h1>
+    <p>By default the page reads the chain through the JSON-RPC URL and from the OracleHub this
+    oracle's <code>/deployment</code> names. An operator could name its own RPC or contracts:
+    set your own here (kept in this browser) to check its answers against a chain you trust.
+    The other contracts are read from the hub on the chain, or must agree with it.</p>
+    <form id="settings" autocomplete="off">
+      <label>JSON-RPC URL <input name="rpc" size="60" value="${esc(own ? localStorage.getItem("plinth.rpc") || "" : "")}" placeholder="${esc(d.rpc_url || "https://…")}"></label><br>
+      <label>OracleHub <input name="hub" size="46" value="${esc(own ? localStorage.getItem("plinth.hub") || "" : "")}" placeholder="${esc(d.contracts?.OracleHub || "0x…")}"></label><br>
+      <button type="submit">Use these</button> <button type="button" id="reset">Use the oracle's</button>
+    </form>
+    <p class="muted">Now: <code>${esc(rpc || "none")}</code>, OracleHub <code>${esc(hub || "none")}</code> (${own ? "yours" : "the oracle's"}).</p>`);
+  const form = document.getElementById("settings");
+  const apply = () => {
+    deployment = null;
+    chain = null;
+    location.hash = "#/";
+  };
+  form.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const newRpc = form.rpc.value.trim();
+    const newHub = form.hub.value.trim();
+    if (newRpc && !/^https?:\/\//.test(newRpc)) return alert("the RPC URL must be http(s)");
+    if (newHub && !isAddress(newHub)) return alert("the OracleHub must be an address");
+    for (const [key, value] of [["plinth.rpc", newRpc], ["plinth.hub", newHub]]) {
+      if (value) localStorage.setItem(key, value);
+      else localStorage.removeItem(key);
+    }
+    apply();
+  });
+  document.getElementById("reset").addEventListener("click", () => {
+    localStorage.removeItem("plinth.rpc");
+    localStorage.removeItem("plinth.hub");
+    apply();
+  });
+  done(token, "settings");
 }
 
 // ------------------------------------------------------------------ routing
@@ -429,6 +526,7 @@ async function route() {
     else if (parts[0] === "epochs" && parts.length === 1) await epochsPage(token);
     else if (parts[0] === "epoch" && parts.length === 2) await epochPage(token, parts[1]);
     else if (parts[0] === "account" && parts.length === 2) await accountPage(token, parts[1]);
+    else if (parts[0] === "settings" && parts.length === 1) await settingsPage(token);
     else throw new Error(`no page ${hash}`);
   } catch (error) {
     if (!(error instanceof Stale)) fail(token, error);

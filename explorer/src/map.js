@@ -8,6 +8,7 @@ import { esc, short } from "./format.js";
 
 const PAD = 24;
 
+const MAX_ON_MAP = 2000; // the clustering is quadratic
 const CLUSTER_KM = 20; // nodes farther apart than this from every other get their own panel
 
 function km(a, b) {
@@ -37,7 +38,10 @@ function clusters(nodes) {
 /** The wireless nodes ({node, location: {h3_cell, lat, lon}, reason}) on H3 hex maps: one
  * panel per cluster, each fitted to its cells, so a node claiming a far site stays visible. */
 export function hexMap(nodes) {
-  const located = nodes.filter((n) => n.location && isValidCell(n.location.h3_cell));
+  const located = nodes
+    .filter((n) => n.location && isValidCell(n.location.h3_cell))
+    .filter((n) => Number.isFinite(n.location.lat) && Number.isFinite(n.location.lon))
+    .slice(0, MAX_ON_MAP);
   if (located.length === 0) return `<p class="muted">No wireless node with a location.</p>`;
   const groups = clusters(located);
   const panels = groups.map((g) => panel(g, groups.length > 1 ? km(groups[0][0].location, g[0].location) : 0));
@@ -51,8 +55,8 @@ function panel(group, awayKm) {
   const H = cells.length > 1 ? 480 : 260;
   const lats = cells.flatMap((c) => [...c.ring.map((p) => p[0]), c.n.location.lat]);
   const lons = cells.flatMap((c) => [...c.ring.map((p) => p[1]), c.n.location.lon]);
-  const [lat0, lat1] = [Math.min(...lats), Math.max(...lats)];
-  const [lon0, lon1] = [Math.min(...lons), Math.max(...lons)];
+  const [lat0, lat1] = [lats.reduce((a, b) => Math.min(a, b)), lats.reduce((a, b) => Math.max(a, b))];
+  const [lon0, lon1] = [lons.reduce((a, b) => Math.min(a, b)), lons.reduce((a, b) => Math.max(a, b))];
   const k = Math.cos((((lat0 + lat1) / 2) * Math.PI) / 180);
   const spanX = Math.max((lon1 - lon0) * k, 1e-6);
   const spanY = Math.max(lat1 - lat0, 1e-6);

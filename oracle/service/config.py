@@ -206,8 +206,17 @@ class OracleConfig(Section):
     committee: CommitteeSection = CommitteeSection()
 
 
-def _loopback(url: str) -> bool:
-    return urlparse(url).hostname in ("127.0.0.1", "localhost", "::1")
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def _local_rpc(rpc_url: str, api_host: str) -> str | None:
+    """The chain's URL, published to browsers by default only when it and the API are both on
+    this machine (a remote visitor's 127.0.0.1 is another machine) and it carries no
+    credentials."""
+    url = urlparse(rpc_url)
+    if url.hostname in LOOPBACK and api_host in LOOPBACK and not (url.username or url.password):
+        return rpc_url
+    return None
 
 
 def load_settings(path: str | Path) -> Settings:
@@ -231,8 +240,7 @@ def load_settings(path: str | Path) -> Settings:
         store_path=resolve(base, cfg.store.path),
         api_host=cfg.api.host,
         api_port=cfg.api.port,
-        public_rpc_url=cfg.api.public_rpc_url
-        or (chain.rpc_url if _loopback(chain.rpc_url) else None),
+        public_rpc_url=cfg.api.public_rpc_url or _local_rpc(chain.rpc_url, cfg.api.host),
         poll_interval_s=chain.poll_interval_s,
         min_balance_wei=int(chain.min_balance_eth * 10**18),
         challenges=ChallengeSettings(
