@@ -19,7 +19,10 @@ from hexbytes import HexBytes
 from oracle.protocol import bls
 from oracle.service.chain import CONTRACTS
 from oracle.service.score import STORAGE_FEE_MULTIPLE_PCT
+from scripts import _anvil
 from scripts._governance import Call, govern
+
+_anvil.install()  # receipts on an anvil that mines on a timer (the README's persistent chain)
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = 10**18

@@ -383,3 +383,30 @@ def test_deploy_suite_raises_ConfigError_when_bls_member_has_no_key_and_is_not_h
     bls_params = replace(params, committee=(*params.committee[:3], stranger), scheme="bls")
     with pytest.raises(ConfigError, match=f"member {stranger} has no BLS key at the hub"):
         deploy_suite(deployer, bls_params, write=True, log=lambda *_: None)
+
+
+def test_scripts_wait_for_receipts_on_an_anvil_that_mines_on_a_timer(accounts):
+    """The README's persistent chain runs `anvil --block-time 1`, which answers
+    anvil_getAutomine false: Ape then returned receipts without a block and `ape run deploy`
+    failed ("did not create a contract"). scripts._anvil (installed by every script) waits for
+    the receipt on a node that mines on its own."""
+    from ape import chain as ape_chain
+
+    from scripts import _anvil
+
+    provider = ape_chain.provider
+    sender, receiver = accounts[0], accounts[1]
+    assert not _anvil.mines_on_its_own(provider, wait_s=1.5)  # automine: no block without a tx
+    provider.make_request("evm_setIntervalMining", [1])
+    _anvil.forget()
+    try:
+        assert provider.make_request("anvil_getAutomine", []) is False
+        receipt = sender.transfer(receiver, 1)
+        assert receipt.block_number > 0 and receipt.status == 1
+        assert provider.web3.eth.get_transaction_receipt(receipt.txn_hash)["blockNumber"] == (
+            receipt.block_number
+        )
+    finally:
+        provider.make_request("evm_setIntervalMining", [0])
+        provider.make_request("anvil_setAutomine", [True])
+        _anvil.forget()

@@ -19,6 +19,7 @@ export const SLASH_STATUSES = ["none", "pending", "executed", "disputed", "cance
 export const SCHEMES = ["ecdsa", "bls"];
 
 export const hubInterface = new Interface(hubAbi);
+const MAX_COUNTED = 5000; // registry entries the network page reads (3 calls each, batched)
 
 /** Where this page reads the chain: the RPC and the OracleHub address, the user's own when set
  * (the settings page, kept in localStorage), else what this oracle's /deployment says. Every
@@ -191,6 +192,25 @@ export class ChainView {
     const bitmap = BigInt(call.args.signers);
     const sorted = [...committee.members].sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1));
     return { scheme: "bls", signers: sorted.filter((_, i) => (bitmap >> BigInt(i)) & 1n) };
+  }
+
+  /** Nodes by kind and status, from the registry (the first MAX_COUNTED of them). */
+  async nodeCounts() {
+    const total = Number(await this.registry.nodeCount());
+    const read = Math.min(total, MAX_COUNTED);
+    const counts = new Map(KINDS.map((k) => [k, new Map()]));
+    for (let start = 0; start < read; start += 100) {
+      const batch = [];
+      for (let i = start; i < Math.min(read, start + 100); i++) {
+        batch.push(this.registry.nodeAt(i).then((a) => Promise.all([this.registry.kindOf(a), this.registry.statusOf(a)])));
+      }
+      for (const [kind, status] of await Promise.all(batch)) {
+        const byStatus = counts.get(KINDS[Number(kind)]);
+        const name = STATUSES[Number(status)];
+        if (byStatus && name) byStatus.set(name, (byStatus.get(name) || 0) + 1);
+      }
+    }
+    return { counts, total, read, truncated: read < total };
   }
 
   async node(address) {

@@ -58,6 +58,17 @@ function card(label, value, id) {
 
 // ------------------------------------------------------------------ network
 
+/** /health, whose 503 body (unhealthy, with the problems) is an answer too. */
+async function fetchHealth() {
+  try {
+    const response = await fetch("/health", { headers: { Accept: "application/json" } });
+    const body = await response.json();
+    return { status: String(body.status ?? response.status), problems: body.problems };
+  } catch (error) {
+    return { status: "unreachable", problems: [error.message] };
+  }
+}
+
 async function networkPage(token) {
   const { deployment: d, chain: c } = await context();
   const [committee, now, currentEpoch, bonded, unbonding, totalEmitted, health, epochList, nodes, reports, emitted] =
@@ -68,20 +79,16 @@ async function networkPage(token) {
       c.vault.totalBonded(),
       c.vault.totalUnbonding(),
       c.emissions.totalEmitted(),
-      api("/health").catch((e) => ({ status: "unreachable", problems: [{ problem: e.message }] })),
+      fetchHealth(),
       api("/epochs?limit=12"),
-      allNodes(),
+      c.nodeCounts(),
       c.reports(),
       c.emitted(),
     ]);
   const current = Number(currentEpoch);
   const endsAt = Number(await c.market.epochStart(current + 1));
 
-  const counts = new Map(KINDS.map((k) => [k, new Map()]));
-  for (const n of nodes) {
-    const byStatus = counts.get(n.kind);
-    if (byStatus && STATUSES.includes(n.status)) byStatus.set(n.status, (byStatus.get(n.status) || 0) + 1);
-  }
+  const counts = nodes.counts;
   const statuses = STATUSES.slice(1);
   const countRows = KINDS.map(
     (k) => `<tr data-kind="${k}"><th>${k}</th>${statuses
@@ -129,12 +136,13 @@ async function networkPage(token) {
       ${card("chain", esc(d.chain_id), "chain-id")}
       ${card("current epoch", chainValue(`<span data-epoch="${current}">${current}</span>`), "current-epoch")}
       ${card("epoch ends in", `<span id="countdown" data-ends-at="${endsAt}" data-now="${now}">${duration(endsAt - now)}</span>`, "ends")}
-      ${card("settled through", chainValue(String(committee.nextEpoch - 1)), "settled")}
+      ${card("settled through", chainValue(committee.nextEpoch > 0 ? String(committee.nextEpoch - 1) : "none yet"), "settled")}
       ${card("bonded stake", chainValue(amount(bonded, "chain")), "bonded")}
       ${card("unbonding", chainValue(amount(unbonding, "chain")), "unbonding")}
       ${card("minted since genesis", chainValue(amount(totalEmitted, "chain")), "emitted")}
       ${card("oracle", `<span class="status-${esc(health.status)}">${esc(health.status)}</span>`, "health")}
     </div>
+    ${Array.isArray(health.problems) && health.problems.length ? `<ul id="problems" class="bad">${health.problems.slice(0, 10).map((p) => `<li>${esc(typeof p === "string" ? p : p.problem ?? JSON.stringify(p))}${p.hint ? ` <span class="muted">${esc(p.hint)}</span>` : ""}</li>`).join("")}</ul>` : ""}
     <section>
       <h2>Committee</h2>
       <p id="committee" data-threshold="${committee.threshold}" data-size="${committee.members.length}">
@@ -145,7 +153,7 @@ async function networkPage(token) {
       <h2>Nodes by kind and status</h2>
       <table id="node-counts"><thead><tr><th></th>${statuses.map((s) => `<th>${s}</th>`).join("")}<th>total</th></tr></thead>
       <tbody>${countRows}</tbody></table>
-      <p class="muted">Status as this oracle last read it from the registry; nodes without a result yet are not listed.</p>
+      <p class="muted">From the registry on the chain${nodes.truncated ? `: the first ${nodes.read} of ${nodes.total} nodes` : ""}.</p>
     </section>
     <section>
       <h2>Demand and emissions</h2>
