@@ -67,8 +67,8 @@ chromium:
 	@command -v chromium >/dev/null || [ -n "$$PLINTH_CHROMIUM" ] || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "setup: installing Debian's chromium for the explorer's browser test (about a minute)"; \
-	    apt-get install -y -q --no-install-recommends chromium >/dev/null 2>&1 \
-	      || { apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends chromium >/dev/null; }; \
+	    apt-get install -y -q chromium >/dev/null 2>&1 \
+	      || { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }; \
 	  else \
 	    echo "error: the explorer's browser test needs Debian's chromium: sudo apt-get install chromium (or PLINTH_CHROMIUM=/path/to/chromium)"; exit 1; \
 	  fi; }
