@@ -91,7 +91,15 @@ def _deployment_view(settings: Settings) -> dict:
     """/deployment: the record `ape run deploy` wrote (chain, clock, contract addresses) and
     the JSON-RPC URL browsers may read the chain through ([api] public_rpc_url; null: none)."""
     record = json.loads(settings.deployment.read_text())
-    keep = ("chain_id", "network", "genesis", "epoch_duration", "contracts", "governance_delay")
+    keep = (
+        "chain_id",
+        "network",
+        "genesis",
+        "epoch_duration",
+        "from_block",
+        "contracts",
+        "governance_delay",
+    )
     return {k: record[k] for k in keep if k in record} | {"rpc_url": settings.public_rpc_url}
 
 

@@ -352,6 +352,8 @@ def deploy_suite(
     if genesis is None:
         genesis = chain.blocks.head.timestamp if params.genesis == "now" else params.genesis
     record.update(chain_id=chain.chain_id, network=networks.provider.network.name, genesis=genesis)
+    # the block before the suite's first contract: readers scan the suite's logs from there
+    record.setdefault("from_block", chain.blocks.head.number)
     treasury, guardian = addr(params.treasury), addr(params.guardian)
     timelock = None
     if params.governance_delay is not None:

@@ -58,6 +58,9 @@ export class ChainView {
     this.deployment = deployment;
     this.provider = provider;
     this.source = source;
+    // Logs are read from the block /deployment says the suite was deployed at (a later block
+    // could only hide reports, making checks fail, never pass); 0 without one.
+    this.fromBlock = Number.isSafeInteger(deployment.from_block) && deployment.from_block >= 0 ? deployment.from_block : 0;
     this._reports = null;
     this._emitted = null;
   }
@@ -133,7 +136,7 @@ export class ChainView {
   /** Every ReportAccepted: epoch -> {digest, resultsRoot, tx, block}. */
   async reports() {
     if (!this._reports) {
-      this._reports = this.hub.queryFilter(this.hub.filters.ReportAccepted(), 0, "latest").then((logs) => {
+      this._reports = this.hub.queryFilter(this.hub.filters.ReportAccepted(), this.fromBlock, "latest").then((logs) => {
         const out = new Map();
         for (const log of logs) {
           out.set(Number(log.args.epoch), {
@@ -152,7 +155,7 @@ export class ChainView {
   /** Every EpochEmitted: epoch -> {demand, floor, budget, minted} (BigInt). */
   async emitted() {
     if (!this._emitted) {
-      this._emitted = this.emissions.queryFilter(this.emissions.filters.EpochEmitted(), 0, "latest").then((logs) => {
+      this._emitted = this.emissions.queryFilter(this.emissions.filters.EpochEmitted(), this.fromBlock, "latest").then((logs) => {
         const out = new Map();
         for (const log of logs) {
           const { epoch, demand, floor, budget, minted } = log.args;
@@ -243,7 +246,7 @@ export class ChainView {
 
   /** A node's slashes, from SlashQueued logs and each slash's current record. */
   async slashesOf(address) {
-    const logs = await this.slashing.queryFilter(this.slashing.filters.SlashQueued(null, address), 0, "latest");
+    const logs = await this.slashing.queryFilter(this.slashing.filters.SlashQueued(null, address), this.fromBlock, "latest");
     return Promise.all(
       logs.map(async (log) => {
         const s = await this.slashing.getSlash(log.args.slashId);
