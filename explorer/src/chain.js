@@ -169,7 +169,7 @@ export class ChainView {
 
   /** Who signed the report of an epoch, from its transaction: ECDSA signatures recovered
    * against the digest the hub logged; BLS the bitmap over the sorted committee. */
-  async signers(report) {
+  async signers(report, committeeThen = null) {
     const tx = await this.provider.getTransaction(report.tx);
     let call;
     try {
@@ -191,7 +191,7 @@ export class ChainView {
       return { scheme: "ecdsa", signers: out };
     }
     // the bitmap indexes the committee the report was checked against: the one before its block
-    const committee = await this.committee(report.block - 1);
+    const committee = committeeThen ?? (await this.committee(report.block - 1));
     const bitmap = BigInt(call.args.signers);
     const sorted = [...committee.members].sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1));
     return { scheme: "bls", signers: sorted.filter((_, i) => (bitmap >> BigInt(i)) & 1n) };

@@ -96,21 +96,13 @@ async function networkPage(token) {
       .join("")}<td class="total">${[...counts.get(k).values()].reduce((a, b) => a + b, 0)}</td></tr>`,
   ).join("");
 
-  const rows = [];
-  for (const e of epochList.epochs.slice(0, 12)) {
-    nat(e.epoch);
-    const onChain = reports.get(e.epoch);
-    const em = emitted.get(e.epoch);
-    let signers = null;
-    if (onChain) {
-      try {
-        signers = await c.signers(onChain);
-      } catch {
-        signers = null;
-      }
-    }
-    rows.push({ e, onChain, em, signers });
-  }
+  const rows = await Promise.all(
+    epochList.epochs.slice(0, 12).map(async (e) => {
+      const onChain = reports.get(nat(e.epoch));
+      const signers = onChain ? await c.signers(onChain).catch(() => null) : null;
+      return { e, onChain, em: emitted.get(e.epoch), signers };
+    }),
+  );
   const table = rows
     .map(
       ({ e, onChain, em, signers }) => `<tr data-epoch="${e.epoch}">
@@ -215,14 +207,18 @@ async function nodesPage(token, query) {
 
 const HASH = /^0x[0-9a-fA-F]{64}$/;
 
+/** A Merkle proof from the API: at most 64 hashes of 32 bytes. */
+function isProof(list) {
+  return Array.isArray(list) && list.length <= 64 && list.every((x) => typeof x === "string" && HASH.test(x));
+}
+
 /** One history entry's line checked in this browser: it must be this node's line, its leaf
  * folded with its proof must give the results root the hub logged on the chain for that epoch
  * (not the root the API states), and the API's row must say what the line says. */
 async function checkLine(c, node, entry) {
   const { line, proof } = entry;
   if (typeof line !== "string" || line.length > 8192) return { ok: false, why: "the API sent no usable line" };
-  if (!proof || !Number.isSafeInteger(proof.index) || proof.index < 0 || !Array.isArray(proof.siblings)
-      || proof.siblings.length > 64 || !proof.siblings.every((x) => typeof x === "string" && HASH.test(x))) {
+  if (!proof || !Number.isSafeInteger(proof.index) || proof.index < 0 || !isProof(proof.siblings)) {
     return { ok: false, why: "the API sent a malformed proof" };
   }
   let fields;
@@ -359,9 +355,8 @@ async function epochPage(token, n) {
     computed = resultsRoot(lines);
   }
   // who signed, and the committee they were checked against (the one before the report's block)
-  const [signers, committee] = onChain
-    ? await Promise.all([c.signers(onChain).catch(() => null), c.committee(onChain.block - 1)])
-    : [null, null];
+  const committee = onChain ? await c.committee(onChain.block - 1) : null;
+  const signers = onChain ? await c.signers(onChain, committee).catch(() => null) : null;
   const rootOk = onChain && computed && computed.toLowerCase() === onChain.resultsRoot.toLowerCase();
   const lineRows = lines
     .map((line) => {
@@ -423,7 +418,7 @@ async function accountPage(token, address) {
   if (claim) {
     nat(claim.epoch);
     if (!/^\d{1,78}$/.test(claim.amount)) throw new Error("the oracle's API sent a malformed amount");
-    if (!Array.isArray(claim.proof) || claim.proof.length > 64 || !claim.proof.every((x) => typeof x === "string" && HASH.test(x))) {
+    if (!isProof(claim.proof)) {
       throw new Error("the oracle's API sent a malformed proof");
     }
   }

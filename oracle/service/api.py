@@ -404,6 +404,17 @@ EXPLORER_FILES = {
     "app.js.map": "application/json",
 }
 
+# The page runs only its own bundle (no inline script, nothing from elsewhere); it may read any
+# JSON-RPC URL (the user's settings can name one).
+EXPLORER_HEADERS = {
+    "Cache-Control": "no-cache",
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; "
+    "img-src 'self' data:; connect-src *; object-src 'none'; base-uri 'none'; "
+    "frame-ancestors 'none'; form-action 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
 
 async def explorer(request: web.Request) -> web.StreamResponse:
     """The explorer's static files (explorer/, bundled into oracle/explorer by `make
@@ -417,18 +428,6 @@ async def explorer(request: web.Request) -> web.StreamResponse:
     response = web.FileResponse(path, headers={"Content-Type": EXPLORER_FILES[name]})
     response.headers.update(EXPLORER_HEADERS)
     return response
-
-
-# The page runs only its own bundle (no inline script, nothing from elsewhere); it may read any
-# JSON-RPC URL (the user's settings can name one).
-EXPLORER_HEADERS = {
-    "Cache-Control": "no-cache",
-    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; "
-    "img-src 'self' data:; connect-src *; object-src 'none'; base-uri 'none'; "
-    "frame-ancestors 'none'; form-action 'none'",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-}
 
 
 async def to_explorer(request: web.Request) -> web.Response:

@@ -156,9 +156,10 @@ class StoreSection(Section):
 class ApiSection(Section):
     host: str = "127.0.0.1"
     port: int = Field(8700, ge=0, lt=65536)
-    # What /deployment tells browsers (the explorer) to read the chain through. Default: the
-    # chain's rpc_url when it is on this machine (127.0.0.1, localhost), else none: a provider's
-    # URL often carries an API key, which must not be published.
+    # What /deployment tells browsers (the explorer) to read the chain through. Default:
+    # _local_rpc (the chain's rpc_url only when it and this API are on this machine and it has no
+    # credentials), else none: a provider's URL often carries an API key, which must not be
+    # published.
     public_rpc_url: HttpUrl | None = None
 
 
