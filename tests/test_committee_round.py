@@ -184,6 +184,56 @@ async def test_two_leaders_racing_settle_the_epoch_once(suite, network):
         assert m.metrics["submit_errors"] == 0
 
 
+@pytest.mark.asyncio
+async def test_the_same_report_proposed_twice_is_reviewed_once(suite, network, monkeypatch):
+    """Two attempts' leaders gather the same bundles and propose the same report at once
+    (a slow round overtaken by the next attempt): each other member reviews it once and signs
+    the second proposal from that review, and both leaders hold a quorum of valid signatures.
+    A leader overtaken while it gathers proposes nothing; once settled, the report is refused."""
+    committee, epoch, _ = network
+    a, b = committee.leader(epoch, 0), committee.leader(epoch, 1)
+    posts = []
+    for m in (a, b):  # neither posts: the two rounds overlap from start to end
+        monkeypatch.setattr(
+            m.service.submitter, "submit", lambda e, build, post: posts.append(post)
+        )
+    await asyncio.gather(a.lead(committee.session, epoch, 0), b.lead(committee.session, epoch, 1))
+    assert len(posts) == 2 and all(len(p.signers) == 3 for p in posts)
+    for m in committee.members:
+        if m not in (a, b):
+            assert m.metrics["proposals_signed"] == 2, m.metrics
+            assert m.metrics["proposals_signed_again"] == 1, m.metrics
+            assert not m._reviews
+    assert suite.hub.nextEpoch() <= epoch
+    monkeypatch.undo()
+    # a leader whose epoch settles while it gathers stops there (no build, no proposal)
+    gather, signed = a.gather_evidence, {}
+
+    async def overtaken(*args):
+        evidence = await gather(*args)
+        assert await b.lead(committee.session, epoch, 2) is not None
+        signed.update({m.address: m.metrics["proposals_signed"] for m in committee.members})
+        return evidence
+
+    monkeypatch.setattr(a, "gather_evidence", overtaken)
+    assert await a.lead(committee.session, epoch, 3) is None
+    assert suite.hub.nextEpoch() == epoch + 1 and a.metrics["rounds_overtaken"] == 1
+    assert {m.address: m.metrics["proposals_signed"] for m in committee.members} == signed
+    assert not any(m._reviews for m in committee.members)
+    # a report signed before is checked against the chain again, not signed once settled
+    c = next(m for m in committee.members if m not in (a, b))
+    refused = c.metrics["proposals_refused"]
+    [(digest, (bundles, evidence))] = a.proposals[epoch].items()
+    body = {"attempt": 3, "digest": "0x" + digest.hex(), "evidence": sorted(evidence),
+            "bundles": [x.to_json() for x in bundles]}  # fmt: skip
+    assert (
+        await a._ask_signature(committee.session, c.address, epoch, json.dumps(body).encode())
+        is None
+    )
+    assert c.metrics["proposals_refused"] == refused + 1
+    assert c.metrics["proposals_signed_again"] == 2
+
+
 def _flip_first_verdict(bundles, leader):
     victim = next(b for b in bundles if b.member != leader.address)
     flipped = dict(victim.verdicts[0], passed=not victim.verdicts[0]["passed"], reason="wrong_row")

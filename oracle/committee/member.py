@@ -140,6 +140,10 @@ class Member:
     # a later attempt of the round, led or reviewed, does not fetch it again
     _fetched: dict[int, dict[str, dict]] = field(default_factory=dict)
     _view: tuple[float, View] | None = None  # (monotonic time read, the committee)
+    # (epoch, digest) -> [the lock its review holds, the requests using it]: the same report
+    # proposed again (a later attempt's leader gathered the same bundles) waits for the review
+    # under way and is then signed from it, not reviewed once more alongside it
+    _reviews: dict[tuple[int, bytes], list] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.chain, self.store, self.key = self.service.chain, self.service.store, self.service.key
@@ -293,20 +297,16 @@ class Member:
             raise http_error(web.HTTPBadRequest, f"malformed proposal: {exc}") from None
         # this member's own challenges first: the review would delay the answers it times
         await self.service.swept(self.settings.request_timeout_s)
-        started = time.perf_counter()
-        evidence = await self._obtain(epoch, leader, digests)
-        fetched = time.perf_counter()
-        missing = set(digests) - set(evidence)
-        if missing:
-            reasons = [
-                f"could not obtain {len(missing)} of the proposal's {len(digests)} evidence "
-                f"objects from {leader} (first: {min(missing)})"
-            ]
-        else:
-            reasons = await asyncio.to_thread(self._review, epoch, view, digest, bundles, evidence)
-        log.info("%s reviewed epoch %d from %s: %d evidence objects in %.2f s, review %.2f s",
-                 self.address, epoch, leader, len(digests), fetched - started,
-                 time.perf_counter() - fetched)  # fmt: skip
+        key = (epoch, digest)
+        review = self._reviews.setdefault(key, [asyncio.Lock(), 0])
+        review[1] += 1
+        try:
+            async with review[0]:
+                reasons = await self._review_proposal(epoch, view, leader, digest, bundles, digests)
+        finally:
+            review[1] -= 1
+            if review[1] == 0:
+                del self._reviews[key]
         if reasons:
             self.metrics["proposals_refused"] += 1
             log.warning(
@@ -315,6 +315,33 @@ class Member:
             return web.json_response({"refused": reasons}, status=409)
         self.metrics["proposals_signed"] += 1
         return web.json_response(await asyncio.to_thread(self._signature, view, epoch, digest))
+
+    async def _review_proposal(self, epoch, view, leader, digest, bundles, digests) -> list[str]:
+        """The reasons to refuse the proposal (none: sign it). A report this member already
+        reviewed and accepted (the same digest: the same parent, bundles and results) is only
+        checked against the chain again: still unsettled, and this member not behind."""
+        if self._accepted(epoch, digest):
+            reasons = await asyncio.to_thread(self._chain_refusals, epoch)
+            self.metrics["proposals_signed_again"] += not reasons
+            return reasons
+        started = time.perf_counter()
+        evidence = await self._obtain(epoch, leader, digests)
+        fetched = time.perf_counter()
+        missing = set(digests) - set(evidence)
+        if missing:
+            return [
+                f"could not obtain {len(missing)} of the proposal's {len(digests)} evidence "
+                f"objects from {leader} (first: {min(missing)})"
+            ]
+        reasons = await asyncio.to_thread(self._review, epoch, view, digest, bundles, evidence)
+        log.info("%s reviewed epoch %d from %s: %d evidence objects in %.2f s, review %.2f s",
+                 self.address, epoch, leader, len(digests), fetched - started,
+                 time.perf_counter() - fetched)  # fmt: skip
+        return reasons
+
+    def _accepted(self, epoch: int, digest: bytes) -> bool:
+        """Whether this member proposed or signed `digest` for `epoch` and still holds it."""
+        return digest in self.proposals.get(epoch, {}) and (epoch, digest) in self._builds
 
     async def handle_get_proposal(self, request: web.Request) -> web.Response:
         epoch = epoch_param(request)
@@ -370,12 +397,8 @@ class Member:
     ) -> list[str]:
         """The member's checks of a proposal (blocking: chain reads and scoring)."""
         try:
-            if self.chain.current_epoch() <= epoch:
-                return [f"stale chain view: epoch {epoch} has not ended on my RPC"]
-            if self.chain.next_report_epoch() > epoch:
-                return [f"epoch {epoch} is already settled"]
-            if self._behind(epoch):
-                return ["stale view: I have not adopted the last settled report"]
+            if reasons := self._chain_refusals(epoch):
+                return reasons
             valid = validate_bundles(
                 bundles,
                 chain_id=self.chain.chain_id,
@@ -399,6 +422,19 @@ class Member:
             self.proposals[epoch][digest] = (valid, evidence)
             self._builds[(epoch, digest)] = build
         return reasons
+
+    def _chain_refusals(self, epoch: int) -> list[str]:
+        """What the chain says against signing a report of `epoch` now (blocking)."""
+        try:
+            if self.chain.current_epoch() <= epoch:
+                return [f"stale chain view: epoch {epoch} has not ended on my RPC"]
+            if self.chain.next_report_epoch() > epoch:
+                return [f"epoch {epoch} is already settled"]
+            if self._behind(epoch):
+                return ["stale view: I have not adopted the last settled report"]
+        except ChainError as exc:
+            return [f"no chain view: {exc}"]
+        return []
 
     def _behind(self, epoch: int) -> bool:
         """Whether this member's last adopted report before `epoch` is not the hub's last
@@ -577,6 +613,10 @@ class Member:
             self.metrics["rounds_without_quorum"] += 1
             return None
         evidence = await self.gather_evidence(session, epoch, bundles)
+        if await asyncio.to_thread(self.chain.next_report_epoch) > epoch:
+            log.info("epoch %d attempt %d: settled while gathering", epoch, attempt)
+            self.metrics["rounds_overtaken"] += 1
+            return None  # another attempt's report: adopting it is the next pass's work
         t1 = clock()
         log.info("epoch %d attempt %d: %d bundles, %d evidence objects gathered in %.2f s",
                  epoch, attempt, len(bundles), len(evidence), t1 - t0)  # fmt: skip

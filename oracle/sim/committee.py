@@ -52,9 +52,12 @@ class LocalCommittee:
         await self._until(lambda: all(done(m) for m in self.live.values()), timeout_s,
                           f"members to challenge epoch {epoch}")  # fmt: skip
 
-    async def settled(self, epoch: int, timeout_s: float = 120.0) -> dict:
+    async def settled(self, epoch: int, timeout_s: float = 240.0) -> dict:
         """Waits until the hub settled `epoch` and every live member adopted its report;
-        returns who posted it, how, and the report."""
+        returns who posted it, how, and the report. On two loaded cores a round takes a few
+        leader timeouts (each member's review re-verifies the evidence, all of them in this
+        one process), the chain's clock moving the epochs on meanwhile; a timeout says where
+        each member stands."""
         await self._until(
             lambda: all(
                 m.store.report_for(epoch) is not None
@@ -63,6 +66,7 @@ class LocalCommittee:
             ),
             timeout_s,
             f"epoch {epoch} to be settled and adopted",
+            lambda: self._progress(epoch),
         )
         poster = next(m for m in self.members if epoch in m.posted)
         post = poster.posted[epoch]
@@ -84,12 +88,30 @@ class LocalCommittee:
             ),
         }
 
-    async def _until(self, predicate, timeout_s: float, what: str) -> None:
+    async def _until(self, predicate, timeout_s: float, what: str, progress=None) -> None:
         deadline = time.monotonic() + timeout_s
         while not predicate():
             if time.monotonic() > deadline:
-                raise TimeoutError(f"waited {timeout_s:.0f} s for {what}")
+                where = f"; {await asyncio.to_thread(progress)}" if progress else ""
+                raise TimeoutError(f"waited {timeout_s:.0f} s for {what}{where}")
             await asyncio.sleep(0.1)
+
+    def _progress(self, epoch: int) -> str:
+        """Where the round of `epoch` stands, for a timeout's message: the hub's next epoch,
+        then each live member's state of the epoch, the attempts it led and its counters."""
+        parts = [f"the hub's next epoch is {self.chain.next_report_epoch()}"]
+        counters = ("proposals_signed", "proposals_signed_again", "proposals_refused",
+                    "rounds_without_quorum", "rounds_skipped_behind", "loop_errors")  # fmt: skip
+        for m in self.live.values():
+            row = m.store.epoch(epoch)
+            led = sorted(a for e, a in m.led if e == epoch)
+            counts = ", ".join(f"{c} {m.metrics[c]:g}" for c in counters if m.metrics.get(c))
+            parts.append(
+                f"{m.address[:10]}: {row['state'] if row else 'unseen'}, "
+                f"report {'held' if m.store.report_for(epoch) else 'not held'}, led {led}"
+                + (f", {counts}" if counts else "")
+            )
+        return "; ".join(parts)
 
     def api_url(self) -> str:
         return self.urls[next(iter(self.live))]
@@ -115,7 +137,7 @@ async def start_committee(
     rpc_url: str,
     *,
     compute: Params = LOCAL_COMPUTE,
-    leader_timeout_s: float = 10.0,
+    leader_timeout_s: float = 20.0,
     start_loops: bool = True,
     spacing_s: float = 0.0,
     member_class: Callable[[str], type[Member]] = lambda address: Member,
