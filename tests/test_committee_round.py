@@ -234,6 +234,32 @@ async def test_the_same_report_proposed_twice_is_reviewed_once(suite, network, m
     assert c.metrics["proposals_signed_again"] == 2
 
 
+@pytest.mark.asyncio
+async def test_a_stalled_review_of_the_same_report_delays_a_member_one_timeout(
+    suite, network, monkeypatch
+):
+    """A hostile member can propose the report it expects the leader to propose (it can
+    gather the same bundles) and serve its evidence slowly: the leader's proposal of it waits
+    for that review at most one request timeout, is then reviewed on its own and signed."""
+    committee, epoch, _ = network
+    leader, stalled = committee.leader(epoch, 0), asyncio.Event()  # a review that never ends
+    others = [m for m in committee.members if m is not leader]
+    for m in others:
+        m.settings = replace(m.settings, request_timeout_s=1.0)
+    ask = leader._ask_signature
+
+    async def after_a_hostile_proposal(session, member, e, body):
+        digest = bytes.fromhex(json.loads(body)["digest"][2:])
+        next(m for m in others if m.address == member)._reviews[(e, digest)] = stalled
+        return await ask(session, member, e, body)
+
+    monkeypatch.setattr(leader, "_ask_signature", after_a_hostile_proposal)
+    assert await leader.lead(committee.session, epoch, 0) is not None
+    assert suite.hub.nextEpoch() == epoch + 1
+    assert all(m.metrics["proposals_signed"] == 1 for m in others)
+    assert all(list(m._reviews.values()) == [stalled] for m in others)  # still the hostile's
+
+
 def _flip_first_verdict(bundles, leader):
     victim = next(b for b in bundles if b.member != leader.address)
     flipped = dict(victim.verdicts[0], passed=not victim.verdicts[0]["passed"], reason="wrong_row")

@@ -39,6 +39,7 @@ loser's transaction reverts with StaleEpoch and it marks the epoch confirmed).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -140,10 +141,10 @@ class Member:
     # a later attempt of the round, led or reviewed, does not fetch it again
     _fetched: dict[int, dict[str, dict]] = field(default_factory=dict)
     _view: tuple[float, View] | None = None  # (monotonic time read, the committee)
-    # (epoch, digest) -> [the lock its review holds, the requests using it]: the same report
-    # proposed again (a later attempt's leader gathered the same bundles) waits for the review
-    # under way and is then signed from it, not reviewed once more alongside it
-    _reviews: dict[tuple[int, bytes], list] = field(default_factory=dict)
+    # (epoch, digest) -> set when its review under way ends: the same report proposed again
+    # (a later attempt's leader gathered the same bundles) waits for that review, at most one
+    # request timeout, and is then signed from it instead of re-verifying the evidence alongside
+    _reviews: dict[tuple[int, bytes], asyncio.Event] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.chain, self.store, self.key = self.service.chain, self.service.store, self.service.key
@@ -298,14 +299,16 @@ class Member:
         # this member's own challenges first: the review would delay the answers it times
         await self.service.swept(self.settings.request_timeout_s)
         key = (epoch, digest)
-        review = self._reviews.setdefault(key, [asyncio.Lock(), 0])
-        review[1] += 1
+        under_way = self._reviews.get(key)
+        if under_way is not None:  # bounded: the other proposer may be hostile and slow
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(under_way.wait(), self.settings.request_timeout_s)
+        mine = None if key in self._reviews else self._reviews.setdefault(key, asyncio.Event())
         try:
-            async with review[0]:
-                reasons = await self._review_proposal(epoch, view, leader, digest, bundles, digests)
+            reasons = await self._review_proposal(epoch, view, leader, digest, bundles, digests)
         finally:
-            review[1] -= 1
-            if review[1] == 0:
+            if mine is not None:
+                mine.set()
                 del self._reviews[key]
         if reasons:
             self.metrics["proposals_refused"] += 1
