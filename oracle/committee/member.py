@@ -33,7 +33,11 @@ batches of about 16 MiB, so no message grows with the round: a compute answer at
 about 3 MB) and refuses a proposal whose evidence it cannot obtain or that leaves out the
 evidence of its own such verdicts. A silent leader is replaced
 one timeout later; two leaders racing both reach the hub, which settles the epoch once (the
-loser's transaction reverts with StaleEpoch and it marks the epoch confirmed).
+loser's transaction reverts with StaleEpoch and it marks the epoch confirmed). A slow round
+overtaken by the next attempt costs little: a member reviews a report once, and signs the same
+digest proposed again after checking the chain only (a proposal arriving while that review
+runs waits for it, at most one request timeout); a leader whose epoch settles while it gathers
+stops there.
 """
 
 from __future__ import annotations
@@ -303,7 +307,9 @@ class Member:
         if under_way is not None:  # bounded: the other proposer may be hostile and slow
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(under_way.wait(), self.settings.request_timeout_s)
-        mine = None if key in self._reviews else self._reviews.setdefault(key, asyncio.Event())
+        mine = None
+        if key not in self._reviews:  # else the other review outlasted the wait: review alone
+            mine = self._reviews[key] = asyncio.Event()
         try:
             reasons = await self._review_proposal(epoch, view, leader, digest, bundles, digests)
         finally:
