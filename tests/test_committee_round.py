@@ -335,13 +335,15 @@ async def test_a_member_that_did_not_adopt_the_previous_report_does_not_sign(sui
 async def test_a_report_signed_before_an_earlier_epoch_settled_cannot_settle(
     suite, network, monkeypatch
 ):
-    # Two epochs end; the committee signs the later one first (its rounds run concurrently),
-    # built without the earlier epoch's rewards; the earlier one settles; the later report,
-    # posted now, would drop those rewards from the cumulative root. The hub refuses it
-    # (WrongParent) and the next attempt builds on the settled report.
+    # Two epochs end; the earlier one's round goes once around the committee without settling
+    # (every leader had its turn), so the committee signs the later one, built without the
+    # earlier epoch's rewards; the earlier one settles after all; the later report, posted
+    # now, would drop those rewards from the cumulative root. The hub refuses it (WrongParent)
+    # and the next attempt builds on the settled report.
     committee, epoch, _ = network
     for m in committee.members:
         await m.service.challenge_epoch(epoch + 1, committee.session)
+        m.ended_at[epoch] = m.clock() - len(committee.members) * m.settings.leader_timeout_s
     advance_to_epoch(suite, epoch + 2)
     later = committee.leader(epoch + 1, 0)
     held = []
@@ -373,6 +375,46 @@ async def test_a_report_signed_before_an_earlier_epoch_settled_cannot_settle(
         assert await m.adopt(committee.session, epoch + 1)
         assert m.store.report_for(epoch + 1)["report"]["parent"] == settled
         assert m.metrics["adopt_mismatch"] == 0
+
+
+@pytest.mark.asyncio
+async def test_epochs_settle_in_order_while_the_earlier_round_is_retried(
+    suite, network, monkeypatch
+):
+    """A report of epoch + 1 settled first would skip epoch (its nodes unpaid): its leader
+    waits, and a leader that proposes it anyway gets no signature, until epoch settles or its
+    round has gone once around the committee."""
+    committee, epoch, _ = network
+    now = [0.0]
+    for m in committee.members:
+        m.clock = lambda: now[0]
+        await m.service.challenge_epoch(epoch + 1, committee.session)
+    advance_to_epoch(suite, epoch + 2)
+    later, first = committee.leader(epoch + 1, 0), committee.leader(epoch, 0)
+    await later.step(committee.session)  # its turn for epoch + 1, not for epoch: it waits
+    assert (epoch + 1, 0) not in later.led and epoch + 1 not in later.posted
+    assert await later.lead(committee.session, epoch + 1, 0) is None  # led anyway: it waits
+    assert later.metrics["rounds_waiting_earlier"] == 1
+    # a leader without that rule: the members refuse
+    monkeypatch.setattr(later, "_skipped_by", lambda *a: None)
+    assert await later.lead(committee.session, epoch + 1, 0) is None
+    monkeypatch.undo()
+    assert suite.hub.nextEpoch() <= epoch
+    assert all(m.metrics["proposals_refused"] == 1 for m in committee.members if m is not later)
+    await first.step(committee.session)  # epoch's leader settles it
+    assert suite.hub.nextEpoch() == epoch + 1
+    await adopt_all(committee)  # then epoch + 1's
+    await adopt_all(committee)
+    assert suite.hub.nextEpoch() == epoch + 2
+    assert [len(accepted(suite, e)) for e in (epoch, epoch + 1)] == [1, 1]
+    # once the earlier round has gone around the committee, the later epoch no longer waits
+    m = committee.members[0]
+    m.ended_at[epoch + 5] = now[0] - len(committee.members) * m.settings.leader_timeout_s
+    m.store.schedule_epoch(epoch + 5, bytes(32))
+    m.store.advance_epoch(epoch + 5, "scheduled", "challenged")
+    assert m._skipped_by(epoch + 6, epoch + 5, len(committee.members)) is None
+    m.ended_at[epoch + 5] += 1
+    assert m._skipped_by(epoch + 6, epoch + 5, len(committee.members)) == epoch + 5
 
 
 @pytest.mark.asyncio

@@ -37,7 +37,9 @@ loser's transaction reverts with StaleEpoch and it marks the epoch confirmed). A
 overtaken by the next attempt costs little: a member reviews a report once, and signs the same
 digest proposed again after checking the chain only (a proposal arriving while that review
 runs waits for it, at most one request timeout); a leader whose epoch settles while it gathers
-stops there.
+stops there. Epochs settle in order: a report of a later epoch skips every earlier one the hub
+still waits for, so a member neither leads nor signs one while an earlier epoch it challenged
+is being settled, until that round has gone once around the committee (n leader timeouts).
 """
 
 from __future__ import annotations
@@ -330,7 +332,7 @@ class Member:
         reviewed and accepted (the same digest: the same parent, bundles and results) is only
         checked against the chain again: still unsettled, and this member not behind."""
         if self._accepted(epoch, digest):
-            reasons = await asyncio.to_thread(self._chain_refusals, epoch)
+            reasons = await asyncio.to_thread(self._chain_refusals, epoch, len(view.members))
             self.metrics["proposals_signed_again"] += not reasons
             return reasons
         started = time.perf_counter()
@@ -406,7 +408,7 @@ class Member:
     ) -> list[str]:
         """The member's checks of a proposal (blocking: chain reads and scoring)."""
         try:
-            if reasons := self._chain_refusals(epoch):
+            if reasons := self._chain_refusals(epoch, len(view.members)):
                 return reasons
             valid = validate_bundles(
                 bundles,
@@ -432,13 +434,16 @@ class Member:
             self._builds[(epoch, digest)] = build
         return reasons
 
-    def _chain_refusals(self, epoch: int) -> list[str]:
+    def _chain_refusals(self, epoch: int, members: int) -> list[str]:
         """What the chain says against signing a report of `epoch` now (blocking)."""
         try:
             if self.chain.current_epoch() <= epoch:
                 return [f"stale chain view: epoch {epoch} has not ended on my RPC"]
-            if self.chain.next_report_epoch() > epoch:
+            next_epoch = self.chain.next_report_epoch()
+            if next_epoch > epoch:
                 return [f"epoch {epoch} is already settled"]
+            if (earlier := self._skipped_by(epoch, next_epoch, members)) is not None:
+                return [f"epoch {earlier} is still being settled: this report would skip it"]
             if self._behind(epoch):
                 return ["stale view: I have not adopted the last settled report"]
         except ChainError as exc:
@@ -615,6 +620,14 @@ class Member:
             self.metrics["rounds_skipped_behind"] += 1
             return None
         view = await asyncio.to_thread(self.view)
+        earlier = await asyncio.to_thread(
+            lambda: self._skipped_by(epoch, self.chain.next_report_epoch(), len(view.members))
+        )
+        if earlier is not None:
+            log.info("epoch %d attempt %d: not leading while epoch %d is being settled",
+                     epoch, attempt, earlier)  # fmt: skip
+            self.metrics["rounds_waiting_earlier"] += 1
+            return None
         bundles = await self.gather(session, epoch, view)
         if len(bundles) < view.threshold:
             log.warning("epoch %d attempt %d: %d bundles < threshold %d", epoch, attempt,
@@ -818,13 +831,9 @@ class Member:
         next_epoch = await asyncio.to_thread(self.service.submitter.skip_gap, current, next_epoch)
         members = None
         for epoch in range(next_epoch, current):
-            row = store.epoch(epoch)
-            if row is None or row["state"] == "scheduled":
+            if not self._challenged(epoch):
                 continue
-            now = self.clock()
-            attempt = int(
-                (now - self.ended_at.setdefault(epoch, now)) / self.settings.leader_timeout_s
-            )
+            attempt = self._attempt(epoch)
             members = members or (await asyncio.to_thread(self.view)).members
             if (
                 leader_of(members, epoch, attempt) == self.address
@@ -833,6 +842,28 @@ class Member:
                 self.led.add((epoch, attempt))
                 log.info("epoch %d: %s leads attempt %d", epoch, self.address, attempt)
                 await self.lead(session, epoch, attempt)
+            if attempt < len(members):
+                break  # the later epochs wait: a report of one of them would skip this one
+
+    def _challenged(self, epoch: int) -> bool:
+        row = self.store.epoch(epoch)
+        return row is not None and row["state"] != "scheduled"
+
+    def _attempt(self, epoch: int) -> int:
+        """The attempt of `epoch`'s round by this member's clock: the leader timeouts since
+        it saw the epoch end (now, the first time it asks)."""
+        now = self.clock()
+        return int((now - self.ended_at.setdefault(epoch, now)) / self.settings.leader_timeout_s)
+
+    def _skipped_by(self, epoch: int, next_epoch: int, members: int) -> int | None:
+        """The first epoch that a report of `epoch` would skip (the hub waits for every epoch
+        from `next_epoch` on, and settling a later one skips them) and whose round this member
+        still expects to settle: it challenged it, and not every member has had its turn to
+        lead it yet by this member's clock. None: nothing stands before `epoch`."""
+        for earlier in range(next_epoch, epoch):
+            if self._challenged(earlier) and self._attempt(earlier) < members:
+                return earlier
+        return None
 
 
 def _digest_or_none(obj) -> str | None:
