@@ -24,12 +24,15 @@ COUNTERS = {
     "rechecked_nodes": "Nodes challenged a second time in an epoch after a first silence.",
     "coverage_round_errors": "Proof-of-coverage rounds that failed.",
     "proposals_signed": "Committee proposals this member signed.",
+    "proposals_signed_again": "Proposals of a report this member had already reviewed, signed.",
     "proposals_refused": "Committee proposals this member refused to sign.",
     "proposals_malformed": "Committee proposals that could not be parsed.",
     "bundles_refused": "Members' result bundles the leader refused.",
     "evidence_missing": "Evidence objects a proposal named that could not be fetched.",
     "rounds_skipped_behind": "Rounds not led because this member had not adopted the last report.",
     "rounds_without_quorum": "Rounds that ended without a threshold of bundles or signatures.",
+    "rounds_overtaken": "Rounds this member stopped leading: the epoch settled as it gathered.",
+    "rounds_waiting_earlier": "Rounds not led: an earlier epoch was still being settled.",
     "adopt_mismatch": "Settled reports that differed from this member's own build.",
 }
 # Gauges of OracleService.metrics.
